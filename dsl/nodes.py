@@ -1,0 +1,374 @@
+"""The rule language's abstract syntax tree.
+
+Nodes are frozen, slotted attrs classes. Every node carries a :class:`Span`
+as a keyword-only attribute that is left out of equality, so trees compare
+by structure whatever their positions (``parse(src) == (Rule(...),)``).
+
+Validators check *shape* only; business problems (a percentage above 100,
+an unknown label) are the checker's job and become diagnostics with spans.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from attrs import frozen
+from attrs.validators import deep_iterable, instance_of, optional
+
+__all__ = [
+    "Action",
+    "And",
+    "Between",
+    "Cap",
+    "Combinable",
+    "Compare",
+    "Condition",
+    "DateValue",
+    "Description",
+    "Enabled",
+    "Exclusive",
+    "FieldRef",
+    "FixedDiscount",
+    "HasAnyLabel",
+    "HasLabel",
+    "Ident",
+    "In",
+    "Item",
+    "LabelAction",
+    "LabelDecl",
+    "Meta",
+    "Name",
+    "Node",
+    "Not",
+    "Number",
+    "Or",
+    "PercentDiscount",
+    "Priority",
+    "Rule",
+    "Span",
+    "String",
+    "Value",
+    "Window",
+    "walk",
+]
+
+
+@frozen
+class Span:
+    """A region of a source file: 1-based lines and columns, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@frozen
+class Node:
+    """Base of every node: a position that does not take part in equality."""
+
+    span: Span | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    out: list[Node] = []
+    for a in node.__attrs_attrs__:  # type: ignore[attr-defined]
+        if a.name == "span":
+            continue
+        v = getattr(node, a.name)
+        if isinstance(v, Node):
+            out.append(v)
+        elif isinstance(v, tuple):
+            out.extend(x for x in v if isinstance(x, Node))
+    return tuple(out)
+
+
+def walk(node: Node):  # type: ignore[no-untyped-def]
+    """Yield ``node`` and every node below it, depth first, without recursion."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(_children(n)))
+
+
+# ---------------------------------------------------------------- names ---
+
+
+@frozen
+class Name(Node):
+    """An identifier as written: an event, entity, field word, label, currency…"""
+
+    text: str = attrs.field(validator=instance_of(str))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --------------------------------------------------------------- values ---
+
+
+@frozen
+class Value(Node):
+    """Base of literal values on the right of a comparison."""
+
+
+@frozen
+class Number(Value):
+    value: Decimal = attrs.field(converter=Decimal)
+
+
+@frozen
+class String(Value):
+    value: str = attrs.field(validator=instance_of(str))
+
+
+@frozen
+class Ident(Value):
+    """A bare word used as a value: ``EUR`` in ``order currency is EUR``."""
+
+    name: str = attrs.field(validator=instance_of(str))
+
+
+@frozen
+class DateValue(Value):
+    """A date or date-time as written; the checker validates it."""
+
+    text: str = attrs.field(validator=instance_of(str))
+    zone: Name | None = attrs.field(default=None, validator=optional(instance_of(Name)))
+
+
+# ----------------------------------------------------------- conditions ---
+
+
+@frozen
+class Condition(Node):
+    """Base of conditions."""
+
+
+@frozen
+class FieldRef(Node):
+    """``order subtotal``, ``customer order count``: an entity and a field."""
+
+    entity: Name
+    field: Name  # the field words joined by '_'
+
+
+@frozen
+class HasLabel(Condition):
+    """``customer has label X`` (``negated``: ``customer lacks label X``)."""
+
+    entity: Name
+    label: Name
+    negated: bool = False
+
+
+@frozen
+class HasAnyLabel(Condition):
+    """``customer has any label of A, B`` (``negated``: ``lacks any label of``)."""
+
+    entity: Name
+    labels: tuple[Name, ...] = attrs.field(converter=tuple)
+    negated: bool = False
+
+
+@frozen
+class Compare(Condition):
+    """``field OP value`` where OP is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``.
+
+    ``is`` is written as ``=`` and ``is not`` as ``!=``; an operator the
+    language does not know is kept as written for the checker to report.
+    """
+
+    field: FieldRef
+    op: Name
+    value: Value
+
+
+@frozen
+class Between(Condition):
+    """``field between low and high`` (inclusive on both ends)."""
+
+    field: FieldRef
+    low: Value
+    high: Value
+    negated: bool = False
+
+
+@frozen
+class In(Condition):
+    """``field in (a, b, …)``."""
+
+    field: FieldRef
+    values: tuple[Value, ...] = attrs.field(converter=tuple)
+    negated: bool = False
+
+
+@frozen
+class And(Condition):
+    operands: tuple[Condition, ...] = attrs.field(converter=tuple)
+
+
+@frozen
+class Or(Condition):
+    operands: tuple[Condition, ...] = attrs.field(converter=tuple)
+
+
+@frozen
+class Not(Condition):
+    operand: Condition
+
+
+# -------------------------------------------------------------- actions ---
+
+
+@frozen
+class Action(Node):
+    """Base of actions. ``verb`` is the action's name as written."""
+
+    verb: Name
+
+
+@frozen
+class Cap(Node):
+    """``up to 30.00 EUR`` on a percentage discount."""
+
+    amount: Decimal = attrs.field(converter=Decimal)
+    currency: Name
+
+
+@frozen
+class PercentDiscount(Action):
+    """``discount 10% "title"`` or ``discount 10% up to 20.00 EUR "title"``."""
+
+    percent: Decimal = attrs.field(converter=Decimal)
+    title: str = attrs.field(validator=instance_of(str))
+    cap: Cap | None = None
+
+
+@frozen
+class FixedDiscount(Action):
+    """``discount 5.00 EUR "title"``."""
+
+    amount: Decimal = attrs.field(converter=Decimal)
+    currency: Name
+    title: str = attrs.field(validator=instance_of(str))
+
+
+@frozen
+class LabelAction(Action):
+    """``add label X to customer`` / ``remove label X from customer``."""
+
+    label: Name
+    preposition: str  # "to" or "from"
+    entity: Name
+
+
+# ------------------------------------------------------------- metadata ---
+
+
+@frozen
+class Meta(Node):
+    """Base of the metadata lines of a ``rule "…" … end`` block."""
+
+
+@frozen
+class Description(Meta):
+    text: str
+
+
+@frozen
+class Priority(Meta):
+    value: int
+
+
+@frozen
+class Enabled(Meta):
+    value: bool
+
+
+@frozen
+class Exclusive(Meta):
+    pass
+
+
+@frozen
+class Combinable(Meta):
+    pass
+
+
+@frozen
+class Window(Meta):
+    """``from A until B`` (either end may be missing)."""
+
+    start: DateValue | None = None
+    end: DateValue | None = None
+
+
+# ------------------------------------------------------------ top level ---
+
+
+@frozen
+class Item(Node):
+    """Base of the top-level items of a file."""
+
+
+@frozen
+class LabelDecl(Item):
+    """``label A, B for customer``."""
+
+    names: tuple[Name, ...] = attrs.field(converter=tuple)
+    entity: Name
+
+
+@frozen
+class Rule(Item):
+    """A rule: the one-line form, or a named block with metadata."""
+
+    event: Name
+    condition: Condition | None
+    actions: tuple[Action, ...] = attrs.field(
+        converter=tuple, validator=deep_iterable(instance_of(Action))
+    )
+    name: str | None = None
+    meta: tuple[Meta, ...] = attrs.field(default=(), converter=tuple)
+
+    def _last(self, kind: type) -> Meta | None:
+        found = None
+        for m in self.meta:
+            if isinstance(m, kind):
+                found = m
+        return found
+
+    @property
+    def description(self) -> str | None:
+        m = self._last(Description)
+        return m.text if isinstance(m, Description) else None
+
+    @property
+    def priority(self) -> int:
+        m = self._last(Priority)
+        return m.value if isinstance(m, Priority) else 0
+
+    @property
+    def enabled(self) -> bool:
+        m = self._last(Enabled)
+        return m.value if isinstance(m, Enabled) else True
+
+    @property
+    def exclusive(self) -> bool:
+        return self._last(Exclusive) is not None
+
+    @property
+    def combinable(self) -> bool:
+        return self._last(Combinable) is not None
+
+    @property
+    def window(self) -> Window | None:
+        m = self._last(Window)
+        return m if isinstance(m, Window) else None

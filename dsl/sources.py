@@ -1,0 +1,107 @@
+"""Reading rule files and running the front end over a whole rule set.
+
+``analyze`` is the one place where parse and check meet: it parses every
+source (collecting syntax errors per file), checks all the items together
+(labels declared in one file serve every file) and returns the lot.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from attrs import field, frozen
+from rulec.dsl.checker import check
+from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
+from rulec.dsl.nodes import Item
+from rulec.dsl.parser import decode_source, parse_collect
+from rulec.dsl.vocabulary import Vocabulary
+
+__all__ = ["Analysis", "RulesInputError", "Source", "analyze", "find_rule_files", "read_sources"]
+
+
+class RulesInputError(RulesError):
+    """A path that does not exist or cannot be read (the CLI exits 2)."""
+
+
+@frozen
+class Source:
+    """One rule file's text, or the diagnostics of why it has none."""
+
+    path: str
+    text: str | None
+    diagnostics: tuple[Diagnostic, ...] = field(default=(), converter=tuple)
+
+    @classmethod
+    def from_text(cls, text: str, path: str = "<string>") -> Source:
+        return cls(path, text[1:] if text.startswith("\ufeff") else text)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str) -> Source:
+        text, diagnostics = decode_source(data, path)
+        return cls(path, text, diagnostics)
+
+
+def find_rule_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named in ``paths``, and ``*.rules`` files found under folders, sorted."""
+    found: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            try:
+                found.extend(sorted(f for f in path.rglob("*.rules") if f.is_file()))
+            except OSError as e:
+                raise RulesInputError(f"{path}: cannot read folder: {e.strerror}") from None
+        elif path.exists():
+            found.append(path)
+        else:
+            raise RulesInputError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(found))
+
+
+def read_sources(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
+    """Read every rule file under ``paths``; unreadable paths raise RulesInputError."""
+    sources = []
+    for f in find_rule_files(paths):
+        try:
+            data = f.read_bytes()
+        except OSError as e:
+            raise RulesInputError(f"{f}: cannot read file: {e.strerror}") from None
+        sources.append(Source.from_bytes(data, str(f)))
+    return sources
+
+
+@frozen
+class Analysis:
+    """The front end's result for a rule set: items per file and all diagnostics."""
+
+    sources: tuple[Source, ...]
+    items: dict[str, list[Item]]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    def texts(self) -> dict[str, str]:
+        return {s.path: s.text for s in self.sources if s.text is not None}
+
+
+def analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
+    """Parse and check a rule set made of ``sources``."""
+    diagnostics: list[Diagnostic] = []
+    items: dict[str, list[Item]] = {}
+    for s in sources:
+        diagnostics.extend(s.diagnostics)
+        if s.text is None:
+            items[s.path] = []
+            continue
+        got, ds = parse_collect(s.text, s.path)
+        items[s.path] = got
+        diagnostics.extend(ds)
+    everything = [i for its in items.values() for i in its]
+    diagnostics.extend(check(everything, vocabulary))
+    order = {s.path: n for n, s in enumerate(sources)}
+    diagnostics.sort(key=lambda d: (order.get(d.span.file, 0), d.span.line, d.span.column, d.code))
+    return Analysis(tuple(sources), items, tuple(diagnostics))

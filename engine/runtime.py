@@ -1,0 +1,111 @@
+"""The only names compiled rule code can see.
+
+The loader executes a compiled module in a namespace holding exactly
+``__all__`` from this module and ``{"__builtins__": {}}``: no ``open``, no
+``__import__``, no ``getattr``. ``__all__`` must equal
+``rulec.dsl.compiler.RUNTIME_NAMES``; a test holds them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Set
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from attrs import frozen
+
+__all__ = ["ANY_", "FS", "D", "FixedDiscount_", "LabelChange_", "PercentDiscount_", "Rule_", "T"]
+
+
+def D(text: str) -> Decimal:
+    """A Decimal from the constant string the compiler wrote."""
+    return Decimal(text)
+
+
+def T(text: str) -> datetime:
+    """An aware datetime from the constant ISO string the compiler wrote."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:  # pragma: no cover - the compiler always writes an offset
+        raise ValueError(f"naive datetime {text!r} in compiled rules")
+    return value
+
+
+def FS(items: tuple[Any, ...]) -> frozenset[Any]:
+    """A frozenset from a constant tuple."""
+    return frozenset(items)
+
+
+def ANY_(wanted: frozenset[str], present: Set[str]) -> bool:
+    """Whether any of the ``wanted`` labels is ``present``."""
+    return not wanted.isdisjoint(present)
+
+
+@frozen
+class PercentDiscount_:
+    """``discount 10% [up to 20.00 EUR] "title"``: a percentage of the subtotal."""
+
+    percent: Decimal
+    title: str
+    cap: Decimal | None = None
+    cap_currency: str | None = None
+
+    kind = "percentage"
+
+
+@frozen
+class FixedDiscount_:
+    """``discount 5.00 EUR "title"``: a fixed amount, for orders in that currency."""
+
+    amount: Decimal
+    currency: str
+    title: str
+
+    kind = "fixed"
+
+
+@frozen
+class LabelChange_:
+    """``add label X to customer`` / ``remove label X from customer``."""
+
+    entity: str
+    label: str
+    add: bool
+
+
+Action = PercentDiscount_ | FixedDiscount_ | LabelChange_
+
+
+@frozen
+class Rule_:
+    """A compiled rule: its test function and its actions as data."""
+
+    id: str
+    name: str
+    file: str
+    line: int
+    column: int
+    event: str
+    test: Callable[[Mapping[str, Any]], bool]
+    actions: tuple[Action, ...]
+    priority: int = 0
+    enabled: bool = True
+    exclusive: bool = False
+    combinable: bool = False
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    description: str | None = None
+    #: ``(entity, label)`` pairs of which one must be present, or None (scan).
+    labels: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def valid_at(self, when: datetime | None) -> bool:
+        """Whether ``when`` falls in the rule's validity window ``[from, until)``."""
+        if when is None:
+            return self.valid_from is None and self.valid_until is None
+        if self.valid_from is not None and when < self.valid_from:
+            return False
+        return not (self.valid_until is not None and when >= self.valid_until)

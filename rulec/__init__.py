@@ -1,0 +1,67 @@
+"""rulec: a declarative business-rule language for order backends.
+
+The pipeline reads as verbs: ``parse`` → ``check`` → ``compile`` → ``load``::
+
+    import rulec
+    diagnostics = rulec.check_text(text, "vip.rules")
+    rules = rulec.load_paths(["rules/"])
+    rules.matching("order_created", facts)
+"""
+
+from rulec.api import (
+    analyze_paths,
+    analyze_text,
+    check_paths,
+    check_text,
+    compile_text,
+    load_paths,
+    load_text,
+    parse,
+)
+from rulec.dsl.compiler import CompiledModule, compile_rules
+from rulec.dsl.diagnostics import (
+    CODES,
+    Diagnostic,
+    RuleRuntimeError,
+    RulesCheckError,
+    RulesError,
+    RulesSyntaxError,
+)
+from rulec.dsl.nodes import Span
+from rulec.dsl.sources import Analysis, RulesInputError, Source
+from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+from rulec.engine.ruleset import RuleSet
+from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CODES",
+    "DEFAULT_VOCABULARY",
+    "Analysis",
+    "CompiledModule",
+    "Diagnostic",
+    "Entity",
+    "Event",
+    "Field",
+    "RuleRuntimeError",
+    "RuleSet",
+    "RulesCheckError",
+    "RulesError",
+    "RulesInputError",
+    "RulesSyntaxError",
+    "Source",
+    "Span",
+    "Type",
+    "Vocabulary",
+    "__version__",
+    "analyze_paths",
+    "analyze_text",
+    "check_paths",
+    "check_text",
+    "compile_rules",
+    "compile_text",
+    "load_paths",
+    "load_text",
+    "parse",
+]

@@ -1,0 +1,78 @@
+"""The public functions: parse, check, compile and load rule sets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from rulec.dsl.compiler import CompiledModule, compile_rules
+from rulec.dsl.diagnostics import Diagnostic, RulesCheckError, has_errors
+from rulec.dsl.nodes import Item
+from rulec.dsl.parser import parse
+from rulec.dsl.sources import Analysis, Source, analyze, read_sources
+from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.ruleset import RuleSet, from_analysis
+from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+
+__all__ = [
+    "analyze_paths",
+    "analyze_text",
+    "check_paths",
+    "check_text",
+    "compile_text",
+    "load_paths",
+    "load_text",
+    "parse",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+def analyze_text(
+    text: str, file: str = "<string>", vocabulary: Vocabulary | None = None
+) -> Analysis:
+    """Parse and check rule ``text`` as if it were the file ``file``."""
+    return analyze([Source.from_text(text, file)], vocabulary or DEFAULT_VOCABULARY)
+
+
+def analyze_paths(paths: Iterable[PathLike], vocabulary: Vocabulary | None = None) -> Analysis:
+    """Parse and check the rule files at ``paths`` (folders: their ``*.rules``)."""
+    return analyze(read_sources(paths), vocabulary or DEFAULT_VOCABULARY)
+
+
+def check_text(
+    text: str, file: str = "<string>", vocabulary: Vocabulary | None = None
+) -> list[Diagnostic]:
+    """Every diagnostic for rule ``text``; an empty list means it is clean."""
+    return list(analyze_text(text, file, vocabulary).diagnostics)
+
+
+def check_paths(
+    paths: Iterable[PathLike], vocabulary: Vocabulary | None = None
+) -> list[Diagnostic]:
+    """Every diagnostic for the rule files at ``paths``."""
+    return list(analyze_paths(paths, vocabulary).diagnostics)
+
+
+def compile_text(
+    text: str, file: str = "<string>", vocabulary: Vocabulary | None = None
+) -> CompiledModule:
+    """Check and compile rule ``text``; raise RulesCheckError when it has errors."""
+    vocab = vocabulary or DEFAULT_VOCABULARY
+    analysis = analyze([Source.from_text(text, file)], vocab)
+    if has_errors(analysis.diagnostics):
+        raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
+    items: Sequence[Item] = analysis.items[file]
+    return compile_rules(items, vocab, file)
+
+
+def load_text(text: str, file: str = "<string>", vocabulary: Vocabulary | None = None) -> RuleSet:
+    """A loaded rule set from rule ``text``; raise RulesCheckError on errors."""
+    vocab = vocabulary or DEFAULT_VOCABULARY
+    return from_analysis(analyze_text(text, file, vocab), vocab)
+
+
+def load_paths(paths: Iterable[PathLike], vocabulary: Vocabulary | None = None) -> RuleSet:
+    """A loaded rule set from rule files; raise RulesCheckError on errors."""
+    vocab = vocabulary or DEFAULT_VOCABULARY
+    return from_analysis(analyze_paths(paths, vocab), vocab)

@@ -1,0 +1,109 @@
+"""The ``rulec`` command: what analysts and CI run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from rulec import __version__
+from rulec.api import analyze_paths
+from rulec.dsl.diagnostics import has_errors
+from rulec.dsl.report import Format, render
+from rulec.dsl.sources import RulesInputError
+
+__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INTERNAL", "EXIT_SUCCESS", "main"]
+
+EXIT_SUCCESS = 0  # no errors (warnings allowed unless --strict)
+EXIT_FAIL = 1  # diagnostics that fail the run
+EXIT_ERROR = 2  # usage error, missing or unreadable path
+EXIT_INTERNAL = 123  # a bug in rulec
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn unexpected exceptions into a one-line message and exit 123."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except RulesInputError as e:
+            click.echo(f"rulec: {e}", err=True)
+            sys.exit(EXIT_ERROR)
+        except RecursionError:
+            click.echo("rulec: internal error: input nested too deeply", err=True)
+            sys.exit(EXIT_INTERNAL)
+        except Exception as e:
+            click.echo(f"rulec: internal error: {type(e).__name__}: {e}", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rulec")
+def main() -> None:
+    """rulec: check, compile and run business rules for order backends."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default=Format.TEXT.value,
+    show_default=True,
+    help="How to print diagnostics.",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@_guard
+def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check rule files (folders: every *.rules inside; default: rules/).
+
+    Diagnostics go to stdout, the summary to stderr. Exit status: 0 clean,
+    1 errors (or warnings with --strict), 2 usage error or unreadable path,
+    123 internal error.
+    """
+    analysis = analyze_paths(paths or ("rules",))
+    diagnostics = analysis.diagnostics
+    out = render(Format(fmt), diagnostics, analysis.texts(), __version__)
+    if out or fmt in ("json", "sarif"):
+        click.echo(out, nl=False)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    files = len(analysis.sources)
+    rules = sum(1 for items in analysis.items.values() for i in items if type(i).__name__ == "Rule")
+    click.echo(
+        f"{files} file{'s' if files != 1 else ''}, {rules} rule{'s' if rules != 1 else ''}: "
+        f"{errors} error{'s' if errors != 1 else ''}, "
+        f"{warnings} warning{'s' if warnings != 1 else ''}",
+        err=True,
+    )
+    if files == 0:
+        click.echo("rulec: no .rules files found", err=True)
+    failed = has_errors(diagnostics) or (strict and warnings > 0)
+    sys.exit(EXIT_FAIL if failed else EXIT_SUCCESS)
+
+
+@main.command(name="compile")
+@click.argument("path", type=click.Path(path_type=str))
+@_guard
+def compile_(path: str) -> None:
+    """Print the Python module generated for the rule file PATH."""
+    from rulec.dsl.compiler import compile_rules
+    from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+
+    analysis = analyze_paths([path])
+    if has_errors(analysis.diagnostics):
+        errors = [d for d in analysis.diagnostics if d.severity == "error"]
+        click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
+        sys.exit(EXIT_FAIL)
+    for s in analysis.sources:
+        module = compile_rules(analysis.items[s.path], DEFAULT_VOCABULARY, s.path)
+        click.echo(module.source, nl=False)
