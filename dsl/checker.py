@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import define, field
+
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import (
@@ -457,7 +458,10 @@ def stage_types(ctx: _Context) -> None:
                 if low is not None and high is not None:
                     lo = low.start if isinstance(low, Instant) else low
                     hi = high.start if isinstance(high, Instant) else high
-                    if lo > hi:
+                    reversed_ = lo > hi
+                    if isinstance(high, Instant) and high.date_only:
+                        reversed_ = lo >= high.end  # the upper date covers its whole day
+                    if reversed_:
                         ctx.report(
                             "R306",
                             "the lower bound of 'between' is above its upper bound",

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
+
 from rulec.dsl.checker import resolve_field, window_bounds
 from rulec.dsl.nodes import (
     And,
@@ -74,6 +75,8 @@ class CompiledModule:
     module: ast.Module
     code: types.CodeType
     rule_count: int
+    #: The facts the rules read, e.g. ``{"customer.labels", "order.subtotal"}``.
+    fact_keys: frozenset[str] = frozenset()
 
     @property
     def source(self) -> str:
@@ -125,6 +128,7 @@ class _Compiler:
         self.constants: dict[tuple[str, Any], str] = {}
         self.prelude: list[ast.stmt] = []
         self.temp = 0
+        self.fact_keys: set[str] = set()
 
     # helpers
     def hoist(self, kind: str, value: Any, make: ast.expr, node: Node | None) -> ast.Name:
@@ -148,6 +152,7 @@ class _Compiler:
         return self.hoist("T", text, _call("T", _const(text)), node)
 
     def fact(self, key: str) -> ast.Subscript:
+        self.fact_keys.add(key)
         return ast.Subscript(
             value=ast.Name(id="facts", ctx=ast.Load()), slice=_const(key), ctx=ast.Load()
         )
@@ -293,6 +298,14 @@ class _Compiler:
     def visit_In(self, node: In) -> ast.expr:
         key, t = self._field(node.field)
         values = [self._value(v, t, node) for v in node.values]
+        if t is Type.DATETIME:  # a date is a whole day: membership is an 'or' of ranges
+
+            def build(x: ast.expr) -> ast.expr:
+                tests = [self._compare_instant(x, "=", v, node) for v in values]
+                test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.Or(), values=tests)
+                return ast.UnaryOp(op=ast.Not(), operand=test) if node.negated else test
+
+            return self._guarded(key, build)
         consts: list[Any] = []
         for v in values:
             if isinstance(v, ast.Constant):
@@ -445,4 +458,4 @@ def compile_rules(
     module = ast.Module(body=[*comp.prelude, *functions, assign], type_ignores=[])
     ast.fix_missing_locations(module)
     code = compile(module, filename=file, mode="exec", dont_inherit=True)
-    return CompiledModule(file, module, code, len(rules))
+    return CompiledModule(file, module, code, len(rules), frozenset(comp.fact_keys))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from attrs import field, frozen
+
 from rulec.dsl.nodes import Span
 
 __all__ = [

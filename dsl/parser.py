@@ -24,6 +24,7 @@ from lark.exceptions import (
     VisitError,
 )
 from lark.lexer import PatternStr
+
 from rulec.dsl.diagnostics import CODES, Diagnostic, RulesSyntaxError
 from rulec.dsl.nodes import And as AndNode
 from rulec.dsl.nodes import (
@@ -299,13 +300,13 @@ class _ToAst(Transformer[Token, Any]):
     def in_(self, meta: Any, field: FieldRef, *values: Any) -> In:
         return In(field, values, span=self._span(meta))
 
-    def not_in(self, meta: Any, field: FieldRef, not_: Token, *values: Any) -> In:
+    def not_in(self, meta: Any, field: FieldRef, *values: Any) -> In:
         return In(field, values, True, span=self._span(meta))
 
     def between(self, meta: Any, field: FieldRef, low: Any, high: Any) -> Between:
         return Between(field, low, high, span=self._span(meta))
 
-    def not_between(self, meta: Any, field: FieldRef, not_: Token, low: Any, high: Any) -> Between:
+    def not_between(self, meta: Any, field: FieldRef, low: Any, high: Any) -> Between:
         return Between(field, low, high, True, span=self._span(meta))
 
     # actions
@@ -454,9 +455,18 @@ _EXAMPLES: dict[str, list[str]] = {
 }
 
 
+#: The same examples after a first item: Lark compares parser stacks, and the
+#: stack is one deeper for every item after the first of a file.
+_EXAMPLES_LATER = {
+    code: [f"label Z for customer\n{ex}" for ex in exs] for code, exs in _EXAMPLES.items()
+}
+
+
 def _match_example(e: UnexpectedInput, parse: Callable[[str], Any]) -> str | None:
     try:
         found = e.match_examples(parse, _EXAMPLES, use_accepts=True)
+        if found is None:
+            found = e.match_examples(parse, _EXAMPLES_LATER, use_accepts=True)
         return str(found) if found is not None else None
     except Exception:
         return None
@@ -543,7 +553,8 @@ def _mask(text: str, start: int, end: int) -> str:
 
 
 def _nesting_error(tree: Tree[Token], file: str, text: str) -> Diagnostic | None:
-    stack: list[tuple[Tree[Token], int]] = [(tree, 0)]
+    # every condition is wrapped in one or_ node: that one is level 0, not 1
+    stack: list[tuple[Tree[Token], int]] = [(tree, -1)]
     while stack:
         node, depth = stack.pop()
         if node.data in ("or_", "not_"):

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import enum
 import json
+import os
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
 
@@ -27,7 +32,11 @@ class Format(enum.Enum):
 
 
 def _display(s: str) -> str:
-    """Escape characters that would garble a terminal (controls, bidi overrides)."""
+    """Escape characters that would garble a terminal (controls, bidi overrides).
+
+    A tab becomes one space, so every character of the source keeps one
+    position and a caret computed from the column stays aligned.
+    """
     out = []
     for ch in s:
         if ch == "\t":
@@ -37,6 +46,51 @@ def _display(s: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _cell_width(s: str) -> int:
+    """How many terminal cells ``s`` takes: wide (CJK, emoji) 2, combining marks 0."""
+    width = 0
+    for ch in s:
+        if ch < "\u0300":  # ASCII and Latin-1: one cell each (the common case)
+            width += 1
+        elif unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me"):
+            continue
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            width += 2
+        else:
+            width += 1
+    return width
+
+
+def _source_lines(text: str) -> list[str]:
+    """Lines as the parser counts them: split at ``\\n`` only, a trailing ``\\r`` dropped.
+
+    ``str.splitlines`` would also split at form feeds, ``\\x1c``-``\\x1e``,
+    ``\\x85`` and U+2028, which Lark does not count as line breaks, and the
+    line shown would then not be the line in the diagnostic.
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def _excerpt(full: str, span_line: int, column: int, end_line: int, end_column: int) -> list[str]:
+    """The source line (shortened around ``column`` when very long) and its caret line."""
+    col = max(0, column - 1)
+    one_line = end_line == span_line and end_column > column
+    end = end_column - 1 if one_line else col + 1
+    start = 0
+    if len(full) > _WIDTH:  # shorten very long lines around the column
+        start = max(0, min(col - _WIDTH // 2, len(full) - _WIDTH))
+    shown = full[start : start + _WIDTH]
+    head = "…" if start > 0 else ""
+    tail = "…" if start + _WIDTH < len(full) else ""
+    col = min(col - start, len(shown))
+    end = max(col + 1, min(end - start, len(shown)))
+    line = head + _display(shown) + tail
+    # escapes, wide characters and combining marks change the width before the column
+    pad = _cell_width(head + _display(shown[:col]))
+    width = max(1, _cell_width(_display(shown[col:end])))
+    return ["    " + line, "    " + " " * pad + "^" + "~" * (width - 1)]
 
 
 def render_text(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> str:
@@ -51,26 +105,20 @@ def render_text(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -
         )
         text = sources.get(d.span.file)
         if text is not None and d.span.file not in split:
-            split[d.span.file] = text.splitlines()
-        file_lines = split.get(d.span.file, [])
-        if 1 <= d.span.line <= len(file_lines):
-            full = file_lines[d.span.line - 1]
-        else:
-            full = d.source_line or ""
+            split[d.span.file] = _source_lines(text)
+        file_lines = split.get(d.span.file)
+        if file_lines is None:
+            # no source text: the diagnostic's own (possibly shortened) line,
+            # whose columns we cannot trust, so no caret
+            if d.source_line and d.source_line.strip():
+                lines.append("    " + _display(d.source_line))
+            continue
+        if not 1 <= d.span.line <= len(file_lines):
+            continue
+        full = file_lines[d.span.line - 1]
         if not full.strip():
             continue
-        shift = 0
-        if len(full) > _WIDTH:  # shorten very long lines around the column
-            shift = max(0, d.span.column - 1 - _WIDTH // 2)
-            full = full[shift : shift + _WIDTH]
-        col = max(0, min(d.span.column - 1 - shift, len(full)))
-        width = 1
-        if d.span.end_line == d.span.line and d.span.end_column > d.span.column:
-            width = max(1, min(d.span.end_column - d.span.column, len(full) - col))
-        # keep the caret aligned: escapes widen characters before the column
-        prefix = _display(full[:col])
-        lines.append("    " + _display(full))
-        lines.append("    " + " " * len(prefix) + "^" + "~" * (width - 1))
+        lines.extend(_excerpt(full, d.span.line, d.span.column, d.span.end_line, d.span.end_column))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -109,7 +157,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic], version: str) -> str:
     rules = [
         {
             "id": code,
-            "name": CODES[code][1].title().replace(" ", "").replace("'", ""),
+            "name": "".join(w.capitalize() for w in re.findall(r"[A-Za-z0-9]+", CODES[code][1])),
             "shortDescription": {"text": CODES[code][1]},
             "helpUri": f"{TOOL_URI}/{DOCS}#{code.lower()}",
             "defaultConfiguration": {"level": CODES[code][0]},
@@ -165,9 +213,15 @@ def render_sarif(diagnostics: Sequence[Diagnostic], version: str) -> str:
 
 
 def _uri(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path.replace("\\", "/"), safe="/")
+    """A URI reference for ``path``: relative paths stay relative, absolute become file URIs."""
+    if PurePosixPath(path).is_absolute():
+        return "file://" + quote(path, safe="/")
+    win = PureWindowsPath(path)
+    if win.drive and win.is_absolute():  # C:\\rules\\vip.rules
+        return win.as_uri()
+    if os.sep == "\\":  # a backslash is a separator only on Windows
+        path = path.replace("\\", "/")
+    return quote(path, safe="/")
 
 
 def render(

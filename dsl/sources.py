@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from attrs import field, frozen
+
 from rulec.dsl.checker import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
 from rulec.dsl.nodes import Item

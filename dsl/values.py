@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from attrs import frozen
+
 from rulec.dsl.nodes import DateValue, Name
 
 __all__ = ["Instant", "known_zones", "parse_date", "resolve_zone", "suggest"]
@@ -47,6 +48,13 @@ class Instant:
 
 def parse_date(value: DateValue, default_zone: Name | None = None) -> Instant | str:
     """Parse a date literal; return an :class:`Instant` or an error message."""
+    try:
+        return _parse_date(value, default_zone)
+    except OverflowError:  # 9999-12-31 has no next day; 0001-01-01 Asia/Tokyo no UTC instant
+        return f"{value.text!r} is too close to the limits of the calendar (years 1 to 9999)"
+
+
+def _parse_date(value: DateValue, default_zone: Name | None) -> Instant | str:
     text = value.text
     try:
         dt = datetime.fromisoformat(text)

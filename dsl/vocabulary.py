@@ -62,6 +62,9 @@ class Event:
     name: str
     entities: tuple[str, ...] = field(converter=tuple)
     description: str = ""
+    #: Other events whose rules also run on this one: ``order_updated``
+    #: re-decides an order with the ``order_created`` rules too.
+    includes: tuple[str, ...] = field(default=(), converter=tuple)
 
 
 @frozen

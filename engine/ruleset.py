@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from types import CodeType
 from typing import Any
 
 from attrs import field, frozen
+
 from rulec.dsl.compiler import CompiledModule, compile_rules
-from rulec.dsl.diagnostics import RulesCheckError
+from rulec.dsl.diagnostics import RuleRuntimeError, RulesCheckError
+from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis
+from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
+from rulec.engine.policy import Decision, RuleFailure, order_rules, resolve
 from rulec.engine.runtime import Rule_
 
-__all__ = ["RuleSet", "execute", "from_analysis", "version_of"]
+__all__ = ["RuleSet", "execute", "flatten_facts", "from_analysis", "version_of"]
 
 
 def execute(code: CodeType) -> tuple[Rule_, ...]:
@@ -49,6 +55,11 @@ class RuleSet:
     rules: tuple[Rule_, ...]
     version: str
     modules: tuple[CompiledModule, ...] = field(default=(), repr=False)
+    #: The facts the rules read (``"customer.labels"``, ``"order.subtotal"``, …).
+    fact_keys: frozenset[str] = frozenset()
+    _position: dict[int, int] = field(factory=dict, repr=False, alias="_position")
+    #: event -> the events whose rules run on it (itself first).
+    _events: dict[str, tuple[str, ...]] = field(factory=dict, repr=False, alias="_events")
     _scan: dict[str, tuple[Rule_, ...]] = field(factory=dict, repr=False, alias="_scan")
     _by_label: dict[str, dict[tuple[str, str], tuple[Rule_, ...]]] = field(
         factory=dict, repr=False, alias="_by_label"
@@ -56,7 +67,11 @@ class RuleSet:
 
     @classmethod
     def build(
-        cls, rules: Sequence[Rule_], version: str, modules: Iterable[CompiledModule] = ()
+        cls,
+        rules: Sequence[Rule_],
+        version: str,
+        modules: Iterable[CompiledModule] = (),
+        vocabulary: Vocabulary | None = None,
     ) -> RuleSet:
         scan: dict[str, list[Rule_]] = {}
         by_label: dict[str, dict[tuple[str, str], list[Rule_]]] = {}
@@ -69,10 +84,16 @@ class RuleSet:
                 idx = by_label.setdefault(r.event, {})
                 for key in r.labels:
                     idx.setdefault(key, []).append(r)
+        modules = tuple(modules)
         return cls(
             tuple(rules),
             version,
-            tuple(modules),
+            modules,
+            frozenset().union(*(m.fact_keys for m in modules)),
+            _position={id(r): n for n, r in enumerate(rules)},
+            _events={
+                e.name: (e.name, *e.includes) for e in (vocabulary.events if vocabulary else ())
+            },
             _scan={e: tuple(v) for e, v in scan.items()},
             _by_label={e: {k: tuple(v) for k, v in d.items()} for e, d in by_label.items()},
         )
@@ -90,15 +111,17 @@ class RuleSet:
         ``labels`` maps an entity name to its labels. Rules come back in
         source order, each once.
         """
-        found: list[Rule_] = list(self._scan.get(event, ()))
-        idx = self._by_label.get(event)
-        if idx:
-            for entity, names in labels.items():
-                for name in names:
-                    found.extend(idx.get((entity, name), ()))
+        found: list[Rule_] = []
+        for ev in self._events.get(event, (event,)):
+            found.extend(self._scan.get(ev, ()))
+            idx = self._by_label.get(ev)
+            if idx:
+                for entity, names in labels.items():
+                    for name in names:
+                        found.extend(idx.get((entity, name), ()))
         if len(found) > 1:
-            order = {id(r): n for n, r in enumerate(self.rules)}
-            found = sorted({id(r): r for r in found}.values(), key=lambda r: order[id(r)])
+            pos = self._position
+            found = sorted({id(r): r for r in found}.values(), key=lambda r: pos[id(r)])
         return found
 
     def matching(self, event: str, facts: Mapping[str, Any]) -> list[Rule_]:
@@ -110,8 +133,75 @@ class RuleSet:
         }
         return [r for r in self.candidates(event, labels) if r.test(facts)]
 
+    def evaluate(
+        self, event: str, facts: Mapping[str, Any], *, raise_errors: bool = False
+    ) -> Decision:
+        """Decide the discounts for one event, from plain facts; no database.
 
-def from_analysis(analysis: Analysis, vocabulary: Any) -> RuleSet:
+        ``facts`` is nested (``{"customer": {"labels": {...}, "order_count": 3},
+        "order": {"subtotal": Decimal("120.00"), "currency": "EUR",
+        "created_at": datetime(...)}}``) or flat (``{"order.subtotal": ...}``).
+        A rule that raises is skipped and reported in ``Decision.errors``, or
+        raised as RuleRuntimeError when ``raise_errors`` is set.
+        """
+        flat = flatten_facts(facts, self.fact_keys)
+        created = flat.get("order.created_at")
+        labels = {
+            key[: -len(".labels")]: value
+            for key, value in flat.items()
+            if key.endswith(".labels") and value
+        }
+        matched: list[Rule_] = []
+        errors: list[RuleFailure] = []
+        for r in self.candidates(event, labels):
+            if (r.valid_from is not None or r.valid_until is not None) and not r.valid_at(created):
+                continue
+            try:
+                ok = r.test(flat)
+            except Exception as e:
+                if raise_errors:
+                    raise RuleRuntimeError(r.name, _span(r), f"{type(e).__name__}: {e}") from e
+                errors.append(RuleFailure(r.name, r.file, r.line, f"{type(e).__name__}: {e}"))
+                continue
+            if ok:
+                matched.append(r)
+        subtotal = flat.get("order.subtotal")
+        subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
+        currency = flat.get("order.currency") or "EUR"
+        return resolve(
+            event, self.version, order_rules(matched, self._position), subtotal, currency, errors
+        )
+
+
+def _span(rule: Rule_) -> Span:
+    return Span(rule.file, rule.line, rule.column, rule.line, rule.column)
+
+
+def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> dict[str, Any]:
+    """Flat facts (``"order.subtotal"``) from nested or flat ones.
+
+    Label collections become frozensets, naive datetimes are taken as UTC,
+    and every key in ``keys`` is present (None, or no labels, when missing).
+    """
+    flat: dict[str, Any] = {}
+    for k, v in facts.items():
+        if isinstance(v, Mapping):
+            for kk, vv in v.items():
+                flat[f"{k}.{kk}"] = vv
+        else:
+            flat[k] = v
+    for k, v in flat.items():
+        if k.endswith(".labels"):
+            flat[k] = v if isinstance(v, frozenset) else frozenset(v or ())
+        elif isinstance(v, datetime) and v.tzinfo is None:
+            flat[k] = v.replace(tzinfo=UTC)
+    for k in keys:
+        if k not in flat:
+            flat[k] = frozenset() if k.endswith(".labels") else None
+    return flat
+
+
+def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
     """Compile and load an analysed rule set; raise RulesCheckError on errors."""
     if not analysis.ok:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
@@ -123,4 +213,4 @@ def from_analysis(analysis: Analysis, vocabulary: Any) -> RuleSet:
     rules: list[Rule_] = []
     for m in modules:
         rules.extend(execute(m.code))
-    return RuleSet.build(rules, version_of(analysis.texts()), modules)
+    return RuleSet.build(rules, version_of(analysis.texts()), modules, vocabulary)

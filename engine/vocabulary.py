@@ -29,6 +29,11 @@ DEFAULT_VOCABULARY = Vocabulary(
     entities=(ORDER, CUSTOMER),
     events=(
         Event("order_created", ("order", "customer"), "a new order was stored"),
-        Event("order_updated", ("order", "customer"), "an order's subtotal or currency changed"),
+        Event(
+            "order_updated",
+            ("order", "customer"),
+            "an order's subtotal or currency changed: the order is decided again",
+            includes=("order_created",),
+        ),
     ),
 )

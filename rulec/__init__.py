@@ -30,6 +30,8 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+from rulec.engine.engine import Engine
+from rulec.engine.policy import Decision
 from rulec.engine.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -40,7 +42,9 @@ __all__ = [
     "DEFAULT_VOCABULARY",
     "Analysis",
     "CompiledModule",
+    "Decision",
     "Diagnostic",
+    "Engine",
     "Entity",
     "Event",
     "Field",

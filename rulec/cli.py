@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ import click
 from rulec import __version__
 from rulec.api import analyze_paths
 from rulec.dsl.diagnostics import has_errors
+from rulec.dsl.nodes import Rule
 from rulec.dsl.report import Format, render
 from rulec.dsl.sources import RulesInputError
 
@@ -22,6 +24,12 @@ EXIT_ERROR = 2  # usage error, missing or unreadable path
 EXIT_INTERNAL = 123  # a bug in rulec
 
 
+def _one_line(text: str, limit: int = 500) -> str:
+    """``text`` as one printable line: newlines and control characters escaped."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn unexpected exceptions into a one-line message and exit 123."""
 
@@ -31,13 +39,17 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except RulesInputError as e:
-            click.echo(f"rulec: {e}", err=True)
+            click.echo(f"rulec: {_one_line(str(e))}", err=True)
             sys.exit(EXIT_ERROR)
         except RecursionError:
             click.echo("rulec: internal error: input nested too deeply", err=True)
             sys.exit(EXIT_INTERNAL)
         except Exception as e:
-            click.echo(f"rulec: internal error: {type(e).__name__}: {e}", err=True)
+            click.echo(
+                f"rulec: internal error: {type(e).__name__}: {_one_line(str(e))}"
+                " (this is a bug in rulec; please report it)",
+                err=True,
+            )
             sys.exit(EXIT_INTERNAL)
 
     wrapper.__name__ = fn.__name__
@@ -49,6 +61,11 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(__version__, prog_name="rulec")
 def main() -> None:
     """rulec: check, compile and run business rules for order backends."""
+    # A terminal or CI log that cannot show a character (a latin-1 locale, say)
+    # gets an escape instead of a UnicodeEncodeError and exit 123.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @main.command()
@@ -78,7 +95,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     files = len(analysis.sources)
-    rules = sum(1 for items in analysis.items.values() for i in items if type(i).__name__ == "Rule")
+    rules = sum(isinstance(i, Rule) for items in analysis.items.values() for i in items)
     click.echo(
         f"{files} file{'s' if files != 1 else ''}, {rules} rule{'s' if rules != 1 else ''}: "
         f"{errors} error{'s' if errors != 1 else ''}, "
@@ -107,3 +124,75 @@ def compile_(path: str) -> None:
     for s in analysis.sources:
         module = compile_rules(analysis.items[s.path], DEFAULT_VOCABULARY, s.path)
         click.echo(module.source, nl=False)
+
+
+_DB_HELP = "Database URL (default: an SQLite file in the current folder)."
+
+
+@main.command()
+@click.option("--db", "url", default="sqlite:///rulec-demo.db", show_default=True, help=_DB_HELP)
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    default=("rules",),
+    show_default=True,
+    type=click.Path(path_type=str),
+    help="Rule files or folders to load.",
+)
+@_guard
+def demo(url: str, rule_paths: tuple[str, ...]) -> None:
+    """Migrate the database, load the rules and replay the VIP discount story."""
+    from rulec.demo import run_demo
+
+    run_demo(url, rule_paths, click.echo)
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations: upgrade, downgrade, current."""
+
+
+def _db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db", "url", default="sqlite:///rulec.db", show_default=True, help=_DB_HELP
+    )(fn)
+
+
+@db.command()
+@_db_option
+@click.argument("revision", default="head")
+@_guard
+def upgrade(url: str, revision: str) -> None:
+    """Migrate the schema up to REVISION (default: the newest)."""
+    from rulec.storage import migrate
+    from rulec.storage.session import make_engine, mask_url
+
+    engine = make_engine(url)
+    migrate.upgrade(engine, revision)
+    click.echo(f"{mask_url(url)}: at revision {migrate.current(engine)}", err=True)
+
+
+@db.command()
+@_db_option
+@click.argument("revision", default="-1")
+@_guard
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the schema down to REVISION (default: one step; 'base': empty)."""
+    from rulec.storage import migrate
+    from rulec.storage.session import make_engine, mask_url
+
+    engine = make_engine(url)
+    migrate.downgrade(engine, revision)
+    click.echo(f"{mask_url(url)}: at revision {migrate.current(engine) or 'base'}", err=True)
+
+
+@db.command()
+@_db_option
+@_guard
+def current(url: str) -> None:
+    """Print the schema revision of the database ('base' when empty)."""
+    from rulec.storage import migrate
+    from rulec.storage.session import make_engine
+
+    click.echo(migrate.current(make_engine(url)) or "base")

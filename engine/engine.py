@@ -1,0 +1,217 @@
+"""The engine: rules fired inside the order backend's own transaction.
+
+``Engine.attach(session_or_factory)`` makes ``order_created`` fire when a
+new :class:`Order` is flushed and ``order_updated`` when an order's subtotal
+or currency changes. The engine writes the order's discount fields and its
+audit rows in the same flush; it never commits, so a rolled-back order
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rulec.dsl.diagnostics import RulesError
+from rulec.dsl.sources import analyze, read_sources
+from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.facts import load_facts
+from rulec.engine.policy import Decision
+from rulec.engine.ruleset import RuleSet, from_analysis
+from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+from rulec.storage.models import AppliedDiscount, Customer, Label, Order, RuleErrorRecord
+
+__all__ = ["Engine", "logger"]
+
+logger = logging.getLogger("rulec.engine")
+
+_PENDING = "rulec.pending_errors"
+
+
+class Engine:
+    """Runs a rule set against orders. One engine serves many threads and sessions."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        *,
+        vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+        raise_errors: bool = False,
+        paths: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
+        self._rules = rules
+        self.vocabulary = vocabulary
+        self.raise_errors = raise_errors
+        self.paths = tuple(paths)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_paths(
+        cls,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+        raise_errors: bool = False,
+    ) -> Engine:
+        """Load, check and compile the rule files at ``paths``; raise on errors."""
+        paths = tuple(paths)
+        rules = from_analysis(analyze(read_sources(paths), vocabulary), vocabulary)
+        return cls(rules, vocabulary=vocabulary, raise_errors=raise_errors, paths=paths)
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set in use; replaced as a whole by :meth:`reload`."""
+        return self._rules
+
+    def reload(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> bool:
+        """Swap in a freshly loaded rule set; keep the old one if the new one has errors."""
+        paths = tuple(paths) if paths is not None else self.paths
+        with self._lock:
+            try:
+                rules = from_analysis(
+                    analyze(read_sources(paths), self.vocabulary), self.vocabulary
+                )
+            except RulesError as e:
+                logger.error("reload failed, keeping rule set %s: %s", self._rules.version, e)
+                return False
+            self._rules = rules
+            self.paths = paths
+        logger.info("loaded rule set %s (%d rules)", rules.version, len(rules))
+        return True
+
+    # ------------------------------------------------------------ firing --
+
+    def evaluate(self, event_name: str, order: Order, session: Session) -> Decision:
+        """The decision for ``order``, from the database, without writing anything."""
+        rules = self._rules
+        with session.no_autoflush:
+            facts = load_facts(session, order, rules.fact_keys)
+        return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+
+    def fire(self, event_name: str, order: Order, session: Session) -> Decision:
+        """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
+        rules = self._rules  # one rule set for the whole decision, even during a reload
+        with session.no_autoflush:
+            facts = load_facts(session, order, rules.fact_keys)
+            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            if order.created_at is None:
+                order.created_at = facts["order.created_at"]
+            self._write(session, order, decision)
+        return decision
+
+    def _write(self, session: Session, order: Order, d: Decision) -> None:
+        order.discount_percentage = d.discount_percentage
+        order.discount_amount = d.discount_amount
+        order.discount_description = d.discount_description
+        order.total_amount = d.total_amount
+        order.rule_set_version = d.version
+        wanted = [
+            (a.rule, a.file, a.line, d.version, a.kind, a.percentage, a.amount, a.description)
+            for a in d.applied
+        ]
+        state = inspect(order)
+        existing = [] if state.pending or state.transient else order.applied_discounts
+        have = [
+            (
+                x.rule_name,
+                x.rule_file,
+                x.rule_line,
+                x.rule_set_version,
+                x.kind,
+                x.percentage,
+                x.amount,
+                x.description,
+            )
+            for x in existing
+        ]
+        if have != wanted:  # re-firing with the same outcome changes nothing
+            order.applied_discounts = [
+                AppliedDiscount(
+                    rule_name=r,
+                    rule_file=f,
+                    rule_line=ln,
+                    rule_set_version=v,
+                    kind=k,
+                    percentage=p,
+                    amount=a,
+                    description=desc,
+                )
+                for (r, f, ln, v, k, p, a, desc) in wanted
+            ]
+        for err in d.errors:
+            order.rule_errors.append(
+                RuleErrorRecord(
+                    rule_name=err.rule, rule_file=err.file, rule_line=err.line, message=err.message
+                )
+            )
+            session.info.setdefault(_PENDING, []).append((order, err))
+        if d.label_changes:
+            self._apply_labels(session, order, d)
+
+    def _apply_labels(self, session: Session, order: Order, d: Decision) -> None:
+        customer = order.customer
+        if customer is None and order.customer_id is not None:
+            customer = session.get(Customer, order.customer_id)
+        if customer is None:
+            return
+        for change in d.label_changes:
+            if change.entity != "customer":
+                continue
+            label = session.execute(
+                select(Label).where(Label.name == change.label)
+            ).scalar_one_or_none()
+            if label is None:
+                if not change.add:
+                    continue
+                label = Label(name=change.label, entity_type="customer")
+                session.add(label)
+            if change.add and label not in customer.labels:
+                customer.labels.append(label)
+            elif not change.add and label in customer.labels:
+                customer.labels.remove(label)
+
+    # ------------------------------------------------------------ attach --
+
+    def attach(self, target: Session | sessionmaker[Session] | type[Session]) -> None:
+        """Fire ``order_created`` / ``order_updated`` on every flush of ``target``."""
+        event.listen(target, "before_flush", self._before_flush)
+        event.listen(target, "after_flush", self._after_flush)
+
+    def detach(self, target: Session | sessionmaker[Session] | type[Session]) -> None:
+        event.remove(target, "before_flush", self._before_flush)
+        event.remove(target, "after_flush", self._after_flush)
+
+    def _before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
+        for obj in list(session.new):
+            if isinstance(obj, Order):
+                self.fire("order_created", obj, session)
+        for obj in list(session.dirty):
+            if isinstance(obj, Order) and obj not in session.new and _inputs_changed(obj):
+                self.fire("order_updated", obj, session)
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        for order, err in session.info.pop(_PENDING, []):
+            logger.error(
+                "rule %r (%s:%d) failed on order %s: %s",
+                err.rule,
+                err.file,
+                err.line,
+                order.id,
+                err.message,
+            )
+
+
+def _inputs_changed(order: Order) -> bool:
+    state = inspect(order)
+    return any(state.attrs[name].history.has_changes() for name in ("subtotal", "currency"))
+
+
+def _now() -> datetime:  # pragma: no cover - kept for callers that need the engine's clock
+    return datetime.now(UTC)

@@ -1,0 +1,81 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import pytest
+
+import rulec
+
+
+def codes(text: str, file: str = "t.rules") -> list[tuple[str, int, int]]:
+    """``(code, line, column)`` of every diagnostic for rule ``text``."""
+    return [d.check_tuple() for d in rulec.check_text(text, file)]
+
+
+@pytest.fixture
+def check_codes():
+    return codes
+
+
+# ---------------------------------------------------------------- databases --
+
+import os  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from rulec.storage import migrate  # noqa: E402
+from rulec.storage.models import Base  # noqa: E402
+from rulec.storage.session import make_engine, make_session_factory  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get(
+    "RULEC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_DB = "rulec_test"
+
+
+def _postgres_url() -> str:
+    """A database of our own on the local PostgreSQL, created when missing."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_DB}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_DB
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_engine(request, tmp_path_factory):
+    """A migrated database of each kind; PostgreSQL never skips on CI."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'rulec.db'}"
+    else:
+        try:
+            url = _postgres_url()
+        except Exception as e:  # the server is down
+            if os.environ.get("CI"):
+                raise
+            pytest.skip(f"PostgreSQL is not reachable: {type(e).__name__}")
+    engine = make_engine(url)
+    migrate.downgrade(engine, "base")
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(db_engine):
+    """The migrated database, emptied after each test."""
+    yield db_engine
+    with db_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def sessions(db):
+    return make_session_factory(db)

@@ -1,0 +1,54 @@
+"""`rulec demo` and `rulec db`: the main job, as a user runs it."""
+
+import pathlib
+import re
+
+from click.testing import CliRunner
+
+from rulec.cli import main
+
+RULES = str(pathlib.Path(__file__).parents[2] / "rules")
+
+
+class TestDemo:
+    def test_demo_prints_the_three_baskets(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(main, ["demo", "--rules", RULES])
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        assert out.count("Basket: order #") == 4
+        ada, ben, ben_again, earlier = out.split("Basket: order #")[1:]
+
+        def total(basket):
+            return re.search(r"Total +(\S+ \w+)", basket).group(1)
+
+        assert total(ada) == "100.00 EUR" and "Discount" not in ada
+        assert re.search(r"VIP New Order Discount \(10%\) +-12.00 EUR", ben)
+        assert total(ben) == "108.00 EUR"
+        assert "Discount" not in ben_again and total(ben_again) == "80.00 EUR"
+        assert total(earlier) == "108.00 EUR"
+        assert (tmp_path / "rulec-demo.db").exists()
+
+    def test_demo_runs_twice_on_the_same_database(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        for _ in range(2):
+            result = CliRunner().invoke(main, ["demo", "--rules", RULES])
+            assert result.exit_code == 0, result.output
+
+
+class TestDb:
+    def test_upgrade_current_downgrade(self, tmp_path):
+        url = f"sqlite:///{tmp_path / 'x.db'}"
+        runner = CliRunner()
+        assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "base"
+        assert runner.invoke(main, ["db", "upgrade", "--db", url]).exit_code == 0
+        assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "0001"
+        assert runner.invoke(main, ["db", "downgrade", "base", "--db", url]).exit_code == 0
+        assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "base"
+
+    def test_passwords_are_masked_in_messages(self):
+        result = CliRunner().invoke(
+            main, ["db", "upgrade", "--db", "postgresql+psycopg://u:s3cret@127.0.0.1:1/x"]
+        )
+        assert result.exit_code == 123
+        assert "s3cret" not in result.output

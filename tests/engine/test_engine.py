@@ -1,0 +1,217 @@
+"""The engine attached to real databases (SQLite and PostgreSQL)."""
+
+import logging
+from decimal import Decimal
+
+import attrs
+import pytest
+from sqlalchemy import event, func, select
+
+import rulec
+from rulec.engine.engine import Engine
+from rulec.storage.models import AppliedDiscount, Customer, Label, Order, RuleErrorRecord
+
+VIP_RULES = (
+    "label Customer_VIP for customer\n"
+    "on order_created when customer has label Customer_VIP "
+    'then discount 10% "VIP New Order Discount"\n'
+)
+
+
+@pytest.fixture
+def engine(sessions):
+    e = Engine(rulec.load_text(VIP_RULES, "rules/vip.rules"))
+    e.attach(sessions)
+    return e
+
+
+@pytest.fixture
+def people(sessions):
+    with sessions.begin() as s:
+        vip = Label(name="Customer_VIP", entity_type="customer")
+        ada, ben = Customer(name="Ada"), Customer(name="Ben", labels=[vip])
+        s.add_all([ada, ben])
+    return ada.id, ben.id
+
+
+def order(sessions, customer_id, subtotal="120.00", currency="EUR"):
+    with sessions.begin() as s:
+        o = Order(customer_id=customer_id, subtotal=Decimal(subtotal), currency=currency)
+        s.add(o)
+    with sessions() as s:  # read back what was stored
+        o = s.get(Order, o.id)
+        o.applied_discounts  # noqa: B018 - load while the session is open
+        return o
+
+
+class TestOldSystemChecks:
+    def test_a_customer_without_the_label_gets_no_discount(self, engine, people, sessions):
+        o = order(sessions, people[0])
+        assert o.discount_amount == Decimal("0.00")
+        assert o.discount_percentage is None
+        assert o.discount_description is None
+        assert o.total_amount == Decimal("120.00")
+        assert o.applied_discounts == []
+
+    def test_a_vip_gets_ten_percent_stored_on_the_order(self, engine, people, sessions):
+        o = order(sessions, people[1])
+        assert o.discount_percentage == Decimal("10")
+        assert o.discount_amount == Decimal("12.00")
+        assert o.discount_description == "VIP New Order Discount"
+        assert o.total_amount == Decimal("108.00")
+        assert o.calculate_total() == Decimal("108.00")
+        assert o.rule_set_version == engine.rules.version
+        [a] = o.applied_discounts
+        assert (a.rule_name, a.rule_file, a.rule_line, a.kind) == (
+            "vip.rules:2",
+            "rules/vip.rules",
+            2,
+            "percentage",
+        )
+        assert (a.percentage, a.amount, a.description) == (
+            Decimal("10"),
+            Decimal("12.00"),
+            "VIP New Order Discount",
+        )
+
+    @pytest.mark.parametrize(
+        ("subtotal", "discount", "total"),
+        [("19.99", "2.00", "17.99"), ("0.05", "0.01", "0.04"), ("1234.56", "123.46", "1111.10")],
+    )
+    def test_amounts_are_exact(self, engine, people, sessions, subtotal, discount, total):
+        o = order(sessions, people[1], subtotal)
+        assert (o.subtotal, o.discount_amount, o.total_amount) == (
+            Decimal(subtotal),
+            Decimal(discount),
+            Decimal(total),
+        )
+
+    def test_removing_the_label_affects_only_new_orders(self, engine, people, sessions):
+        first = order(sessions, people[1])
+        with sessions.begin() as s:
+            ben = s.get(Customer, people[1])
+            ben.labels.clear()
+        second = order(sessions, people[1], "80.00")
+        assert second.discount_amount == Decimal("0.00")
+        assert second.total_amount == Decimal("80.00")
+        with sessions() as s:
+            again = s.get(Order, first.id)
+            assert again.discount_amount == Decimal("12.00")
+            assert again.total_amount == Decimal("108.00")
+
+
+class TestTransactions:
+    def test_the_engine_adds_one_select_and_one_insert_per_discount(
+        self, engine, people, sessions, db
+    ):
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement.split()[0].upper())
+
+        event.listen(db, "before_cursor_execute", count)
+        try:
+            with sessions.begin() as s:
+                s.add(Order(customer_id=people[1], subtotal=Decimal("50.00"), currency="EUR"))
+        finally:
+            event.remove(db, "before_cursor_execute", count)
+        assert statements.count("SELECT") == 1
+        assert statements.count("INSERT") == 2  # the order and its one audit row
+
+    def test_a_rolled_back_order_leaves_nothing(self, engine, people, sessions):
+        with sessions() as s:
+            s.add(Order(customer_id=people[1], subtotal=Decimal("50.00"), currency="EUR"))
+            s.flush()
+            s.rollback()
+        with sessions() as s:
+            assert s.scalar(select(func.count()).select_from(Order)) == 0
+            assert s.scalar(select(func.count()).select_from(AppliedDiscount)) == 0
+
+    def test_the_engine_never_commits(self, engine, people, sessions):
+        with sessions() as s:
+            s.add(Order(customer_id=people[1], subtotal=Decimal("50.00"), currency="EUR"))
+            s.flush()
+            # not committed: a second session does not see the order
+            with sessions() as other:
+                assert other.scalar(select(func.count()).select_from(Order)) == 0
+            s.rollback()
+
+    def test_firing_twice_changes_nothing(self, engine, people, sessions):
+        o = order(sessions, people[1])
+        with sessions.begin() as s:
+            again = s.get(Order, o.id)
+            ids = [a.id for a in again.applied_discounts]
+            engine.fire("order_created", again, s)
+            engine.fire("order_created", again, s)
+        with sessions() as s:
+            after = s.get(Order, o.id)
+            assert [a.id for a in after.applied_discounts] == ids
+            assert after.discount_amount == Decimal("12.00")
+
+    def test_changing_the_subtotal_re_decides_the_order(self, engine, people, sessions):
+        o = order(sessions, people[1])
+        with sessions.begin() as s:
+            s.get(Order, o.id).subtotal = Decimal("50.00")
+        with sessions() as s:
+            after = s.get(Order, o.id)
+            assert after.discount_amount == Decimal("5.00")
+            assert after.total_amount == Decimal("45.00")
+            assert [a.amount for a in after.applied_discounts] == [Decimal("5.00")]
+
+
+class TestFailures:
+    def test_a_failing_rule_does_not_lose_the_order(self, sessions, people, caplog):
+        rs = rulec.load_text(
+            VIP_RULES + 'rule "boom" on order_created then discount 50% "boom" end\n',
+            "rules/vip.rules",
+        )
+
+        def explode(_facts):
+            raise ZeroDivisionError("division by zero")
+
+        rules = [attrs.evolve(r, test=explode) if r.name == "boom" else r for r in rs.rules]
+        engine = Engine(
+            rulec.RuleSet.build(rules, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+        )
+        engine.attach(sessions)
+        with caplog.at_level(logging.ERROR, logger="rulec.engine"):
+            o = order(sessions, people[1])
+        assert o.discount_amount == Decimal("12.00")
+        with sessions() as s:
+            [err] = s.scalars(select(RuleErrorRecord)).all()
+            assert (err.order_id, err.rule_name, err.rule_line) == (o.id, "boom", 3)
+            assert "ZeroDivisionError" in err.message
+        assert f"rule 'boom' (rules/vip.rules:3) failed on order {o.id}" in caplog.text
+
+    def test_reload_keeps_the_old_rule_set_when_the_new_one_has_errors(self, tmp_path, caplog):
+        f = tmp_path / "vip.rules"
+        f.write_text(VIP_RULES)
+        engine = Engine.from_paths([tmp_path])
+        old = engine.rules
+        f.write_text(VIP_RULES.replace("discount 10%", "discont 10%"))
+        with caplog.at_level(logging.ERROR, logger="rulec.engine"):
+            assert engine.reload() is False
+        assert engine.rules is old
+        assert "R202" in caplog.text
+        f.write_text(VIP_RULES.replace("10%", "20%"))
+        assert engine.reload() is True
+        assert engine.rules.version != old.version
+
+
+class TestEmbedding:
+    def test_the_readme_snippet_runs(self, db, tmp_path, monkeypatch):
+        """The README's embedding example, run as written."""
+        import pathlib
+        import re
+
+        readme = pathlib.Path(__file__).parents[2].joinpath("README.md").read_text()
+        snippet = re.search(r"```python embed\n(.*?)```", readme, re.S).group(1)
+        rules = pathlib.Path(__file__).parents[2] / "rules"
+        monkeypatch.chdir(rules.parent)
+        namespace = {"DATABASE_URL": db.url.render_as_string(hide_password=False)}
+        try:
+            exec(compile(snippet, "README.md", "exec"), namespace)
+        finally:
+            if "db" in namespace:
+                namespace["db"].dispose()
+        assert namespace["order"].total_amount == Decimal("108.00")

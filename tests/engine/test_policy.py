@@ -1,0 +1,217 @@
+"""The resolution policy, through RuleSet.evaluate with plain facts (no database)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+import rulec
+
+HEAD = "label VIP, Gold, Trial, Loyal for customer\n"
+
+
+def decide(
+    rules: str,
+    *,
+    labels=("VIP",),
+    subtotal="100.00",
+    currency="EUR",
+    when=None,
+    event="order_created",
+    count=3,
+):
+    rs = rulec.load_text(HEAD + rules, "p.rules")
+    return rs.evaluate(
+        event,
+        {
+            "customer": {"labels": set(labels), "order_count": count},
+            "order": {
+                "subtotal": Decimal(subtotal),
+                "currency": currency,
+                "created_at": when or datetime(2026, 11, 28, 12, tzinfo=UTC),
+            },
+        },
+    )
+
+
+class TestSingleDiscount:
+    def test_vip_gets_ten_percent(self):
+        d = decide('on order_created when customer has label VIP then discount 10% "VIP"')
+        assert d.discount_percentage == Decimal("10")
+        assert d.discount_amount == Decimal("10.00")
+        assert d.discount_description == "VIP"
+        assert d.total_amount == Decimal("90.00")
+        assert [(a.rule, a.kind, a.amount) for a in d.applied] == [
+            ("p.rules:2", "percentage", Decimal("10.00"))
+        ]
+
+    def test_non_vip_gets_nothing(self):
+        d = decide(
+            'on order_created when customer has label VIP then discount 10% "VIP"', labels=()
+        )
+        assert d.applied == ()
+        assert d.discount_amount == Decimal("0.00")
+        assert d.discount_percentage is None
+        assert d.total_amount == Decimal("100.00")
+
+    def test_fractional_percentage_stays_fractional(self):
+        d = decide('on order_created then discount 12.5% "x"', subtotal="99.99")
+        assert d.discount_percentage == Decimal("12.5")
+        assert d.discount_amount == Decimal("12.50")
+
+    def test_fixed_amount_applies_only_in_its_currency(self):
+        rules = 'on order_created then discount 5.00 EUR "five"'
+        assert decide(rules).discount_amount == Decimal("5.00")
+        d = decide(rules, currency="USD")
+        assert d.applied == ()
+        assert "its amount is in EUR, the order in USD" in d.lost[0].reason
+
+    def test_cap_limits_a_percentage(self):
+        d = decide('on order_created then discount 50% up to 20.00 EUR "half"', subtotal="100.00")
+        assert d.discount_amount == Decimal("20.00")
+        assert d.discount_percentage is None  # capped: the amount is not 50%
+        assert d.applied[0].capped
+
+    def test_cap_in_another_currency_does_not_apply(self):
+        d = decide('on order_created then discount 50% up to 20.00 USD "half"')
+        assert d.applied == ()
+
+    def test_total_never_negative(self):
+        d = decide('on order_created then discount 50.00 EUR "big"', subtotal="20.00")
+        assert d.discount_amount == Decimal("20.00")
+        assert d.total_amount == Decimal("0.00")
+
+
+class TestResolution:
+    def test_best_deal_wins_and_the_loser_says_why(self):
+        d = decide(
+            'on order_created then discount 5% "small"\non order_created then discount 15% "big"\n'
+        )
+        assert [a.description for a in d.applied] == ["big"]
+        assert [(lost.rule, lost.reason) for lost in d.lost] == [
+            ("p.rules:2", "a better discount applied: 'p.rules:3'")
+        ]
+
+    def test_ties_go_to_higher_priority_then_source_order(self):
+        d = decide(
+            'rule "a" on order_created then discount 10% "a" end\n'
+            'rule "b" priority 5 on order_created then discount 10% "b" end\n'
+            'rule "c" on order_created then discount 10% "c" end\n'
+        )
+        assert [a.rule for a in d.applied] == ["b"]
+        d = decide(
+            'rule "a" on order_created then discount 10% "a" end\n'
+            'rule "c" on order_created then discount 10% "c" end\n'
+        )
+        assert [a.rule for a in d.applied] == ["a"]
+
+    def test_exclusive_blocks_every_other_discount(self):
+        d = decide(
+            'rule "big" on order_created then discount 30% "big" end\n'
+            'rule "excl" priority 1 exclusive on order_created then discount 5% "only" end\n'
+            'rule "stack" combinable on order_created then discount 1.00 EUR "stack" end\n'
+        )
+        assert [a.rule for a in d.applied] == ["excl"]
+        assert {lost.rule for lost in d.lost} == {"big", "stack"}
+        assert all("exclusive rule 'excl' applied" in lost.reason for lost in d.lost)
+
+    def test_combinable_discounts_stack_on_the_best(self):
+        d = decide(
+            'rule "a" on order_created then discount 10% "a" end\n'
+            'rule "b" on order_created then discount 20% "b" end\n'
+            'rule "c" combinable on order_created then discount 2.00 EUR "c" end\n'
+        )
+        assert [a.rule for a in d.applied] == ["b", "c"]
+        assert d.discount_amount == Decimal("22.00")
+        assert d.discount_description == "b + c"
+        assert d.discount_percentage is None  # mixed kinds
+
+    def test_stacking_never_exceeds_the_subtotal(self):
+        d = decide(
+            'rule "a" on order_created then discount 80% "a" end\n'
+            'rule "c" combinable on order_created then discount 50.00 EUR "c" end\n'
+        )
+        assert d.discount_amount == Decimal("100.00")
+        assert [a.amount for a in d.applied] == [Decimal("80.00"), Decimal("20.00")]
+        assert d.total_amount == Decimal("0.00")
+
+    def test_disabled_rules_never_apply(self):
+        d = decide('rule "off" disabled on order_created then discount 10% "x" end')
+        assert d.applied == ()
+
+    def test_label_actions_are_reported_for_every_matching_rule(self):
+        d = decide(
+            "on order_created when customer has label Trial then add label Loyal to customer,"
+            " remove label Trial from customer",
+            labels=("Trial",),
+        )
+        assert [(c.label, c.add) for c in d.label_changes] == [("Loyal", True), ("Trial", False)]
+
+
+class TestWindows:
+    RULE = (
+        'rule "bf" from 2026-11-27 until 2026-11-30 Europe/Paris on order_created '
+        'then discount 15% "Black Friday" end'
+    )
+
+    @pytest.mark.parametrize(
+        ("when", "applies"),
+        [
+            (datetime(2026, 11, 26, 22, 59, tzinfo=UTC), False),  # 23:59 in Paris, the day before
+            (datetime(2026, 11, 26, 23, 0, tzinfo=UTC), True),  # midnight in Paris
+            (datetime(2026, 11, 30, 22, 59, tzinfo=UTC), True),  # the last day is included
+            (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), False),
+        ],
+    )
+    def test_window_is_judged_against_the_order_creation_time(self, when, applies):
+        d = decide(self.RULE, when=when)
+        assert bool(d.applied) is applies
+
+    def test_naive_creation_times_are_taken_as_utc(self):
+        d = decide(self.RULE, when=datetime(2026, 11, 28, 12))
+        assert d.applied
+
+
+class TestEvents:
+    def test_order_updated_re_decides_with_the_creation_rules(self):
+        rule = 'on order_created when customer has label VIP then discount 10% "VIP"'
+        d = decide(rule, event="order_updated", subtotal="50.00")
+        assert d.discount_amount == Decimal("5.00")
+
+    def test_rules_of_another_event_do_not_run(self):
+        d = decide('on order_updated then discount 10% "upd"', event="order_created")
+        assert d.applied == ()
+
+
+class TestFailures:
+    def _broken(self):
+        import attrs
+
+        rs = rulec.load_text(
+            HEAD + 'on order_created then discount 10% "ok"\n'
+            'rule "boom" on order_created then discount 50% "boom" end\n',
+            "p.rules",
+        )
+
+        def explode(_facts):
+            raise ZeroDivisionError("division by zero")
+
+        broken = [attrs.evolve(r, test=explode) if r.name == "boom" else r for r in rs.rules]
+        return rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+
+    def test_a_failing_rule_is_skipped_and_recorded(self):
+        d = self._broken().evaluate(
+            "order_created", {"order": {"subtotal": Decimal("10.00"), "currency": "EUR"}}
+        )
+        assert [a.description for a in d.applied] == ["ok"]
+        assert [(e.rule, e.line, e.message) for e in d.errors] == [
+            ("boom", 3, "ZeroDivisionError: division by zero")
+        ]
+
+    def test_raise_errors_raises_a_rule_runtime_error(self):
+        with pytest.raises(rulec.RuleRuntimeError, match=r"p\.rules:3.*'boom'"):
+            self._broken().evaluate(
+                "order_created",
+                {"order": {"subtotal": Decimal("10.00"), "currency": "EUR"}},
+                raise_errors=True,
+            )
