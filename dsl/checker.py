@@ -7,6 +7,7 @@ nothing of databases or of the engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -110,7 +111,17 @@ class _Context:
     ) -> None:
         if span is None:  # pragma: no cover - every parsed node has a span
             span = Span("<unknown>", 1, 1, 1, 1)
+        message = _clip_quoted(message)
+        suggestion = _clip_quoted(suggestion) if suggestion else suggestion
         self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
+
+
+_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+
+
+def _clip_quoted(text: str) -> str:
+    """Shorten quoted user text (a name or title can be a megabyte long) in a message."""
+    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:60]}…'", text)
 
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str | None:

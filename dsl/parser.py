@@ -576,15 +576,15 @@ def _nesting_error(tree: Tree[Token], file: str, text: str) -> Diagnostic | None
 def _parse_tree(text: str, file: str) -> tuple[list[Item], list[Diagnostic]]:
     """Parse a whole (possibly masked) text; raise UnexpectedInput on syntax errors."""
     tree = _lark().parse(text)
-    deep = _nesting_error(tree, file, text)
-    if deep is not None:
-        return [], [deep]
+    # drop only the items nested too deep: the others are still checked
+    deep = [(c, _nesting_error(c, file, text)) for c in tree.children if isinstance(c, Tree)]
+    tree.children = [c for c, d in deep if d is None]
     t = _ToAst(file, text)
     try:
         items = t.transform(tree)
     except VisitError as e:  # pragma: no cover - the transformer raises nothing itself
         raise e.orig_exc from None
-    return items, t.diagnostics
+    return items, t.diagnostics + [d for _, d in deep if d is not None]
 
 
 def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[Diagnostic]]:

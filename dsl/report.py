@@ -74,22 +74,39 @@ def _source_lines(text: str) -> list[str]:
 
 
 def _excerpt(full: str, span_line: int, column: int, end_line: int, end_column: int) -> list[str]:
-    """The source line (shortened around ``column`` when very long) and its caret line."""
-    col = max(0, column - 1)
+    """The source line (shortened around ``column`` when very long) and its caret line.
+
+    The line is cut to at most :data:`_WIDTH` terminal cells as displayed,
+    escapes and wide characters included, with ``…`` where it was cut.
+    """
+    col = min(max(0, column - 1), len(full))
     one_line = end_line == span_line and end_column > column
     end = end_column - 1 if one_line else col + 1
+    # a first, cheap cut by characters (a line may be a megabyte long) ...
     start = 0
-    if len(full) > _WIDTH:  # shorten very long lines around the column
+    if len(full) > _WIDTH:
         start = max(0, min(col - _WIDTH // 2, len(full) - _WIDTH))
-    shown = full[start : start + _WIDTH]
-    head = "…" if start > 0 else ""
-    tail = "…" if start + _WIDTH < len(full) else ""
-    col = min(col - start, len(shown))
-    end = max(col + 1, min(end - start, len(shown)))
-    line = head + _display(shown) + tail
-    # escapes, wide characters and combining marks change the width before the column
-    pad = _cell_width(head + _display(shown[:col]))
-    width = max(1, _cell_width(_display(shown[col:end])))
+    window = full[start : start + _WIDTH]
+    col -= start
+    end = max(col + 1, end - start)
+    pieces = [_display(ch) for ch in window]
+    widths = [_cell_width(p) for p in pieces]
+    # ... then by displayed width, keeping the caret's character in view
+    lo, hi = 0, len(pieces)
+    left, total = sum(widths[:col]), sum(widths)
+    while total > _WIDTH and hi - lo > 1:
+        if (left > total - left or hi <= col + 1) and lo < col:
+            left -= widths[lo]
+            total -= widths[lo]
+            lo += 1
+        else:
+            hi -= 1
+            total -= widths[hi]
+    head = "…" if start + lo > 0 else ""
+    tail = "…" if start + hi < len(full) else ""
+    line = head + "".join(pieces[lo:hi]) + tail
+    pad = len(head) + left
+    width = max(1, sum(widths[col : min(end, hi)]))
     return ["    " + line, "    " + " " * pad + "^" + "~" * (width - 1)]
 
 

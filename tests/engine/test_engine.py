@@ -215,3 +215,24 @@ class TestEmbedding:
             if "db" in namespace:
                 namespace["db"].dispose()
         assert namespace["order"].total_amount == Decimal("108.00")
+
+
+class TestThreads:
+    def test_one_engine_serves_many_threads_and_sessions(self, engine, people, sessions):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def place(n):
+            customer = people[n % 2]
+            with sessions.begin() as s:
+                o = Order(customer_id=customer, subtotal=Decimal(f"{10 + n}.00"), currency="EUR")
+                s.add(o)
+            return o.id, customer, n
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            placed = list(pool.map(place, range(24)))
+        with sessions() as s:
+            for oid, customer, n in placed:
+                o = s.get(Order, oid)
+                expected = Decimal(f"{10 + n}.00") / 10 if customer == people[1] else Decimal(0)
+                assert o.discount_amount == expected.quantize(Decimal("0.01"))
+                assert len(o.applied_discounts) == (1 if customer == people[1] else 0)
