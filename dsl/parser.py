@@ -26,6 +26,7 @@ from lark.exceptions import (
 from lark.lexer import PatternStr
 
 from rulec.dsl.diagnostics import CODES, Diagnostic, RulesSyntaxError
+from rulec.dsl.fastparse import Driver
 from rulec.dsl.nodes import And as AndNode
 from rulec.dsl.nodes import (
     Between,
@@ -587,6 +588,21 @@ def _parse_tree(text: str, file: str) -> tuple[list[Item], list[Diagnostic]]:
     return items, t.diagnostics + [d for _, d in deep if d is not None]
 
 
+@functools.cache
+def _driver() -> Driver:
+    return Driver(_lark())
+
+
+def _fast_parse(text: str, file: str) -> tuple[list[Item], list[Diagnostic]] | None:
+    """Clean input through the fast driver; None when the Lark path must report errors."""
+    t = _ToAst(file, text)
+    items = _driver().parse(text, t, MAX_NESTING)
+    if items is None:
+        return None
+    diagnostics = sorted(t.diagnostics, key=lambda d: (d.span.line, d.span.column))
+    return items, diagnostics
+
+
 def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[Diagnostic]]:
     """Parse ``text``; return the items that parsed and every syntax diagnostic.
 
@@ -605,6 +621,9 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
                 suggestion="split the rules into several files",
             )
         ]
+    fast = _fast_parse(text, file)
+    if fast is not None:
+        return fast
     items: list[Item] = []
     diagnostics: list[Diagnostic] = []
     starts = [m.start() for m in _RESYNC.finditer(text)]

@@ -15,6 +15,7 @@ from attrs import field, frozen
 
 from rulec.dsl.checker import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
+from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.nodes import Item
 from rulec.dsl.parser import decode_source, parse_collect
 from rulec.dsl.vocabulary import Vocabulary
@@ -91,6 +92,11 @@ class Analysis:
 
 def analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
     """Parse and check a rule set made of ``sources``."""
+    with paused_gc():
+        return _analyze(sources, vocabulary)
+
+
+def _analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
     diagnostics: list[Diagnostic] = []
     items: dict[str, list[Item]] = {}
     for s in sources:

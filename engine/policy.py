@@ -19,13 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from attrs import frozen
+from attrs import fields, frozen
 
-from rulec.engine.money import percent_of, quantize
+from rulec.engine.money import percent_of, quantize, zero
 from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_
 
-__all__ = ["AppliedDiscount", "Decision", "LostRule", "RuleFailure", "order_rules", "resolve"]
+__all__ = [
+    "AppliedDiscount",
+    "Decision",
+    "LostRule",
+    "RuleFailure",
+    "decision",
+    "order_rules",
+    "resolve",
+]
 
 ZERO = Decimal(0)
 
@@ -80,7 +89,12 @@ class Decision:
 
     @property
     def discount_amount(self) -> Decimal:
-        return quantize(sum((a.amount for a in self.applied), ZERO), self.currency)
+        applied = self.applied
+        if not applied:
+            return zero(self.currency)
+        if len(applied) == 1:  # what the sum of one gives
+            return quantize(applied[0].amount, self.currency)
+        return quantize(sum((a.amount for a in applied), ZERO), self.currency)
 
     @property
     def discount_percentage(self) -> Decimal | None:
@@ -89,26 +103,113 @@ class Decision:
         The applied percentages added up when every applied discount is an
         uncapped percentage (12.5% stays 12.5%); otherwise None.
         """
-        if not self.applied:
+        applied = self.applied
+        if not applied:
             return None
-        if all(a.kind == "percentage" and not a.capped for a in self.applied):
-            return sum((a.percentage or ZERO for a in self.applied), ZERO)
+        if len(applied) == 1:
+            a = applied[0]
+            if a.kind == "percentage" and not a.capped:
+                return ZERO + (a.percentage or ZERO)
+            return None
+        if all(a.kind == "percentage" and not a.capped for a in applied):
+            return sum((a.percentage or ZERO for a in applied), ZERO)
         return None
 
     @property
     def discount_description(self) -> str | None:
-        if not self.applied:
+        applied = self.applied
+        if not applied:
             return None
-        return " + ".join(a.description for a in self.applied)
+        if len(applied) == 1:
+            return applied[0].description
+        return " + ".join(a.description for a in applied)
 
     @property
     def total_amount(self) -> Decimal:
-        return max(self.subtotal - self.discount_amount, ZERO)
+        total = self.subtotal - self.discount_amount
+        return ZERO if total < ZERO else total  # max(total, ZERO), without the call
 
 
 def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]:
     """Priority first (higher first), then source order."""
+    if len(rules) < 2:
+        return list(rules)
     return sorted(rules, key=lambda r: (-r.priority, position[id(r)]))
+
+
+# Hot-path constructors. attrs' generated ``__init__`` of a frozen class sets
+# every field through ``object.__setattr__``; these set the slots directly,
+# which builds the very same object (these classes have no defaults,
+# converters, validators or post-init) in about two thirds of the time.
+# ``_setters`` refuses to start if the fields ever change, and
+# tests/engine/test_policy.py compares both ways of building.
+
+_new = object.__new__
+
+
+def _setters(cls: type, names: str) -> tuple[Any, ...]:
+    wanted = names.split()
+    got = [a.name for a in fields(cls)]
+    if got != wanted:  # pragma: no cover - caught by the import of this module
+        raise TypeError(f"{cls.__name__} fields are {got}, the fast constructor sets {wanted}")
+    return tuple(cls.__dict__[n].__set__ for n in wanted)
+
+
+(_a_rule, _a_file, _a_line, _a_kind, _a_percentage, _a_amount, _a_description, _a_capped) = (
+    _setters(AppliedDiscount, "rule file line kind percentage amount description capped")
+)
+(_d_event, _d_version, _d_currency, _d_subtotal, _d_applied, _d_lost, _d_labels, _d_errors,
+ _d_matched) = _setters(
+    Decision, "event version currency subtotal applied lost label_changes errors matched"
+)  # fmt: skip
+
+
+def _applied(
+    rule: str,
+    file: str,
+    line: int,
+    kind: str,
+    percentage: Decimal | None,
+    amount: Decimal,
+    description: str,
+    capped: bool,
+) -> AppliedDiscount:
+    """``AppliedDiscount(...)``, built faster."""
+    a = _new(AppliedDiscount)
+    _a_rule(a, rule)
+    _a_file(a, file)
+    _a_line(a, line)
+    _a_kind(a, kind)
+    _a_percentage(a, percentage)
+    _a_amount(a, amount)
+    _a_description(a, description)
+    _a_capped(a, capped)
+    return a  # type: ignore[no-any-return]
+
+
+def decision(
+    event: str,
+    version: str,
+    currency: str,
+    subtotal: Decimal,
+    applied: tuple[AppliedDiscount, ...] = (),
+    lost: tuple[LostRule, ...] = (),
+    label_changes: tuple[LabelChange_, ...] = (),
+    errors: tuple[RuleFailure, ...] = (),
+    matched: tuple[str, ...] = (),
+) -> Decision:
+    """``Decision(...)``, built faster; the rest default to nothing decided."""
+    d = _new(Decision)
+    _d_event(d, event)
+    _d_version(d, version)
+    _d_currency(d, currency)
+    _d_subtotal(d, subtotal)
+    _d_applied(d, applied)
+    _d_lost(d, lost)
+    _d_labels(d, label_changes)
+    _d_errors(d, errors)
+    _d_matched(d, matched)
+    return d  # type: ignore[no-any-return]
 
 
 def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[AppliedDiscount], str]:
@@ -126,7 +227,7 @@ def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[Appli
                 if amount > a.cap:
                     amount, capped = quantize(a.cap, currency), True
             out.append(
-                AppliedDiscount(
+                _applied(
                     rule.name,
                     rule.file,
                     rule.line,
@@ -142,7 +243,7 @@ def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[Appli
                 reason = f"its amount is in {a.currency}, the order in {currency}"
                 continue
             out.append(
-                AppliedDiscount(
+                _applied(
                     rule.name,
                     rule.file,
                     rule.line,
@@ -150,6 +251,7 @@ def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[Appli
                     None,
                     quantize(a.amount, currency),
                     a.title,
+                    False,
                 )
             )
     return out, reason
@@ -164,23 +266,50 @@ def resolve(
     errors: Sequence[RuleFailure] = (),
 ) -> Decision:
     """Apply the policy to ``matched`` rules, already in priority order."""
+    if not matched:
+        return decision(event, version, currency, subtotal, errors=tuple(errors))
+    if len(matched) == 1 and subtotal > ZERO:
+        # the usual case: one rule, one uncapped percentage, nothing to arbitrate
+        r = matched[0]
+        actions = r.actions
+        if len(actions) == 1 and type(actions[0]) is PercentDiscount_ and actions[0].cap is None:
+            a = actions[0]
+            amount = percent_of(subtotal, a.percent, currency)
+            if amount <= subtotal:
+                applied = _applied(
+                    r.name, r.file, r.line, "percentage", a.percent, amount, a.title, False
+                )
+                return decision(
+                    event, version, currency, subtotal, (applied,), (), (), tuple(errors), (r.name,)
+                )
+    return _resolve(event, version, matched, subtotal, currency, errors)
+
+
+def _resolve(
+    event: str,
+    version: str,
+    matched: Sequence[Rule_],
+    subtotal: Decimal,
+    currency: str,
+    errors: Sequence[RuleFailure],
+) -> Decision:
     labels = tuple(a for r in matched for a in r.actions if isinstance(a, LabelChange_))
     lost: list[LostRule] = []
-    offers: list[tuple[Rule_, list[AppliedDiscount]]] = []
+    offers: list[tuple[Rule_, list[AppliedDiscount], Decimal]] = []
     for r in matched:
         if not any(isinstance(a, PercentDiscount_ | FixedDiscount_) for a in r.actions):
             continue
         ds, reason = _discount(r, subtotal, currency)
         if ds:
-            offers.append((r, ds))
+            offers.append((r, ds, sum((d.amount for d in ds), ZERO)))
         else:
             lost.append(LostRule(r.name, r.file, r.line, f"no discount applies: {reason}"))
 
-    chosen: list[tuple[Rule_, list[AppliedDiscount]]] = []
+    chosen: list[tuple[Rule_, list[AppliedDiscount], Decimal]] = []
     exclusive = next((o for o in offers if o[0].exclusive), None)
     if exclusive is not None:
         chosen = [exclusive]
-        for r, _ in offers:
+        for r, _, _ in offers:
             if r is not exclusive[0]:
                 lost.append(
                     LostRule(
@@ -191,7 +320,7 @@ def resolve(
         singles = [o for o in offers if not o[0].combinable]
         best = None
         for o in singles:  # the first of the largest wins ties
-            if best is None or sum(d.amount for d in o[1]) > sum(d.amount for d in best[1]):
+            if best is None or o[2] > best[2]:
                 best = o
         if best is not None:
             chosen.append(best)
@@ -209,18 +338,18 @@ def resolve(
 
     applied: list[AppliedDiscount] = []
     left = subtotal
-    for _rule, ds in chosen:
+    for _rule, ds, _total in chosen:
         for d in ds:
             if left <= ZERO:
                 lost.append(LostRule(d.rule, d.file, d.line, "the order is already free"))
                 continue
             if d.amount > left:
-                d = AppliedDiscount(
+                d = _applied(
                     d.rule, d.file, d.line, d.kind, d.percentage, left, d.description, True
                 )
             applied.append(d)
             left -= d.amount
-    return Decision(
+    return decision(
         event,
         version,
         currency,

@@ -13,21 +13,24 @@ from attrs import field, frozen
 
 from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import RuleRuntimeError, RulesCheckError
+from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
-from rulec.engine.policy import Decision, RuleFailure, order_rules, resolve
+from rulec.engine.policy import Decision, RuleFailure, decision, order_rules, resolve
 from rulec.engine.runtime import Rule_
 
 __all__ = ["RuleSet", "execute", "flatten_facts", "from_analysis", "version_of"]
 
 
-def execute(code: CodeType) -> tuple[Rule_, ...]:
-    """Run a compiled module with only the runtime's names and no builtins."""
+def execute(codes: CodeType | Sequence[CodeType]) -> tuple[Rule_, ...]:
+    """Run a compiled module's code objects, in one namespace with only the
+    runtime's names and no builtins; return the ``RULES`` they define."""
     namespace: dict[str, Any] = {name: getattr(runtime, name) for name in runtime.__all__}
     namespace["__builtins__"] = {}
-    exec(code, namespace)
+    for code in (codes,) if isinstance(codes, CodeType) else codes:
+        exec(code, namespace)
     rules = namespace["RULES"]
     assert isinstance(rules, tuple)
     return rules
@@ -40,6 +43,22 @@ def version_of(texts: Mapping[str, str]) -> str:
         h.update(path.encode("utf-8", "surrogatepass") + b"\0")
         h.update(texts[path].encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()[:16]
+
+
+@frozen
+class _Plan:
+    """What one event needs, worked out once: the rules to scan and the label index.
+
+    ``scan`` holds the rules without a label requirement, in source order;
+    ``labels`` pairs each labelled entity's fact key (``"customer.labels"``)
+    with a dict from label to the rules that need it (source order); and
+    ``entities`` names every entity whose facts the quick path reads (for a
+    nested-facts check).
+    """
+
+    scan: tuple[Rule_, ...]
+    labels: tuple[tuple[str, dict[str, tuple[Rule_, ...]]], ...]
+    entities: tuple[str, ...]
 
 
 @frozen
@@ -64,6 +83,8 @@ class RuleSet:
     _by_label: dict[str, dict[tuple[str, str], tuple[Rule_, ...]]] = field(
         factory=dict, repr=False, alias="_by_label"
     )
+    #: event -> its _Plan, made on first use (filled in by build for known events).
+    _plans: dict[str, _Plan] = field(init=False, factory=dict, repr=False, eq=False)
 
     @classmethod
     def build(
@@ -85,7 +106,7 @@ class RuleSet:
                 for key in r.labels:
                     idx.setdefault(key, []).append(r)
         modules = tuple(modules)
-        return cls(
+        built = cls(
             tuple(rules),
             version,
             modules,
@@ -97,6 +118,9 @@ class RuleSet:
             _scan={e: tuple(v) for e, v in scan.items()},
             _by_label={e: {k: tuple(v) for k, v in d.items()} for e, d in by_label.items()},
         )
+        for event in (*built._events, *scan, *by_label):
+            built._plan(event)
+        return built
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -104,6 +128,35 @@ class RuleSet:
     @property
     def events(self) -> frozenset[str]:
         return frozenset(r.event for r in self.rules)
+
+    def _plan(self, event: str) -> _Plan:
+        """The plan of ``event``, made once (a race makes two equal ones: harmless)."""
+        plan = self._plans.get(event)
+        if plan is not None:
+            return plan
+        pos = self._position
+        scan: list[Rule_] = []
+        per_entity: dict[str, dict[str, list[Rule_]]] = {}
+        for ev in self._events.get(event, (event,)):
+            scan.extend(self._scan.get(ev, ()))
+            for (entity, name), rs in self._by_label.get(ev, {}).items():
+                per_entity.setdefault(entity, {}).setdefault(name, []).extend(rs)
+
+        def in_order(rs: list[Rule_]) -> tuple[Rule_, ...]:
+            if len(rs) < 2:
+                return tuple(rs)
+            return tuple(sorted({id(r): r for r in rs}.values(), key=lambda r: pos[id(r)]))
+
+        plan = _Plan(
+            in_order(scan),
+            tuple(
+                (f"{entity}.labels", {name: in_order(rs) for name, rs in idx.items()})
+                for entity, idx in per_entity.items()
+            ),
+            tuple(dict.fromkeys(["order", *per_entity])),
+        )
+        self._plans[event] = plan
+        return plan
 
     def candidates(self, event: str, labels: Mapping[str, Iterable[str]]) -> list[Rule_]:
         """Enabled rules of ``event`` that could match entities with ``labels``.
@@ -144,16 +197,45 @@ class RuleSet:
         A rule that raises is skipped and reported in ``Decision.errors``, or
         raised as RuleRuntimeError when ``raise_errors`` is set.
         """
-        flat = flatten_facts(facts, self.fact_keys)
+        plan = self._plans.get(event) or self._plan(event)
+        # Flat facts are read as they are until a rule must be tested; nested
+        # ones (an entity name as a key) are flattened first, so both read the
+        # same values as flatten_facts gives.
+        flat: Mapping[str, Any] = facts
+        flattened = False
+        for entity in plan.entities:
+            if entity in facts:
+                flat, flattened = flatten_facts(facts, self.fact_keys), True
+                break
+
+        found: list[Rule_] | tuple[Rule_, ...] = plan.scan
+        for key, index in plan.labels:
+            names = flat.get(key)
+            if names:
+                if not flattened and type(names) is not frozenset:
+                    # a set, a list, a generator…: read it once, as flatten_facts does
+                    flat, flattened = flatten_facts(facts, self.fact_keys), True
+                    names = flat[key]
+                for name in names:
+                    hit = index.get(name)
+                    if hit:
+                        found = hit if not found else [*found, *hit]
+        subtotal = flat.get("order.subtotal")
+        if type(subtotal) is not Decimal:
+            subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
+        currency = flat.get("order.currency") or "EUR"
+        if not found:  # the usual case: no rule can match
+            return decision(event, self.version, currency, subtotal)
+        if type(found) is list:  # hits from several labels or entities
+            pos = self._position
+            found = sorted({id(r): r for r in found}.values(), key=lambda r: pos[id(r)])
+        if not flattened:
+            flat = flatten_facts(facts, self.fact_keys)
+
         created = flat.get("order.created_at")
-        labels = {
-            key[: -len(".labels")]: value
-            for key, value in flat.items()
-            if key.endswith(".labels") and value
-        }
         matched: list[Rule_] = []
         errors: list[RuleFailure] = []
-        for r in self.candidates(event, labels):
+        for r in found:
             if (r.valid_from is not None or r.valid_until is not None) and not r.valid_at(created):
                 continue
             try:
@@ -165,9 +247,6 @@ class RuleSet:
                 continue
             if ok:
                 matched.append(r)
-        subtotal = flat.get("order.subtotal")
-        subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
-        currency = flat.get("order.currency") or "EUR"
         return resolve(
             event, self.version, order_rules(matched, self._position), subtotal, currency, errors
         )
@@ -175,6 +254,12 @@ class RuleSet:
 
 def _span(rule: Rule_) -> Span:
     return Span(rule.file, rule.line, rule.column, rule.line, rule.column)
+
+
+#: Value types that are certainly not mappings, to skip the slower isinstance check.
+_PLAIN: frozenset[type] = frozenset(
+    {str, int, bool, float, Decimal, frozenset, set, list, tuple, type(None)}
+)
 
 
 def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> dict[str, Any]:
@@ -185,32 +270,41 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> dict[st
     """
     flat: dict[str, Any] = {}
     for k, v in facts.items():
-        if isinstance(v, Mapping):
+        if type(v) not in _PLAIN and isinstance(v, Mapping):
             for kk, vv in v.items():
-                flat[f"{k}.{kk}"] = vv
+                key = f"{k}.{kk}"
+                flat[key] = _normal(key, vv)
+        elif k.endswith(".labels") or isinstance(v, datetime):
+            flat[k] = _normal(k, v)
         else:
             flat[k] = v
-    for k, v in flat.items():
-        if k.endswith(".labels"):
-            flat[k] = v if isinstance(v, frozenset) else frozenset(v or ())
-        elif isinstance(v, datetime) and v.tzinfo is None:
-            flat[k] = v.replace(tzinfo=UTC)
     for k in keys:
         if k not in flat:
             flat[k] = frozenset() if k.endswith(".labels") else None
     return flat
 
 
+def _normal(key: str, value: Any) -> Any:
+    """A fact's value as rules see it: labels as a frozenset, datetimes aware (UTC if naive)."""
+    if key.endswith(".labels"):
+        return value if isinstance(value, frozenset) else frozenset(value or ())
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
     """Compile and load an analysed rule set; raise RulesCheckError on errors."""
     if not analysis.ok:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
-    modules = [
-        compile_rules(analysis.items[s.path], vocabulary, s.path)
-        for s in analysis.sources
-        if s.text is not None
-    ]
-    rules: list[Rule_] = []
-    for m in modules:
-        rules.extend(execute(m.code))
-    return RuleSet.build(rules, version_of(analysis.texts()), modules, vocabulary)
+    with paused_gc():
+        # the syntax trees are not kept: a loaded rule set needs only the code
+        modules = [
+            compile_rules(analysis.items[s.path], vocabulary, s.path, keep_syntax=False)
+            for s in analysis.sources
+            if s.text is not None
+        ]
+        rules: list[Rule_] = []
+        for m in modules:
+            rules.extend(execute(m.codes))
+        return RuleSet.build(rules, version_of(analysis.texts()), modules, vocabulary)

@@ -8,6 +8,7 @@ The loader executes a compiled module in a namespace holding exactly
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Set
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +16,8 @@ from typing import Any
 
 from attrs import frozen
 
-__all__ = ["ANY_", "FS", "D", "FixedDiscount_", "LabelChange_", "PercentDiscount_", "Rule_", "T"]
+#: What compiled code sees (the classes below are the engine's, built by RULES_).
+__all__ = ["ANY_", "FS", "RULES_", "D", "T"]
 
 
 def D(text: str) -> Decimal:
@@ -109,3 +111,78 @@ class Rule_:
         if self.valid_from is not None and when < self.valid_from:
             return False
         return not (self.valid_until is not None and when >= self.valid_until)
+
+
+def RULES_(
+    tests: tuple[Callable[[Mapping[str, Any]], bool], ...], table: tuple[str, ...]
+) -> tuple[Rule_, ...]:
+    """The ``Rule_`` records of a compiled module, from its constant table.
+
+    ``tests[i]`` is the condition function of ``table[i]``, a JSON array of
+    the rule's fields in the order the compiler writes them
+    (``rulec.dsl.compiler.RECORD_FIELDS``). Equal actions are built once
+    and shared.
+    """
+    actions: dict[str, Action] = {}
+    rules = []
+    for test, text in zip(tests, table, strict=True):
+        row = json.loads(text)
+        (
+            id_,
+            name,
+            file,
+            line,
+            column,
+            event,
+            acts,
+            priority,
+            enabled,
+            exclusive,
+            combinable,
+            valid_from,
+            valid_until,
+            description,
+            labels,
+        ) = row
+        built = []
+        for a in acts:
+            key = json.dumps(a)
+            action = actions.get(key)
+            if action is None:
+                action = actions[key] = _action(a)
+            built.append(action)
+        rules.append(
+            Rule_(
+                id=id_,
+                name=name,
+                file=file,
+                line=line,
+                column=column,
+                event=event,
+                test=test,
+                actions=tuple(built),
+                priority=priority,
+                enabled=enabled,
+                exclusive=exclusive,
+                combinable=combinable,
+                valid_from=None if valid_from is None else T(valid_from),
+                valid_until=None if valid_until is None else T(valid_until),
+                description=description,
+                labels=None if labels is None else tuple(tuple(pair) for pair in labels),
+            )
+        )
+    return tuple(rules)
+
+
+def _action(row: list[Any]) -> Action:
+    kind = row[0]
+    if kind == "percent":
+        _, percent, title, cap, cap_currency = row
+        return PercentDiscount_(D(percent), title, None if cap is None else D(cap), cap_currency)
+    if kind == "fixed":
+        _, amount, currency, title = row
+        return FixedDiscount_(D(amount), currency, title)
+    if kind == "label":
+        _, entity, label, add = row
+        return LabelChange_(entity, label, add)
+    raise ValueError(f"unknown action {kind!r} in compiled rules")

@@ -11,6 +11,7 @@ from rulec.dsl.nodes import Item
 from rulec.dsl.parser import parse
 from rulec.dsl.sources import Analysis, Source, analyze, read_sources
 from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.cache import load_sources
 from rulec.engine.ruleset import RuleSet, from_analysis
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -72,7 +73,19 @@ def load_text(text: str, file: str = "<string>", vocabulary: Vocabulary | None =
     return from_analysis(analyze_text(text, file, vocab), vocab)
 
 
-def load_paths(paths: Iterable[PathLike], vocabulary: Vocabulary | None = None) -> RuleSet:
-    """A loaded rule set from rule files; raise RulesCheckError on errors."""
+def load_paths(
+    paths: Iterable[PathLike],
+    vocabulary: Vocabulary | None = None,
+    *,
+    cache: PathLike | None = None,
+) -> RuleSet:
+    """A loaded rule set from rule files; raise RulesCheckError on errors.
+
+    With ``cache`` (a folder), an unchanged rule set is loaded from the
+    compiled copy kept there instead of being parsed, checked and compiled
+    again; see :mod:`rulec.engine.cache`.
+    """
     vocab = vocabulary or DEFAULT_VOCABULARY
+    if cache is not None:
+        return load_sources(read_sources(paths), vocab, cache)
     return from_analysis(analyze_paths(paths, vocab), vocab)

@@ -159,6 +159,74 @@ class TestTransactions:
             assert [a.amount for a in after.applied_discounts] == [Decimal("5.00")]
 
 
+class TestLabelsInTheSession:
+    """Labels already in the session cost no query and count even before a flush."""
+
+    def statements(self, db, sessions, build):
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement.split()[0].upper())
+
+        with sessions() as s:
+            order = build(s)
+            event.listen(db, "before_cursor_execute", count)
+            try:
+                s.add(order)
+                s.flush()
+            finally:
+                event.remove(db, "before_cursor_execute", count)
+            result = (order.discount_amount, len(order.applied_discounts))
+            s.rollback()
+        return seen, result
+
+    def test_a_label_added_in_the_same_transaction_counts(self, engine, people, sessions, db):
+        def build(s):
+            ada = s.get(Customer, people[0])
+            ada.labels.append(s.scalars(select(Label)).one())  # not flushed yet
+            s.info["keep"] = ada  # the identity map holds objects weakly
+            return Order(customer_id=people[0], subtotal=Decimal("50.00"))
+
+        seen, result = self.statements(db, sessions, build)
+        assert result == (Decimal("5.00"), 1)
+        assert "SELECT" not in seen  # the labels in memory are the truth
+
+    def test_a_label_removed_in_the_same_transaction_counts(self, engine, people, sessions, db):
+        def build(s):
+            ben = s.get(Customer, people[1])
+            ben.labels.clear()  # not flushed yet
+            s.info["keep"] = ben  # the identity map holds objects weakly
+            return Order(customer_id=people[1], subtotal=Decimal("50.00"))
+
+        seen, result = self.statements(db, sessions, build)
+        assert result == (Decimal("0.00"), 0)
+        assert "SELECT" not in seen
+
+    def test_a_customer_in_the_session_with_unloaded_labels_is_queried(
+        self, engine, people, sessions, db
+    ):
+        def build(s):
+            s.info["keep"] = s.get(Customer, people[1])  # labels not loaded
+            return Order(customer_id=people[1], subtotal=Decimal("50.00"))
+
+        seen, result = self.statements(db, sessions, build)
+        assert result == (Decimal("5.00"), 1)
+        assert seen.count("SELECT") == 1
+
+    def test_labels_written_with_core_in_the_same_transaction_count(
+        self, engine, people, sessions, db
+    ):
+        from rulec.storage.models import customer_labels
+
+        def build(s):
+            vip = s.scalars(select(Label)).one()
+            s.execute(customer_labels.insert().values(customer_id=people[0], label_id=vip.id))
+            return Order(customer_id=people[0], subtotal=Decimal("50.00"))
+
+        _seen, result = self.statements(db, sessions, build)
+        assert result == (Decimal("5.00"), 1)
+
+
 class TestFailures:
     def test_a_failing_rule_does_not_lose_the_order(self, sessions, people, caplog):
         rs = rulec.load_text(

@@ -215,3 +215,51 @@ class TestFailures:
                 {"order": {"subtotal": Decimal("10.00"), "currency": "EUR"}},
                 raise_errors=True,
             )
+
+
+class TestFastConstructors:
+    """The hot path builds results without attrs' __init__: the same objects."""
+
+    def test_decision_and_applied_discount_equal_their_attrs_built_twins(self):
+        from rulec.engine import policy
+
+        a = policy._applied(
+            "r", "f.rules", 3, "percentage", Decimal("10"), Decimal("1.00"), "d", True
+        )
+        assert a == policy.AppliedDiscount(
+            "r", "f.rules", 3, "percentage", Decimal("10"), Decimal("1.00"), "d", True
+        )
+        d = policy.decision(
+            "order_created", "v1", "EUR", Decimal("10.00"), (a,), (), (), (), ("r",)
+        )
+        twin = policy.Decision(
+            "order_created", "v1", "EUR", Decimal("10.00"), (a,), (), (), (), ("r",)
+        )
+        assert d == twin and repr(d) == repr(twin) and hash(d) == hash(twin)
+        empty = policy.decision("order_created", "v1", "JPY", Decimal("10"))
+        assert empty == policy.Decision(
+            "order_created", "v1", "JPY", Decimal("10"), (), (), (), (), ()
+        )
+        assert str(empty.discount_amount) == "0" and str(empty.total_amount) == "10"
+
+    def test_flat_and_nested_facts_decide_alike(self):
+        rs = rulec.load_text(
+            HEAD + 'on order_created when customer has label VIP then discount 10% "VIP"\n',
+            "p.rules",
+        )
+        when = datetime(2026, 11, 28, 12, tzinfo=UTC)
+        nested = {
+            "customer": {"labels": ["VIP", "VIP"]},
+            "order": {"subtotal": Decimal("19.99"), "currency": "EUR", "created_at": when},
+        }
+        flat = {
+            "customer.labels": frozenset({"VIP"}),
+            "order.subtotal": Decimal("19.99"),
+            "order.currency": "EUR",
+            "order.created_at": when,
+        }
+        as_set = {**flat, "customer.labels": {"VIP"}}
+        as_generator = {**flat, "customer.labels": (x for x in ["VIP"])}
+        got = [rs.evaluate("order_created", f) for f in (nested, flat, as_set, as_generator)]
+        assert all(d == got[0] for d in got)
+        assert got[0].discount_amount == Decimal("2.00")

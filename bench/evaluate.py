@@ -1,0 +1,314 @@
+"""Evaluation speed: RuleSet.evaluate against hand-written Python, as ratios.
+
+Two targets (issue 4):
+
+1. ``vip``: the shipped VIP rule (``rules/vip.rules``), full decision included
+   (match, resolution, money), against a hand-written function doing the same
+   (``'Customer_VIP' in labels``, Decimal percentage, half-up to 0.01): at
+   most 2x, for a VIP and for a non-VIP customer.
+2. ``N rules``: N generated rules, each testing its own label, plus the VIP
+   rule, against a hand-written function that looks the customer's labels up
+   in a dict label -> [(percent, position, description)], picks the best and
+   quantizes: at most 2x at every size, so the cost does not grow with the
+   rules that cannot match.
+
+Both sides get the same flat facts, as ``Engine.fire`` passes them (what
+``load_facts`` returns), and both return the four figures written on the
+order: percentage, amount, description, total. Figures are medians of
+``--repeat`` timed blocks; rulec and baseline blocks alternate, so machine
+noise hits both. Exit status is 0 even when a target is missed (the table
+says so); with ``--check`` it is 1 then.
+
+    .venv/bin/python bench/evaluate.py
+    .venv/bin/python bench/evaluate.py --sizes 1,100 --repeat 1   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import rulec
+from rulec.engine.ruleset import RuleSet, version_of
+
+ROOT = Path(__file__).resolve().parent.parent
+VIP_FILE = ROOT / "rules" / "vip.rules"
+EVENT = "order_created"
+TARGET = 2.0
+DEFAULT_SIZES = (1, 100, 1_000, 10_000, 100_000)
+#: Generated rule sets larger than this are built from files of this many rules.
+FILE_RULES = 10_000
+
+TEN = Decimal(10)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+NO_DISCOUNT = Decimal("0.00")
+
+Figures = tuple[Decimal | None, Decimal, str | None, Decimal]
+Order = Callable[[Mapping[str, Any]], Figures]
+
+
+# ------------------------------------------------------------------ facts --
+
+
+def facts(*labels: str, subtotal: str = "123.45") -> dict[str, Any]:
+    """Flat facts, as ``load_facts`` gives them to ``RuleSet.evaluate``."""
+    return {
+        "order.subtotal": Decimal(subtotal),
+        "order.currency": "EUR",
+        "order.created_at": datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
+        "customer.labels": frozenset(labels),
+    }
+
+
+VIP = facts("Customer_VIP")
+NON_VIP = facts("Newsletter")
+
+
+# ------------------------------------------------------------- baselines --
+
+
+def baseline_vip(f: Mapping[str, Any]) -> Figures:
+    """The VIP discount by hand."""
+    subtotal: Decimal = f["order.subtotal"]
+    if "Customer_VIP" in f["customer.labels"]:
+        amount = (subtotal * TEN / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+        return TEN, amount, "VIP New Order Discount", subtotal - amount
+    return None, NO_DISCOUNT, None, subtotal
+
+
+Offer = tuple[Decimal, int, str]  # percent, source position, description
+
+
+def make_baseline_indexed(index: dict[str, list[Offer]]) -> Order:
+    """The best of the offers of the customer's labels, by hand, from a dict."""
+
+    def baseline_indexed(f: Mapping[str, Any]) -> Figures:
+        subtotal: Decimal = f["order.subtotal"]
+        best: Offer | None = None
+        for label in f["customer.labels"]:
+            for offer in index.get(label, ()):
+                # the largest percentage wins; ties go to the earlier rule
+                if (
+                    best is None
+                    or offer[0] > best[0]
+                    or (offer[0] == best[0] and offer[1] < best[1])
+                ):
+                    best = offer
+        if best is None:
+            return None, NO_DISCOUNT, None, subtotal
+        percent, _, description = best
+        amount = (subtotal * percent / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+        return percent, amount, description, subtotal - amount
+
+    return baseline_indexed
+
+
+def make_rulec(rules: RuleSet) -> Order:
+    """One order through the rule set: the decision and the four figures written on it."""
+    evaluate = rules.evaluate
+
+    def rulec_order(f: Mapping[str, Any]) -> Figures:
+        d = evaluate(EVENT, f)
+        return d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount
+
+    return rulec_order
+
+
+# ------------------------------------------------------------- rule sets --
+
+
+def segment(i: int) -> str:
+    return f"Segment_{i:06d}"
+
+
+def segment_percent(i: int) -> Decimal:
+    return Decimal(1 + i % 20)
+
+
+def segment_file(start: int, stop: int) -> str:
+    """Rules ``start`` … ``stop - 1``, each testing its own label."""
+    names = [segment(i) for i in range(start, stop)]
+    lines = [f"# generated by bench/evaluate.py: rules {start} to {stop - 1}"]
+    for k in range(0, len(names), 500):
+        lines.append(f"label {', '.join(names[k : k + 500])} for customer")
+    for i in range(start, stop):
+        lines.append(
+            f"on {EVENT} when customer has label {segment(i)} "
+            f'then discount {segment_percent(i)}% "Segment {i}"'
+        )
+    return "\n".join(lines) + "\n"
+
+
+def load_vip() -> RuleSet:
+    return rulec.load_paths([VIP_FILE])
+
+
+def load_sized(n: int) -> RuleSet:
+    """``n`` generated rules plus the VIP rule, through the full front end.
+
+    Up to FILE_RULES rules are one file; larger sets are files of FILE_RULES
+    rules, each loaded as ``rulec.load_text`` loads it, and joined with
+    ``RuleSet.build`` over their executed rules, as ``load_paths`` would.
+    """
+    parts = [
+        (f"bench/segments_{k:03d}.rules", segment_file(start, min(start + FILE_RULES, n)))
+        for k, start in enumerate(range(0, n, FILE_RULES))
+    ]
+    vip_text = VIP_FILE.read_text(encoding="utf-8")
+    if n <= FILE_RULES:
+        path, text = parts[0]
+        return rulec.load_text(text + vip_text, path)
+    loaded = [rulec.load_text(text, path) for path, text in parts]
+    loaded.append(rulec.load_text(vip_text, "rules/vip.rules"))
+    texts = {path: text for path, text in parts} | {"rules/vip.rules": vip_text}
+    return RuleSet.build(
+        [r for rs in loaded for r in rs.rules],
+        version_of(texts),
+        [m for rs in loaded for m in rs.modules],
+        rulec.DEFAULT_VOCABULARY,
+    )
+
+
+def sized_index(n: int) -> dict[str, list[Offer]]:
+    index: dict[str, list[Offer]] = {
+        segment(i): [(segment_percent(i), i, f"Segment {i}")] for i in range(n)
+    }
+    index.setdefault("Customer_VIP", []).append((TEN, n, "VIP New Order Discount"))
+    return index
+
+
+# ---------------------------------------------------------------- timing --
+
+
+def _block(fn: Order, f: Mapping[str, Any], iterations: int) -> int:
+    """Nanoseconds for ``iterations`` calls."""
+    gc.collect()
+    loop = itertools.repeat(None, iterations)
+    t0 = time.perf_counter_ns()
+    for _ in loop:
+        fn(f)
+    return time.perf_counter_ns() - t0
+
+
+def _iterations(fn: Order, f: Mapping[str, Any], block_ns: int) -> int:
+    """Enough calls of ``fn`` for a timed block of about ``block_ns``; warms up too."""
+    n = 1
+    while True:
+        took = _block(fn, f, n)
+        if took >= block_ns // 10 or n >= 1 << 24:
+            return max(1, int(n * block_ns / max(took, 1)))
+        n *= 2
+
+
+def measure(
+    rulec_fn: Order, base_fn: Order, f: Mapping[str, Any], repeat: int, block_ns: int
+) -> tuple[float, float]:
+    """Median µs per order for rulec and for the baseline, blocks alternating."""
+    got, want = rulec_fn(f), base_fn(f)
+    if got != want:
+        raise SystemExit(f"rulec and the baseline disagree: {got} != {want}")
+    n = _iterations(rulec_fn, f, block_ns)
+    _iterations(base_fn, f, block_ns // 4)  # warm the baseline up as well
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeat):
+        ours.append(_block(rulec_fn, f, n) / n / 1000)
+        theirs.append(_block(base_fn, f, n) / n / 1000)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+# ------------------------------------------------------------------ main --
+
+
+def _settle() -> None:
+    """Move what is loaded out of the collector's sight: gc.collect() stays cheap."""
+    gc.collect()
+    gc.freeze()
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be at least 1")
+    return sizes
+
+
+def header(repeat: int, block_ms: float) -> str:
+    cpu = platform.processor() or platform.machine() or "unknown cpu"
+    return (
+        f"rulec {rulec.__version__}, {platform.python_implementation()} "
+        f"{platform.python_version()} on {platform.system()} {cpu}, "
+        f"{os.cpu_count()} CPUs; µs per order, median of {repeat} blocks of ~{block_ms:g} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(DEFAULT_SIZES),
+        help="generated rule counts, comma-separated (1,100,1000,10000,100000)",
+    )
+    ap.add_argument("--repeat", type=int, default=7, help="timed blocks per figure (7)")
+    ap.add_argument("--block-ms", type=float, default=100.0, help="length of a timed block (100)")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args(argv)
+    if args.repeat < 1 or args.block_ms <= 0:
+        ap.error("--repeat must be at least 1 and --block-ms positive")
+    block_ns = int(args.block_ms * 1_000_000)
+
+    print(header(args.repeat, args.block_ms), flush=True)
+    print(f"{'case':<34}{'rulec µs':>10}{'base µs':>10}{'ratio':>8}{'target':>9}{'met':>5}")
+    rows = 0
+    missed = 0
+
+    def row(name: str, ours_fn: Order, base_fn: Order, f: Mapping[str, Any]) -> None:
+        nonlocal rows, missed
+        ours_us, base_us = measure(ours_fn, base_fn, f, args.repeat, block_ns)
+        ratio = ours_us / base_us
+        rows += 1
+        missed += ratio > TARGET
+        print(
+            f"{name:<34}{ours_us:>10.2f}{base_us:>10.2f}{ratio:>8.2f}"
+            f"{'<= ' + format(TARGET, '.1f'):>9}{'yes' if ratio <= TARGET else 'no':>5}",
+            flush=True,
+        )
+
+    vip_rules = load_vip()
+    _settle()
+    row("vip rule, VIP customer", make_rulec(vip_rules), baseline_vip, VIP)
+    row("vip rule, non-VIP customer", make_rulec(vip_rules), baseline_vip, NON_VIP)
+    for n in args.sizes:
+        t0 = time.perf_counter()
+        rules = load_sized(n)
+        took = time.perf_counter() - t0
+        assert len(rules) == n + 1, (len(rules), n)
+        print(f"  (built {n:,} rules + VIP in {took:.1f} s)", flush=True)
+        _settle()
+        ours, theirs = make_rulec(rules), make_baseline_indexed(sized_index(n))
+        row(f"{n:,} rules + VIP, 2 match", ours, theirs, facts("Customer_VIP", segment(n // 2)))
+        row(f"{n:,} rules + VIP, none match", ours, theirs, facts("Newsletter", "Segment_none"))
+        del rules, ours, theirs
+        gc.unfreeze()
+    print(f"{rows - missed} of {rows} targets met")
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""bench/evaluate.py runs and prints its table (a smoke test: no timing assertions)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from .scripts import run_bench
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "bench" / "evaluate.py"
+
+#: A table row: the case, then rulec µs, baseline µs, ratio, target and yes/no.
+ROW = re.compile(r"^(?P<case>.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+<= 2\.0\s+(yes|no)$")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_bench("evaluate.py", *args)
+
+
+class TestEvaluateBench:
+    def test_smoke_run_prints_a_row_for_every_case(self):
+        got = run("--sizes", "1,20", "--repeat", "1", "--block-ms", "2")
+        assert got.returncode == 0, got.stderr
+        lines = got.stdout.splitlines()
+        assert lines[0].startswith("rulec ")
+        assert "Python" in lines[0] or "CPython" in lines[0]
+        assert "CPUs" in lines[0]
+        rows = {m["case"]: m for m in map(ROW.match, lines) if m}
+        assert set(rows) == {
+            "vip rule, VIP customer",
+            "vip rule, non-VIP customer",
+            "1 rules + VIP, 2 match",
+            "1 rules + VIP, none match",
+            "20 rules + VIP, 2 match",
+            "20 rules + VIP, none match",
+        }
+        assert all(float(m[2]) > 0 and float(m[3]) > 0 for m in rows.values())
+        assert re.search(r"^\d+ of 6 targets met$", got.stdout, re.M)
+
+    def test_bad_sizes_are_a_usage_error(self):
+        got = run("--sizes", "0")
+        assert got.returncode == 2
+        assert "sizes" in got.stderr
