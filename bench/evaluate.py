@@ -62,14 +62,17 @@ Order = Callable[[Mapping[str, Any]], Figures]
 # ------------------------------------------------------------------ facts --
 
 
-def facts(*labels: str, subtotal: str = "123.45") -> dict[str, Any]:
-    """Flat facts, as ``load_facts`` gives them to ``RuleSet.evaluate``."""
-    return {
-        "order.subtotal": Decimal(subtotal),
-        "order.currency": "EUR",
-        "order.created_at": datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
-        "customer.labels": frozenset(labels),
-    }
+def facts(*labels: str, subtotal: str = "123.45") -> rulec.Facts:
+    """Flat facts, as ``load_facts`` gives them to ``RuleSet.evaluate`` (a ``Facts``)."""
+    return rulec.flatten_facts(
+        {
+            "order.subtotal": Decimal(subtotal),
+            "order.currency": "EUR",
+            "order.created_at": datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
+            "customer.labels": frozenset(labels),
+        },
+        ("customer.order_count",),
+    )
 
 
 VIP = facts("Customer_VIP")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
+from rulec.engine.ruleset import Facts
 from rulec.storage.models import Customer, Label, Order, customer_labels
 
 __all__ = ["load_facts"]
@@ -85,16 +85,18 @@ def _order_count(session: Session, order: Order, customer: Customer | None) -> i
     return int(conn.execute(_OTHER_ORDERS, {"customer_id": cid, "order_id": order.id}).scalar_one())
 
 
-def load_facts(session: Session, order: Order, keys: frozenset[str]) -> dict[str, Any]:
+def load_facts(session: Session, order: Order, keys: frozenset[str]) -> Facts:
     """The flat facts for ``order``, loading only the ``keys`` rules read."""
     created = order.created_at
     if created is not None and created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    facts: dict[str, Any] = {
-        "order.subtotal": Decimal(order.subtotal) if order.subtotal is not None else Decimal(0),
-        "order.currency": order.currency or "EUR",
-        "order.created_at": created or datetime.now(UTC),
-    }
+    facts = Facts(
+        {
+            "order.subtotal": Decimal(order.subtotal) if order.subtotal is not None else Decimal(0),
+            "order.currency": order.currency or "EUR",
+            "order.created_at": created or datetime.now(UTC),
+        }
+    )
     customer = _customer_loaded(order)
     has_customer = customer is not None or order.customer_id is not None
     if "customer.labels" in keys:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from attrs import fields, frozen
+from attrs import field, fields, frozen
 
 from rulec.engine.money import percent_of, quantize, zero
 from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_
@@ -32,6 +32,7 @@ __all__ = [
     "LostRule",
     "RuleFailure",
     "decision",
+    "no_discount",
     "order_rules",
     "resolve",
 ]
@@ -86,15 +87,23 @@ class Decision:
     label_changes: tuple[LabelChange_, ...]
     errors: tuple[RuleFailure, ...]
     matched: tuple[str, ...]
+    #: (percentage, amount, description, total), worked out once, on first use
+    #: or by the policy when it builds the decision.
+    _figures: tuple[Decimal | None, Decimal, str | None, Decimal] | None = field(
+        default=None, init=False, eq=False, repr=False
+    )
+
+    def _work_out(self) -> tuple[Decimal | None, Decimal, str | None, Decimal]:
+        figures = self._figures
+        if figures is None:
+            figures = _figures_of(self.applied, self.currency, self.subtotal)
+            object.__setattr__(self, "_figures", figures)
+        return figures
 
     @property
     def discount_amount(self) -> Decimal:
-        applied = self.applied
-        if not applied:
-            return zero(self.currency)
-        if len(applied) == 1:  # what the sum of one gives
-            return quantize(applied[0].amount, self.currency)
-        return quantize(sum((a.amount for a in applied), ZERO), self.currency)
+        """The total discount, in the currency's minor unit."""
+        return (self._figures or self._work_out())[1]
 
     @property
     def discount_percentage(self) -> Decimal | None:
@@ -103,31 +112,44 @@ class Decision:
         The applied percentages added up when every applied discount is an
         uncapped percentage (12.5% stays 12.5%); otherwise None.
         """
-        applied = self.applied
-        if not applied:
-            return None
-        if len(applied) == 1:
-            a = applied[0]
-            if a.kind == "percentage" and not a.capped:
-                return ZERO + (a.percentage or ZERO)
-            return None
-        if all(a.kind == "percentage" and not a.capped for a in applied):
-            return sum((a.percentage or ZERO for a in applied), ZERO)
-        return None
+        return (self._figures or self._work_out())[0]
 
     @property
     def discount_description(self) -> str | None:
-        applied = self.applied
-        if not applied:
-            return None
-        if len(applied) == 1:
-            return applied[0].description
-        return " + ".join(a.description for a in applied)
+        """The applied discounts' descriptions, joined by " + "; None when none applied."""
+        return (self._figures or self._work_out())[2]
 
     @property
     def total_amount(self) -> Decimal:
-        total = self.subtotal - self.discount_amount
-        return ZERO if total < ZERO else total  # max(total, ZERO), without the call
+        """The subtotal less the discount, never below zero."""
+        return (self._figures or self._work_out())[3]
+
+
+def _figures_of(
+    applied: tuple[AppliedDiscount, ...], currency: str, subtotal: Decimal
+) -> tuple[Decimal | None, Decimal, str | None, Decimal]:
+    """The four figures written on an order, from the applied discounts."""
+    if not applied:
+        amount = zero(currency)
+        total = subtotal - amount
+        return None, amount, None, ZERO if total < ZERO else total
+    if len(applied) == 1:
+        a = applied[0]
+        amount = quantize(a.amount, currency)
+        percentage = (
+            ZERO + (a.percentage or ZERO) if a.kind == "percentage" and not a.capped else None
+        )
+        description: str | None = a.description
+    else:
+        amount = quantize(sum((a.amount for a in applied), ZERO), currency)
+        percentage = (
+            sum((a.percentage or ZERO for a in applied), ZERO)
+            if all(a.kind == "percentage" and not a.capped for a in applied)
+            else None
+        )
+        description = " + ".join(a.description for a in applied)
+    total = subtotal - amount
+    return percentage, amount, description, ZERO if total < ZERO else total
 
 
 def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]:
@@ -159,8 +181,8 @@ def _setters(cls: type, names: str) -> tuple[Any, ...]:
     _setters(AppliedDiscount, "rule file line kind percentage amount description capped")
 )
 (_d_event, _d_version, _d_currency, _d_subtotal, _d_applied, _d_lost, _d_labels, _d_errors,
- _d_matched) = _setters(
-    Decision, "event version currency subtotal applied lost label_changes errors matched"
+ _d_matched, _d_figures) = _setters(
+    Decision, "event version currency subtotal applied lost label_changes errors matched _figures"
 )  # fmt: skip
 
 
@@ -197,8 +219,14 @@ def decision(
     label_changes: tuple[LabelChange_, ...] = (),
     errors: tuple[RuleFailure, ...] = (),
     matched: tuple[str, ...] = (),
+    figures: tuple[Decimal | None, Decimal, str | None, Decimal] | None = None,
 ) -> Decision:
-    """``Decision(...)``, built faster; the rest default to nothing decided."""
+    """``Decision(...)``, built faster; the rest default to nothing decided.
+
+    ``figures`` are the four figures when the caller has them at hand
+    (they must equal what ``_figures_of`` gives); else they are worked out
+    on first use.
+    """
     d = _new(Decision)
     _d_event(d, event)
     _d_version(d, version)
@@ -209,7 +237,22 @@ def decision(
     _d_labels(d, label_changes)
     _d_errors(d, errors)
     _d_matched(d, matched)
+    _d_figures(d, figures)
     return d  # type: ignore[no-any-return]
+
+
+def no_discount(
+    event: str,
+    version: str,
+    currency: str,
+    subtotal: Decimal,
+    errors: tuple[RuleFailure, ...] = (),
+) -> Decision:
+    """The decision when no discount applies, figures included."""
+    amount = zero(currency)
+    total = subtotal - amount
+    figures = (None, amount, None, ZERO if total < ZERO else total)
+    return decision(event, version, currency, subtotal, (), (), (), errors, (), figures)
 
 
 def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[AppliedDiscount], str]:
@@ -267,7 +310,7 @@ def resolve(
 ) -> Decision:
     """Apply the policy to ``matched`` rules, already in priority order."""
     if not matched:
-        return decision(event, version, currency, subtotal, errors=tuple(errors))
+        return no_discount(event, version, currency, subtotal, tuple(errors))
     if len(matched) == 1 and subtotal > ZERO:
         # the usual case: one rule, one uncapped percentage, nothing to arbitrate
         r = matched[0]
@@ -279,8 +322,19 @@ def resolve(
                 applied = _applied(
                     r.name, r.file, r.line, "percentage", a.percent, amount, a.title, False
                 )
+                # the figures _figures_of gives for this one discount
+                figures = (ZERO + a.percent, amount, a.title, subtotal - amount)
                 return decision(
-                    event, version, currency, subtotal, (applied,), (), (), tuple(errors), (r.name,)
+                    event,
+                    version,
+                    currency,
+                    subtotal,
+                    (applied,),
+                    (),
+                    (),
+                    tuple(errors),
+                    (r.name,),
+                    figures,
                 )
     return _resolve(event, version, matched, subtotal, currency, errors)
 

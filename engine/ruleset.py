@@ -18,10 +18,10 @@ from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
-from rulec.engine.policy import Decision, RuleFailure, decision, order_rules, resolve
+from rulec.engine.policy import Decision, RuleFailure, no_discount, order_rules, resolve
 from rulec.engine.runtime import Rule_
 
-__all__ = ["RuleSet", "execute", "flatten_facts", "from_analysis", "version_of"]
+__all__ = ["Facts", "RuleSet", "execute", "flatten_facts", "from_analysis", "version_of"]
 
 
 def execute(codes: CodeType | Sequence[CodeType]) -> tuple[Rule_, ...]:
@@ -198,15 +198,17 @@ class RuleSet:
         raised as RuleRuntimeError when ``raise_errors`` is set.
         """
         plan = self._plans.get(event) or self._plan(event)
-        # Flat facts are read as they are until a rule must be tested; nested
-        # ones (an entity name as a key) are flattened first, so both read the
-        # same values as flatten_facts gives.
+        # Facts (from load_facts or flatten_facts) are ready. Other flat facts
+        # are read as they are until a rule must be tested; nested ones (an
+        # entity name as a key) are flattened first, so all read the same
+        # values as flatten_facts gives.
         flat: Mapping[str, Any] = facts
-        flattened = False
-        for entity in plan.entities:
-            if entity in facts:
-                flat, flattened = flatten_facts(facts, self.fact_keys), True
-                break
+        flattened = type(facts) is Facts and self.fact_keys.issubset(facts)
+        if not flattened:
+            for entity in plan.entities:
+                if entity in facts:
+                    flat, flattened = flatten_facts(facts, self.fact_keys), True
+                    break
 
         found: list[Rule_] | tuple[Rule_, ...] = plan.scan
         for key, index in plan.labels:
@@ -225,7 +227,7 @@ class RuleSet:
             subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
         currency = flat.get("order.currency") or "EUR"
         if not found:  # the usual case: no rule can match
-            return decision(event, self.version, currency, subtotal)
+            return no_discount(event, self.version, currency, subtotal)
         if type(found) is list:  # hits from several labels or entities
             pos = self._position
             found = sorted({id(r): r for r in found}.values(), key=lambda r: pos[id(r)])
@@ -262,13 +264,26 @@ _PLAIN: frozenset[type] = frozenset(
 )
 
 
-def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> dict[str, Any]:
+class Facts(dict[str, Any]):
+    """Flat facts already in the form rules read them.
+
+    Labels are frozensets, datetimes are aware and every fact a rule set
+    reads is present. :func:`flatten_facts` and the engine's ``load_facts``
+    build them; :meth:`RuleSet.evaluate` takes them as they are, without
+    the copy it makes of any other mapping. Build them with those functions
+    (or ``Facts(flatten_facts(...))``), not by hand.
+    """
+
+    __slots__ = ()
+
+
+def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     """Flat facts (``"order.subtotal"``) from nested or flat ones.
 
     Label collections become frozensets, naive datetimes are taken as UTC,
     and every key in ``keys`` is present (None, or no labels, when missing).
     """
-    flat: dict[str, Any] = {}
+    flat = Facts()
     for k, v in facts.items():
         if type(v) not in _PLAIN and isinstance(v, Mapping):
             for kk, vv in v.items():

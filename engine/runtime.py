@@ -123,7 +123,7 @@ def RULES_(
     (``rulec.dsl.compiler.RECORD_FIELDS``). Equal actions are built once
     and shared.
     """
-    actions: dict[str, Action] = {}
+    actions: dict[tuple[Any, ...], Action] = {}
     rules = []
     for test, text in zip(tests, table, strict=True):
         row = json.loads(text)
@@ -146,7 +146,7 @@ def RULES_(
         ) = row
         built = []
         for a in acts:
-            key = json.dumps(a)
+            key = tuple(a)  # an action's fields are scalars
             action = actions.get(key)
             if action is None:
                 action = actions[key] = _action(a)

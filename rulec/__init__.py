@@ -32,7 +32,7 @@ from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
 from rulec.engine.engine import Engine
 from rulec.engine.policy import Decision
-from rulec.engine.ruleset import RuleSet
+from rulec.engine.ruleset import Facts, RuleSet, flatten_facts
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 __version__ = "0.1.0"
@@ -47,6 +47,7 @@ __all__ = [
     "Engine",
     "Entity",
     "Event",
+    "Facts",
     "Field",
     "RuleRuntimeError",
     "RuleSet",
@@ -65,6 +66,7 @@ __all__ = [
     "check_text",
     "compile_rules",
     "compile_text",
+    "flatten_facts",
     "load_paths",
     "load_text",
     "parse",
