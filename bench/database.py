@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from benchlib import ensure_postgres_database
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import bindparam, create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from rulec import Engine
@@ -80,22 +80,6 @@ EXIT_OK, EXIT_MISSED, EXIT_ERROR = 0, 1, 2
 
 
 # ------------------------------------------------------------------ setup --
-
-
-def _postgres_database(url: str) -> str:
-    """Create the database of ``url`` when missing (through the server's ``postgres`` db)."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).scalar()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    finally:
-        admin.dispose()
-    return url
 
 
 def seed(factory: sessionmaker[Session], customers: int) -> dict[int, bool]:
@@ -451,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = "not run"
     if "postgresql" in wanted:
         try:
-            _postgres_database(args.pg_url)
+            ensure_postgres_database(args.pg_url)
             pg_version = _postgres_version(args.pg_url)
         except sqlalchemy.exc.OperationalError as e:
             print(f"PostgreSQL is not reachable at {args.pg_url}: {e.orig}", file=sys.stderr)

@@ -42,6 +42,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R111": ("error", "nesting too deep"),
     "R112": ("error", "too many rules"),
     "R113": ("error", "too many syntax errors"),
+    "R114": ("error", "name too long"),
     # R2xx: names and types
     "R201": ("error", "unknown event"),
     "R202": ("error", "unknown action"),

@@ -111,7 +111,9 @@ def decode_source(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        before = data[: e.start]
+        # positions count from after a byte-order mark, as for every other diagnostic
+        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        before = data[bom : e.start]
         line = before.count(b"\n") + 1
         col_bytes = before[before.rfind(b"\n") + 1 :]
         column = len(col_bytes.decode("utf-8", errors="replace")) + 1
@@ -198,6 +200,8 @@ class _ToAst(Transformer[Token, Any]):
 
     def _string(self, tok: Token) -> str:
         raw = str(tok)[1:-1]
+        if "\x00" in raw:
+            self._nul(tok, raw)
         if "\\" not in raw:
             return raw
         out: list[str] = []
@@ -226,6 +230,20 @@ class _ToAst(Transformer[Token, Any]):
                 out.append(ch)
                 i += 1
         return "".join(out)
+
+    def _nul(self, tok: Token, raw: str) -> None:
+        """R101 for a NUL inside quoted text: databases (PostgreSQL) cannot store it."""
+        line = tok.line or 1
+        col = (tok.column or 1) + 1 + raw.index("\x00")
+        self.diagnostics.append(
+            _diag(
+                "R101",
+                "unexpected character '\\x00' (NUL) in a quoted text",
+                Span(self.file, line, col, line, col + 1),
+                suggestion="remove it: a text with a NUL cannot be stored in the database",
+                text=self.text,
+            )
+        )
 
     # names and values
     def name(self, meta: Any, tok: Token) -> Name:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from rulec.dsl.diagnostics import RulesError
@@ -25,15 +27,25 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.cache import load_sources
 from rulec.engine.facts import load_facts
 from rulec.engine.policy import Decision
-from rulec.engine.ruleset import RuleSet, from_analysis
+from rulec.engine.ruleset import Facts, RuleSet, from_analysis
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
-from rulec.storage.models import AppliedDiscount, Customer, Label, Order, RuleErrorRecord
+from rulec.storage.models import (
+    AppliedDiscount,
+    Customer,
+    Label,
+    Order,
+    RuleErrorRecord,
+    customer_labels,
+)
 
-__all__ = ["Engine", "logger"]
+__all__ = ["DecisionListener", "Engine", "logger"]
 
 logger = logging.getLogger("rulec.engine")
 
 _PENDING = "rulec.pending_errors"
+
+#: ``fn(order, facts, decision)``: told of every decision :meth:`Engine.fire` writes.
+DecisionListener = Callable[[Order, Facts, Decision], object]
 
 
 def _load(
@@ -48,7 +60,21 @@ def _load(
 
 
 class Engine:
-    """Runs a rule set against orders. One engine serves many threads and sessions."""
+    """Runs a rule set against orders. One engine serves many threads and sessions.
+
+    **Listeners.** ``Engine(..., on_decision=fn)`` or ``engine.add_listener(fn)``
+    registers ``fn(order, facts, decision)``, called by :meth:`fire` (so on
+    every ``order_created`` / ``order_updated`` of an attached session) right
+    after the decision is written on ``order``, in the caller's thread and
+    transaction. ``facts`` are the :class:`Facts` the decision was made from,
+    exactly as read from the database: ``rules.evaluate(decision.event, facts)``
+    gives the same decision again, which makes listeners good for logging,
+    "explain" and audits. A new order has no id yet when it is fired (its
+    INSERT follows); ``sqlalchemy.orm.object_session(order)`` gives the
+    session. Listeners must not change ``facts``; an exception a listener
+    raises propagates and fails the flush (the caller's transaction rolls
+    back). Listeners run in the order they were added.
+    """
 
     def __init__(
         self,
@@ -58,6 +84,7 @@ class Engine:
         raise_errors: bool = False,
         paths: Iterable[str | os.PathLike[str]] = (),
         cache: str | os.PathLike[str] | None = None,
+        on_decision: DecisionListener | None = None,
     ) -> None:
         self._rules = rules
         self.vocabulary = vocabulary
@@ -66,6 +93,10 @@ class Engine:
         #: A folder for compiled rule sets (see rulec.engine.cache), or None.
         self.cache = cache
         self._lock = threading.Lock()
+        #: Replaced as a whole (never mutated), so fire() reads it without a lock.
+        self._listeners: tuple[DecisionListener, ...] = (
+            (on_decision,) if on_decision is not None else ()
+        )
 
     @classmethod
     def from_paths(
@@ -75,6 +106,7 @@ class Engine:
         vocabulary: Vocabulary = DEFAULT_VOCABULARY,
         raise_errors: bool = False,
         cache: str | os.PathLike[str] | None = None,
+        on_decision: DecisionListener | None = None,
     ) -> Engine:
         """Load, check and compile the rule files at ``paths``; raise on errors.
 
@@ -84,7 +116,12 @@ class Engine:
         paths = tuple(paths)
         rules = _load(paths, vocabulary, cache)
         return cls(
-            rules, vocabulary=vocabulary, raise_errors=raise_errors, paths=paths, cache=cache
+            rules,
+            vocabulary=vocabulary,
+            raise_errors=raise_errors,
+            paths=paths,
+            cache=cache,
+            on_decision=on_decision,
         )
 
     @property
@@ -106,6 +143,25 @@ class Engine:
         logger.info("loaded rule set %s (%d rules)", rules.version, len(rules))
         return True
 
+    # --------------------------------------------------------- listeners --
+
+    def add_listener(self, fn: DecisionListener) -> None:
+        """Call ``fn(order, facts, decision)`` after each decision :meth:`fire` writes."""
+        with self._lock:
+            self._listeners = (*self._listeners, fn)
+
+    def remove_listener(self, fn: DecisionListener) -> None:
+        """Stop calling ``fn`` (its last registration); ValueError if it is not registered."""
+        with self._lock:
+            listeners = list(self._listeners)
+            for n in range(len(listeners) - 1, -1, -1):
+                if listeners[n] == fn:
+                    del listeners[n]
+                    break
+            else:
+                raise ValueError(f"{fn!r} is not a listener of this engine")
+            self._listeners = tuple(listeners)
+
     # ------------------------------------------------------------ firing --
 
     def evaluate(self, event_name: str, order: Order, session: Session) -> Decision:
@@ -124,6 +180,8 @@ class Engine:
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]
             self._write(session, order, decision)
+            for fn in self._listeners:
+                fn(order, facts, decision)
         return decision
 
     def _write(self, session: Session, order: Order, d: Decision) -> None:
@@ -191,6 +249,8 @@ class Engine:
                     continue
                 label = Label(name=change.label, entity_type="customer")
                 session.add(label)
+            if _link_directly(session, customer, label, change.add):
+                continue
             if change.add and label not in customer.labels:
                 customer.labels.append(label)
             elif not change.add and label in customer.labels:
@@ -239,6 +299,40 @@ def _audit_row(wanted: tuple[Any, ...]) -> AppliedDiscount:
         amount=a,
         description=desc,
     )
+
+
+def _link_directly(session: Session, customer: Customer, label: Label, add: bool) -> bool:
+    """Add or remove a stored customer's stored label with one idempotent statement.
+
+    Concurrent orders of one customer may add (or remove) the same label:
+    the ORM's INSERT (DELETE) of the link would then fail the second order
+    with a unique violation (a stale-data error). ``INSERT … ON CONFLICT DO
+    NOTHING`` and a plain DELETE do not. Used when the customer's labels are
+    not in memory (then there are no unflushed changes to them to keep); the
+    caller's in-memory labels go through the ORM as before. Returns False
+    when it did nothing (the caller then uses the ORM).
+    """
+    cstate, lstate = inspect(customer), inspect(label)
+    if not (cstate.persistent and lstate.persistent and "labels" in cstate.unloaded):
+        return False
+    conn = session.connection({"mapper": Customer})
+    key = {"customer_id": customer.id, "label_id": label.id}
+    if not add:
+        conn.execute(
+            customer_labels.delete().where(
+                customer_labels.c.customer_id == key["customer_id"],
+                customer_labels.c.label_id == key["label_id"],
+            )
+        )
+        return True
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(postgresql_insert(customer_labels).values(key).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        conn.execute(sqlite_insert(customer_labels).values(key).on_conflict_do_nothing())
+    else:
+        return False
+    return True
 
 
 def _inputs_changed(order: Order) -> bool:

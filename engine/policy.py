@@ -347,11 +347,14 @@ def _resolve(
     currency: str,
     errors: Sequence[RuleFailure],
 ) -> Decision:
-    labels = tuple(a for r in matched for a in r.actions if isinstance(a, LabelChange_))
+    labels = tuple(a for r in matched for a in r.actions if type(a) is LabelChange_)
     lost: list[LostRule] = []
     offers: list[tuple[Rule_, list[AppliedDiscount], Decimal]] = []
     for r in matched:
-        if not any(isinstance(a, PercentDiscount_ | FixedDiscount_) for a in r.actions):
+        for a in r.actions:
+            if type(a) is not LabelChange_:
+                break
+        else:  # label changes only: no discount to weigh
             continue
         ds, reason = _discount(r, subtotal, currency)
         if ds:

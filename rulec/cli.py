@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -15,6 +16,9 @@ from rulec.dsl.diagnostics import has_errors
 from rulec.dsl.nodes import Rule
 from rulec.dsl.report import Format, render
 from rulec.dsl.sources import RulesInputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
 
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INTERNAL", "EXIT_SUCCESS", "main"]
 
@@ -31,22 +35,34 @@ def _one_line(text: str, limit: int = 500) -> str:
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn unexpected exceptions into a one-line message and exit 123."""
+    """Turn unexpected exceptions into a one-line message and exit 123.
+
+    A command with a ``url`` parameter (``--db``) never shows its password:
+    the message is passed through :func:`rulec.storage.session.redact`.
+    """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def clean(text: str) -> str:
+            url = kwargs.get("url")
+            if url:
+                from rulec.storage.session import redact
+
+                text = redact(text, url)
+            return _one_line(text)
+
         try:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except RulesInputError as e:
-            click.echo(f"rulec: {_one_line(str(e))}", err=True)
+            click.echo(f"rulec: {clean(str(e))}", err=True)
             sys.exit(EXIT_ERROR)
         except RecursionError:
             click.echo("rulec: internal error: input nested too deeply", err=True)
             sys.exit(EXIT_INTERNAL)
         except Exception as e:
             click.echo(
-                f"rulec: internal error: {type(e).__name__}: {_one_line(str(e))}"
+                f"rulec: internal error: {type(e).__name__}: {clean(str(e))}"
                 " (this is a bug in rulec; please report it)",
                 err=True,
             )
@@ -129,6 +145,48 @@ def compile_(path: str) -> None:
 _DB_HELP = "Database URL (default: an SQLite file in the current folder)."
 
 
+def _open_db(url: str) -> SqlEngine:
+    """An engine for ``url`` that has connected once; exit 2 when it cannot.
+
+    A wrong URL, a missing driver, an unreachable server or refused
+    credentials are the user's to fix, not bugs: one line naming the
+    database with its password masked, and exit status 2.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rulec.storage.session import make_engine
+
+    try:
+        engine = make_engine(url)
+        with engine.connect():
+            pass
+    except (SQLAlchemyError, ImportError, ValueError) as e:
+        orig = getattr(e, "orig", None)
+        _db_fail(url, f"cannot open database: {orig if orig is not None else e}")
+    return engine
+
+
+def _db_fail(url: str, message: str) -> NoReturn:
+    from rulec.storage.session import mask_url, redact
+
+    click.echo(f"rulec: {mask_url(url)}: {_one_line(redact(message, url))}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def _migrating(url: str) -> Iterator[SqlEngine]:
+    """``url``'s engine for a migration; an unknown revision is a usage error (exit 2)."""
+    from alembic.util import CommandError
+
+    engine = _open_db(url)
+    try:
+        yield engine
+    except CommandError as e:
+        _db_fail(url, str(e))
+    finally:
+        engine.dispose()
+
+
 @main.command()
 @click.option("--db", "url", default="sqlite:///rulec-demo.db", show_default=True, help=_DB_HELP)
 @click.option(
@@ -145,6 +203,7 @@ def demo(url: str, rule_paths: tuple[str, ...]) -> None:
     """Migrate the database, load the rules and replay the VIP discount story."""
     from rulec.demo import run_demo
 
+    _open_db(url).dispose()
     run_demo(url, rule_paths, click.echo)
 
 
@@ -166,11 +225,11 @@ def _db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 def upgrade(url: str, revision: str) -> None:
     """Migrate the schema up to REVISION (default: the newest)."""
     from rulec.storage import migrate
-    from rulec.storage.session import make_engine, mask_url
+    from rulec.storage.session import mask_url
 
-    engine = make_engine(url)
-    migrate.upgrade(engine, revision)
-    click.echo(f"{mask_url(url)}: at revision {migrate.current(engine)}", err=True)
+    with _migrating(url) as engine:
+        migrate.upgrade(engine, revision)
+        click.echo(f"{mask_url(url)}: at revision {migrate.current(engine)}", err=True)
 
 
 @db.command()
@@ -180,11 +239,11 @@ def upgrade(url: str, revision: str) -> None:
 def downgrade(url: str, revision: str) -> None:
     """Migrate the schema down to REVISION (default: one step; 'base': empty)."""
     from rulec.storage import migrate
-    from rulec.storage.session import make_engine, mask_url
+    from rulec.storage.session import mask_url
 
-    engine = make_engine(url)
-    migrate.downgrade(engine, revision)
-    click.echo(f"{mask_url(url)}: at revision {migrate.current(engine) or 'base'}", err=True)
+    with _migrating(url) as engine:
+        migrate.downgrade(engine, revision)
+        click.echo(f"{mask_url(url)}: at revision {migrate.current(engine) or 'base'}", err=True)
 
 
 @db.command()
@@ -193,6 +252,6 @@ def downgrade(url: str, revision: str) -> None:
 def current(url: str) -> None:
     """Print the schema revision of the database ('base' when empty)."""
     from rulec.storage import migrate
-    from rulec.storage.session import make_engine
 
-    click.echo(migrate.current(make_engine(url)) or "base")
+    with _migrating(url) as engine:
+        click.echo(migrate.current(engine) or "base")

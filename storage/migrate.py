@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -10,9 +13,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-__all__ = ["current", "downgrade", "head", "upgrade"]
+from rulec.storage.session import mask_url
+
+__all__ = ["MigrationError", "current", "downgrade", "head", "logger", "upgrade"]
+
+logger = logging.getLogger("rulec.storage")
 
 _SCRIPTS = Path(__file__).parent / "migrations"
+
+
+class MigrationError(Exception):
+    """A migration would leave the database inconsistent; nothing was changed."""
 
 
 def _config(connection: Connection) -> Config:
@@ -22,15 +33,52 @@ def _config(connection: Connection) -> Config:
     return cfg
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction that commits only if every step succeeds.
+
+    On SQLite, batch mode rebuilds a table by copying it, dropping the old
+    one and renaming the copy. With foreign keys on, that drop would cascade
+    into every row that references the table (``customer_labels`` for
+    ``labels``), so they are off during the migration and checked before the
+    commit; and the transaction is opened explicitly, since the sqlite3
+    driver would otherwise run the DDL outside of it.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no effect inside a transaction
+        conn.commit()
+        try:
+            with conn.begin():
+                dbapi = conn.connection.dbapi_connection
+                if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+                    conn.exec_driver_sql("BEGIN")
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise MigrationError(
+                        f"the migration would break {len(broken)} foreign key(s), "
+                        f"first in table {broken[0][0]!r}; rolled back"
+                    )
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to ``revision`` in one transaction."""
-    with engine.begin() as conn:
+    logger.info("upgrading %s to %s", mask_url(engine.url), revision)
+    with _migrating(engine) as conn:
         command.upgrade(_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str = "-1") -> None:
     """Migrate the database down to ``revision`` (``base`` drops everything)."""
-    with engine.begin() as conn:
+    logger.info("downgrading %s to %s", mask_url(engine.url), revision)
+    with _migrating(engine) as conn:
         command.downgrade(_config(conn), revision)
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,6 +54,10 @@ class Label(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     entity_type: Mapped[str] = mapped_column(String(30), default="customer")
     description: Mapped[str | None] = mapped_column(Text, default=None)
+    #: How the back office shows the label, e.g. "#d4af37" or "gold" (revision 0002).
+    color: Mapped[str | None] = mapped_column(String(30), default=None)
+    #: Whether the customer may see the label, e.g. on the basket page (revision 0002).
+    visible_to_client: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"Label({self.name!r}, {self.entity_type!r})"

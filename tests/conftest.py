@@ -41,7 +41,8 @@ def check_codes():
 PG_ADMIN_URL = os.environ.get(
     "RULEC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PG_DB = "rulec_test"
+#: Each suite run owns its database: set RULEC_TEST_PG_DB to run two suites at once.
+PG_DB = os.environ.get("RULEC_TEST_PG_DB", "rulec_test")
 
 
 def _postgres_url() -> str:

@@ -896,6 +896,24 @@ class TestLimits:
         text = 'label A for customer\nlabel B for customer\non order_created then discount 1% "x"'
         assert diags(text) == []
 
+    # a rule name or label name longer than the database column made every
+    # matching order fail to save on PostgreSQL (value too long)
+    def test_rule_name_over_200_characters(self):
+        ok = "n" * checker_module.MAX_RULE_NAME
+        assert diags(f'rule "{ok}" on order_created then discount 1% "x" end') == []
+        d = one(f'\nrule "{ok}x" on order_created then discount 1% "x" end')
+        assert d.check_tuple() == ("R114", 2, 1)
+        assert "201 characters" in d.message
+
+    def test_label_name_over_100_characters(self):
+        ok, long = "L" * checker_module.MAX_LABEL_NAME, "M" * 101
+        assert diags(f"label {ok} for customer") == []
+        assert [d.check_tuple() for d in diags(f"label A, {long} for customer")] == [
+            ("R114", 1, 10)
+        ]
+        text = f"label A for customer\non order_created then add label {long} to customer"
+        assert ("R114", 2, 33) in [d.check_tuple() for d in diags(text)]
+
 
 class TestVocabulary:
     RULES = """\

@@ -639,7 +639,8 @@ class TestLocations:
 
 class TestInertText:
     EVIL = "__import__('os').system('echo pwned')"
-    NASTY = 'quote " back \\ newline \n nul \x00 bidi \u202e\u2066 end'
+    # no NUL: it is refused (R101), as PostgreSQL cannot store it
+    NASTY = 'quote " back \\ newline \n esc \x1b[2J bidi \u202e\u2066 end'
 
     @staticmethod
     def rule_text(name: str, description: str, title: str) -> str:
@@ -688,7 +689,7 @@ class TestInertText:
     def test_generated_source_escapes_control_and_bidi_characters(self):
         module = rulec.compile_text(self.rule_text("n", self.NASTY, "t"), "nasty.rules")
         source = module.source
-        for ch in ("\x00", "\u202e", "\u2066"):
+        for ch in ("\x1b", "\u202e", "\u2066"):
             assert ch not in source
         assert source.count("\n") == len(source.splitlines())  # no raw newline in a string
         assert ast.unparse(ast.parse(source)) == ast.unparse(module.module)

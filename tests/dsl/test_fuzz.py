@@ -6,21 +6,28 @@ created: date-time, customer order count: whole number), using only the
 labels the file declares. They must parse, check without errors, compile,
 and evaluate on random facts exactly as a small reference interpreter of the
 AST says. Damaged files (tokens deleted, duplicated or swapped, random
-characters or bytes) must only ever produce diagnostics inside the file or
-``rulec.RulesError``s.
+characters or bytes, invalid UTF-8, huge and deeply nested input) must only
+ever produce diagnostics inside the file or ``rulec.RulesError``s, render in
+every output format, and never make ``rulec check`` fail. ``bench/fuzz.py``
+runs :func:`check_input` over :func:`inputs` at length.
 """
 
 from __future__ import annotations
 
+import json
 import operator
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rulec
+from rulec import cli
 from rulec.dsl.nodes import (
     And,
     Between,
@@ -37,6 +44,7 @@ from rulec.dsl.nodes import (
     String,
     walk,
 )
+from rulec.dsl.report import Format, render
 from rulec.dsl.sources import analyze
 from rulec.dsl.values import Instant, parse_date
 
@@ -64,8 +72,8 @@ def quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-titles = st.text(
-    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=30
+titles = st.text(  # no CR (a line break) and no NUL (refused: databases cannot store it)
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r\x00"), max_size=30
 )
 money = st.decimals(min_value=-1000, max_value=100_000, places=2, allow_nan=False).map(
     lambda d: format(d, "f")
@@ -598,14 +606,33 @@ def damaged(draw) -> str:
 
 
 def assert_inside(diagnostics, text: str) -> None:
+    """Every span starts and ends inside ``text``, and does not end before it starts.
+
+    Lines are split at ``\\n`` only, as the parser counts them; a column may
+    be one past the last character of its line (the end of the line).
+    """
     lines = text.split("\n")
     for d in diagnostics:
         assert d.code in rulec.CODES
         assert d.severity in ("error", "warning")
-        assert 1 <= d.span.line <= len(lines) + 1, (d, len(lines))
-        assert d.span.column >= 1, d
-        if d.span.line <= len(lines):
-            assert d.span.column <= len(lines[d.span.line - 1]) + 1, d
+        s = d.span
+        for line, column in ((s.line, s.column), (s.end_line, s.end_column)):
+            assert 1 <= line <= len(lines), (d, len(lines))
+            assert 1 <= column <= len(lines[line - 1]) + 1, (d, len(lines[line - 1]))
+        assert (s.end_line, s.end_column) >= (s.line, s.column), d
+
+
+def byte_lines(data: bytes) -> list[str]:
+    """The lines of a file that is not valid UTF-8, as its diagnostics count them.
+
+    A file that does not decode has no text, so "inside" is defined on its
+    bytes: lines are split at the byte ``\\n``, and a line is as long as its
+    bytes decoded with each undecodable byte replaced by one character
+    (U+FFFD), which is how R102 counts its column.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return [line.decode("utf-8", "replace") for line in data.split(b"\n")]
 
 
 FACTS = {
@@ -662,9 +689,7 @@ class TestDamagedFiles:
         analysis = analyze([source], rulec.DEFAULT_VOCABULARY)
         if source.text is None:
             assert [d.code for d in analysis.diagnostics] in (["R102"], ["R110"])
-            (d,) = analysis.diagnostics
-            assert 1 <= d.span.line <= data.count(b"\n") + 1
-            assert d.span.column >= 1
+            assert_inside(analysis.diagnostics, "\n".join(byte_lines(data)))
         else:
             assert_inside(analysis.diagnostics, source.text)
 
@@ -684,7 +709,160 @@ class TestDamagedFiles:
             first = raw[:pos].count(b"\n") + 1
             last = damaged_bytes[: pos + len(junk) + 4].count(b"\n") + 1
             assert first <= d.span.line <= last
-            assert d.span.column >= 1
+            assert_inside([d], "\n".join(byte_lines(damaged_bytes)))
         else:
             assert_inside(analysis.diagnostics, source.text)
             assert_only_rules_errors(source.text)
+
+
+# ------------------------------------------------ every kind of bad input ---
+
+#: The kinds of input :func:`inputs` draws, for counting them (bench/fuzz.py).
+KINDS = ("valid", "mutated", "soup", "bytes", "bad-utf8", "huge", "nested")
+
+
+@st.composite
+def nested_input(draw) -> str:
+    """Conditions nested up to 5,000 deep: parentheses, ``not``s, mixed, unbalanced."""
+    depth = draw(st.integers(0, 40) | st.integers(0, 5000))
+    opener = draw(st.sampled_from(["(", "not ", "not (", "((", "not not "]))
+    closer = ")" * opener.count("(")
+    close = draw(st.sampled_from(["balanced", "balanced", "missing", "extra"]))
+    tail = closer * depth
+    if close == "missing":
+        tail = tail[: len(tail) // 2]
+    elif close == "extra":
+        tail += ")" * draw(st.integers(1, 5))
+    cond = opener * depth + "customer has label X" + tail
+    return f'label X for customer\non order_created when {cond} then discount 1% "deep"\n'
+
+
+@st.composite
+def huge_input(draw) -> str:
+    """Large inputs built from small draws: many rules, a megabyte line, string or name."""
+    size = draw(st.integers(10_000, 1_200_000))
+    kind = draw(st.sampled_from(["repeat", "line", "string", "name", "comment", "garbage"]))
+    if kind == "repeat":
+        unit = draw(rules_files())
+        return unit * max(1, size // (len(unit) * 4))
+    filler = draw(st.sampled_from(["x", "é", "顧", "(", " ", "\t", "$"])) * size
+    return {
+        "line": f'on order_created then discount 10% "x" {filler}\n',
+        "string": f'on order_created then discount 10% "{filler}"\n',
+        "name": f'on order_created then discount 10% "x"\nlabel A{filler} for customer\n',
+        "comment": f'# {filler}\non order_created then discount 1% "x"\n',
+        "garbage": filler,
+    }[kind]
+
+
+@st.composite
+def bad_utf8_input(draw) -> bytes:
+    """A valid file with undecodable bytes put in: lone continuations, cut sequences."""
+    raw = draw(rules_files()).encode("utf-8")
+    for _ in range(draw(st.integers(1, 3))):
+        pos = draw(st.integers(0, len(raw)))
+        junk = draw(
+            st.sampled_from([b"\x80", b"\xff", b"\xc3", b"\xe2\x80", b"\xed\xa0\x80", b"\xc0\xaf"])
+            | st.binary(min_size=1, max_size=4)
+        )
+        raw = raw[:pos] + junk + raw[pos:]
+    return raw
+
+
+def inputs() -> st.SearchStrategy[tuple[str, str | bytes]]:
+    """``(kind, input)`` for every kind of :data:`KINDS`; bytes are a file's content."""
+    return st.one_of(
+        rules_files().map(lambda t: ("valid", t)),
+        damaged().map(lambda t: ("mutated", t)),
+        st.lists(st.sampled_from(SOUP), max_size=60).map(lambda p: ("soup", " ".join(p))),
+        st.binary(max_size=400).map(lambda b: ("bytes", b)),
+        bad_utf8_input().map(lambda b: ("bad-utf8", b)),
+        huge_input().map(lambda t: ("huge", t)),
+        nested_input().map(lambda t: ("nested", t)),
+    )
+
+
+#: Characters the text format must never print raw: C0/C1 controls but
+#: newline, and the bidirectional and zero-width format characters.
+RAW_FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def check_outputs(analysis: Any) -> None:
+    """Every format renders the diagnostics: valid JSON, safe annotations, clean text."""
+    ds = analysis.diagnostics
+    texts = analysis.texts()
+    records = json.loads(render(Format.JSON, ds, texts))
+    assert records == [d.to_dict() for d in ds]
+    sarif = json.loads(render(Format.SARIF, ds, texts, "0"))
+    assert len(sarif["runs"][0]["results"]) == len(ds)
+    # the runner splits workflow commands at CR and LF (not at U+2028 & co.)
+    github = render(Format.GITHUB, ds, texts).split("\n")
+    assert len(github) == len(ds) + 1 and github[-1] == ""
+    assert all(line.startswith(("::error ", "::warning ")) for line in github[:-1])
+    assert not any("\r" in line for line in github)
+    text = render(Format.TEXT, ds, texts)
+    assert not RAW_FORBIDDEN.search(text), text[:500]
+    assert all(len(line) < 1000 for line in text.splitlines())
+
+
+def check_input(kind: str, data: str | bytes) -> None:
+    """The front end's contract for any input; an AssertionError says how it broke.
+
+    Parse, check and compile raise nothing but ``rulec.RulesError``; every
+    diagnostic's span is inside the file (for bytes that are not UTF-8, as
+    :func:`byte_lines` counts); every output format renders; a valid file
+    checks clean and loads.
+    """
+    if isinstance(data, bytes):
+        source = rulec.Source.from_bytes(data, "fuzz.rules")
+    else:
+        source = rulec.Source.from_text(data, "fuzz.rules")
+    analysis = analyze([source], rulec.DEFAULT_VOCABULARY)
+    if source.text is None:
+        assert isinstance(data, bytes)
+        assert [d.code for d in analysis.diagnostics] in (["R102"], ["R110"])
+        assert_inside(analysis.diagnostics, "\n".join(byte_lines(data)))
+    else:
+        assert_inside(analysis.diagnostics, source.text)
+        if kind == "valid":
+            assert analysis.ok, [d.check_tuple() for d in analysis.diagnostics]
+        try:
+            rules = rulec.load_text(source.text, "fuzz.rules")
+        except rulec.RulesCheckError as e:
+            assert e.diagnostics and not analysis.ok
+        else:
+            assert analysis.ok
+            for event in EVENTS:
+                rules.matching(event, FACTS)
+    check_outputs(analysis)
+
+
+def check_cli(data: str | bytes, fmt: str, folder: Path) -> None:
+    """``rulec check`` on ``data`` in ``fmt``: exit 0, 1 or 2, no traceback, output parses."""
+    path = folder / "fuzz.rules"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))
+    result = CliRunner().invoke(cli.main, ["check", "--format", fmt, str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1, 2), (result.exit_code, result.output[-2000:])
+    assert "Traceback" not in result.output
+    if fmt in ("json", "sarif"):
+        json.loads(result.stdout)
+    elif fmt == "github":
+        assert "\r" not in result.stdout
+        assert all(line.startswith("::") for line in result.stdout.split("\n")[:-1])
+    else:
+        assert not RAW_FORBIDDEN.search(result.stdout)
+
+
+class TestEveryKindOfInput:
+    """A bounded run of what ``bench/fuzz.py`` runs at length."""
+
+    @settings(SETTINGS, max_examples=120)
+    @given(inputs())
+    def test_front_end_contract(self, kind_and_input):
+        check_input(*kind_and_input)
+
+    @settings(SETTINGS, max_examples=30)
+    @given(inputs(), st.sampled_from(["text", "json", "github", "sarif"]))
+    def test_rulec_check(self, tmp_path_factory, kind_and_input, fmt):
+        check_cli(kind_and_input[1], fmt, tmp_path_factory.mktemp("fuzz"))

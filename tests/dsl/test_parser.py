@@ -754,6 +754,12 @@ on order_craeted then discount 10% "x"
         assert [type(i) for i in items] == [Rule, LabelDecl]
         assert items[0].actions[0].title == "kept"
 
+    def test_nul_in_quoted_text(self):
+        # PostgreSQL cannot store a NUL: a title with one made every order fail to save
+        text = 'rule "a\x00" description "\x00" on order_created then discount 1% "t\\n\x00" end'
+        assert syntax(text) == [("R101", 1, 8), ("R101", 1, 24), ("R101", 1, 65)]
+        assert "NUL" in rulec.check_text(text)[0].message
+
     def test_stops_after_twenty_errors(self):
         text = "".join('on order_created then discount 10 "x"\n' for _ in range(30))
         got = syntax(text)
@@ -892,6 +898,14 @@ class TestDecoding:
 
     def test_invalid_utf8_on_the_first_byte(self):
         (d,) = rulec.Source.from_bytes(b"\x80abc", "x.rules").diagnostics
+        assert d.check_tuple() == ("R102", 1, 1)
+
+    def test_invalid_utf8_after_a_byte_order_mark(self):
+        # the BOM was counted as a character: the column was one too far right
+        (d,) = rulec.Source.from_bytes(b"\xef\xbb\xbf# ab\xff\n", "x.rules").diagnostics
+        assert d.check_tuple() == ("R102", 1, 5)
+        assert "offset 7" in d.message  # the offset stays the file's
+        (d,) = rulec.Source.from_bytes(b"\xef\xbb\xbf\x80", "x.rules").diagnostics
         assert d.check_tuple() == ("R102", 1, 1)
 
     def test_truncated_multibyte_sequence_at_the_end(self):
