@@ -222,12 +222,20 @@ class Engine:
             ]
             if have != wanted:  # re-firing with the same outcome changes nothing
                 order.applied_discounts = [_audit_row(w) for w in wanted]
-        for err in d.errors:
-            order.rule_errors.append(
-                RuleErrorRecord(
-                    rule_name=err.rule, rule_file=err.file, rule_line=err.line, message=err.message
-                )
+        records = [
+            RuleErrorRecord(
+                rule_name=err.rule, rule_file=err.file, rule_line=err.line, message=err.message
             )
+            for err in d.errors
+        ]
+        if state.pending or state.transient:
+            # a new order's rule errors are this decision's (an order retried
+            # after a failed flush must not keep the first attempt's as well)
+            if records or state.dict.get("rule_errors"):
+                order.rule_errors = records
+        else:  # a stored order keeps the history of its evaluations' errors
+            order.rule_errors.extend(records)
+        for err in d.errors:
             session.info.setdefault(_PENDING, []).append((order, err))
         if d.label_changes:
             self._apply_labels(session, order, d)

@@ -4,6 +4,7 @@ import logging
 from decimal import Decimal
 
 import attrs
+import sqlalchemy
 import pytest
 from sqlalchemy import event, func, select
 
@@ -250,6 +251,36 @@ class TestFailures:
             assert (err.order_id, err.rule_name, err.rule_line) == (o.id, "boom", 3)
             assert "ZeroDivisionError" in err.message
         assert f"rule 'boom' (rules/vip.rules:3) failed on order {o.id}" in caplog.text
+
+    def test_a_retried_order_keeps_one_record_per_rule_error(self, sessions, people, caplog):
+        # The first flush fails after the engine ran; the same order is added
+        # again and flushed: one error row, not one per attempt.
+        rs = rulec.load_text(
+            VIP_RULES + 'rule "boom" on order_created then discount 50% "boom" end\n',
+            "rules/vip.rules",
+        )
+
+        def explode(_facts):
+            raise ZeroDivisionError("division by zero")
+
+        rules = [attrs.evolve(r, test=explode) if r.name == "boom" else r for r in rs.rules]
+        engine = Engine(
+            rulec.RuleSet.build(rules, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+        )
+        engine.attach(sessions)
+        with caplog.at_level(logging.ERROR, logger="rulec.engine"), sessions() as s:
+            o = Order(customer_id=people[1], subtotal=Decimal("120.00"), currency="EUR")
+            s.add(o)
+            s.add(Label(name="Customer_VIP", entity_type="customer"))  # a duplicate name
+            with pytest.raises(sqlalchemy.exc.IntegrityError):
+                s.flush()
+            s.rollback()
+            s.add(o)
+            s.commit()
+            order_id = o.id
+        with sessions() as s:
+            errors = s.scalars(select(RuleErrorRecord)).all()
+            assert [(e.order_id, e.rule_name) for e in errors] == [(order_id, "boom")]
 
     def test_reload_keeps_the_old_rule_set_when_the_new_one_has_errors(self, tmp_path, caplog):
         f = tmp_path / "vip.rules"
