@@ -4,8 +4,8 @@ import logging
 from decimal import Decimal
 
 import attrs
-import sqlalchemy
 import pytest
+import sqlalchemy
 from sqlalchemy import event, func, select
 
 import rulec
