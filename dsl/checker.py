@@ -118,6 +118,7 @@ class _Context:
     rules: list[Rule] = field(factory=list)
     labels: dict[str, dict[str, LabelDecl]] = field(factory=dict)  # label -> entity -> decl
     warned_undeclared: bool = False
+    reported: set[tuple[str, str, Span]] = field(factory=set)
 
     def report(
         self, code: str, message: str, span: Span | None, suggestion: str | None = None
@@ -126,7 +127,12 @@ class _Context:
             span = Span("<unknown>", 1, 1, 1, 1)
         message = _clip_quoted(message)
         suggestion = _clip_quoted(suggestion) if suggestion else suggestion
-        self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
+        # one problem, one diagnostic: a zone shared by both dates of a
+        # 'between' is checked twice but reported once
+        key = (code, message, span)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
 
 
 _LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")

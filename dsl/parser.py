@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -183,6 +184,28 @@ def _tok_span(file: str, tok: Token) -> Span:
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
+def _shared_zone(low: Any, high: Any) -> Any:
+    """``between D1 and D2 ZONE``: the zone applies to D1 too, unless D1 has its own.
+
+    As in a validity window (``from D1 until D2 ZONE``). A first date with a
+    zone or a UTC offset of its own keeps it; anything that is not a valid
+    date is left for the checker to report.
+    """
+    if not (
+        isinstance(low, DateValue)
+        and isinstance(high, DateValue)
+        and low.zone is None
+        and high.zone is not None
+    ):
+        return low
+    try:
+        if datetime.fromisoformat(low.text).tzinfo is not None:
+            return low
+    except ValueError:
+        return low
+    return DateValue(low.text, high.zone, span=low.span)
+
+
 @v_args(meta=True, inline=True)
 class _ToAst(Transformer[Token, Any]):
     """Lark tree → AST nodes. Rule names match grammar rule names."""
@@ -248,6 +271,9 @@ class _ToAst(Transformer[Token, Any]):
     # names and values
     def name(self, meta: Any, tok: Token) -> Name:
         return Name(str(tok), span=_tok_span(self.file, tok))
+
+    subject = name
+    word = name
 
     def zone(self, meta: Any, z: Token | Name) -> Name:
         if isinstance(z, Name):
@@ -323,10 +349,10 @@ class _ToAst(Transformer[Token, Any]):
         return In(field, values, True, span=self._span(meta))
 
     def between(self, meta: Any, field: FieldRef, low: Any, high: Any) -> Between:
-        return Between(field, low, high, span=self._span(meta))
+        return Between(field, _shared_zone(low, high), high, span=self._span(meta))
 
     def not_between(self, meta: Any, field: FieldRef, low: Any, high: Any) -> Between:
-        return Between(field, low, high, True, span=self._span(meta))
+        return Between(field, _shared_zone(low, high), high, True, span=self._span(meta))
 
     # actions
     def actions(self, meta: Any, *acts: Any) -> tuple[Any, ...]:
@@ -482,13 +508,19 @@ _EXAMPLES_LATER = {
 
 
 def _match_example(e: UnexpectedInput, parse: Callable[[str], Any]) -> str | None:
-    try:
-        found = e.match_examples(parse, _EXAMPLES, use_accepts=True)
-        if found is None:
-            found = e.match_examples(parse, _EXAMPLES_LATER, use_accepts=True)
-        return str(found) if found is not None else None
-    except Exception:
-        return None
+    # One code at a time: when an example of another code stops in the same
+    # parser state with other accepted tokens, Lark 1.3's match_examples
+    # fails formatting a debug message (TypeError), which must not hide a
+    # match for this code.
+    for examples in (_EXAMPLES, _EXAMPLES_LATER):
+        for code, exs in examples.items():
+            try:
+                found = e.match_examples(parse, {code: exs}, use_accepts=True)
+            except Exception:
+                continue
+            if found is not None:
+                return str(found)
+    return None
 
 
 _FRIENDLY = {

@@ -1002,10 +1002,6 @@ end
         }
         assert [r.name for r in rules.matching("ticket_assigned", assigned)] == ["senior"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="field words that are also keywords (priority, from, end, …) are lexed as keywords",
-    )
     def test_field_named_like_a_keyword(self):
         vocabulary = Vocabulary(
             entities=(Entity("ticket", (Field("priority", Type.INTEGER),)),),
@@ -1015,3 +1011,12 @@ end
             diags('on ticket_opened when ticket priority > 1 then discount 1% "x"', vocabulary)
             == []
         )
+
+    @pytest.mark.parametrize("word", ["priority", "from", "end", "to", "label", "rule", "until"])
+    def test_field_words_spelt_like_keywords(self, word):
+        vocabulary = Vocabulary(
+            entities=(Entity("ticket", (Field(f"{word}_date", Type.DATETIME),)),),
+            events=(Event("ticket_opened", ("ticket",)),),
+        )
+        text = f'on ticket_opened when ticket {word} date > 2026-01-01 then discount 1% "x"'
+        assert diags(text, vocabulary) == []

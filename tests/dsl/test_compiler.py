@@ -532,14 +532,24 @@ class TestDates:
         # 08:00 in Tokyo on the 28th is 23:00 UTC on the 27th
         assert self.at(test, 2026, 11, 28, 8, tz=tokyo)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a zone written after the upper bound of 'between' applies to that bound only,"
-        " while in 'from … until … ZONE' it applies to both",
-    )
     def test_zone_after_between_applies_to_both_bounds(self):
         test = rule_test("order created between 2026-11-27 and 2026-11-30 Europe/Paris")
         assert self.at(test, 2026, 11, 26, 23)  # midnight of the 27th in Paris
+        assert not self.at(test, 2026, 11, 26, 22)  # 23:00 on the 26th in Paris
+
+    def test_a_first_date_with_its_own_zone_or_offset_keeps_it(self):
+        own = rule_test("order created between 2026-11-27 UTC and 2026-11-30 Europe/Paris")
+        assert not self.at(own, 2026, 11, 26, 23)
+        offset = rule_test("order created between 2026-11-27T00:00Z and 2026-11-30 Europe/Paris")
+        assert not self.at(offset, 2026, 11, 26, 23)
+        assert self.at(offset, 2026, 11, 27, 0)
+
+    def test_an_unknown_zone_after_between_is_reported_once(self):
+        text = (
+            LABELS + "on order_created when order created between 2026-11-27 and 2026-11-30 "
+            'Europe/Pariss then discount 1% "x"'
+        )
+        assert [d.code for d in rulec.check_text(text)] == ["R208"]
 
     @pytest.mark.parametrize(
         "cond",
