@@ -85,6 +85,7 @@ class _Reduction:
         "keep",
         "name",
         "nesting",
+        "one_token",
         "passthrough",
         "size",
         "splice",
@@ -105,6 +106,8 @@ class _Reduction:
         self.name = str(rule.alias or rule.origin.name)
         self.nesting = self.name in _NESTING_RULES
         self.condition = self.name in _CONDITION_RULES
+        # "rule: TOKEN": a transformer may build these straight from the text
+        self.one_token = self.size == 1 and self.keep == ((0, _TOKEN),) and not self.splice
         # "?rule: child": the child passes through with its own position
         self.passthrough = self.expand1 and self.size == 1 and self.keep == ((0, _VALUE),)
         # a left-recursive list of an inlined rule: "__x_star: __x_star item"
@@ -207,6 +210,14 @@ class Driver:
                 callbacks[r.name] = getattr(method, "base_func", method)
         limit = max_nesting + 1
         new_token = _new_token
+        # rules of one token the transformer builds from (text, line, column)
+        # without a Token object: most of a file's names
+        builders: dict[str, Callable[[str, int, int], Any]] = getattr(
+            transformer, "token_builders", dict
+        )()
+        direct: dict[str, Callable[[str, int, int], Any]] = {
+            r.name: builders[r.name] for r in self.reductions if r.one_token and r.name in builders
+        }
         # or/and/not nesting of the condition values built so far, by id
         depth: dict[int, int] = {}
 
@@ -260,6 +271,17 @@ class Driver:
                     state_stack.append(states[state_stack[-1]][red.goto][1])
                     action_table = states[state_stack[-1]]
                     continue
+                if red.one_token:
+                    build = direct.get(red.name)
+                    if build is not None:
+                        _, v, _, ln, col = values[-1]
+                        values[-1] = build(v, ln, col)
+                        del state_stack[-1]
+                        state_stack.append(states[state_stack[-1]][red.goto][1])
+                        if type_ == "$END" and state_stack[-1] == end_state:
+                            return values[-1]  # pragma: no cover - a file ends with a rule
+                        action_table = states[state_stack[-1]]
+                        continue
                 if size:
                     kids = values[-size:]
                     exts = extents[-size:]

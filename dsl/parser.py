@@ -275,6 +275,15 @@ class _ToAst(Transformer[Token, Any]):
     subject = name
     word = name
 
+    def token_builders(self) -> dict[str, Callable[[str, int, int], Any]]:
+        """For the fast parser: the one-token rules built from their text and position."""
+        file = self.file
+
+        def name(text: str, line: int, column: int) -> Name:
+            return Name(text, span=Span(file, line, column, line, column + len(text)))
+
+        return {"name": name, "subject": name, "word": name}
+
     def zone(self, meta: Any, z: Token | Name) -> Name:
         if isinstance(z, Name):
             return z
