@@ -10,6 +10,7 @@ first.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -81,6 +82,8 @@ MAX_SYNTAX_ERRORS = 20
 MAX_PRIORITY = 1_000_000_000
 #: Source lines longer than this are shortened around the column for display.
 _DISPLAY_WIDTH = 160
+
+logger = logging.getLogger("rulec.dsl")
 
 
 @functools.cache
@@ -648,14 +651,27 @@ def _parse_tree(text: str, file: str) -> tuple[list[Item], list[Diagnostic]]:
 
 
 @functools.cache
-def _driver() -> Driver:
-    return Driver(_lark())
+def _driver() -> Driver | None:
+    """The fast driver, or None when it cannot read this Lark's tables.
+
+    The driver reads Lark's parse table and scanners, which are not a public
+    API; with a Lark whose internals differ, rulec parses with Lark alone
+    (slower, same results) instead of failing.
+    """
+    try:
+        return Driver(_lark())
+    except Exception as e:  # e.g. AttributeError from another Lark version
+        logger.warning("fast parser unavailable, parsing with Lark only: %r", e)
+        return None
 
 
 def _fast_parse(text: str, file: str) -> tuple[list[Item], list[Diagnostic]] | None:
     """Clean input through the fast driver; None when the Lark path must report errors."""
+    driver = _driver()
+    if driver is None:
+        return None
     t = _ToAst(file, text)
-    items = _driver().parse(text, t, MAX_NESTING)
+    items = driver.parse(text, t, MAX_NESTING)
     if items is None:
         return None
     diagnostics = sorted(t.diagnostics, key=lambda d: (d.span.line, d.span.column))

@@ -151,3 +151,26 @@ def test_syntax_errors_are_left_to_the_lark_path() -> None:
     assert parser._fast_parse(text, "t.rules") is None
     _, diagnostics = parser.parse_collect(text, "t.rules")
     assert [d.code for d in diagnostics] == ["R103"]
+
+
+def test_without_the_fast_driver_lark_parses_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another Lark version whose tables the driver cannot read: same results.
+    text = text_of(GOLDEN / "good" / "black_friday.rules")
+    expected = parser.parse_collect(text, "t.rules")
+
+    def unreadable(lark: object) -> None:
+        raise AttributeError("'LALR_Parser' object has no attribute 'parser'")
+
+    monkeypatch.setattr(parser, "Driver", unreadable)
+    parser._driver.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="rulec.dsl"):
+            got = parser.parse_collect(text, "t.rules")
+        assert got[0] == expected[0] and positions(got[0]) == positions(expected[0])
+        assert "parsing with Lark only" in caplog.text
+    finally:
+        monkeypatch.undo()
+        parser._driver.cache_clear()
+    assert parser._driver() is not None
