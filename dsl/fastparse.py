@@ -276,10 +276,10 @@ class Driver:
                     if build is not None:
                         _, v, _, ln, col = values[-1]
                         values[-1] = build(v, ln, col)
+                        # then on, as a "?rule: child": only the state changes
+                        # (the file is accepted on reducing 'start', never here)
                         del state_stack[-1]
                         state_stack.append(states[state_stack[-1]][red.goto][1])
-                        if type_ == "$END" and state_stack[-1] == end_state:
-                            return values[-1]  # pragma: no cover - a file ends with a rule
                         action_table = states[state_stack[-1]]
                         continue
                 if size:

@@ -34,11 +34,10 @@ from types import CodeType
 
 from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES, CompiledModule
-from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.sources import Source, analyze
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
-from rulec.engine.ruleset import RuleSet, execute, from_analysis
+from rulec.engine.ruleset import RuleSet, from_analysis, load_modules
 
 __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 
@@ -79,32 +78,34 @@ def cache_key(sources: Sequence[Source], vocabulary: Vocabulary) -> str | None:
     """The hash a rule set's cache file is named by; None when it cannot be cached."""
     if any(s.text is None or s.diagnostics for s in sources):
         return None
-    h = hashlib.sha256()
-    for part in (
+    parts = [
         f"rulec-cache {FORMAT}".encode(),
         _compiler_fingerprint(),
         importlib.util.MAGIC_NUMBER,
         repr(vocabulary).encode("utf-8", "surrogatepass"),
-    ):
-        h.update(len(part).to_bytes(8, "big") + part)
+    ]
     for s in sources:
         assert s.text is not None
-        for part in (
-            s.path.encode("utf-8", "surrogatepass"),
-            s.text.encode("utf-8", "surrogatepass"),
-        ):
-            h.update(len(part).to_bytes(8, "big") + part)
+        parts += [s.path.encode("utf-8", "surrogatepass"), s.text.encode("utf-8", "surrogatepass")]
+    h = hashlib.sha256()
+    for part in parts:  # length-prefixed, so that no two lists of parts hash alike
+        h.update(len(part).to_bytes(8, "big") + part)
     return h.hexdigest()
 
 
 def load_sources(
-    sources: Sequence[Source], vocabulary: Vocabulary, directory: str | os.PathLike[str]
+    sources: Sequence[Source],
+    vocabulary: Vocabulary,
+    directory: str | os.PathLike[str] | None = None,
 ) -> RuleSet:
     """The rule set of ``sources``, from the cache in ``directory`` when it has it.
 
-    On a miss the rule set is analysed, compiled (raising RulesCheckError on
-    errors, like :func:`rulec.engine.ruleset.from_analysis`) and cached.
+    On a miss, or with no ``directory``, the rule set is analysed and
+    compiled (raising RulesCheckError on errors, like
+    :func:`rulec.engine.ruleset.from_analysis`), then cached in ``directory``.
     """
+    if directory is None:
+        return from_analysis(analyze(sources, vocabulary), vocabulary)
     folder = Path(directory)
     key = cache_key(sources, vocabulary)
     if key is not None:
@@ -133,11 +134,7 @@ def _read(path: Path, key: str, vocabulary: Vocabulary) -> RuleSet | None:
         logger.warning("rule cache %s is damaged or stale; rebuilding it", path)
         return None
     version, modules = payload
-    with paused_gc():
-        rules = []
-        for m in modules:
-            rules.extend(execute(m.codes))
-        return RuleSet.build(rules, version, modules, vocabulary)
+    return load_modules(modules, version, vocabulary)
 
 
 def _unwrap(data: bytes, key: str) -> tuple[str, list[CompiledModule]] | None:

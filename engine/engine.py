@@ -22,12 +22,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from rulec.dsl.diagnostics import RulesError
-from rulec.dsl.sources import analyze, read_sources
+from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.cache import load_sources
 from rulec.engine.facts import load_facts
 from rulec.engine.policy import Decision
-from rulec.engine.ruleset import Facts, RuleSet, from_analysis
+from rulec.engine.ruleset import Facts, RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
     AppliedDiscount,
@@ -53,10 +53,7 @@ def _load(
     vocabulary: Vocabulary,
     cache: str | os.PathLike[str] | None,
 ) -> RuleSet:
-    sources = read_sources(paths)
-    if cache is not None:
-        return load_sources(sources, vocabulary, cache)
-    return from_analysis(analyze(sources, vocabulary), vocabulary)
+    return load_sources(read_sources(paths), vocabulary, cache)
 
 
 class Engine:

@@ -249,9 +249,7 @@ def no_discount(
     errors: tuple[RuleFailure, ...] = (),
 ) -> Decision:
     """The decision when no discount applies, figures included."""
-    amount = zero(currency)
-    total = subtotal - amount
-    figures = (None, amount, None, ZERO if total < ZERO else total)
+    figures = _figures_of((), currency, subtotal)
     return decision(event, version, currency, subtotal, (), (), (), errors, (), figures)
 
 

@@ -21,7 +21,15 @@ from rulec.engine import runtime
 from rulec.engine.policy import Decision, RuleFailure, no_discount, order_rules, resolve
 from rulec.engine.runtime import Rule_
 
-__all__ = ["Facts", "RuleSet", "execute", "flatten_facts", "from_analysis", "version_of"]
+__all__ = [
+    "Facts",
+    "RuleSet",
+    "execute",
+    "flatten_facts",
+    "from_analysis",
+    "load_modules",
+    "version_of",
+]
 
 
 def execute(codes: CodeType | Sequence[CodeType]) -> tuple[Rule_, ...]:
@@ -319,7 +327,15 @@ def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
             for s in analysis.sources
             if s.text is not None
         ]
+        return load_modules(modules, version_of(analysis.texts()), vocabulary)
+
+
+def load_modules(
+    modules: Sequence[CompiledModule], version: str, vocabulary: Vocabulary
+) -> RuleSet:
+    """Run compiled modules, in order, into one rule set."""
+    with paused_gc():
         rules: list[Rule_] = []
         for m in modules:
             rules.extend(execute(m.codes))
-        return RuleSet.build(rules, version_of(analysis.texts()), modules, vocabulary)
+        return RuleSet.build(rules, version, modules, vocabulary)

@@ -85,7 +85,4 @@ def load_paths(
     compiled copy kept there instead of being parsed, checked and compiled
     again; see :mod:`rulec.engine.cache`.
     """
-    vocab = vocabulary or DEFAULT_VOCABULARY
-    if cache is not None:
-        return load_sources(read_sources(paths), vocab, cache)
-    return from_analysis(analyze_paths(paths, vocab), vocab)
+    return load_sources(read_sources(paths), vocabulary or DEFAULT_VOCABULARY, cache)

@@ -229,7 +229,9 @@ class TestLabelsInTheSession:
 
 
 class TestFailures:
-    def test_a_failing_rule_does_not_lose_the_order(self, sessions, people, caplog):
+    @staticmethod
+    def attach_a_failing_rule(sessions):
+        """The VIP rule and a rule "boom" (rules/vip.rules:3) whose test raises."""
         rs = rulec.load_text(
             VIP_RULES + 'rule "boom" on order_created then discount 50% "boom" end\n',
             "rules/vip.rules",
@@ -243,6 +245,9 @@ class TestFailures:
             rulec.RuleSet.build(rules, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
         )
         engine.attach(sessions)
+
+    def test_a_failing_rule_does_not_lose_the_order(self, sessions, people, caplog):
+        self.attach_a_failing_rule(sessions)
         with caplog.at_level(logging.ERROR, logger="rulec.engine"):
             o = order(sessions, people[1])
         assert o.discount_amount == Decimal("12.00")
@@ -255,19 +260,7 @@ class TestFailures:
     def test_a_retried_order_keeps_one_record_per_rule_error(self, sessions, people, caplog):
         # The first flush fails after the engine ran; the same order is added
         # again and flushed: one error row, not one per attempt.
-        rs = rulec.load_text(
-            VIP_RULES + 'rule "boom" on order_created then discount 50% "boom" end\n',
-            "rules/vip.rules",
-        )
-
-        def explode(_facts):
-            raise ZeroDivisionError("division by zero")
-
-        rules = [attrs.evolve(r, test=explode) if r.name == "boom" else r for r in rs.rules]
-        engine = Engine(
-            rulec.RuleSet.build(rules, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
-        )
-        engine.attach(sessions)
+        self.attach_a_failing_rule(sessions)
         with caplog.at_level(logging.ERROR, logger="rulec.engine"), sessions() as s:
             o = Order(customer_id=people[1], subtotal=Decimal("120.00"), currency="EUR")
             s.add(o)
