@@ -18,12 +18,13 @@ Label actions are not discounts: every matching rule's label changes apply.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from attrs import field, fields, frozen
+from attrs import frozen
 
-from rulec.engine.money import percent_of, quantize, zero
+from rulec.dsl.currencies import MINOR_UNITS
+from rulec.engine.money import minor_unit, quantize, zero
 from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_
 
 __all__ = [
@@ -31,10 +32,12 @@ __all__ = [
     "Decision",
     "LostRule",
     "RuleFailure",
-    "decision",
+    "decide",
     "no_discount",
+    "nothing",
     "order_rules",
     "resolve",
+    "simple",
 ]
 
 ZERO = Decimal(0)
@@ -74,82 +77,254 @@ class RuleFailure:
     message: str
 
 
-@frozen
+#: The four figures written on an order: percentage, amount, description, total.
+Figures = tuple[Decimal | None, Decimal, str | None, Decimal]
+#: A discount that applies, before it becomes an AppliedDiscount:
+#: (rule, kind, percentage, amount, description, capped).
+Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool]
+#: A rule that lost, before it becomes a LostRule: (rule, reason, argument),
+#: the reason a format string with one ``{}`` for the argument.
+Loss = tuple[Rule_, str, str]
+
+_HUNDRED = Decimal(100)
+
+
 class Decision:
-    """What the engine decided for one order and event."""
+    """What the engine decided for one order and event; immutable.
+
+    The figures written on the order (``discount_percentage``,
+    ``discount_amount``, ``discount_description``, ``total_amount``) and the
+    ``errors`` are worked out when the decision is made. The records that
+    explain them (``applied``, ``lost``, ``label_changes``, ``matched``) are
+    built from the rules the policy kept, on first use: an order that only
+    needs its figures does not pay for its audit trail, and the trail read
+    later is the same.
+    """
+
+    __slots__ = (
+        "_losses",
+        "_records",
+        "_rows",
+        "_rules",
+        "currency",
+        "discount_amount",
+        "discount_description",
+        "discount_percentage",
+        "errors",
+        "event",
+        "subtotal",
+        "total_amount",
+        "version",
+    )
 
     event: str
     version: str
     currency: str
     subtotal: Decimal
-    applied: tuple[AppliedDiscount, ...]
-    lost: tuple[LostRule, ...]
-    label_changes: tuple[LabelChange_, ...]
+    #: The percentage shown to the customer: the applied percentages added up
+    #: when every applied discount is an uncapped percentage (12.5% stays
+    #: 12.5%); otherwise None.
+    discount_percentage: Decimal | None
+    #: The total discount, in the currency's minor unit.
+    discount_amount: Decimal
+    #: The applied discounts' descriptions, joined by " + "; None when none applied.
+    discount_description: str | None
+    #: The subtotal less the discount, never below zero.
+    total_amount: Decimal
     errors: tuple[RuleFailure, ...]
-    matched: tuple[str, ...]
-    #: (percentage, amount, description, total), worked out once, on first use
-    #: or by the policy when it builds the decision.
-    _figures: tuple[Decimal | None, Decimal, str | None, Decimal] | None = field(
-        default=None, init=False, eq=False, repr=False
+    _rules: tuple[Rule_, ...]
+    _rows: tuple[Row, ...]
+    _losses: tuple[Loss, ...]
+    _records: (
+        tuple[
+            tuple[AppliedDiscount, ...],
+            tuple[LostRule, ...],
+            tuple[LabelChange_, ...],
+            tuple[str, ...],
+        ]
+        | None
     )
 
-    def _work_out(self) -> tuple[Decimal | None, Decimal, str | None, Decimal]:
-        figures = self._figures
-        if figures is None:
-            figures = _figures_of(self.applied, self.currency, self.subtotal)
-            object.__setattr__(self, "_figures", figures)
-        return figures
+    def __init__(
+        self,
+        event: str,
+        version: str,
+        currency: str,
+        subtotal: Decimal,
+        applied: Sequence[AppliedDiscount] = (),
+        lost: Sequence[LostRule] = (),
+        label_changes: Sequence[LabelChange_] = (),
+        errors: Sequence[RuleFailure] = (),
+        matched: Sequence[str] = (),
+    ) -> None:
+        """A decision from its records (the engine builds its own faster)."""
+        applied = tuple(applied)
+        rows = tuple(
+            (a.rule, a.kind, a.percentage, a.amount, a.description, a.capped) for a in applied
+        )
+        percentage, amount, description, total = _figures(rows, currency, subtotal)  # type: ignore[arg-type]
+        values = {
+            "event": event,
+            "version": version,
+            "currency": currency,
+            "subtotal": subtotal,
+            "discount_percentage": percentage,
+            "discount_amount": amount,
+            "discount_description": description,
+            "total_amount": total,
+            "errors": tuple(errors),
+            "_rules": (),
+            "_rows": (),
+            "_losses": (),
+            "_records": (applied, tuple(lost), tuple(label_changes), tuple(matched)),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Decision is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Decision is immutable: cannot delete {name!r}")
+
+    def _built(
+        self,
+    ) -> tuple[
+        tuple[AppliedDiscount, ...], tuple[LostRule, ...], tuple[LabelChange_, ...], tuple[str, ...]
+    ]:
+        records = self._records
+        if records is None:
+            records = (
+                tuple(
+                    AppliedDiscount(r.name, r.file, r.line, kind, pct, amount, text, capped)
+                    for r, kind, pct, amount, text, capped in self._rows
+                ),
+                tuple(
+                    LostRule(r.name, r.file, r.line, reason.format(arg))
+                    for r, reason, arg in self._losses
+                ),
+                tuple(a for r in self._rules for a in r.actions if type(a) is LabelChange_),
+                tuple(r.name for r in self._rules),
+            )
+            object.__setattr__(self, "_records", records)
+        return records
 
     @property
-    def discount_amount(self) -> Decimal:
-        """The total discount, in the currency's minor unit."""
-        return (self._figures or self._work_out())[1]
+    def applied(self) -> tuple[AppliedDiscount, ...]:
+        """The discounts that applied, in the order they were applied."""
+        return self._built()[0]
 
     @property
-    def discount_percentage(self) -> Decimal | None:
-        """The percentage shown to the customer.
-
-        The applied percentages added up when every applied discount is an
-        uncapped percentage (12.5% stays 12.5%); otherwise None.
-        """
-        return (self._figures or self._work_out())[0]
+    def lost(self) -> tuple[LostRule, ...]:
+        """The matching rules whose discount did not apply, each with its reason."""
+        return self._built()[1]
 
     @property
-    def discount_description(self) -> str | None:
-        """The applied discounts' descriptions, joined by " + "; None when none applied."""
-        return (self._figures or self._work_out())[2]
+    def label_changes(self) -> tuple[LabelChange_, ...]:
+        """The label changes of every matching rule, in priority order."""
+        return self._built()[2]
 
     @property
-    def total_amount(self) -> Decimal:
-        """The subtotal less the discount, never below zero."""
-        return (self._figures or self._work_out())[3]
+    def matched(self) -> tuple[str, ...]:
+        """The names of the rules whose conditions held, in priority order."""
+        return self._built()[3]
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.event,
+            self.version,
+            self.currency,
+            self.subtotal,
+            self.applied,
+            self.lost,
+            self.label_changes,
+            self.errors,
+            self.matched,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Decision:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        names = "event version currency subtotal applied lost label_changes errors matched"
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(names.split(), self._key(), strict=True))
+        return f"Decision({fields})"
 
 
-def _figures_of(
-    applied: tuple[AppliedDiscount, ...], currency: str, subtotal: Decimal
-) -> tuple[Decimal | None, Decimal, str | None, Decimal]:
-    """The four figures written on an order, from the applied discounts."""
-    if not applied:
+class _Making(Decision):
+    """A Decision being made: its slots can be set, once, by ``_decision``."""
+
+    __slots__ = ()
+    # both, or CPython routes every store through a Python-level call
+    __setattr__ = object.__setattr__  # type: ignore[assignment]
+    __delattr__ = object.__delattr__  # type: ignore[assignment]
+
+
+_new = object.__new__
+
+
+def _decision(
+    event: str,
+    version: str,
+    currency: str,
+    subtotal: Decimal,
+    figures: Figures,
+    errors: tuple[RuleFailure, ...],
+    rules: tuple[Rule_, ...],
+    rows: tuple[Row, ...],
+    losses: tuple[Loss, ...],
+) -> Decision:
+    """A Decision from what the policy worked out, without the cost of ``__init__``."""
+    d = _new(_Making)
+    d.event = event
+    d.version = version
+    d.currency = currency
+    d.subtotal = subtotal
+    d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount = figures
+    d.errors = errors
+    d._rules = rules
+    d._rows = rows
+    d._losses = losses
+    d._records = None
+    d.__class__ = Decision  # type: ignore[assignment]  # made: from now on immutable
+    return d
+
+
+def _figures(rows: Sequence[Row], currency: str, subtotal: Decimal) -> Figures:
+    """The four figures written on an order, from the discounts that apply."""
+    if not rows:
         amount = zero(currency)
         total = subtotal - amount
         return None, amount, None, ZERO if total < ZERO else total
-    if len(applied) == 1:
-        a = applied[0]
-        amount = quantize(a.amount, currency)
-        percentage = (
-            ZERO + (a.percentage or ZERO) if a.kind == "percentage" and not a.capped else None
-        )
-        description: str | None = a.description
+    if len(rows) == 1:
+        _, kind, pct, amount, description, capped = rows[0]
+        amount = quantize(amount, currency)
+        percentage = ZERO + (pct or ZERO) if kind == "percentage" and not capped else None
+        text: str | None = description
     else:
-        amount = quantize(sum((a.amount for a in applied), ZERO), currency)
+        amount = quantize(sum((row[3] for row in rows), ZERO), currency)
         percentage = (
-            sum((a.percentage or ZERO for a in applied), ZERO)
-            if all(a.kind == "percentage" and not a.capped for a in applied)
+            sum((row[2] or ZERO for row in rows), ZERO)
+            if all(row[1] == "percentage" and not row[5] for row in rows)
             else None
         )
-        description = " + ".join(a.description for a in applied)
+        text = " + ".join(row[4] for row in rows)
     total = subtotal - amount
-    return percentage, amount, description, ZERO if total < ZERO else total
+    return percentage, amount, text, ZERO if total < ZERO else total
+
+
+def _figures_of(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal) -> Figures:
+    """The four figures, from AppliedDiscount records (as ``Decision(...)`` takes them)."""
+    return _figures(
+        [(a.rule, a.kind, a.percentage, a.amount, a.description, a.capped) for a in applied],  # type: ignore[misc]
+        currency,
+        subtotal,
+    )
 
 
 def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]:
@@ -159,88 +334,6 @@ def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]
     return sorted(rules, key=lambda r: (-r.priority, position[id(r)]))
 
 
-# Hot-path constructors. attrs' generated ``__init__`` of a frozen class sets
-# every field through ``object.__setattr__``; these set the slots directly,
-# which builds the very same object (these classes have no defaults,
-# converters, validators or post-init) in about two thirds of the time.
-# ``_setters`` refuses to start if the fields ever change, and
-# tests/engine/test_policy.py compares both ways of building.
-
-_new = object.__new__
-
-
-def _setters(cls: type, names: str) -> tuple[Any, ...]:
-    wanted = names.split()
-    got = [a.name for a in fields(cls)]
-    if got != wanted:  # pragma: no cover - caught by the import of this module
-        raise TypeError(f"{cls.__name__} fields are {got}, the fast constructor sets {wanted}")
-    return tuple(cls.__dict__[n].__set__ for n in wanted)
-
-
-(_a_rule, _a_file, _a_line, _a_kind, _a_percentage, _a_amount, _a_description, _a_capped) = (
-    _setters(AppliedDiscount, "rule file line kind percentage amount description capped")
-)
-(_d_event, _d_version, _d_currency, _d_subtotal, _d_applied, _d_lost, _d_labels, _d_errors,
- _d_matched, _d_figures) = _setters(
-    Decision, "event version currency subtotal applied lost label_changes errors matched _figures"
-)  # fmt: skip
-
-
-def _applied(
-    rule: str,
-    file: str,
-    line: int,
-    kind: str,
-    percentage: Decimal | None,
-    amount: Decimal,
-    description: str,
-    capped: bool,
-) -> AppliedDiscount:
-    """``AppliedDiscount(...)``, built faster."""
-    a = _new(AppliedDiscount)
-    _a_rule(a, rule)
-    _a_file(a, file)
-    _a_line(a, line)
-    _a_kind(a, kind)
-    _a_percentage(a, percentage)
-    _a_amount(a, amount)
-    _a_description(a, description)
-    _a_capped(a, capped)
-    return a  # type: ignore[no-any-return]
-
-
-def decision(
-    event: str,
-    version: str,
-    currency: str,
-    subtotal: Decimal,
-    applied: tuple[AppliedDiscount, ...] = (),
-    lost: tuple[LostRule, ...] = (),
-    label_changes: tuple[LabelChange_, ...] = (),
-    errors: tuple[RuleFailure, ...] = (),
-    matched: tuple[str, ...] = (),
-    figures: tuple[Decimal | None, Decimal, str | None, Decimal] | None = None,
-) -> Decision:
-    """``Decision(...)``, built faster; the rest default to nothing decided.
-
-    ``figures`` are the four figures when the caller has them at hand
-    (they must equal what ``_figures_of`` gives); else they are worked out
-    on first use.
-    """
-    d = _new(Decision)
-    _d_event(d, event)
-    _d_version(d, version)
-    _d_currency(d, currency)
-    _d_subtotal(d, subtotal)
-    _d_applied(d, applied)
-    _d_lost(d, lost)
-    _d_labels(d, label_changes)
-    _d_errors(d, errors)
-    _d_matched(d, matched)
-    _d_figures(d, figures)
-    return d  # type: ignore[no-any-return]
-
-
 def no_discount(
     event: str,
     version: str,
@@ -248,54 +341,126 @@ def no_discount(
     subtotal: Decimal,
     errors: tuple[RuleFailure, ...] = (),
 ) -> Decision:
-    """The decision when no discount applies, figures included."""
-    figures = _figures_of((), currency, subtotal)
-    return decision(event, version, currency, subtotal, (), (), (), errors, (), figures)
+    """The decision when no rule matched."""
+    return _decision(
+        event, version, currency, subtotal, _figures((), currency, subtotal), errors, (), (), ()
+    )
 
 
-def _discount(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[AppliedDiscount], str]:
+def _offer(rule: Rule_, subtotal: Decimal, currency: str, unit: Decimal) -> tuple[list[Row], str]:
     """The discounts of one rule for this order, or a reason why there are none."""
-    out: list[AppliedDiscount] = []
+    out: list[Row] = []
     reason = ""
     for a in rule.actions:
-        if isinstance(a, PercentDiscount_):
-            amount = percent_of(subtotal, a.percent, currency)
+        kind = type(a)
+        if kind is PercentDiscount_:
+            amount = (subtotal * a.percent / _HUNDRED).quantize(unit, ROUND_HALF_UP)  # type: ignore[union-attr]
             capped = False
-            if a.cap is not None:
-                if a.cap_currency != currency:
-                    reason = f"its cap is in {a.cap_currency}, the order in {currency}"
+            if a.cap is not None:  # type: ignore[union-attr]
+                if a.cap_currency != currency:  # type: ignore[union-attr]
+                    reason = f"its cap is in {a.cap_currency}, the order in {currency}"  # type: ignore[union-attr]
                     continue
-                if amount > a.cap:
-                    amount, capped = quantize(a.cap, currency), True
-            out.append(
-                _applied(
-                    rule.name,
-                    rule.file,
-                    rule.line,
-                    "percentage",
-                    a.percent,
-                    amount,
-                    a.title,
-                    capped,
-                )
-            )
-        elif isinstance(a, FixedDiscount_):
-            if a.currency != currency:
-                reason = f"its amount is in {a.currency}, the order in {currency}"
+                if amount > a.cap:  # type: ignore[union-attr]
+                    amount, capped = a.cap.quantize(unit, ROUND_HALF_UP), True  # type: ignore[union-attr]
+            out.append((rule, "percentage", a.percent, amount, a.title, capped))  # type: ignore[union-attr]
+        elif kind is FixedDiscount_:
+            if a.currency != currency:  # type: ignore[union-attr]
+                reason = f"its amount is in {a.currency}, the order in {currency}"  # type: ignore[union-attr]
                 continue
-            out.append(
-                _applied(
-                    rule.name,
-                    rule.file,
-                    rule.line,
-                    "fixed",
-                    None,
-                    quantize(a.amount, currency),
-                    a.title,
-                    False,
-                )
-            )
+            amount = a.amount.quantize(unit, ROUND_HALF_UP)  # type: ignore[union-attr]
+            out.append((rule, "fixed", None, amount, a.title, False))  # type: ignore[union-attr]
     return out, reason
+
+
+#: A rule whose only action is an uncapped percentage, prepared once per rule set:
+#: (rule, percent / 100, the percentage shown, description, percent).
+Simple = tuple[Rule_, Decimal, Decimal, str, Decimal]
+
+_ZEROS = {code: zero(code) for code in MINOR_UNITS}
+_UNITS = {code: minor_unit(code) for code in MINOR_UNITS}
+
+
+def simple(rule: Rule_) -> Simple | None:
+    """``rule`` prepared for :func:`decide`, or None when the general policy must weigh it.
+
+    That is a rule with exactly one action, an uncapped percentage, that is
+    neither exclusive nor combinable: among such rules the largest amount
+    wins, ties to the first.
+    """
+    actions = rule.actions
+    if len(actions) != 1 or rule.exclusive or rule.combinable:
+        return None
+    a = actions[0]
+    if type(a) is not PercentDiscount_ or a.cap is not None:
+        return None
+    return (rule, a.percent / _HUNDRED, ZERO + a.percent, a.title, a.percent)
+
+
+def nothing(event: str, version: str, currency: str, subtotal: Decimal) -> Decision:
+    """The decision when no rule matched (the most frequent one), made quickly."""
+    amount = _ZEROS.get(currency)
+    if amount is None:
+        raise ValueError(f"unknown currency {currency!r}")
+    total = subtotal - amount
+    return _decision(
+        event,
+        version,
+        currency,
+        subtotal,
+        (None, amount, None, ZERO if total < ZERO else total),
+        (),
+        (),
+        (),
+        (),
+    )
+
+
+def decide(
+    event: str,
+    version: str,
+    matched: list[Rule_],
+    offers: list[Simple | None],
+    subtotal: Decimal,
+    currency: str,
+    errors: list[RuleFailure],
+) -> Decision:
+    """:func:`resolve`, quicker when every matched rule is :func:`simple`.
+
+    ``offers[i]`` is ``simple(matched[i])``. The outcome is the policy's:
+    the largest amount, ties to the first rule, alone; the others lost to it.
+    """
+    unit = _UNITS.get(currency)
+    if unit is None or subtotal <= ZERO or None in offers:
+        return resolve(event, version, matched, subtotal, currency, errors)
+    best = None
+    most = ZERO
+    for offer in offers:
+        amount = (subtotal * offer[1]).quantize(unit, ROUND_HALF_UP)  # type: ignore[index]
+        if best is None or amount > most:
+            best, most = offer, amount
+    assert best is not None
+    if most > subtotal:  # pragma: no cover - percentages are at most 100 (R301)
+        return resolve(event, version, matched, subtotal, currency, errors)
+    rule = best[0]
+    return _decision(
+        event,
+        version,
+        currency,
+        subtotal,
+        (best[2], most, best[3], subtotal - most),
+        tuple(errors) if errors else (),
+        tuple(matched),
+        ((rule, "percentage", best[4], most, best[3], False),),
+        tuple((r, _BETTER, rule.name) for r in matched if r is not rule)
+        if len(matched) > 1
+        else (),
+    )
+
+
+_BETTER = "a better discount applied: '{}'"
+_EXCLUSIVE = "exclusive rule '{}' applied"
+_FREE = "the order is already free{}"
+_NONE = "no discount applies: {}"
 
 
 def resolve(
@@ -307,111 +472,69 @@ def resolve(
     errors: Sequence[RuleFailure] = (),
 ) -> Decision:
     """Apply the policy to ``matched`` rules, already in priority order."""
-    if not matched:
+    unit = minor_unit(currency)  # an unknown currency is an error, match or not
+    rules = tuple(matched)
+    if not rules:
         return no_discount(event, version, currency, subtotal, tuple(errors))
-    if len(matched) == 1 and subtotal > ZERO:
-        # the usual case: one rule, one uncapped percentage, nothing to arbitrate
-        r = matched[0]
-        actions = r.actions
-        if len(actions) == 1 and type(actions[0]) is PercentDiscount_ and actions[0].cap is None:
-            a = actions[0]
-            amount = percent_of(subtotal, a.percent, currency)
-            if amount <= subtotal:
-                applied = _applied(
-                    r.name, r.file, r.line, "percentage", a.percent, amount, a.title, False
-                )
-                # the figures _figures_of gives for this one discount
-                figures = (ZERO + a.percent, amount, a.title, subtotal - amount)
-                return decision(
-                    event,
-                    version,
-                    currency,
-                    subtotal,
-                    (applied,),
-                    (),
-                    (),
-                    tuple(errors),
-                    (r.name,),
-                    figures,
-                )
-    return _resolve(event, version, matched, subtotal, currency, errors)
 
-
-def _resolve(
-    event: str,
-    version: str,
-    matched: Sequence[Rule_],
-    subtotal: Decimal,
-    currency: str,
-    errors: Sequence[RuleFailure],
-) -> Decision:
-    labels = tuple(a for r in matched for a in r.actions if type(a) is LabelChange_)
-    lost: list[LostRule] = []
-    offers: list[tuple[Rule_, list[AppliedDiscount], Decimal]] = []
-    for r in matched:
+    losses: list[Loss] = []
+    offers: list[tuple[Rule_, list[Row], Decimal]] = []
+    for r in rules:
         for a in r.actions:
             if type(a) is not LabelChange_:
                 break
         else:  # label changes only: no discount to weigh
             continue
-        ds, reason = _discount(r, subtotal, currency)
-        if ds:
-            offers.append((r, ds, sum((d.amount for d in ds), ZERO)))
+        rows, reason = _offer(r, subtotal, currency, unit)
+        if not rows:
+            losses.append((r, _NONE, reason))
+        elif len(rows) == 1:
+            offers.append((r, rows, rows[0][3]))
         else:
-            lost.append(LostRule(r.name, r.file, r.line, f"no discount applies: {reason}"))
+            offers.append((r, rows, sum((row[3] for row in rows), ZERO)))
 
-    chosen: list[tuple[Rule_, list[AppliedDiscount], Decimal]] = []
-    exclusive = next((o for o in offers if o[0].exclusive), None)
+    chosen: list[tuple[Rule_, list[Row], Decimal]] = []
+    exclusive = None
+    for o in offers:
+        if o[0].exclusive:
+            exclusive = o
+            break
     if exclusive is not None:
-        chosen = [exclusive]
-        for r, _, _ in offers:
-            if r is not exclusive[0]:
-                lost.append(
-                    LostRule(
-                        r.name, r.file, r.line, f"exclusive rule '{exclusive[0].name}' applied"
-                    )
-                )
+        chosen.append(exclusive)
+        first = exclusive[0]
+        losses.extend((o[0], _EXCLUSIVE, first.name) for o in offers if o[0] is not first)
     else:
-        singles = [o for o in offers if not o[0].combinable]
         best = None
-        for o in singles:  # the first of the largest wins ties
-            if best is None or o[2] > best[2]:
+        for o in offers:  # the first of the largest wins ties
+            if not o[0].combinable and (best is None or o[2] > best[2]):
                 best = o
         if best is not None:
             chosen.append(best)
-        for o in singles:
-            if o is not best and best is not None:
-                lost.append(
-                    LostRule(
-                        o[0].name,
-                        o[0].file,
-                        o[0].line,
-                        f"a better discount applied: '{best[0].name}'",
-                    )
-                )
+            name = best[0].name
+            losses.extend(
+                (o[0], _BETTER, name) for o in offers if o is not best and not o[0].combinable
+            )
         chosen.extend(o for o in offers if o[0].combinable)
 
-    applied: list[AppliedDiscount] = []
+    applied: list[Row] = []
     left = subtotal
-    for _rule, ds, _total in chosen:
-        for d in ds:
+    for _rule, rows, _total in chosen:
+        for row in rows:
             if left <= ZERO:
-                lost.append(LostRule(d.rule, d.file, d.line, "the order is already free"))
+                losses.append((row[0], _FREE, ""))
                 continue
-            if d.amount > left:
-                d = _applied(
-                    d.rule, d.file, d.line, d.kind, d.percentage, left, d.description, True
-                )
-            applied.append(d)
-            left -= d.amount
-    return decision(
+            if row[3] > left:
+                row = (*row[:3], left, row[4], True)  # type: ignore[assignment]
+            applied.append(row)
+            left -= row[3]
+    return _decision(
         event,
         version,
         currency,
         subtotal,
-        tuple(applied),
-        tuple(lost),
-        labels,
+        _figures(applied, currency, subtotal),
         tuple(errors),
-        tuple(r.name for r in matched),
+        rules,
+        tuple(applied),
+        tuple(losses),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import CodeType
@@ -18,7 +18,7 @@ from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
-from rulec.engine.policy import Decision, RuleFailure, no_discount, order_rules, resolve
+from rulec.engine.policy import Decision, RuleFailure, Simple, decide, nothing, simple
 from rulec.engine.runtime import Rule_
 
 __all__ = [
@@ -93,6 +93,10 @@ class RuleSet:
     )
     #: event -> its _Plan, made on first use (filled in by build for known events).
     _plans: dict[str, _Plan] = field(init=False, factory=dict, repr=False, eq=False)
+    #: event -> the function that evaluates it, made on first use.
+    _runners: dict[str, Callable[[Mapping[str, Any], bool], Decision]] = field(
+        init=False, factory=dict, repr=False, eq=False
+    )
 
     @classmethod
     def build(
@@ -127,7 +131,7 @@ class RuleSet:
             _by_label={e: {k: tuple(v) for k, v in d.items()} for e, d in by_label.items()},
         )
         for event in (*built._events, *scan, *by_label):
-            built._plan(event)
+            built._runner(event)
         return built
 
     def __len__(self) -> int:
@@ -201,65 +205,108 @@ class RuleSet:
 
         ``facts`` is nested (``{"customer": {"labels": {...}, "order_count": 3},
         "order": {"subtotal": Decimal("120.00"), "currency": "EUR",
-        "created_at": datetime(...)}}``) or flat (``{"order.subtotal": ...}``).
-        A rule that raises is skipped and reported in ``Decision.errors``, or
-        raised as RuleRuntimeError when ``raise_errors`` is set.
+        "created_at": datetime(...)}}``), flat (``{"order.subtotal": ...}``) or
+        a :class:`Facts` (what ``load_facts`` and ``flatten_facts`` return,
+        taken as it is; any other mapping is flattened first). A rule that
+        raises is skipped and reported in ``Decision.errors``, or raised as
+        RuleRuntimeError when ``raise_errors`` is set.
         """
-        plan = self._plans.get(event) or self._plan(event)
-        # Facts (from load_facts or flatten_facts) are ready. Other flat facts
-        # are read as they are until a rule must be tested; nested ones (an
-        # entity name as a key) are flattened first, so all read the same
-        # values as flatten_facts gives.
-        flat: Mapping[str, Any] = facts
-        flattened = type(facts) is Facts and self.fact_keys.issubset(facts)
-        if not flattened:
-            for entity in plan.entities:
-                if entity in facts:
-                    flat, flattened = flatten_facts(facts, self.fact_keys), True
-                    break
+        run = self._runners.get(event) or self._runner(event)
+        return run(facts, raise_errors)
 
-        found: list[Rule_] | tuple[Rule_, ...] = plan.scan
-        for key, index in plan.labels:
-            names = flat.get(key)
-            if names:
-                if not flattened and type(names) is not frozenset:
-                    # a set, a list, a generator…: read it once, as flatten_facts does
-                    flat, flattened = flatten_facts(facts, self.fact_keys), True
-                    names = flat[key]
-                for name in names:
+    def _runner(self, event: str) -> Callable[[Mapping[str, Any], bool], Decision]:
+        """The function that evaluates ``event``, specialised to its plan once.
+
+        The rules a label can bring in are looked up in the plan's dicts; each
+        candidate carries its rank (priority, then source order) so that hits
+        from several labels are put in order by a plain sort; rules with a
+        validity window are the only ones whose window is read.
+        """
+        runner = self._runners.get(event)
+        if runner is not None:
+            return runner
+        plan = self._plan(event)
+        version = self.version
+        keys = self.fact_keys
+        ranked = {
+            id(r): n
+            for n, r in enumerate(
+                sorted(self.rules, key=lambda r: (-r.priority, self._position[id(r)]))
+            )
+        }
+
+        def entries(rules: Iterable[Rule_]) -> tuple[_Entry, ...]:
+            return tuple(
+                (
+                    ranked[id(r)],
+                    r,
+                    r.test,
+                    r if r.valid_from is not None or r.valid_until is not None else None,
+                    simple(r),
+                )
+                for r in sorted(rules, key=lambda r: ranked[id(r)])
+            )
+
+        scan = entries(plan.scan)
+        labels = tuple((key, {n: entries(rs) for n, rs in idx.items()}) for key, idx in plan.labels)
+        # a rule listed under two labels (``has any label A, B``) may be hit twice
+        seen: set[int] = set()
+        repeats = False
+        for _, idx in labels:
+            for hit in idx.values():
+                for entry in hit:
+                    repeats = repeats or id(entry[1]) in seen
+                    seen.add(id(entry[1]))
+        del seen
+
+        def run(facts: Mapping[str, Any], raise_errors: bool = False) -> Decision:
+            if type(facts) is not Facts:
+                facts = flatten_facts(facts, keys)
+            found: tuple[_Entry, ...] | list[_Entry] = scan
+            for key, index in labels:
+                for name in facts[key]:
                     hit = index.get(name)
                     if hit:
                         found = hit if not found else [*found, *hit]
-        subtotal = flat.get("order.subtotal")
-        if type(subtotal) is not Decimal:
-            subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
-        currency = flat.get("order.currency") or "EUR"
-        if not found:  # the usual case: no rule can match
-            return no_discount(event, self.version, currency, subtotal)
-        if type(found) is list:  # hits from several labels or entities
-            pos = self._position
-            found = sorted({id(r): r for r in found}.values(), key=lambda r: pos[id(r)])
-        if not flattened:
-            flat = flatten_facts(facts, self.fact_keys)
+            subtotal = facts["order.subtotal"]
+            if type(subtotal) is not Decimal:
+                subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
+            currency = facts["order.currency"] or "EUR"
+            if not found:  # the usual case: no rule can match
+                return nothing(event, version, currency, subtotal)
+            if type(found) is list:  # hits from several labels, or labels and scan
+                found = sorted({e[0]: e for e in found}.values()) if repeats else sorted(found)
+            matched: list[Rule_] = []
+            offers: list[Simple | None] = []
+            errors: list[RuleFailure] = []
+            for _, r, test, windowed, offer in found:
+                if windowed is not None and not windowed.valid_at(facts["order.created_at"]):
+                    continue
+                try:
+                    ok = test(facts)
+                except Exception as e:
+                    if raise_errors:
+                        raise RuleRuntimeError(r.name, _span(r), f"{type(e).__name__}: {e}") from e
+                    errors.append(RuleFailure(r.name, r.file, r.line, f"{type(e).__name__}: {e}"))
+                    continue
+                if ok:
+                    matched.append(r)
+                    offers.append(offer)
+            if not matched:
+                return (
+                    nothing(event, version, currency, subtotal)
+                    if not errors
+                    else decide(event, version, matched, offers, subtotal, currency, errors)
+                )
+            return decide(event, version, matched, offers, subtotal, currency, errors)
 
-        created = flat.get("order.created_at")
-        matched: list[Rule_] = []
-        errors: list[RuleFailure] = []
-        for r in found:
-            if (r.valid_from is not None or r.valid_until is not None) and not r.valid_at(created):
-                continue
-            try:
-                ok = r.test(flat)
-            except Exception as e:
-                if raise_errors:
-                    raise RuleRuntimeError(r.name, _span(r), f"{type(e).__name__}: {e}") from e
-                errors.append(RuleFailure(r.name, r.file, r.line, f"{type(e).__name__}: {e}"))
-                continue
-            if ok:
-                matched.append(r)
-        return resolve(
-            event, self.version, order_rules(matched, self._position), subtotal, currency, errors
-        )
+        self._runners[event] = run
+        return run
+
+
+#: A candidate rule of a plan: (rank, rule, its test, the rule if it has a
+#: window, the rule prepared for the policy's quick path if it is simple).
+_Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
 
 
 def _span(rule: Rule_) -> Span:
@@ -283,6 +330,13 @@ class Facts(dict[str, Any]):
     """
 
     __slots__ = ()
+
+    def __missing__(self, key: str) -> Any:
+        """A fact nobody loaded reads as flatten_facts fills it: no labels, or None."""
+        return _NO_LABELS if key.endswith(".labels") else None
+
+
+_NO_LABELS: frozenset[str] = frozenset()
 
 
 def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:

@@ -220,31 +220,62 @@ class TestFailures:
             )
 
 
-class TestFastConstructors:
-    """The hot path builds results without attrs' __init__: the same objects."""
+class TestDecisionRecord:
+    """The engine makes decisions without ``__init__`` and builds their records late:
+    they equal decisions built from records, and cannot be changed."""
 
-    def test_decision_and_applied_discount_equal_their_attrs_built_twins(self):
-        from rulec.engine import policy
+    RULES = (
+        'rule "vip" on order_created when customer has label VIP then discount 10% "VIP" end\n'
+        'rule "five" on order_created then discount 5% "five" end\n'
+        'rule "loyal" on order_created when customer has label Trial '
+        "then add label Loyal to customer end\n"
+    )
 
-        a = policy._applied(
-            "r", "f.rules", 3, "percentage", Decimal("10"), Decimal("1.00"), "d", True
-        )
-        assert a == policy.AppliedDiscount(
-            "r", "f.rules", 3, "percentage", Decimal("10"), Decimal("1.00"), "d", True
-        )
-        d = policy.decision(
-            "order_created", "v1", "EUR", Decimal("10.00"), (a,), (), (), (), ("r",)
-        )
-        twin = policy.Decision(
-            "order_created", "v1", "EUR", Decimal("10.00"), (a,), (), (), (), ("r",)
+    @pytest.mark.parametrize("labels", [(), ("VIP",), ("VIP", "Trial")])
+    def test_equals_its_twin_built_from_records(self, labels):
+        d = decide(self.RULES, labels=labels)
+        twin = rulec.Decision(
+            d.event,
+            d.version,
+            d.currency,
+            d.subtotal,
+            d.applied,
+            d.lost,
+            d.label_changes,
+            d.errors,
+            d.matched,
         )
         assert d == twin and repr(d) == repr(twin) and hash(d) == hash(twin)
-        empty = policy.decision("order_created", "v1", "JPY", Decimal("10"))
-        assert empty == policy.Decision(
-            "order_created", "v1", "JPY", Decimal("10"), (), (), (), (), ()
-        )
-        assert str(empty.discount_amount) == "0" and str(empty.total_amount) == "10"
+        figures = ("discount_percentage", "discount_amount", "discount_description")
+        for name in (*figures, "total_amount"):
+            assert str(getattr(d, name)) == str(getattr(twin, name))
 
+    def test_records_read_late_say_what_happened(self):
+        d = decide(self.RULES, labels=("VIP", "Trial"))
+        assert d.discount_description == "VIP"
+        assert d.matched == ("vip", "five", "loyal")
+        assert [(lost.rule, lost.reason) for lost in d.lost] == [
+            ("five", "a better discount applied: 'vip'")
+        ]
+        assert [(c.label, c.add) for c in d.label_changes] == [("Loyal", True)]
+        assert d.applied is d.applied  # built once
+
+    def test_a_decision_from_no_records_is_no_discount_in_its_currency(self):
+        empty = rulec.Decision("order_created", "v1", "JPY", Decimal("10"))
+        assert str(empty.discount_amount) == "0" and str(empty.total_amount) == "10"
+        assert empty.discount_percentage is None and empty.applied == ()
+
+    def test_is_immutable(self):
+        d = decide(self.RULES)
+        with pytest.raises(AttributeError, match="immutable"):
+            d.total_amount = Decimal(0)  # type: ignore[misc]
+        with pytest.raises(AttributeError, match="immutable"):
+            del d.errors
+        assert type(d) is rulec.Decision
+        assert d.total_amount == Decimal("90.00")
+
+
+class TestFacts:
     def test_flat_and_nested_facts_decide_alike(self):
         rs = rulec.load_text(
             HEAD + 'on order_created when customer has label VIP then discount 10% "VIP"\n',
@@ -294,3 +325,65 @@ class TestFiguresWorkedOutOnce:
         assert got == general
         # same exponents too: 12.5 stays 12.5, 0.00 is not 0
         assert [str(x) for x in got] == [str(x) for x in general]
+
+
+class TestQuickPathsDecideAsThePolicy:
+    """The evaluator's quick paths (no match, simple percentages) against the
+    general policy run on the same matching rules, over many shapes of rule."""
+
+    RULES = rulec.load_text(
+        "label VIP, Gold, Trial, Loyal for customer\n"
+        'rule "vip" on order_created when customer has label VIP then discount 12.5% "VIP" end\n'
+        'rule "gold" on order_created when customer has label Gold then discount 10% "G" end\n'
+        'rule "any" on order_created when customer has any label of VIP, Gold '
+        'then discount 12.5% "any" end\n'
+        'rule "hi" priority 3 on order_created when customer has label Trial '
+        'then discount 5% "hi" end\n'
+        'rule "cap" on order_created when customer has label Loyal '
+        'then discount 30% up to 7.00 EUR "cap" end\n'
+        'rule "fix" on order_created when customer has label Loyal then discount 3.00 EUR "f" end\n'
+        'rule "ex" exclusive on order_created when customer has label Trial and order subtotal '
+        '> 500 then discount 1% "ex" end\n'
+        'rule "stack" combinable on order_created when customer has label Gold '
+        'then discount 1.00 USD "s" end\n'
+        'rule "lab" on order_created when customer has label Trial '
+        "then add label Loyal to customer end\n"
+        'rule "win" from 2026-01-01 until 2026-07-01 on order_created '
+        'then discount 2% "win" end\n'
+        'rule "big" on order_created when order subtotal > 1000 then discount 20% "big" end\n',
+        "q.rules",
+    )
+
+    @given(
+        subtotal=st.decimals(min_value=-10, max_value=5_000, places=2, allow_nan=False),
+        currency=st.sampled_from(["EUR", "JPY", "USD"]),
+        labels=st.sets(st.sampled_from(["VIP", "Gold", "Trial", "Loyal", "Other"])),
+        month=st.integers(min_value=1, max_value=12),
+    )
+    @settings(max_examples=300, deadline=None, database=None)
+    def test_same_decision_as_the_general_policy(self, subtotal, currency, labels, month):
+        from rulec.engine.policy import order_rules, resolve
+
+        rs = self.RULES
+        when = datetime(2026, month, 15, tzinfo=UTC)
+        facts = rulec.flatten_facts(
+            {
+                "order.subtotal": subtotal,
+                "order.currency": currency,
+                "order.created_at": when,
+                "customer.labels": labels,
+            },
+            rs.fact_keys,
+        )
+        got = rs.evaluate("order_created", facts)
+        matched = [r for r in rs.matching("order_created", facts) if r.valid_at(when)]
+        position = {id(r): n for n, r in enumerate(rs.rules)}
+        want = resolve(
+            "order_created", rs.version, order_rules(matched, position), subtotal, currency
+        )
+        assert got == want
+        got_figures = (got.discount_percentage, got.discount_amount, got.discount_description)
+        want_figures = (want.discount_percentage, want.discount_amount, want.discount_description)
+        assert [str(x) for x in (*got_figures, got.total_amount)] == [
+            str(x) for x in (*want_figures, want.total_amount)
+        ]
