@@ -85,7 +85,8 @@ def _one_line(i: int) -> str:
         cond = "order currency in (EUR, USD, GBP) and order subtotal between 10.00 and 500.00"
     else:
         cond = (
-            f"order created between 2026-01-01 and 2026-12-31 and customer lacks label {_label(i)}"
+            f"order created between 2026-01-01 and 2026-12-31 and order placed by customer is true"
+            f" and customer lacks label {_label(i)}"
         )
     if i % 5 == 0:
         action = f'discount 5.00 {CURRENCIES[i % 4]} "Fixed {i}"'

@@ -25,6 +25,7 @@ from rulec.dsl.nodes import (
     DateValue,
     Description,
     Enabled,
+    EntityAction,
     Exclusive,
     FieldRef,
     FixedDiscount,
@@ -32,6 +33,7 @@ from rulec.dsl.nodes import (
     HasLabel,
     Ident,
     In,
+    Is,
     Item,
     LabelAction,
     LabelDecl,
@@ -42,13 +44,15 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Priority,
     Rule,
+    SetField,
+    Some,
     Span,
     String,
     Value,
     Window,
 )
 from rulec.dsl.values import Instant, known_zones, parse_date, resolve_zone, suggest
-from rulec.dsl.vocabulary import Entity, Field, Type, Vocabulary
+from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Type, Vocabulary
 
 __all__ = [
     "ACTIONS",
@@ -57,6 +61,7 @@ __all__ = [
     "MAX_RULE_NAME",
     "OPERATORS",
     "check",
+    "negative_atom",
     "resolve_field",
     "window_bounds",
 ]
@@ -74,6 +79,16 @@ ACTIONS = {
     "discount": "a percentage (10%) or an amount with its currency (5.00 EUR), then a quoted text",
     "add": "label NAME to ENTITY",
     "remove": "label NAME from ENTITY",
+    "set": "ENTITY FIELD to VALUE, e.g. 'set order status to confirmed'",
+    "show": "the listed entity, e.g. 'show price'",
+    "hide": "the listed entity, e.g. 'hide price'",
+}
+#: The verbs allowed on each kind of event.
+_VERBS = {
+    Kind.ORDER: ("discount", "add", "remove", "set"),
+    Kind.LABEL: ("add", "remove", "set"),
+    Kind.SCHEDULED: ("add", "remove", "set"),
+    Kind.LISTING: ("show", "hide"),
 }
 _OPERATOR_TYPOS = {"==": "=", "=>": ">=", "=<": "<=", "<>": "!=", "=!": "!=", "!": "!="}
 _ORDERED = {Type.MONEY, Type.DECIMAL, Type.INTEGER, Type.DATETIME}
@@ -119,6 +134,8 @@ class _Context:
     labels: dict[str, dict[str, LabelDecl]] = field(factory=dict)  # label -> entity -> decl
     warned_undeclared: bool = False
     reported: set[tuple[str, str, Span]] = field(factory=set)
+    #: id(rule) -> its event, once stage_names has resolved it (None: unknown).
+    events: dict[int, Event | None] = field(factory=dict)
 
     def report(
         self, code: str, message: str, span: Span | None, suggestion: str | None = None
@@ -232,7 +249,14 @@ def _labelled_hint(vocabulary: Vocabulary) -> str:
     return "labels can be put on " + ", ".join(names) if names else "no entity carries labels"
 
 
-def _entity(ctx: _Context, rule: Rule, name: Name, *, labelled: bool = False) -> Entity | None:
+def _entity(
+    ctx: _Context, rule: Rule, name: Name, *, labelled: bool = False, within: bool = False
+) -> Entity | None:
+    """The entity ``name`` if it exists and the rule's event provides it.
+
+    ``within``: the name is the subject of an ``any`` condition (or inside
+    one), where the event must provide it as a list.
+    """
     entity = ctx.vocabulary.entity(name.text)
     if entity is None:
         candidates = (
@@ -247,7 +271,7 @@ def _entity(ctx: _Context, rule: Rule, name: Name, *, labelled: bool = False) ->
             _did_you_mean(name.text, candidates),
         )
         return None
-    event = ctx.vocabulary.event(rule.event.text)
+    event = ctx.events.get(id(rule))
     if event is not None and entity.name not in event.entities:
         ctx.report(
             "R215",
@@ -255,6 +279,24 @@ def _entity(ctx: _Context, rule: Rule, name: Name, *, labelled: bool = False) ->
             name.span,
             "this event provides " + ", ".join(event.entities),
         )
+        return None
+    if event is not None and (entity.name in event.many) != within:
+        if within:
+            ctx.report(
+                "R218",
+                f"'any' needs a list, and '{entity.name}' is one {entity.name} "
+                f"on event '{event.name}'",
+                name.span,
+                f"leave out 'any': '{entity.name} …'",
+            )
+        else:
+            ctx.report(
+                "R218",
+                f"'{entity.name}' is a list on event '{event.name}'",
+                name.span,
+                f"test its members with 'any {entity.name} …', "
+                f"e.g. 'any {entity.name} has label NAME'",
+            )
         return None
     if labelled and not entity.labelled:
         ctx.report(
@@ -307,27 +349,92 @@ def _conditions(cond: Condition | None) -> Iterator[Condition]:
             stack.extend(reversed(c.operands))
         elif isinstance(c, Not):
             stack.append(c.operand)
+        elif isinstance(c, Some):
+            stack.append(c.condition)
+
+
+def _events_summary(vocabulary: Vocabulary) -> str:
+    """The events, label events folded: 'events are order_created, …, and
+    ENTITY_labeled, ENTITY_unlabeled for customer, order, …'."""
+    plain = [e.name for e in vocabulary.events if e.kind is not Kind.LABEL]
+    holders = [e.subject for e in vocabulary.events if e.kind is Kind.LABEL and e.subject]
+    text = "events are " + ", ".join(dict.fromkeys(plain))
+    if holders:
+        text += ", and ENTITY_labeled, ENTITY_unlabeled for " + ", ".join(dict.fromkeys(holders))
+    return text
+
+
+def _event(ctx: _Context, rule: Rule) -> Event | None:
+    """The rule's event (R201 unknown, R217 a subject missing, unknown or not taken)."""
+    vocabulary = ctx.vocabulary
+    name, subject = rule.event.text, rule.subject
+    names = vocabulary.event_names()
+    if name not in names:
+        ctx.report(
+            "R201",
+            f"unknown event '{name}'",
+            rule.event.span,
+            _did_you_mean(name, names) or _events_summary(vocabulary),
+        )
+        return None
+    subjects = vocabulary.subjects(name)
+    if not subjects:
+        if subject is not None:
+            ctx.report(
+                "R217",
+                f"'{name}' does not run over a subject",
+                subject.span,
+                f"leave out 'for {subject.text}'",
+            )
+        return vocabulary.event(name)
+    if subject is None:
+        ctx.report(
+            "R217",
+            f"'{name}' runs over every entity of a subject: say which",
+            rule.event.span,
+            " or ".join(f"'on {name} for {s}'" for s in subjects),
+        )
+        return None
+    event = vocabulary.event(name, subject.text)
+    if event is None:
+        ctx.report(
+            "R217",
+            f"'{name}' cannot run for '{subject.text}'",
+            subject.span,
+            _did_you_mean(subject.text, subjects) or "subjects are " + ", ".join(subjects),
+        )
+    return event
 
 
 def stage_names(ctx: _Context) -> None:
     """Events, entities, fields, operators, labels and action verbs exist."""
-    events = [e.name for e in ctx.vocabulary.events]
     for rule in ctx.rules:
-        if ctx.vocabulary.event(rule.event.text) is None:
-            ctx.report(
-                "R201",
-                f"unknown event '{rule.event.text}'",
-                rule.event.span,
-                _did_you_mean(rule.event.text, events) or "events are " + ", ".join(events),
-            )
+        ctx.events[id(rule)] = _event(ctx, rule)
+        inside = {
+            id(inner)
+            for c in _conditions(rule.condition)
+            if isinstance(c, Some)
+            for inner in _conditions(c.condition)
+        }
         for c in _conditions(rule.condition):
-            if isinstance(c, HasLabel | HasAnyLabel):
-                entity = _entity(ctx, rule, c.entity, labelled=True)
+            within = id(c) in inside
+            if isinstance(c, Some):
+                _entity(ctx, rule, c.entity, within=True)
+                inner = c.condition
+                named = inner.entity if isinstance(inner, HasLabel | HasAnyLabel) else None
+                if isinstance(inner, Compare | Between | In):
+                    named = inner.field.entity
+                if named is not None and named.text != c.entity.text:  # pragma: no cover
+                    ctx.report("R218", "'any' tests one entity at a time", named.span)
+            elif isinstance(c, HasLabel | HasAnyLabel):
+                entity = _entity(ctx, rule, c.entity, labelled=True, within=within)
                 if entity is not None:
                     for lab in (c.label,) if isinstance(c, HasLabel) else c.labels:
                         _label(ctx, entity, lab)
+            elif isinstance(c, Is):
+                _is(ctx, rule, c, within)
             elif isinstance(c, Compare | Between | In):
-                _field(ctx, rule, c.field)
+                _field(ctx, rule, c.field, within)
                 if isinstance(c, Compare) and c.op.text not in OPERATORS:
                     typo = _OPERATOR_TYPOS.get(c.op.text) or suggest(c.op.text, OPERATORS)
                     ctx.report(
@@ -342,8 +449,31 @@ def stage_names(ctx: _Context) -> None:
             _action_names(ctx, rule, action)
 
 
-def _field(ctx: _Context, rule: Rule, ref: FieldRef) -> None:
-    entity = _entity(ctx, rule, ref.entity)
+def _is(ctx: _Context, rule: Rule, c: Is, within: bool) -> None:
+    """``label is Customer_VIP``: the entity has an identity; a label name is declared."""
+    entity = _entity(ctx, rule, c.entity, within=within)
+    if entity is None:
+        return
+    if entity.identity is None:
+        names = [n.replace("_", " ") for n in entity.field_names()]
+        ctx.report(
+            "R220",
+            f"'{entity.name}' cannot be compared as a whole",
+            c.span,
+            f"compare one of its fields: {entity.name} " + f", {entity.name} ".join(names)
+            if names
+            else None,
+        )
+        return
+    if entity.name == "label" and isinstance(c.value, Ident):
+        event = ctx.events.get(id(rule))
+        holder = ctx.vocabulary.entity(event.subject) if event and event.subject else None
+        if holder is not None and holder.labelled:
+            _label(ctx, holder, Name(c.value.name, span=c.value.span))
+
+
+def _field(ctx: _Context, rule: Rule, ref: FieldRef, within: bool = False) -> None:
+    entity = _entity(ctx, rule, ref.entity, within=within)
     if entity is None:
         return
     if entity.field(ref.field.text) is None:
@@ -373,24 +503,64 @@ def _action_names(ctx: _Context, rule: Rule, action: Any) -> None:
             _did_you_mean(verb, list(ACTIONS)) or "actions are " + ", ".join(ACTIONS),
         )
         return
-    if isinstance(action, PercentDiscount | FixedDiscount):
-        if verb != "discount":
-            ctx.report("R214", f"'{verb}' takes {ACTIONS[verb]}", action.span)
-        return
-    assert isinstance(action, LabelAction)
-    expected = {"add": "to", "remove": "from"}.get(verb)
-    if expected is None:
+    shapes: dict[type, tuple[str, ...]] = {
+        PercentDiscount: ("discount",),
+        FixedDiscount: ("discount",),
+        LabelAction: ("add", "remove"),
+        SetField: ("set",),
+        EntityAction: ("show", "hide"),
+    }
+    if verb not in shapes[type(action)]:
         ctx.report("R214", f"'{verb}' takes {ACTIONS[verb]}", action.span)
         return
-    if action.preposition != expected:
+    event = ctx.events.get(id(rule))
+    if event is not None and verb not in _VERBS[event.kind]:
+        allowed = _VERBS[event.kind]
         ctx.report(
-            "R214",
-            f"write '{verb} label {action.label.text} {expected} {action.entity.text}'",
-            action.span,
+            "R216",
+            f"'{verb}' is not available on event '{event.name}'",
+            action.verb.span,
+            "its rules may " + ", ".join(allowed),
         )
-    entity = _entity(ctx, rule, action.entity, labelled=True)
-    if entity is not None:
-        _label(ctx, entity, action.label)
+        return
+    if isinstance(action, LabelAction):
+        expected = {"add": "to", "remove": "from"}[verb]
+        if action.preposition != expected:
+            ctx.report(
+                "R214",
+                f"write '{verb} label {action.label.text} {expected} {action.entity.text}'",
+                action.span,
+            )
+        entity = _entity(ctx, rule, action.entity, labelled=True)
+        if entity is not None:
+            _label(ctx, entity, action.label)
+    elif isinstance(action, SetField):
+        _field(ctx, rule, action.field)
+        resolved = resolve_field(ctx.vocabulary, action.field)
+        if resolved is not None and not resolved[1].settable:
+            entity, f = resolved
+            settable = [
+                f"{e.name} {g.name.replace('_', ' ')}"
+                for e in ctx.vocabulary.entities
+                for g in e.fields
+                if g.settable
+            ]
+            ctx.report(
+                "R216",
+                f"rules cannot set {entity.name} {f.name.replace('_', ' ')}",
+                action.field.span,
+                "rules can set " + ", ".join(settable) if settable else None,
+            )
+    elif (
+        isinstance(action, EntityAction)
+        and event is not None
+        and action.entity.text != event.subject
+    ):
+        ctx.report(
+            "R216",
+            f"'{event.name}' lists a {event.subject}: write '{verb} {event.subject}'",
+            action.entity.span,
+        )
 
 
 # -------------------------------------------------------------- types ---
@@ -442,11 +612,21 @@ def _value(ctx: _Context, f: Field, owner: str, v: Value) -> Any:
         return None
     if t is Type.STRING:
         if isinstance(v, String):
-            return v.value
-        if isinstance(v, Ident):
-            return v.name
-        ctx.report("R206", f"{label} is a text, not {_kind(v)}", v.span)
-        return None
+            text = v.value
+        elif isinstance(v, Ident):
+            text = v.name
+        else:
+            ctx.report("R206", f"{label} is a text, not {_kind(v)}", v.span)
+            return None
+        if f.values and text not in f.values:
+            ctx.report(
+                "R219",
+                f"{label} is never '{text}'",
+                v.span,
+                _did_you_mean(text, f.values) or f"{label} is one of " + ", ".join(f.values),
+            )
+            return None
+        return text
     if t is Type.BOOLEAN:
         if isinstance(v, Ident) and v.name in ("true", "false", "yes", "no"):
             return v.name in ("true", "yes")
@@ -478,10 +658,28 @@ def _kind(v: Value) -> str:
     return "this value"  # pragma: no cover
 
 
+def _identity(ctx: _Context, entity_name: str) -> tuple[Entity, Field] | None:
+    entity = ctx.vocabulary.entity(entity_name)
+    if entity is None or entity.identity is None:
+        return None
+    f = entity.field(entity.identity)
+    return (entity, f) if f is not None else None
+
+
 def stage_types(ctx: _Context) -> None:
     """Values fit their fields; operators fit their types; dates and codes are valid."""
     for rule in ctx.rules:
+        for a in rule.actions:
+            if isinstance(a, SetField):
+                resolved = resolve_field(ctx.vocabulary, a.field)
+                if resolved is not None and resolved[1].settable:
+                    _value(ctx, resolved[1], resolved[0].name, a.value)
         for c in _conditions(rule.condition):
+            if isinstance(c, Is):
+                found = _identity(ctx, c.entity.text)
+                if found is not None:
+                    _value(ctx, found[1], found[0].name, c.value)
+                continue
             if not isinstance(c, Compare | Between | In):
                 continue
             resolved = resolve_field(ctx.vocabulary, c.field)
@@ -681,6 +879,8 @@ def _dnf(c: Condition, positive: bool = True) -> list[list[Any]]:
         if pos:
             return [[("label", (c.entity.text, n), True)] for n in names]
         return [[("label", (c.entity.text, n), False) for n in names]]
+    if isinstance(c, Some | Is):
+        return [[("opaque", c, positive)]]
     return [[("cond", c, positive)]]
 
 
@@ -692,7 +892,7 @@ def _contradictory(term: list[Any], ctx: _Context) -> bool:
             if labels.get(what, positive) != positive:
                 return True
             labels[what] = positive
-        else:
+        elif kind == "cond":
             key = (what.field.entity.text, what.field.field.text)
             fields.setdefault(key, []).append((what, positive))
     return any(_empty_range(conds, ctx) for conds in fields.values())
@@ -820,6 +1020,118 @@ def stage_satisfiability(ctx: _Context) -> None:
             )
 
 
+def _atoms(c: Condition, positive: bool = True) -> list[list[tuple[Condition, bool]]]:
+    """The condition as a disjunction of conjunctions of atoms, each with its polarity.
+
+    Unlike :func:`_dnf`, atoms stay as written: ``customer lacks label X``
+    (false without a customer) and ``not customer has label X`` (true
+    without one) differ here.
+    """
+    if isinstance(c, Not):
+        return _atoms(c.operand, not positive)
+    if isinstance(c, And | Or):
+        parts = [_atoms(o, positive) for o in c.operands]
+        if isinstance(c, And) != positive:
+            return [t for p in parts for t in p]
+        out: list[list[tuple[Condition, bool]]] = [[]]
+        for p in parts:
+            out = [a + b for a in out for b in p]
+            if len(out) > _MAX_DNF_TERMS:
+                raise _TooBig
+        return out
+    return [[(c, positive)]]
+
+
+def _entity_of(c: Condition) -> str | None:
+    if isinstance(c, HasLabel | HasAnyLabel | Is):
+        return c.entity.text
+    if isinstance(c, Compare | Between | In):
+        return c.field.entity.text
+    return None
+
+
+def negative_atom(c: Condition) -> bool:
+    """Whether an atom would hold on a missing entity's facts (no labels, None fields)
+    if it were not guarded: lacks, is not, !=, not in, not between."""
+    if isinstance(c, HasLabel | HasAnyLabel | Is | Between | In):
+        return c.negated
+    return isinstance(c, Compare) and c.op.text == "!="
+
+
+def _presence(ctx: _Context, atom: Condition, positive: bool) -> str | None:
+    """The entity ``order has_customer is true`` (and the like) requires, if any."""
+    if not isinstance(atom, Compare) or atom.op.text not in ("=", "!="):
+        return None
+    resolved = resolve_field(ctx.vocabulary, atom.field)
+    if resolved is None or resolved[1].presence_of is None:
+        return None
+    value = atom.value
+    if not isinstance(value, Ident) or value.name not in ("true", "yes", "false", "no"):
+        return None
+    says_true = (value.name in ("true", "yes")) == (atom.op.text == "=")
+    truth = says_true == positive
+    return resolved[1].presence_of if truth else None
+
+
+def stage_optional(ctx: _Context) -> None:
+    """R311: a rule that tests a missing entity's absence of something.
+
+    A condition about a missing entity is false (an order an agent created
+    alone has no customer), so ``customer lacks label Blocked`` does not
+    hold for such an order although the order has no Blocked customer. The
+    rule is reported when some way for it to fire tests an optional entity
+    only negatively; a rule that also requires something of that entity
+    is about orders with one and is left alone.
+    """
+    broken = {
+        (d.span.file, d.span.line)
+        for d in ctx.diagnostics
+        if d.severity == "error" or d.code == "R307"
+    }
+    for rule in ctx.rules:
+        event = ctx.events.get(id(rule))
+        if event is None or not event.optional or rule.condition is None or rule.span is None:
+            continue
+        lines = range(rule.span.line, rule.span.end_line + 1)
+        if any((rule.span.file, n) in broken for n in lines):
+            continue  # the error, or the contradiction, says more
+        try:
+            terms = _atoms(rule.condition)
+        except _TooBig:
+            continue
+        for term in terms:
+            negative: dict[str, Condition] = {}
+            positive: set[str] = set()
+            for atom, pos in term:
+                present = _presence(ctx, atom, pos)
+                if present is not None:
+                    positive.add(present)
+                    continue
+                entity = _entity_of(atom)
+                if entity is None or entity not in event.optional or not pos:
+                    continue  # under 'not', a missing entity's false becomes true: fine
+                if negative_atom(atom):
+                    negative.setdefault(entity, atom)
+                else:
+                    positive.add(entity)
+            lonely = [e for e in negative if e not in positive]
+            if lonely:
+                entity = lonely[0]
+                example = (
+                    " (an order an agent created alone has no customer)"
+                    if entity == "customer"
+                    else ""
+                )
+                ctx.report(
+                    "R311",
+                    f"this rule never fires when there is no {entity}{example}:"
+                    f" a condition about a missing {entity} is false",
+                    rule.condition.span,
+                    f"write 'not {entity} has label …' if such cases should match too",
+                )
+                break
+
+
 #: The checker's stages, in the order they run.
 STAGES: tuple[Callable[[_Context], None], ...] = (
     stage_limits,
@@ -829,6 +1141,7 @@ STAGES: tuple[Callable[[_Context], None], ...] = (
     stage_actions,
     stage_rule_set,
     stage_satisfiability,
+    stage_optional,
 )
 
 

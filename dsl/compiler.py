@@ -21,32 +21,45 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.checker import resolve_field, window_bounds
+from rulec.dsl.checker import negative_atom, resolve_field, window_bounds
 from rulec.dsl.nodes import (
     And,
     Between,
     Compare,
     Condition,
     DateValue,
+    EntityAction,
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
     HasLabel,
     Ident,
     In,
+    Is,
     Item,
     LabelAction,
+    Name,
     Node,
     Not,
     Number,
     Or,
     PercentDiscount,
     Rule,
+    SetField,
+    Some,
     String,
     Value,
 )
 from rulec.dsl.values import Instant, parse_date
-from rulec.dsl.vocabulary import Type, Vocabulary, fact_key, labels_key
+from rulec.dsl.vocabulary import (
+    Event,
+    Type,
+    Vocabulary,
+    absent_key,
+    fact_key,
+    labels_key,
+    many_key,
+)
 
 __all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_rules", "rule_name"]
 
@@ -56,6 +69,8 @@ RUNTIME_NAMES = (
     "T",  # aware datetime from a constant ISO string
     "FS",  # frozenset from a constant tuple
     "ANY_",  # ANY_(wanted, present): whether the two label sets meet
+    "GET_",  # GET_(facts, key): the fact, or None when the mapping leaves it out
+    "SOME_",  # SOME_(members, test): whether test holds for one of a list's members
     "RULES_",  # RULES_(tests, table): the Rule_ records from a table of JSON texts
 )
 
@@ -157,6 +172,19 @@ def _call(func: str, *args: ast.expr, **kwargs: ast.expr) -> ast.Call:
     )
 
 
+def _facts_argument() -> ast.arguments:
+    """The one parameter of a condition function (or of an ``any`` test): ``facts``."""
+    return ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(**_AT.pos, arg="facts")],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
+    )
+
+
 class _Compiler:
     """One ``visit_<Node>`` per condition node, returning ``ast.expr``."""
 
@@ -167,6 +195,10 @@ class _Compiler:
         self.prelude: list[ast.stmt] = []
         self.temp = 0
         self.fact_keys: set[str] = set()
+        #: The event of the rule being compiled (its optional entities get guards).
+        self.event: Event | None = None
+        #: Inside ``any ENTITY …``: facts are the member's, not the event's.
+        self.within = False
 
     # helpers
     def hoist(self, kind: str, value: Any, make: ast.expr, node: Node | None) -> ast.Name:
@@ -189,13 +221,19 @@ class _Compiler:
         return self.hoist("T", text, _call("T", _const(text)), node)
 
     def fact(self, key: str) -> ast.Subscript:
-        self.fact_keys.add(key)
+        if not self.within:
+            self.fact_keys.add(key)
         return ast.Subscript(
             **_AT.pos,
             value=ast.Name(**_AT.pos, id="facts", ctx=ast.Load()),
             slice=_const(key),
             ctx=ast.Load(),
         )
+
+    def maybe(self, key: str) -> ast.Call:
+        """``GET_(facts, key)``: a fact a caller's mapping may leave out (None then)."""
+        self.fact_keys.add(key)
+        return _call("GET_", ast.Name(**_AT.pos, id="facts", ctx=ast.Load()), _const(key))
 
     def fresh(self) -> str:
         self.temp += 1
@@ -204,7 +242,40 @@ class _Compiler:
     # dispatch
     def visit(self, node: Condition) -> ast.expr:
         method = getattr(self, f"visit_{type(node).__name__}")
-        return method(node)  # type: ignore[no-any-return]
+        test: ast.expr = method(node)
+        entity = _about(node)
+        event = self.event
+        if (
+            entity is not None
+            and not self.within
+            and event
+            and entity in event.optional
+            and negative_atom(node)
+        ):
+            # A condition about a missing entity (no customer) is false. The
+            # others are already: a missing entity has no labels and its
+            # fields are None, which no positive test accepts.
+            present = ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=self.maybe(absent_key(entity)))
+            test = ast.BoolOp(**_AT.pos, op=ast.And(), values=[present, test])
+        return test
+
+    def visit_Some(self, node: Some) -> ast.expr:
+        members = self.fact(many_key(node.entity.text))
+        self.within = True
+        try:
+            inner = self.visit(node.condition)
+        finally:
+            self.within = False
+        test = ast.Lambda(**_AT.pos, args=_facts_argument(), body=inner)
+        return _call("SOME_", members, test)
+
+    def visit_Is(self, node: Is) -> ast.expr:
+        entity = self.vocabulary.entity(node.entity.text)
+        assert entity is not None and entity.identity is not None, "compile only checked rules"
+        ref = FieldRef(node.entity, Name(entity.identity, span=node.span), span=node.span)
+        return self.visit_Compare(
+            Compare(ref, Name("!=" if node.negated else "="), node.value, span=node.span)
+        )
 
     def visit_And(self, node: And) -> ast.expr:
         return ast.BoolOp(**_AT.pos, op=ast.And(), values=[self.visit(o) for o in node.operands])
@@ -392,6 +463,15 @@ class _Compiler:
         raise AssertionError(name.id)  # pragma: no cover
 
 
+def _about(node: Condition) -> str | None:
+    """The entity an atomic condition is about (None for and, or, not, any)."""
+    if isinstance(node, HasLabel | HasAnyLabel | Is):
+        return node.entity.text
+    if isinstance(node, Compare | Between | In):
+        return node.field.entity.text
+    return None
+
+
 def _index_labels(cond: Condition | None) -> frozenset[tuple[str, str]] | None:
     """Labels of which at least one must be present for ``cond`` to hold.
 
@@ -433,7 +513,7 @@ RECORD_FIELDS = (
 )
 
 
-def _record(rule: Rule, fname: str, file: str) -> tuple[Any, ...]:
+def _record(rule: Rule, fname: str, file: str, event: Event | None) -> tuple[Any, ...]:
     """A rule's data as one tuple, in the order ``RULES_`` reads it (written as JSON).
 
     Everything but the condition is data: numbers are decimal strings and
@@ -454,7 +534,7 @@ def _record(rule: Rule, fname: str, file: str) -> tuple[Any, ...]:
         file,
         rule.span.line if rule.span else 0,
         rule.span.column if rule.span else 0,
-        rule.event.text,
+        event.key if event is not None else rule.event.text,
         tuple(_action(a) for a in rule.actions),
         rule.priority,
         rule.enabled,
@@ -480,6 +560,13 @@ def _action(a: Any) -> tuple[Any, ...]:
         )
     if isinstance(a, FixedDiscount):
         return ("fixed", str(a.amount), a.currency.text, a.title)
+    if isinstance(a, SetField):
+        value = a.value
+        text = value.name if isinstance(value, Ident) else getattr(value, "value", None)
+        assert isinstance(text, str), "compile only checked rules: settable fields are texts"
+        return ("set", a.field.entity.text, a.field.field.text, text)
+    if isinstance(a, EntityAction):
+        return (a.verb.text, a.entity.text)
     assert isinstance(a, LabelAction)
     return ("label", a.entity.text, a.label.text, a.verb.text == "add")
 
@@ -532,20 +619,15 @@ def compile_rules(
     for n, rule in enumerate(rules, start=1):
         fname = f"rule_{n:04d}"
         comp.temp = 0
+        comp.event = vocabulary.event(
+            rule.event.text, rule.subject.text if rule.subject is not None else None
+        )
         _AT.pos = _position(rule.condition or rule)
         body = comp.visit(rule.condition) if rule.condition is not None else _const(True)
         fn = ast.FunctionDef(
             **_AT.pos,
             name=fname,
-            args=ast.arguments(
-                posonlyargs=[],
-                args=[ast.arg(**_AT.pos, arg="facts")],
-                vararg=None,
-                kwonlyargs=[],
-                kw_defaults=[],
-                kwarg=None,
-                defaults=[],
-            ),
+            args=_facts_argument(),
             body=[ast.Return(**_AT.pos, value=body)],
             decorator_list=[],
             returns=None,
@@ -556,7 +638,7 @@ def compile_rules(
         names.append(fname)
 
         _AT.pos = _position(rule)
-        records.append(_record(rule, fname, file))
+        records.append(_record(rule, fname, file, comp.event))
         if n % CHUNK == 0:
             flush()
     flush()

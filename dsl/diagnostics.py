@@ -59,6 +59,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R213": ("error", "entity has no labels"),
     "R214": ("error", "malformed action"),
     "R215": ("error", "entity not available for this event"),
+    "R216": ("error", "action not available for this event"),
+    "R217": ("error", "scheduled event without a valid subject"),
+    "R218": ("error", "list entity used without 'any', or 'any' on a single entity"),
+    "R219": ("error", "value not among the field's values"),
+    "R220": ("error", "entity cannot be compared as a whole"),
     # R3xx: semantics
     "R301": ("error", "percentage out of range"),
     "R302": ("error", "amount must be positive"),
@@ -70,6 +75,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R308": ("warning", "duplicate label declaration"),
     "R309": ("error", "conflicting rule settings"),
     "R310": ("warning", "label both added and removed"),
+    "R311": ("warning", "condition never holds when an optional entity is missing"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

@@ -27,6 +27,7 @@ __all__ = [
     "DateValue",
     "Description",
     "Enabled",
+    "EntityAction",
     "Exclusive",
     "FieldRef",
     "FixedDiscount",
@@ -34,6 +35,7 @@ __all__ = [
     "HasLabel",
     "Ident",
     "In",
+    "Is",
     "Item",
     "LabelAction",
     "LabelDecl",
@@ -46,6 +48,8 @@ __all__ = [
     "PercentDiscount",
     "Priority",
     "Rule",
+    "SetField",
+    "Some",
     "Span",
     "String",
     "Value",
@@ -210,6 +214,23 @@ class In(Condition):
 
 
 @frozen
+class Some(Condition):
+    """``any item has label X``: ``condition`` (about ``entity``) holds for one of a list."""
+
+    entity: Name
+    condition: Condition
+
+
+@frozen
+class Is(Condition):
+    """``label is Customer_VIP``: the entity itself, by its identity field."""
+
+    entity: Name
+    value: Value
+    negated: bool = False
+
+
+@frozen
 class And(Condition):
     operands: tuple[Condition, ...] = attrs.field(converter=tuple)
 
@@ -266,6 +287,21 @@ class LabelAction(Action):
 
     label: Name
     preposition: str  # "to" or "from"
+    entity: Name
+
+
+@frozen
+class SetField(Action):
+    """``set order status to confirmed``."""
+
+    field: FieldRef
+    value: Value
+
+
+@frozen
+class EntityAction(Action):
+    """``show price`` / ``hide price``: an action on the event's entity."""
+
     entity: Name
 
 
@@ -337,6 +373,8 @@ class Rule(Item):
     )
     name: str | None = None
     meta: tuple[Meta, ...] = attrs.field(default=(), converter=tuple)
+    #: ``on daily for customer``: the subject of a scheduled event.
+    subject: Name | None = None
 
     def _last(self, kind: type) -> Meta | None:
         found = None

@@ -39,6 +39,7 @@ from rulec.dsl.nodes import (
     DateValue,
     Description,
     Enabled,
+    EntityAction,
     Exclusive,
     FieldRef,
     FixedDiscount,
@@ -46,6 +47,7 @@ from rulec.dsl.nodes import (
     HasLabel,
     Ident,
     In,
+    Is,
     Item,
     LabelAction,
     LabelDecl,
@@ -57,6 +59,8 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Priority,
     Rule,
+    SetField,
+    Some,
     Span,
     String,
     Window,
@@ -209,6 +213,15 @@ def _shared_zone(low: Any, high: Any) -> Any:
     return DateValue(low.text, high.zone, span=low.span)
 
 
+class _Subject:
+    """``for NAME`` after a rule's event, until the rule is built."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: Name) -> None:
+        self.name = name
+
+
 @v_args(meta=True, inline=True)
 class _ToAst(Transformer[Token, Any]):
     """Lark tree → AST nodes. Rule names match grammar rule names."""
@@ -276,6 +289,8 @@ class _ToAst(Transformer[Token, Any]):
         return Name(str(tok), span=_tok_span(self.file, tok))
 
     subject = name
+    target = name
+    target_word = name
     word = name
 
     def token_builders(self) -> dict[str, Callable[[str, int, int], Any]]:
@@ -285,7 +300,7 @@ class _ToAst(Transformer[Token, Any]):
         def name(text: str, line: int, column: int) -> Name:
             return Name(text, span=Span(file, line, column, line, column + len(text)))
 
-        return {"name": name, "subject": name, "word": name}
+        return {"name": name, "subject": name, "word": name, "target": name, "target_word": name}
 
     def zone(self, meta: Any, z: Token | Name) -> Name:
         if isinstance(z, Name):
@@ -336,6 +351,22 @@ class _ToAst(Transformer[Token, Any]):
 
     def lacks_any_label(self, meta: Any, entity: Name, *labels: Name) -> HasAnyLabel:
         return HasAnyLabel(entity, labels, True, span=self._span(meta))
+
+    def any_has_label(self, meta: Any, entity: Name, label: Name) -> Some:
+        return Some(entity, HasLabel(entity, label, span=self._span(meta)), span=self._span(meta))
+
+    def any_has_any_label(self, meta: Any, entity: Name, *labels: Name) -> Some:
+        inner = HasAnyLabel(entity, labels, span=self._span(meta))
+        return Some(entity, inner, span=self._span(meta))
+
+    def any_compare(self, meta: Any, field: FieldRef, op: Token, value: Any) -> Some:
+        return Some(field.entity, self.compare(meta, field, op, value), span=self._span(meta))
+
+    def entity_is(self, meta: Any, entity: Name, is_: Token, value: Any) -> Is:
+        return Is(entity, value, span=self._span(meta))
+
+    def entity_is_not(self, meta: Any, entity: Name, is_: Token, not_: Token, value: Any) -> Is:
+        return Is(entity, value, True, span=self._span(meta))
 
     def compare(self, meta: Any, field: FieldRef, op: Token, value: Any) -> Compare:
         return Compare(
@@ -391,6 +422,21 @@ class _ToAst(Transformer[Token, Any]):
     def label_from(self, meta: Any, verb: Name, label: Name, entity: Name) -> LabelAction:
         return LabelAction(verb, label, "from", entity, span=self._span(meta))
 
+    def set_field(self, meta: Any, verb: Name, entity: Name, *rest: Any) -> SetField:
+        *words, value = rest
+        field = self.field(meta, entity, *words)
+        first, last = entity.span, words[-1].span
+        if first and last:
+            field = FieldRef(
+                field.entity,
+                field.field,
+                span=Span(self.file, first.line, first.column, last.end_line, last.end_column),
+            )
+        return SetField(verb, field, value, span=self._span(meta))
+
+    def entity_action(self, meta: Any, verb: Name, entity: Name) -> EntityAction:
+        return EntityAction(verb, entity, span=self._span(meta))
+
     # metadata
     def description(self, meta: Any, text: Token) -> Description:
         return Description(self._string(text), span=self._span(meta))
@@ -433,17 +479,31 @@ class _ToAst(Transformer[Token, Any]):
     def label_decl(self, meta: Any, *names: Name) -> LabelDecl:
         return LabelDecl(names[:-1], names[-1], span=self._span(meta))
 
+    def for_subject(self, meta: Any, subject: Name) -> _Subject:
+        return _Subject(subject)
+
     def rule(self, meta: Any, event: Name, *rest: Any) -> Rule:
+        subject = rest[0].name if isinstance(rest[0], _Subject) else None
+        rest = rest[1:] if subject is not None else rest
         condition = rest[0] if len(rest) == 2 else None
-        return Rule(event, condition, rest[-1], span=self._span(meta))
+        return Rule(event, condition, rest[-1], subject=subject, span=self._span(meta))
 
     def block_rule(self, meta: Any, name: Token, *rest: Any) -> Rule:
         metas = [m for m in rest if isinstance(m, Meta)]
         tail = [x for x in rest if not isinstance(x, Meta)]
+        subject = tail[1].name if isinstance(tail[1], _Subject) else None
+        if subject is not None:
+            del tail[1]
         event, actions = tail[0], tail[-1]
         condition = tail[1] if len(tail) == 3 else None
         return Rule(
-            event, condition, actions, self._string(name), tuple(metas), span=self._span(meta)
+            event,
+            condition,
+            actions,
+            self._string(name),
+            tuple(metas),
+            subject=subject,
+            span=self._span(meta),
         )
 
     def start(self, meta: Any, *items: Item) -> list[Item]:

@@ -190,7 +190,14 @@ class RuleSet:
         return found
 
     def matching(self, event: str, facts: Mapping[str, Any]) -> list[Rule_]:
-        """Enabled rules of ``event`` whose conditions hold for the flat ``facts``."""
+        """Enabled rules of ``event`` whose conditions hold for ``facts``.
+
+        ``facts`` are read as :meth:`evaluate` reads them (a mapping that is
+        not a :class:`Facts` is flattened first). Validity windows are not
+        applied here: this is about conditions.
+        """
+        if type(facts) is not Facts:
+            facts = flatten_facts(facts, self.fact_keys)
         labels = {
             key[: -len(".labels")]: value
             for key, value in facts.items()

@@ -9,7 +9,7 @@ The loader executes a compiled module in a namespace holding exactly
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from attrs import frozen
 
 #: What compiled code sees (the classes below are the engine's, built by RULES_).
-__all__ = ["ANY_", "FS", "RULES_", "D", "T"]
+__all__ = ["ANY_", "FS", "GET_", "RULES_", "SOME_", "D", "T"]
 
 
 def D(text: str) -> Decimal:
@@ -41,6 +41,16 @@ def FS(items: tuple[Any, ...]) -> frozenset[Any]:
 def ANY_(wanted: frozenset[str], present: Set[str]) -> bool:
     """Whether any of the ``wanted`` labels is ``present``."""
     return not wanted.isdisjoint(present)
+
+
+def GET_(facts: Mapping[str, Any], key: str) -> Any:
+    """The fact ``key``, or None when ``facts`` leaves it out (``customer.absent``)."""
+    return facts.get(key)
+
+
+def SOME_(members: Iterable[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Whether ``test`` holds for one of ``members`` (``any item has label X``)."""
+    return any(test(member) for member in members)
 
 
 @frozen
@@ -75,7 +85,24 @@ class LabelChange_:
     add: bool
 
 
-Action = PercentDiscount_ | FixedDiscount_ | LabelChange_
+@frozen
+class SetField_:
+    """``set order status to confirmed``."""
+
+    entity: str
+    field: str
+    value: str
+
+
+@frozen
+class Visibility_:
+    """``show price`` / ``hide price`` on a listing event."""
+
+    entity: str
+    show: bool
+
+
+Action = PercentDiscount_ | FixedDiscount_ | LabelChange_ | SetField_ | Visibility_
 
 
 @frozen
@@ -185,4 +212,9 @@ def _action(row: list[Any]) -> Action:
     if kind == "label":
         _, entity, label, add = row
         return LabelChange_(entity, label, add)
+    if kind == "set":
+        _, entity, name, value = row
+        return SetField_(entity, name, value)
+    if kind in ("show", "hide"):
+        return Visibility_(row[1], kind == "show")
     raise ValueError(f"unknown action {kind!r} in compiled rules")

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from rulec.cli import EXIT_ERROR, main
+from rulec.storage import migrate
 
 ROOT = Path(__file__).parents[2]
 SECRET = "s3cr3t-P@ss"
@@ -98,9 +99,9 @@ def test_the_working_commands_show_the_url_masked_and_log_nothing_secret(pg_url,
     for r in results:
         assert r.exit_code == 0, r.output
         assert not leaks(r.output), r.output
-    assert f"{masked}: at revision 0002" in results[0].stderr
-    assert results[1].stdout.strip() == "0002"
-    assert f"{masked}: at revision 0001" in results[2].stderr
+    assert f"{masked}: at revision {migrate.head()}" in results[0].stderr
+    assert results[1].stdout.strip() == migrate.head()
+    assert f"{masked}: at revision 0002" in results[2].stderr
     assert f"Database: {masked}" in results[4].stdout
     # the storage logger names the database; SQLAlchemy and Alembic log too
     loggers = {r.name.split(".")[0] for r in caplog.records}

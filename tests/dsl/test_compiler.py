@@ -131,6 +131,7 @@ class TestGeneratedSource:
     def test_facts_the_rules_read(self):
         assert rulec.compile_text(VIP_FILE).fact_keys == {"customer.labels"}
         assert rulec.compile_text(EVERYTHING).fact_keys == {
+            "customer.absent",  # 'lacks': false when there is no customer at all
             "customer.labels",
             "customer.order_count",
             "order.created_at",

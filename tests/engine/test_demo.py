@@ -6,6 +6,7 @@ import re
 from click.testing import CliRunner
 
 from rulec.cli import main
+from rulec.storage import migrate
 
 RULES = str(pathlib.Path(__file__).parents[2] / "rules")
 
@@ -42,7 +43,7 @@ class TestDb:
         runner = CliRunner()
         assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "base"
         assert runner.invoke(main, ["db", "upgrade", "--db", url]).exit_code == 0
-        assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "0002"
+        assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == migrate.head()
         assert runner.invoke(main, ["db", "downgrade", "base", "--db", url]).exit_code == 0
         assert runner.invoke(main, ["db", "current", "--db", url]).stdout.strip() == "base"
 

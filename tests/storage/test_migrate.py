@@ -1,5 +1,6 @@
 """Migrations on SQLite and PostgreSQL: up, down, the schema they build, and the data they keep."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,9 +11,47 @@ from sqlalchemy import MetaData, event, inspect, select, text
 import rulec
 from rulec.engine.engine import Engine
 from rulec.storage import migrate
-from rulec.storage.models import AppliedDiscount, Base, Customer, Label, Order
+from rulec.storage.migrate import MigrationError
+from rulec.storage.models import (
+    LABEL_TYPES,
+    Agent,
+    AppliedDiscount,
+    Base,
+    Customer,
+    Item,
+    Label,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    Price,
+    Professional,
+    RuleErrorRecord,
+    ScheduledRun,
+    Service,
+)
 
+#: Revision 0001's tables.
 TABLES = {"customers", "labels", "customer_labels", "orders", "applied_discounts", "rule_errors"}
+#: The tables revision 0003 adds.
+TABLES_0003 = {
+    "professionals",
+    "agents",
+    "services",
+    "items",
+    "prices",
+    "order_items",
+    "order_status_changes",
+    "scheduled_runs",
+    "professional_labels",
+    "agent_labels",
+    "service_labels",
+    "item_labels",
+    "price_labels",
+    "order_labels",
+    "order_item_labels",
+}
+#: The columns revision 0003 adds to ``orders``.
+ORDER_COLUMNS_0003 = ("status", "agent_id", "wedding_date")
 
 RULES = (
     "label Customer_VIP for customer\n"
@@ -26,15 +65,16 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0002"
-        assert set(inspect(db).get_table_names()) >= TABLES
+        assert migrate.current(db) == migrate.head() == "0003"
+        assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003
+        assert set(Base.metadata.tables) == TABLES | TABLES_0003
         migrate.downgrade(db, "base")
         try:
             assert migrate.current(db) is None
-            assert not TABLES & set(inspect(db).get_table_names())
+            assert not (TABLES | TABLES_0003) & set(inspect(db).get_table_names())
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0002"
+        assert migrate.current(db) == "0003"
 
     def test_the_migrated_schema_matches_the_models(self, db):
         with db.connect() as conn:
@@ -67,7 +107,7 @@ class TestRevision0002:
             assert "visible_to_client" not in cols
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0002"
+        assert migrate.current(db) == "0003"
 
     def test_existing_labels_are_not_visible_to_clients(self, db):
         migrate.downgrade(db, "0001")
@@ -119,6 +159,102 @@ class TestRevision0002:
             migrate.upgrade(db)
 
 
+class TestRevision0003:
+    """The old system's entities, order items, status, labels on all; and back."""
+
+    def test_upgrade_adds_the_tables_and_columns_and_downgrade_drops_them(self, db):
+        assert set(ORDER_COLUMNS_0003) <= set(_columns(db, "orders"))
+        migrate.downgrade(db, "0002")
+        try:
+            assert migrate.current(db) == "0002"
+            assert not TABLES_0003 & set(inspect(db).get_table_names())
+            assert not set(ORDER_COLUMNS_0003) & set(_columns(db, "orders"))
+            assert [i["name"] for i in inspect(db).get_indexes("orders")] == [
+                "ix_orders_customer_id"
+            ]
+            assert [f["name"] for f in inspect(db).get_foreign_keys("orders")] == [
+                "fk_orders_customer_id_customers"
+            ]
+            assert _check_names(db, "labels") == set()
+            with db.begin() as conn:  # no CHECK at 0002: any type goes in
+                conn.execute(text("INSERT INTO labels (name, entity_type) VALUES ('X', 'bogus')"))
+                conn.execute(text("DELETE FROM labels"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == "0003"
+        assert _check_names(db, "labels") == {"ck_labels_entity_type"}
+        assert _check_names(db, "order_items") == {"ck_order_items_quantity_positive"}
+
+    def test_existing_orders_become_new_with_no_agent(self, db):
+        migrate.downgrade(db, "0002")
+        try:
+            with db.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (currency, subtotal, discount_amount, total_amount, "
+                        "created_at) VALUES ('EUR', 10, 0, 10, CURRENT_TIMESTAMP)"
+                    )
+                )
+        finally:
+            migrate.upgrade(db)
+        with db.connect() as conn:
+            row = conn.execute(select(Order.status, Order.agent_id, Order.wedding_date)).one()
+        assert tuple(row) == ("new", None, None)
+
+    def test_the_upgrade_refuses_labels_of_unknown_types(self, db):
+        """Nothing is guessed: the upgrade stops, names the types and changes nothing."""
+        migrate.downgrade(db, "0002")
+        try:
+            with db.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO labels (name, entity_type) VALUES "
+                        "('Ok', 'customer'), ('A', 'supplier'), ('B', 'supplier'), ('C', 'venue')"
+                    )
+                )
+            with pytest.raises(MigrationError, match=r"'supplier' \(2\), 'venue' \(1\)"):
+                migrate.upgrade(db)
+            assert migrate.current(db) == "0002"
+            assert not TABLES_0003 & set(inspect(db).get_table_names())
+            assert "status" not in _columns(db, "orders")
+            with db.begin() as conn:
+                conn.execute(text("UPDATE labels SET entity_type = 'professional'"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == "0003"
+
+    def test_a_failed_upgrade_changes_nothing(self, db):
+        """The last step (the labels' CHECK) fails: every table and column before it goes."""
+
+        def fail_at_the_end(conn, cursor, statement, *args):
+            sql = " ".join(statement.split()).upper()
+            if sql.startswith(
+                ("ALTER TABLE LABELS ADD CONSTRAINT", "INSERT INTO _ALEMBIC_TMP_LABELS")
+            ):
+                raise RuntimeError("injected")
+
+        migrate.downgrade(db, "0002")
+        try:
+            event.listen(db, "before_cursor_execute", fail_at_the_end)
+            try:
+                with pytest.raises(RuntimeError, match="injected"):
+                    migrate.upgrade(db)
+            finally:
+                event.remove(db, "before_cursor_execute", fail_at_the_end)
+            assert migrate.current(db) == "0002"
+            names = set(inspect(db).get_table_names())
+            assert not TABLES_0003 & names
+            assert not {n for n in names if n.startswith("_alembic_tmp")}
+            assert not set(ORDER_COLUMNS_0003) & set(_columns(db, "orders"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == "0003"
+
+
+def _check_names(db, table):
+    return {c["name"] for c in inspect(db).get_check_constraints(table)}
+
+
 # ------------------------------------------------------------ data kept --
 
 
@@ -153,17 +289,22 @@ def _fill(sessions, n_orders=1000):
         engine.detach(sessions)
 
 
-def _dump(db):
+def _dump(db, tables=TABLES):
     """Every row of every table, in key order, as the database returns it."""
     meta = MetaData()
     meta.reflect(db)
     out = {}
     with db.connect() as conn:
-        for name in sorted(TABLES):
+        for name in sorted(tables):
             table = meta.tables[name]
             rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings()
             out[name] = [dict(r) for r in rows]
     return out
+
+
+def _without(rows, columns):
+    """``rows`` without ``columns`` (those a downgrade drops)."""
+    return [{k: v for k, v in r.items() if k not in columns} for r in rows]
 
 
 class TestDataKept:
@@ -182,7 +323,8 @@ class TestDataKept:
         after = _dump(db)
 
         for name in TABLES - {"labels"}:
-            assert down[name] == before[name], name
+            dropped = ORDER_COLUMNS_0003 if name == "orders" else ()
+            assert down[name] == _without(before[name], dropped), name
             assert after[name] == before[name], name
         # labels lose what 0001 cannot hold, and nothing else
         kept = ("id", "name", "entity_type", "description")
@@ -207,3 +349,94 @@ class TestDataKept:
                 assert o.total_amount == o.calculate_total()
                 assert o.discount_amount == sum((a.amount for a in o.applied_discounts), Decimal(0))
             assert s.scalar(select(AppliedDiscount.id).limit(1)) is not None
+
+
+def _fill_0003(sessions):
+    """Rows in every table of revision 0003, on top of :func:`_fill`'s orders."""
+    _fill(sessions, n_orders=120)
+    with sessions.begin() as s:
+        labels = {t: Label(name=f"{t.title()}_Tag", entity_type=t) for t in LABEL_TYPES}
+        pro = Professional(name="Studio", labels=[labels["professional"]])
+        agent = Agent(name="Alice", email="alice@example.com", labels=[labels["agent"]])
+        service = Service(name="Photography", professional=pro, labels=[labels["service"]])
+        album = Item(
+            name="Album", service=service, unit_price=Decimal("349.90"), labels=[labels["item"]]
+        )
+        s.add(Price(name="Album 2027", item=album, amount=Decimal("379.90"), year=2027))
+        s.add(Price(name="Photography", service=service, amount=Decimal("1500"), year=None))
+        s.add(Price(name="Tagged", amount=Decimal("1"), labels=[labels["price"]]))
+        orders = s.scalars(select(Order).order_by(Order.id).limit(40)).all()
+        for i, o in enumerate(orders):
+            o.agent = agent if i % 2 else None
+            o.wedding_date = date(2027, 1 + i % 12, 1 + i % 28)
+            o.status = "confirmed" if i % 3 else "new"
+            o.items.append(OrderItem(item=album, quantity=1 + i % 4))
+            o.items.append(
+                OrderItem(
+                    description="Prints",
+                    unit_price=Decimal("0.35"),
+                    quantity=10 + i,
+                    discount_amount=Decimal("0.10"),
+                    labels=[labels["order"]],
+                )
+            )
+            o.status_changes.append(OrderStatusChange(old_status="new", new_status=o.status))
+            o.labels.append(labels["order"])
+            if i % 5 == 0:  # rule_errors reference orders too: the rebuild must keep them
+                o.rule_errors.append(
+                    RuleErrorRecord(
+                        rule_name="Broken", rule_file="rules/x.rules", rule_line=i + 1, message="!"
+                    )
+                )
+        s.add(ScheduledRun(event="daily", subject="order", period="2026-11-26", last_id=7))
+        s.add(ScheduledRun(event="monthly", subject="customer", period="2026-11"))
+
+
+class TestDataKeptAcross0003:
+    def test_upgrade_downgrade_upgrade_keeps_every_other_row(self, db, sessions):
+        _fill_0003(sessions)
+        before = _dump(db, TABLES | TABLES_0003)
+        for name in TABLES | TABLES_0003:
+            assert before[name], f"{name} is empty: the test proves nothing for it"
+        assert {o["status"] for o in before["orders"]} == {"new", "confirmed"}
+        assert any(o["agent_id"] for o in before["orders"])
+
+        migrate.downgrade(db, "0002")
+        assert not TABLES_0003 & set(inspect(db).get_table_names())
+        down = _dump(db)
+        migrate.upgrade(db)
+        after = _dump(db, TABLES | TABLES_0003)
+
+        for name in TABLES:
+            dropped = ORDER_COLUMNS_0003 if name == "orders" else ()
+            assert down[name] == _without(before[name], dropped), name
+        for name in TABLES - {"orders"}:
+            assert after[name] == before[name], name
+        # the orders' new columns come back empty (status: its default)
+        assert after["orders"] == [
+            {**o, "status": "new", "agent_id": None, "wedding_date": None} for o in before["orders"]
+        ]
+        for name in TABLES_0003:
+            assert after[name] == [], name
+
+    def test_the_orm_reads_everything_back_after_the_round_trip(self, db, sessions):
+        _fill(sessions, n_orders=30)
+        migrate.downgrade(db, "0002")
+        migrate.upgrade(db)
+        with sessions.begin() as s:
+            o = s.scalars(select(Order).order_by(Order.id).limit(1)).one()
+            assert (o.status, o.agent, o.items, o.labels, o.status_changes) == (
+                "new",
+                None,
+                [],
+                [],
+                [],
+            )
+            o.items.append(OrderItem(item=Item(name="Album", unit_price=Decimal("10")), quantity=2))
+            o.agent = Agent(name="Alice")
+            oid = o.id
+        with sessions() as s:
+            o = s.get(Order, oid)
+            assert o.items_subtotal() == Decimal("20")
+            assert o.agent.name == "Alice"
+            assert o.total_amount == o.calculate_total()

@@ -16,7 +16,7 @@ def rule_0004(facts):
     return 'A' in facts['customer.labels'] or ((_v1 := facts['order.subtotal']) is not None and _v1 > _k2)
 
 def rule_0005(facts):
-    return not ANY_(_k3, facts['customer.labels'])
+    return facts['order.placed_by_customer'] == True and (not GET_(facts, 'customer.absent') and (not ANY_(_k3, facts['customer.labels'])))
 
 RULES = RULES_(
     (
