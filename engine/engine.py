@@ -16,26 +16,30 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.cache import load_sources
-from rulec.engine.facts import load_facts
+from rulec.engine.effects import apply_effects
+from rulec.engine.facts import load_facts, load_holder_facts
+from rulec.engine.money import allocate
 from rulec.engine.policy import Decision
 from rulec.engine.ruleset import Facts, RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
+    Agent,
     AppliedDiscount,
     Customer,
-    Label,
+    Item,
     Order,
+    OrderItem,
+    Price,
+    Professional,
     RuleErrorRecord,
-    customer_labels,
+    Service,
 )
 
 __all__ = ["DecisionListener", "Engine", "logger"]
@@ -172,11 +176,18 @@ class Engine:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
         rules = self._rules  # one rule set for the whole decision, even during a reload
         with session.no_autoflush:
+            lines = _lines(order)
+            if lines:  # an order made of lines costs what its lines cost
+                subtotal = order.items_subtotal()
+                if order.subtotal != subtotal:
+                    order.subtotal = subtotal
             facts = load_facts(session, order, rules.fact_keys)
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]
             self._write(session, order, decision)
+            if lines:
+                _allocate(order, lines, decision)
             for fn in self._listeners:
                 fn(order, facts, decision)
         return decision
@@ -234,32 +245,8 @@ class Engine:
             order.rule_errors.extend(records)
         for err in d.errors:
             session.info.setdefault(_PENDING, []).append((order, err))
-        if d.label_changes:
-            self._apply_labels(session, order, d)
-
-    def _apply_labels(self, session: Session, order: Order, d: Decision) -> None:
-        customer = order.customer
-        if customer is None and order.customer_id is not None:
-            customer = session.get(Customer, order.customer_id)
-        if customer is None:
-            return
-        for change in d.label_changes:
-            if change.entity != "customer":
-                continue
-            label = session.execute(
-                select(Label).where(Label.name == change.label)
-            ).scalar_one_or_none()
-            if label is None:
-                if not change.add:
-                    continue
-                label = Label(name=change.label, entity_type="customer")
-                session.add(label)
-            if _link_directly(session, customer, label, change.add):
-                continue
-            if change.add and label not in customer.labels:
-                customer.labels.append(label)
-            elif not change.add and label in customer.labels:
-                customer.labels.remove(label)
+        if d.label_changes or d.field_changes:
+            apply_effects(session, d, _targets(session, order))
 
     # ------------------------------------------------------------ attach --
 
@@ -273,12 +260,61 @@ class Engine:
         event.remove(target, "after_flush", self._after_flush)
 
     def _before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
+        # label links the caller made, read before any rule changes labels
+        # (changes rules make do not fire label events: no cascades, no loops)
+        labelled = _label_links(session)
         for obj in list(session.new):
             if isinstance(obj, Order):
                 self.fire("order_created", obj, session)
+        updated: dict[int, Order] = {}
         for obj in list(session.dirty):
             if isinstance(obj, Order) and obj not in session.new and _inputs_changed(obj):
-                self.fire("order_updated", obj, session)
+                updated[id(obj)] = obj
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(obj, OrderItem):  # a line added, changed or removed
+                order = obj.order
+                if order is not None and order not in session.new and inspect(order).persistent:
+                    updated.setdefault(id(order), order)
+        for order in updated.values():
+            self.fire("order_updated", order, session)
+        for holder, row, label, add in labelled:
+            self.fire_label(session, holder, row, label, add)
+
+    def fire_label(
+        self, session: Session, holder: str, row: Any, label: str, add: bool
+    ) -> Decision | None:
+        """Run the ``<holder>_labeled`` (``add``) or ``_unlabeled`` rules for ``row``.
+
+        Facts: the holder's labels and fields (an order's full facts), and
+        ``label.name``. The decision's label changes and settings are applied
+        to the row (and, for an order, to its customer and agent). Returns
+        None when the rule set has no rules for the event.
+        """
+        rules = self._rules
+        event_name = f"{holder}_{'labeled' if add else 'unlabeled'}"
+        if not rules.has_rules(event_name):
+            return None
+        with session.no_autoflush:
+            if isinstance(row, Order):
+                facts = load_facts(session, row, rules.fact_keys)
+                targets = _targets(session, row)
+            else:
+                facts = load_holder_facts(session, holder, row, rules.fact_keys)
+                targets = {holder: row}
+            facts["label.name"] = label
+            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            apply_effects(session, decision, targets)
+            for err in decision.errors:
+                logger.error(
+                    "rule %r (%s:%d) failed on %s %s: %s",
+                    err.rule,
+                    err.file,
+                    err.line,
+                    holder,
+                    getattr(row, "id", None),
+                    err.message,
+                )
+        return decision
 
     def _after_flush(self, session: Session, _context: Any) -> None:
         for order, err in session.info.pop(_PENDING, []):
@@ -306,43 +342,66 @@ def _audit_row(wanted: tuple[Any, ...]) -> AppliedDiscount:
     )
 
 
-def _link_directly(session: Session, customer: Customer, label: Label, add: bool) -> bool:
-    """Add or remove a stored customer's stored label with one idempotent statement.
-
-    Concurrent orders of one customer may add (or remove) the same label:
-    the ORM's INSERT (DELETE) of the link would then fail the second order
-    with a unique violation (a stale-data error). ``INSERT … ON CONFLICT DO
-    NOTHING`` and a plain DELETE do not. Used when the customer's labels are
-    not in memory (then there are no unflushed changes to them to keep); the
-    caller's in-memory labels go through the ORM as before. Returns False
-    when it did nothing (the caller then uses the ORM).
-    """
-    cstate, lstate = inspect(customer), inspect(label)
-    if not (cstate.persistent and lstate.persistent and "labels" in cstate.unloaded):
-        return False
-    conn = session.connection({"mapper": Customer})
-    key = {"customer_id": customer.id, "label_id": label.id}
-    if not add:
-        conn.execute(
-            customer_labels.delete().where(
-                customer_labels.c.customer_id == key["customer_id"],
-                customer_labels.c.label_id == key["label_id"],
-            )
-        )
-        return True
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.execute(postgresql_insert(customer_labels).values(key).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        conn.execute(sqlite_insert(customer_labels).values(key).on_conflict_do_nothing())
-    else:
-        return False
-    return True
+def _targets(session: Session, order: Order) -> dict[str, Any]:
+    """The rows an order event's rules may change: the order, its customer and agent."""
+    customer = order.customer
+    if customer is None and order.customer_id is not None:
+        customer = session.get(Customer, order.customer_id)
+    agent = order.agent
+    if agent is None and order.agent_id is not None:
+        agent = session.get(Agent, order.agent_id)
+    return {"order": order, "customer": customer, "agent": agent}
 
 
 def _inputs_changed(order: Order) -> bool:
     state = inspect(order)
-    return any(state.attrs[name].history.has_changes() for name in ("subtotal", "currency"))
+    return any(
+        state.attrs[name].history.has_changes() for name in ("subtotal", "currency", "items")
+    )
+
+
+def _lines(order: Order) -> list[OrderItem]:
+    """The order's lines: free for a new order; one query for a stored one."""
+    return list(order.items)
+
+
+def _allocate(order: Order, lines: list[OrderItem], d: Decision) -> None:
+    """Each line's share of the order's discount; the shares add up to it exactly."""
+    weights = [
+        line.line_total if line.line_total is not None else line.compute_line_total()
+        for line in lines
+    ]
+    for line, part in zip(lines, allocate(d.discount_amount, weights, d.currency), strict=True):
+        if line.discount_amount != part:
+            line.discount_amount = part
+
+
+#: The label holders whose label links fire label events, by model.
+_HOLDERS: dict[type, str] = {
+    Customer: "customer",
+    Order: "order",
+    Item: "item",
+    Price: "price",
+    Agent: "agent",
+    Professional: "professional",
+    Service: "service",
+}
+
+
+def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
+    """(holder, row, label name, added) for every label link made or undone in ``session``."""
+    out: list[tuple[str, Any, str, bool]] = []
+    for obj in (*session.new, *session.dirty):
+        holder = _HOLDERS.get(type(obj))
+        if holder is None:
+            continue
+        state = inspect(obj)
+        if "labels" in state.unloaded:
+            continue
+        history = state.attrs["labels"].history
+        out.extend((holder, obj, label.name, True) for label in history.added or ())
+        out.extend((holder, obj, label.name, False) for label in history.deleted or ())
+    return out
 
 
 def _now() -> datetime:  # pragma: no cover - kept for callers that need the engine's clock

@@ -25,11 +25,12 @@ from attrs import frozen
 
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.engine.money import minor_unit, quantize, zero
-from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_
+from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_, SetField_
 
 __all__ = [
     "AppliedDiscount",
     "Decision",
+    "FieldChange",
     "LostRule",
     "RuleFailure",
     "decide",
@@ -68,6 +69,18 @@ class LostRule:
 
 
 @frozen
+class FieldChange:
+    """A field a rule sets (``set order status to confirmed``), and which rule."""
+
+    entity: str
+    field: str
+    value: str
+    rule: str
+    file: str
+    line: int
+
+
+@frozen
 class RuleFailure:
     """A rule that raised while it was evaluated (recorded as R401)."""
 
@@ -87,6 +100,15 @@ Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool]
 Loss = tuple[Rule_, str, str]
 
 _HUNDRED = Decimal(100)
+
+
+_Records = tuple[
+    tuple[AppliedDiscount, ...],
+    tuple[LostRule, ...],
+    tuple[LabelChange_, ...],
+    tuple[str, ...],
+    tuple[FieldChange, ...],
+]
 
 
 class Decision:
@@ -135,15 +157,7 @@ class Decision:
     _rules: tuple[Rule_, ...]
     _rows: tuple[Row, ...]
     _losses: tuple[Loss, ...]
-    _records: (
-        tuple[
-            tuple[AppliedDiscount, ...],
-            tuple[LostRule, ...],
-            tuple[LabelChange_, ...],
-            tuple[str, ...],
-        ]
-        | None
-    )
+    _records: _Records | None
 
     def __init__(
         self,
@@ -156,6 +170,7 @@ class Decision:
         label_changes: Sequence[LabelChange_] = (),
         errors: Sequence[RuleFailure] = (),
         matched: Sequence[str] = (),
+        field_changes: Sequence[FieldChange] = (),
     ) -> None:
         """A decision from its records (the engine builds its own faster)."""
         applied = tuple(applied)
@@ -176,7 +191,13 @@ class Decision:
             "_rules": (),
             "_rows": (),
             "_losses": (),
-            "_records": (applied, tuple(lost), tuple(label_changes), tuple(matched)),
+            "_records": (
+                applied,
+                tuple(lost),
+                tuple(label_changes),
+                tuple(matched),
+                tuple(field_changes),
+            ),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -187,13 +208,10 @@ class Decision:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Decision is immutable: cannot delete {name!r}")
 
-    def _built(
-        self,
-    ) -> tuple[
-        tuple[AppliedDiscount, ...], tuple[LostRule, ...], tuple[LabelChange_, ...], tuple[str, ...]
-    ]:
+    def _built(self) -> _Records:
         records = self._records
         if records is None:
+            changes, overruled = _field_changes(self._rules)
             records = (
                 tuple(
                     AppliedDiscount(r.name, r.file, r.line, kind, pct, amount, text, capped)
@@ -201,10 +219,11 @@ class Decision:
                 ),
                 tuple(
                     LostRule(r.name, r.file, r.line, reason.format(arg))
-                    for r, reason, arg in self._losses
+                    for r, reason, arg in (*self._losses, *overruled)
                 ),
                 tuple(a for r in self._rules for a in r.actions if type(a) is LabelChange_),
                 tuple(r.name for r in self._rules),
+                changes,
             )
             object.__setattr__(self, "_records", records)
         return records
@@ -229,6 +248,11 @@ class Decision:
         """The names of the rules whose conditions held, in priority order."""
         return self._built()[3]
 
+    @property
+    def field_changes(self) -> tuple[FieldChange, ...]:
+        """The fields the matching rules set: per field, the first rule in priority order."""
+        return self._built()[4]
+
     def _key(self) -> tuple[Any, ...]:
         return (
             self.event,
@@ -240,6 +264,7 @@ class Decision:
             self.label_changes,
             self.errors,
             self.matched,
+            self.field_changes,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -251,7 +276,10 @@ class Decision:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        names = "event version currency subtotal applied lost label_changes errors matched"
+        names = (
+            "event version currency subtotal applied lost label_changes errors matched"
+            " field_changes"
+        )
         fields = ", ".join(f"{n}={v!r}" for n, v in zip(names.split(), self._key(), strict=True))
         return f"Decision({fields})"
 
@@ -293,6 +321,27 @@ def _decision(
     d._records = None
     d.__class__ = Decision  # type: ignore[assignment]  # made: from now on immutable
     return d
+
+
+_SET_BY = "{}"  # the whole reason is the argument
+
+
+def _field_changes(rules: Sequence[Rule_]) -> tuple[tuple[FieldChange, ...], list[Loss]]:
+    """Per field, the first setting in priority order; the rules it overrules, as losses."""
+    chosen: dict[tuple[str, str], FieldChange] = {}
+    overruled: list[Loss] = []
+    for r in rules:
+        for a in r.actions:
+            if type(a) is not SetField_:
+                continue
+            key = (a.entity, a.field)
+            first = chosen.get(key)
+            if first is None:
+                chosen[key] = FieldChange(a.entity, a.field, a.value, r.name, r.file, r.line)
+            elif first.value != a.value:
+                what = f"{a.entity} {a.field.replace('_', ' ')}"
+                overruled.append((r, _SET_BY, f"{what} is set by rule '{first.rule}'"))
+    return tuple(chosen.values()), overruled
 
 
 def _figures(rows: Sequence[Row], currency: str, subtotal: Decimal) -> Figures:
@@ -481,9 +530,9 @@ def resolve(
     offers: list[tuple[Rule_, list[Row], Decimal]] = []
     for r in rules:
         for a in r.actions:
-            if type(a) is not LabelChange_:
+            if type(a) is PercentDiscount_ or type(a) is FixedDiscount_:
                 break
-        else:  # label changes only: no discount to weigh
+        else:  # label changes or settings only: no discount to weigh
             continue
         rows, reason = _offer(r, subtotal, currency, unit)
         if not rows:

@@ -141,6 +141,12 @@ class RuleSet:
     def events(self) -> frozenset[str]:
         return frozenset(r.event for r in self.rules)
 
+    def has_rules(self, event: str) -> bool:
+        """Whether an enabled rule runs on ``event`` (its own, or an included event's)."""
+        return any(
+            ev in self._scan or ev in self._by_label for ev in self._events.get(event, (event,))
+        )
+
     def _plan(self, event: str) -> _Plan:
         """The plan of ``event``, made once (a race makes two equal ones: harmless)."""
         plan = self._plans.get(event)

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Type, Vocabulary
 
-__all__ = ["DEFAULT_VOCABULARY", "LABEL_HOLDERS", "ORDER_STATUSES", "SCHEDULED_SUBJECTS"]
+__all__ = [
+    "DEFAULT_VOCABULARY",
+    "LABEL_HOLDERS",
+    "ORDER_STATUSES",
+    "SCHEDULED_SUBJECTS",
+    "VIEWER_ROLES",
+]
 
 #: The statuses an order can have; ``set order status to …`` takes one of these.
 ORDER_STATUSES = (
@@ -25,6 +31,9 @@ ORDER_STATUSES = (
     "cancelled",
     "refunded",
 )
+
+#: Who may look at a listing.
+VIEWER_ROLES = ("customer", "agent", "guest")
 
 ORDER = Entity(
     "order",
@@ -124,7 +133,13 @@ LABEL = Entity(
 VIEWER = Entity(
     "viewer",
     (
-        Field("is_agent", Type.BOOLEAN, "whether the viewer is an agent"),
+        Field(
+            "role",
+            Type.STRING,
+            "who the viewer is: " + ", ".join(VIEWER_ROLES),
+            values=VIEWER_ROLES,
+        ),
+        Field("is_agent", Type.BOOLEAN, "whether the viewer is an agent (role is agent)"),
         Field("wedding_year", Type.INTEGER, "the wedding year the viewer is choosing for"),
     ),
     description="who is looking at a listing",

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
+import rulec
+import rulec.dsl.nodes
 from click.testing import CliRunner, Result
 
 from rulec import cli
@@ -289,7 +292,14 @@ class TestSubprocess:
     def test_clean(self) -> None:
         p = run_rulec("check", cwd=ROOT)
         assert (p.returncode, p.stdout) == (0, "")
-        assert "1 file, 1 rule: 0 errors, 0 warnings" in p.stderr
+        shipped = sorted((ROOT / "rules").glob("*.rules"))
+        rules = sum(
+            1
+            for f in shipped
+            for item in rulec.parse(f.read_text(encoding="utf-8"), str(f))
+            if isinstance(item, rulec.dsl.nodes.Rule)
+        )
+        assert f"{len(shipped)} files, {rules} rules: 0 errors, 0 warnings" in p.stderr
 
     def test_errors(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.rules", BAD_EVENT)

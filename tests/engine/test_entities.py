@@ -1,0 +1,245 @@
+"""Issue 6 in the engine: every entity's labels, order lines, status, agents, label events.
+
+Every test runs on SQLite and PostgreSQL (the ``sessions`` fixture).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+import rulec
+from rulec.engine.engine import Engine
+from rulec.storage.models import (
+    Agent,
+    Customer,
+    Item,
+    Label,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+)
+
+RULES = """
+label Customer_VIP, Blocked, Welcomed for customer
+label Rush for order
+label Fragile, Bulky for item
+label Senior for agent
+
+on order_created when customer has label Customer_VIP then discount 10% "VIP"
+on order_created when order has label Rush then set order status to confirmed
+on order_created when any item has label Fragile then add label Rush to order
+rule "bulk"
+  on order_created when order item count >= 10 then discount 5% "Bulk order"
+end
+rule "agent orders wait"
+  on order_created when order created by agent is true and not customer has label Blocked
+  then set order status to pending
+end
+on order_created when agent has label Senior then add label Senior_Sale to order
+on customer_labeled when label is Customer_VIP then add label Welcomed to customer
+on customer_unlabeled when label is Customer_VIP then remove label Welcomed from customer
+"""
+
+
+@pytest.fixture
+def engine(sessions):
+    rules = rulec.load_text(RULES.replace("Senior_Sale", "Rush"), "rules/shop.rules")
+    e = Engine(rules)
+    e.attach(sessions)
+    return e
+
+
+def label(s, name, kind):
+    found = s.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+    if found is None:
+        found = Label(name=name, entity_type=kind)
+        s.add(found)
+    return found
+
+
+def stored(sessions, order_id):
+    with sessions() as s:
+        o = s.get(Order, order_id)
+        assert o is not None
+        o.items  # noqa: B018 - load while the session is open
+        o.status_changes  # noqa: B018
+        o.applied_discounts  # noqa: B018
+        return o, sorted(x.name for x in o.labels)
+
+
+class TestOrderLines:
+    def test_the_subtotal_comes_from_the_lines_and_the_discount_is_allocated(
+        self, engine, sessions
+    ):
+        with sessions.begin() as s:
+            vip = Customer(name="Ada", labels=[label(s, "Customer_VIP", "customer")])
+            cake = Item(name="Cake", unit_price=Decimal("33.33"))
+            o = Order(customer=vip, subtotal=Decimal("999"))  # ignored: the lines decide
+            o.items = [
+                OrderItem(item=cake, quantity=1),
+                OrderItem(item=cake, quantity=1),
+                OrderItem(description="Flowers", quantity=1, unit_price=Decimal("33.34")),
+            ]
+            s.add(o)
+        o, _ = stored(sessions, o.id)
+        assert o.subtotal == Decimal("100.00")
+        assert o.discount_amount == Decimal("10.00")
+        shares = [line.discount_amount for line in o.items]
+        assert shares == [Decimal("3.33"), Decimal("3.33"), Decimal("3.34")]
+        assert sum(shares) == o.discount_amount  # no cent lost or invented
+
+    def test_a_line_keeps_the_price_it_was_sold_at(self, engine, sessions):
+        with sessions.begin() as s:
+            cake = Item(name="Cake", unit_price=Decimal("20.00"))
+            o = Order(items=[OrderItem(item=cake, quantity=2)])
+            s.add(o)
+        with sessions.begin() as s:
+            s.get(Item, cake.id).unit_price = Decimal("25.00")
+        o, _ = stored(sessions, o.id)
+        assert (o.items[0].unit_price, o.subtotal) == (Decimal("20.00"), Decimal("40.00"))
+
+    def test_any_item_and_item_count(self, engine, sessions):
+        with sessions.begin() as s:
+            vase = Item(
+                name="Vase", unit_price=Decimal("10.00"), labels=[label(s, "Fragile", "item")]
+            )
+            o = Order(items=[OrderItem(item=vase, quantity=10)])
+            s.add(o)
+        o, labels = stored(sessions, o.id)
+        # Fragile line -> Rush label; Rush order -> confirmed (the same firing
+        # reads the labels as they were: the status waits for the next one)
+        assert labels == ["Rush"]
+        assert o.discount_description == "Bulk order"
+        assert o.discount_amount == Decimal("5.00")
+        assert sum(line.discount_amount for line in o.items) == Decimal("5.00")
+
+    def test_a_line_label_counts_as_well_as_its_items(self, engine, sessions):
+        with sessions.begin() as s:
+            line = OrderItem(description="Glass", unit_price=Decimal("3.00"))
+            line.labels.append(label(s, "Fragile", "item"))
+            o = Order(items=[line])
+            s.add(o)
+        assert stored(sessions, o.id)[1] == ["Rush"]
+
+    def test_adding_a_line_to_a_stored_order_decides_it_again(self, engine, sessions):
+        with sessions.begin() as s:
+            o = Order(items=[OrderItem(description="Tea", unit_price=Decimal("4.00"))])
+            s.add(o)
+        with sessions.begin() as s:
+            again = s.get(Order, o.id)
+            again.items.append(
+                OrderItem(description="Cups", quantity=9, unit_price=Decimal("1.00"))
+            )
+        o, _ = stored(sessions, o.id)
+        assert o.subtotal == Decimal("13.00")
+        assert o.discount_description == "Bulk order"  # 10 items now
+
+
+class TestStatus:
+    def test_a_rule_sets_the_status_with_a_history_row(self, engine, sessions):
+        with sessions.begin() as s:
+            o = Order(subtotal=Decimal("10.00"), labels=[label(s, "Rush", "order")])
+            s.add(o)
+        o, _ = stored(sessions, o.id)
+        assert o.status == "confirmed"
+        assert [(c.old_status, c.new_status, c.rule_name) for c in o.status_changes] == [
+            ("new", "confirmed", "shop.rules:8")
+        ]
+
+    def test_deciding_again_adds_no_second_history_row(self, engine, sessions):
+        with sessions.begin() as s:
+            o = Order(subtotal=Decimal("10.00"), labels=[label(s, "Rush", "order")])
+            s.add(o)
+        with sessions.begin() as s:
+            s.get(Order, o.id).subtotal = Decimal("11.00")
+        o, _ = stored(sessions, o.id)
+        assert len(o.status_changes) == 1
+
+
+class TestOrdersWithoutACustomer:
+    def test_an_agent_order_gets_what_its_rules_say_and_nothing_crashes(self, engine, sessions):
+        with sessions.begin() as s:
+            bob = Agent(name="Bob", labels=[label(s, "Senior", "agent")])
+            o = Order(agent=bob, subtotal=Decimal("50.00"))
+            s.add(o)
+        o, labels = stored(sessions, o.id)
+        assert o.customer_id is None
+        assert o.discount_amount == Decimal("0.00")  # the VIP rule needs a customer
+        assert o.status == "pending"  # 'not customer has label Blocked' holds
+        assert labels == ["Rush"]  # the agent's label counts
+
+    def test_customer_conditions_never_match_without_a_customer(self):
+        rs = rulec.load_text(
+            "label Blocked for customer\n"
+            'rule "lacks" on order_created when customer lacks label Blocked '
+            'then discount 1% "a" end\n'
+            'rule "count" on order_created when customer order count != 3 '
+            'then discount 2% "b" end\n'
+            'rule "not has" on order_created when not customer has label Blocked '
+            'then discount 3% "c" end\n',
+            "x.rules",
+        )
+        facts = {"order.subtotal": Decimal("100.00"), "customer.absent": True}
+        assert [r.name for r in rs.matching("order_created", facts)] == ["not has"]
+        with_customer = {"order.subtotal": Decimal("100.00"), "customer.order_count": 1}
+        assert [r.name for r in rs.matching("order_created", with_customer)] == [
+            "lacks",
+            "count",
+            "not has",
+        ]
+
+
+class TestLabelEvents:
+    def test_linking_a_label_fires_customer_labeled(self, engine, sessions):
+        with sessions.begin() as s:
+            ada = Customer(name="Ada")
+            s.add(ada)
+        with sessions.begin() as s:
+            again = s.get(Customer, ada.id)
+            again.labels.append(label(s, "Customer_VIP", "customer"))
+        with sessions() as s:
+            assert sorted(x.name for x in s.get(Customer, ada.id).labels) == [
+                "Customer_VIP",
+                "Welcomed",
+            ]
+        with sessions.begin() as s:
+            c = s.get(Customer, ada.id)
+            c.labels.remove(next(x for x in c.labels if x.name == "Customer_VIP"))
+        with sessions() as s:
+            assert [x.name for x in s.get(Customer, ada.id).labels] == []
+
+    def test_a_new_customer_created_with_a_label_is_labeled_too(self, engine, sessions):
+        with sessions.begin() as s:
+            ada = Customer(name="Ada", labels=[label(s, "Customer_VIP", "customer")])
+            s.add(ada)
+        with sessions() as s:
+            assert "Welcomed" in {x.name for x in s.get(Customer, ada.id).labels}
+
+    def test_other_labels_do_not_match_label_is(self, engine, sessions):
+        with sessions.begin() as s:
+            ada = Customer(name="Ada", labels=[label(s, "Blocked", "customer")])
+            s.add(ada)
+        with sessions() as s:
+            assert [x.name for x in s.get(Customer, ada.id).labels] == ["Blocked"]
+
+    def test_label_events_without_rules_cost_nothing(self, sessions):
+        e = Engine(rulec.load_text("", "empty.rules"))
+        e.attach(sessions)
+        with sessions.begin() as s:
+            ada = Customer(name="Ada")
+            s.add(ada)
+        with sessions.begin() as s:
+            got = e.fire_label(s, "customer", s.get(Customer, ada.id), "X", True)
+        assert got is None
+
+
+def test_status_history_rows_name_the_rule_set_version(engine, sessions):
+    with sessions.begin() as s:
+        o = Order(subtotal=Decimal("1.00"), labels=[label(s, "Rush", "order")])
+        s.add(o)
+    with sessions() as s:
+        change = s.execute(select(OrderStatusChange)).scalar_one()
+        assert change.rule_set_version == engine.rules.version
