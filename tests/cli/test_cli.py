@@ -14,11 +14,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from click.testing import CliRunner, Result
 
 import rulec
 import rulec.dsl.nodes
-from click.testing import CliRunner, Result
-
 from rulec import cli
 
 ROOT = Path(__file__).parents[2]
