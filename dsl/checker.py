@@ -63,6 +63,7 @@ __all__ = [
     "check",
     "negative_atom",
     "resolve_field",
+    "spelled",
     "window_bounds",
 ]
 
@@ -455,7 +456,7 @@ def _is(ctx: _Context, rule: Rule, c: Is, within: bool) -> None:
     if entity is None:
         return
     if entity.identity is None:
-        names = [n.replace("_", " ") for n in entity.field_names()]
+        names = [spelled(n) for n in entity.field_names()]
         ctx.report(
             "R220",
             f"'{entity.name}' cannot be compared as a whole",
@@ -472,6 +473,21 @@ def _is(ctx: _Context, rule: Rule, c: Is, within: bool) -> None:
             _label(ctx, holder, Name(c.value.name, span=c.value.span))
 
 
+#: Words a field cannot start with (they follow an entity), and words that
+#: cannot follow its first word (they follow a field).
+_NOT_FIRST = frozenset({"has", "lacks", "is"})
+_NOT_AFTER = frozenset({"is", "in", "not", "between"})
+
+
+def spelled(name: str) -> str:
+    """How a rule writes the field ``name``: its words (``order item count``), or
+    the name itself when a word would read as a keyword there (``viewer is_agent``)."""
+    words = name.split("_")
+    if words[0] in _NOT_FIRST or any(w in _NOT_AFTER for w in words[1:]):
+        return name
+    return " ".join(words)
+
+
 def _field(ctx: _Context, rule: Rule, ref: FieldRef, within: bool = False) -> None:
     entity = _entity(ctx, rule, ref.entity, within=within)
     if entity is None:
@@ -481,8 +497,8 @@ def _field(ctx: _Context, rule: Rule, ref: FieldRef, within: bool = False) -> No
         if ref.field.text == "labels" and entity.labelled:
             hint = f"test labels with '{entity.name} has label NAME'"
         else:
-            words = [n.replace("_", " ") for n in entity.field_names()]
-            hint = _did_you_mean(ref.field.text.replace("_", " "), words)
+            words = [spelled(n) for n in entity.field_names()]
+            hint = _did_you_mean(spelled(ref.field.text), words)
             if hint is None:
                 hint = f"{entity.name} has " + ", ".join(words) if words else None
         ctx.report(

@@ -362,6 +362,15 @@ class _ToAst(Transformer[Token, Any]):
     def any_compare(self, meta: Any, field: FieldRef, op: Token, value: Any) -> Some:
         return Some(field.entity, self.compare(meta, field, op, value), span=self._span(meta))
 
+    def any_compare_is(self, meta: Any, field: FieldRef, is_: Token, value: Any) -> Some:
+        return Some(field.entity, self.compare_is(meta, field, is_, value), span=self._span(meta))
+
+    def any_compare_is_not(
+        self, meta: Any, field: FieldRef, is_: Token, not_: Token, value: Any
+    ) -> Some:
+        inner = self.compare_is_not(meta, field, is_, not_, value)
+        return Some(field.entity, inner, span=self._span(meta))
+
     def entity_is(self, meta: Any, entity: Name, is_: Token, value: Any) -> Is:
         return Is(entity, value, span=self._span(meta))
 

@@ -293,7 +293,7 @@ class RuleSet:
             offers: list[Simple | None] = []
             errors: list[RuleFailure] = []
             for _, r, test, windowed, offer in found:
-                if windowed is not None and not windowed.valid_at(facts["order.created_at"]):
+                if windowed is not None and not windowed.valid_at(_moment(facts)):
                     continue
                 try:
                     ok = test(facts)
@@ -322,6 +322,13 @@ class RuleSet:
 _Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
 
 
+def _moment(facts: Mapping[str, Any]) -> datetime:
+    """The instant validity windows are judged at: the order's creation on the
+    events about an order; when the event has no order, the present."""
+    created = facts["order.created_at"]
+    return created if created is not None else datetime.now(UTC)
+
+
 def _span(rule: Rule_) -> Span:
     return Span(rule.file, rule.line, rule.column, rule.line, rule.column)
 
@@ -346,7 +353,7 @@ class Facts(dict[str, Any]):
 
     def __missing__(self, key: str) -> Any:
         """A fact nobody loaded reads as flatten_facts fills it: no labels, or None."""
-        return _NO_LABELS if key.endswith(".labels") else None
+        return _missing(key)
 
 
 _NO_LABELS: frozenset[str] = frozenset()
@@ -360,7 +367,14 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     """
     flat = Facts()
     for k, v in facts.items():
-        if type(v) not in _PLAIN and isinstance(v, Mapping):
+        if k.endswith(".all") or (
+            "." not in k and isinstance(v, list | tuple) and all(isinstance(m, Mapping) for m in v)
+        ):
+            # a list entity: ``{"item": [{"labels": {...}, "quantity": 2}, …]}``
+            # or ``{"item.all": [...]}``; each member flattened on its own
+            entity = k.removesuffix(".all")
+            flat[f"{entity}.all"] = tuple(_member(entity, m) for m in v or ())
+        elif type(v) not in _PLAIN and isinstance(v, Mapping):
             for kk, vv in v.items():
                 key = f"{k}.{kk}"
                 flat[key] = _normal(key, vv)
@@ -370,8 +384,24 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
             flat[k] = v
     for k in keys:
         if k not in flat:
-            flat[k] = frozenset() if k.endswith(".labels") else None
+            flat[k] = _missing(k)
     return flat
+
+
+def _missing(key: str) -> Any:
+    """What a fact nobody gave reads as: no labels, no members, or None."""
+    if key.endswith(".labels"):
+        return _NO_LABELS
+    return () if key.endswith(".all") else None
+
+
+def _member(entity: str, member: Mapping[str, Any]) -> Facts:
+    """One member of a list entity, its keys prefixed (``labels`` → ``item.labels``)."""
+    out = Facts()
+    for k, v in member.items():
+        key = k if "." in k else f"{entity}.{k}"
+        out[key] = _normal(key, v)
+    return out
 
 
 def _normal(key: str, value: Any) -> Any:

@@ -30,7 +30,9 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+from rulec.engine.basket import Basket, basket, render_basket
 from rulec.engine.engine import Engine
+from rulec.engine.listing import Verdict, explain_listing, list_visible, verdicts, visible
 from rulec.engine.policy import Decision
 from rulec.engine.ruleset import Facts, RuleSet, flatten_facts
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
@@ -41,6 +43,7 @@ __all__ = [
     "CODES",
     "DEFAULT_VOCABULARY",
     "Analysis",
+    "Basket",
     "CompiledModule",
     "Decision",
     "Diagnostic",
@@ -58,16 +61,23 @@ __all__ = [
     "Source",
     "Span",
     "Type",
+    "Verdict",
     "Vocabulary",
     "__version__",
     "analyze_paths",
     "analyze_text",
+    "basket",
     "check_paths",
     "check_text",
     "compile_rules",
     "compile_text",
+    "explain_listing",
     "flatten_facts",
+    "list_visible",
     "load_paths",
     "load_text",
     "parse",
+    "render_basket",
+    "verdicts",
+    "visible",
 ]

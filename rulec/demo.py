@@ -9,24 +9,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rulec.engine.basket import basket, render_basket
 from rulec.engine.engine import Engine
 from rulec.storage import migrate
-from rulec.storage.models import Customer, Label, Order
+from rulec.storage.models import Customer, Label, Order, OrderItem
 from rulec.storage.session import make_engine, make_session_factory, mask_url
 
-__all__ = ["basket", "run_demo"]
+__all__ = ["run_demo", "show_basket"]
 
 
-def basket(order: Order, who: str) -> str:
-    """An order as the basket page shows it: subtotal, discount line, total."""
-    cur = order.currency
-    lines = [f"Basket: order #{order.id} for {who}"]
-    lines.append(f"  {'Subtotal':<40}{order.subtotal:>12} {cur}")
-    for d in order.applied_discounts:
-        pct = f" ({d.percentage.normalize():f}%)" if d.percentage is not None else ""
-        lines.append(f"  {(d.description + pct)[:40]:<40}{-d.amount:>12} {cur}")
-    lines.append(f"  {'Total':<40}{order.total_amount:>12} {cur}")
-    return "\n".join(lines)
+def show_basket(order: Order, who: str) -> str:
+    """``order`` as the basket page shows it (:func:`rulec.engine.basket.render_basket`)."""
+    return render_basket(basket(order), who)
 
 
 def _label(session: Session, name: str) -> Label:
@@ -61,14 +55,14 @@ def run_demo(
             o1 = Order(customer_id=ada.id, subtotal=Decimal("100.00"), currency="EUR")
             s.add(o1)
             s.flush()
-            say(basket(o1, "Ada"))
+            say(show_basket(o1, "Ada"))
 
         say("\n2. Ben is a VIP and orders for 120.00 EUR: 10% off.")
         with factory.begin() as s:
             o2 = Order(customer_id=ben.id, subtotal=Decimal("120.00"), currency="EUR")
             s.add(o2)
             s.flush()
-            say(basket(o2, "Ben (VIP)"))
+            say(show_basket(o2, "Ben (VIP)"))
         first_vip_order = o2.id
 
         say("\n3. Ben loses the VIP label and orders for 80.00 EUR: no discount;")
@@ -81,10 +75,30 @@ def run_demo(
             o3 = Order(customer_id=ben.id, subtotal=Decimal("80.00"), currency="EUR")
             s.add(o3)
             s.flush()
-            say(basket(o3, "Ben"))
+            say(show_basket(o3, "Ben"))
         with factory() as s:
             earlier = s.get(Order, first_vip_order)
             assert earlier is not None
-            say(basket(earlier, "Ben, earlier order, read back from the database"))
+            say(show_basket(earlier, "Ben, earlier order, read back from the database"))
+
+        say("\n4. Cleo is a VIP and orders two albums and a photographer: 10% off,")
+        say("   each line's share of the discount stored with the line.")
+        with factory.begin() as s:
+            cleo = Customer(name="Cleo", labels=[_label(s, "Customer_VIP")])
+            s.add(cleo)
+            s.flush()
+            o4 = Order(
+                customer_id=cleo.id,
+                currency="EUR",
+                items=[
+                    OrderItem(description="Wedding album", quantity=2, unit_price=Decimal("150")),
+                    OrderItem(description="Photographer, one day", unit_price=Decimal("1000")),
+                ],
+            )
+            s.add(o4)
+        with factory() as s:
+            stored = s.get(Order, o4.id)
+            assert stored is not None
+            say(show_basket(stored, "Cleo (VIP), read back from the database"))
     finally:
         db.dispose()

@@ -12,13 +12,13 @@ RULES = str(pathlib.Path(__file__).parents[2] / "rules")
 
 
 class TestDemo:
-    def test_demo_prints_the_three_baskets(self, tmp_path, monkeypatch):
+    def test_demo_prints_the_baskets(self, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
         result = CliRunner().invoke(main, ["demo", "--rules", RULES])
         assert result.exit_code == 0, result.output
         out = result.stdout
-        assert out.count("Basket: order #") == 4
-        ada, ben, ben_again, earlier = out.split("Basket: order #")[1:]
+        assert out.count("Basket: order #") == 5
+        ada, ben, ben_again, earlier, cleo = out.split("Basket: order #")[1:]
 
         def total(basket):
             return re.search(r"Total +(\S+ \w+)", basket).group(1)
@@ -28,6 +28,13 @@ class TestDemo:
         assert total(ben) == "108.00 EUR"
         assert "Discount" not in ben_again and total(ben_again) == "80.00 EUR"
         assert total(earlier) == "108.00 EUR"
+        # lines, each with its share of the discount
+        assert re.search(
+            r"2 x Wedding album \(150.00 each\) +300.00 EUR\n +less discount +-30.00", cleo
+        )
+        assert re.search(r"1 x Photographer, one day +1000.00 EUR\n +less discount +-100.00", cleo)
+        assert re.search(r"Subtotal +1300.00 EUR\n  VIP New Order Discount \(10%\) +-130.00", cleo)
+        assert total(cleo) == "1170.00 EUR"
         assert (tmp_path / "rulec-demo.db").exists()
 
     def test_demo_runs_twice_on_the_same_database(self, tmp_path, monkeypatch):
