@@ -1,0 +1,1044 @@
+"""Scheduled events: the ``daily`` and ``monthly`` rules, run over every customer or order.
+
+``run_scheduled(session_factory, rules, "daily")`` runs, for each subject
+that has rules for the event (``daily:customer``, ``daily:order``), those
+rules over every row of the subject, in id order, in batches::
+
+    with factory() as session, session.begin():          # one transaction per batch
+        lock the run row, check last_id                   # resumable, never doubled
+        SELECT id … WHERE id > :last ORDER BY id LIMIT n  # keyset pagination
+        one query per kind of fact the rules read          # never one per row
+        evaluate each row; apply what changes something   # rulec.engine.effects
+        UPDATE scheduled_runs SET last_id, processed …   # same transaction
+
+**Periods.** A run is for one period: the day (``2026-11-26``) of a
+``daily`` run, the month (``2026-11``) of a ``monthly`` one, in UTC unless
+given. Each (event, subject, period) has one :class:`ScheduledRun` row.
+A finished one is skipped ("already done"); an unfinished one (a run that
+crashed) is resumed after its ``last_id``. Its ``last_id`` and
+``processed`` move in the transaction of the batch they count, so a crash
+loses nothing and doubles nothing.
+
+**Concurrency.** Every batch starts by reading the run row (on PostgreSQL
+``SELECT … FOR UPDATE NOWAIT``) and ends with a compare-and-set ``UPDATE
+… WHERE last_id = :last AND finished_at IS NULL`` in the same
+transaction. Two runs of one period can therefore never both commit a
+batch over the same rows: the one that finds the row locked, moved on or
+finished (or whose compare-and-set matches nothing) rolls its batch back
+and stops with :attr:`RunStatus.HELD`; the other carries on. Two runs
+creating the row at once collide on its unique constraint; the loser reads
+the winner's row.
+
+**Facts.** Each batch reads its facts with a fixed number of queries,
+whatever its size (a range ``BETWEEN first AND last id`` of the batch, or a
+sub-select of it), and only the facts the event's rules read (those of
+``RuleSet.fact_keys`` their compiled conditions name). Rows are decided one
+by one in id order, and the labels a rule adds or removes are updated in
+memory as it goes, so a later row of the same batch (another order of the
+same customer) sees them as it would in a batch of its own: the outcome
+does not depend on the batch size.
+
+**Effects.** A decision whose label changes and field settings would change
+nothing (adding a label the row already has) costs no statement and does
+not count as a change. The others are applied with
+:func:`rulec.engine.effects.apply_effects`, after the rows they touch have
+been loaded with one query per kind of row.
+
+**Rule errors.** A rule that raises is skipped (the decision's ``errors``),
+logged on the ``rulec.engine`` logger with the subject's id, and counted;
+the row's other rules and the batch go on.
+
+**Validity windows.** For a customer, a rule's ``from … until …`` window is
+compared with the start of the period (the ``order.created_at`` fact,
+which customer rules cannot read otherwise); for an order it is compared
+with the order's ``created_at``, as for order events.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import CodeType
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+
+from rulec.engine.effects import apply_effects
+from rulec.engine.policy import Decision
+from rulec.engine.ruleset import Facts, RuleSet
+from rulec.engine.runtime import LabelChange_, SetField_
+from rulec.engine.vocabulary import SCHEDULED_SUBJECTS
+from rulec.storage.models import (
+    LABEL_LINKS,
+    Agent,
+    Customer,
+    Label,
+    Order,
+    OrderItem,
+    ScheduledRun,
+    item_labels,
+)
+
+__all__ = [
+    "EVENTS",
+    "BatchInfo",
+    "Progress",
+    "RunReport",
+    "RunStatus",
+    "SubjectReport",
+    "check_period",
+    "current_period",
+    "period_start",
+    "run_scheduled",
+]
+
+logger = logging.getLogger("rulec.engine")
+
+#: The scheduled events, and the format of their periods.
+EVENTS = ("daily", "monthly")
+_PERIOD_FORMATS = {"daily": "%Y-%m-%d", "monthly": "%Y-%m"}
+_PERIOD_SHAPES = {"daily": "YYYY-MM-DD", "monthly": "YYYY-MM"}
+_PERIOD_EXAMPLES = {"daily": "2026-11-26", "monthly": "2026-11"}
+
+#: Ids per ``IN (…)`` when the rows a batch changes are loaded.
+_IN_CHUNK = 1000
+
+_runs: Table = ScheduledRun.__table__  # type: ignore[assignment]
+_labels: Table = Label.__table__  # type: ignore[assignment]
+_customers: Table = Customer.__table__  # type: ignore[assignment]
+_orders: Table = Order.__table__  # type: ignore[assignment]
+_agents: Table = Agent.__table__  # type: ignore[assignment]
+_lines: Table = OrderItem.__table__  # type: ignore[assignment]
+
+
+# ------------------------------------------------------------------ periods --
+
+
+def _check_event(event: str) -> None:
+    if event not in _PERIOD_FORMATS:
+        raise ValueError(f"unknown scheduled event {event!r}: expected one of {', '.join(EVENTS)}")
+
+
+def current_period(event: str, now: datetime | None = None) -> str:
+    """The period a run of ``event`` started ``now`` (default: the clock) is for, in UTC."""
+    _check_event(event)
+    now = now or datetime.now(UTC)
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC)
+    return now.strftime(_PERIOD_FORMATS[event])
+
+
+def period_start(event: str, period: str) -> datetime:
+    """The instant ``period`` starts (midnight UTC); ValueError if it is not ``event``'s."""
+    _check_event(event)
+    fmt = _PERIOD_FORMATS[event]
+    try:
+        start = datetime.strptime(period, fmt).replace(tzinfo=UTC)
+    except ValueError:
+        start = None
+    if start is None or start.strftime(fmt) != period:
+        raise ValueError(
+            f"invalid {event} period {period!r}: expected {_PERIOD_SHAPES[event]} "
+            f"(e.g. {_PERIOD_EXAMPLES[event]})"
+        )
+    return start
+
+
+def check_period(event: str, period: str) -> str:
+    """``period`` if it is a valid period of ``event``, else ValueError."""
+    period_start(event, period)
+    return period
+
+
+# ------------------------------------------------------------------ reports --
+
+
+class RunStatus(enum.Enum):
+    """How one subject's run ended."""
+
+    DONE = "done"
+    #: The period was finished earlier: nothing was done.
+    ALREADY_DONE = "already done"
+    #: Another run holds the period (or finished it meanwhile): this one stopped.
+    HELD = "held by another run"
+
+
+@frozen
+class BatchInfo:
+    """One committed batch, as told to :meth:`Progress.batch`."""
+
+    event: str
+    subject: str
+    period: str
+    #: 1 for the first batch of this invocation.
+    number: int
+    rows: int
+    last_id: int
+    #: Rows done by this invocation so far, this batch included.
+    processed: int
+    changed: int
+    errors: int
+    #: Since this subject's run started.
+    seconds: float
+
+
+@frozen
+class SubjectReport:
+    """What one run did for one subject (``customer`` or ``order``)."""
+
+    event: str
+    subject: str
+    period: str
+    status: RunStatus
+    #: Rows this invocation evaluated, changed, and rule errors met.
+    processed: int = 0
+    changed: int = 0
+    errors: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    #: The ``last_id`` this invocation started after (0: from the start).
+    resumed_after: int = 0
+    #: Rows done for the period by every run so far (the run row's ``processed``).
+    total: int = 0
+
+
+@frozen
+class RunReport:
+    """What :func:`run_scheduled` did."""
+
+    event: str
+    period: str
+    subjects: tuple[SubjectReport, ...]
+    seconds: float = 0.0
+    #: ``(subject, period)`` of earlier runs of the event that never finished.
+    unfinished: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def processed(self) -> int:
+        return sum(s.processed for s in self.subjects)
+
+    @property
+    def changed(self) -> int:
+        return sum(s.changed for s in self.subjects)
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.subjects)
+
+    def summary(self) -> str:
+        """One line: ``daily: 1,000,000 customers in 212 s, 3,412 changed``."""
+        if not self.subjects:
+            return f"{self.event}: no {self.event} rules, nothing to do"
+        counts = " and ".join(f"{s.processed:,} {_plural(s.subject)}" for s in self.subjects)
+        line = f"{self.event}: {counts} in {_seconds(self.seconds)}, {self.changed:,} changed"
+        if self.errors:
+            line += f", {self.errors:,} rule error{'s' if self.errors != 1 else ''}"
+        notes = []
+        for status in (RunStatus.ALREADY_DONE, RunStatus.HELD):
+            which = [_plural(s.subject) for s in self.subjects if s.status is status]
+            if which:
+                notes.append(f"{' and '.join(which)} {status.value}")
+        if notes:
+            line += f" ({'; '.join(notes)} for {self.period})"
+        return line
+
+
+def _plural(subject: str) -> str:
+    return f"{subject}s"
+
+
+def _seconds(s: float) -> str:
+    if s >= 100:
+        return f"{s:,.0f} s"
+    if s >= 1:
+        return f"{s:.1f} s"
+    return f"{s:.2f} s"
+
+
+class Progress:
+    """Told how a run goes; every method does nothing unless overridden.
+
+    The methods are called in the caller's thread, ``batch`` right after a
+    batch has been committed. An exception they raise stops the run (what
+    was committed stays; the next run of the period resumes after it).
+    """
+
+    def start(
+        self, event: str, subject: str, period: str, remaining: int, resumed_after: int
+    ) -> None:
+        """A subject's run starts, with ``remaining`` rows to do after id ``resumed_after``."""
+
+    def batch(self, info: BatchInfo) -> None:
+        """A batch was committed."""
+
+    def finish(self, report: SubjectReport) -> None:
+        """A subject's run ended (done, already done or held by another run)."""
+
+
+# -------------------------------------------------------------- run rows --
+
+
+class _Held(Exception):
+    """Another run holds the period (or finished it): roll this batch back and stop."""
+
+
+@frozen
+class _RunRow:
+    id: int
+    last_id: int
+    processed: int
+    finished: bool
+
+
+def _find_run(conn: Connection, event: str, subject: str, period: str) -> _RunRow | None:
+    row = conn.execute(
+        select(_runs.c.id, _runs.c.last_id, _runs.c.processed, _runs.c.finished_at).where(
+            _runs.c.event == event, _runs.c.subject == subject, _runs.c.period == period
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return _RunRow(row.id, row.last_id, row.processed, row.finished_at is not None)
+
+
+def _claim(factory: Callable[[], Session], event: str, subject: str, period: str) -> _RunRow:
+    """The run row of (event, subject, period), created when missing.
+
+    Two runs creating it at once collide on the unique constraint; the loser
+    reads the winner's row (and the batches' checks keep them apart).
+    """
+    with factory() as session, session.begin():
+        found = _find_run(session.connection(), event, subject, period)
+    if found is not None:
+        return found
+    try:
+        with factory() as session, session.begin():
+            session.connection().execute(
+                insert(_runs).values(
+                    event=event, subject=subject, period=period, last_id=0, processed=0
+                )
+            )
+    except IntegrityError:
+        logger.info("%s %ss for %s: another run created the run row first", event, subject, period)
+    with factory() as session, session.begin():
+        found = _find_run(session.connection(), event, subject, period)
+    if found is None:  # pragma: no cover - inserted or found above
+        raise RuntimeError(f"{event} {subject} {period}: the run row vanished")
+    return found
+
+
+def _lock_not_available(e: OperationalError) -> bool:
+    orig = e.orig
+    return getattr(orig, "sqlstate", None) == "55P03" or getattr(orig, "pgcode", None) == "55P03"
+
+
+def _lock(conn: Connection, run_id: int, last: int) -> None:
+    """Hold the run row for this batch; _Held when another run has it or has moved on."""
+    query = select(_runs.c.last_id, _runs.c.finished_at).where(_runs.c.id == run_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(nowait=True)
+    try:
+        row = conn.execute(query).one()
+    except OperationalError as e:
+        if _lock_not_available(e):
+            raise _Held from None
+        raise
+    if row.finished_at is not None or row.last_id != last:
+        raise _Held
+
+
+def _advance(
+    conn: Connection, run_id: int, last: int, new_last: int, rows: int, done: bool
+) -> None:
+    """Move the run row from ``last`` to ``new_last`` (compare-and-set); _Held if it moved."""
+    values: dict[str, Any] = {"last_id": new_last, "processed": _runs.c.processed + rows}
+    if done:
+        values["finished_at"] = datetime.now(UTC)
+    result = conn.execute(
+        update(_runs)
+        .where(_runs.c.id == run_id, _runs.c.last_id == last, _runs.c.finished_at.is_(None))
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise _Held
+
+
+# ------------------------------------------------------------------- facts --
+
+#: The facts each subject's loader fills in; others read as None (or no labels).
+CUSTOMER_FACTS = frozenset({"customer.labels", "customer.order_count"})
+ORDER_FACTS = frozenset(
+    {
+        "order.subtotal",
+        "order.currency",
+        "order.created_at",
+        "order.status",
+        "order.labels",
+        "order.placed_by_customer",
+        "order.created_by_agent",
+        "order.wedding_date",
+        "order.wedding_year",
+        "order.item_count",
+        "order.line_count",
+        "customer.labels",
+        "customer.absent",
+        "customer.order_count",
+        "agent.labels",
+        "agent.absent",
+        "agent.name",
+        "item.all",
+    }
+)
+_SCOPES = {"customer": ("customer",), "order": ("order", "customer", "agent", "item")}
+_SUPPORTED = {"customer": CUSTOMER_FACTS, "order": ORDER_FACTS}
+
+_LO: BindParameter[int] = bindparam("lo")
+_HI: BindParameter[int] = bindparam("hi")
+
+
+def _label_names(holder: str, which: ColumnElement[bool] | None = None) -> Any:
+    """(holder id, label name) of the ``holder`` rows in the batch's range, or ``which``."""
+    link = LABEL_LINKS[holder]
+    column = link.c[f"{holder}_id"]
+    return (
+        select(column, _labels.c.name)
+        .join(_labels, _labels.c.id == link.c.label_id)
+        .where(column.between(_LO, _HI) if which is None else which)
+    )
+
+
+def _of_batch_orders(column: str) -> Any:
+    """``column`` (customer_id, agent_id) of the batch's orders, as a sub-select."""
+    return select(_orders.c[column]).where(_orders.c.id.between(_LO, _HI)).scalar_subquery()
+
+
+_orders2 = _orders.alias("o2")
+
+_CUSTOMER_IDS = (
+    select(_customers.c.id)
+    .where(_customers.c.id > bindparam("last"))
+    .order_by(_customers.c.id)
+    .limit(bindparam("n"))
+)
+_CUSTOMER_LABELS = _label_names("customer")
+_CUSTOMER_ORDER_COUNTS = (
+    select(_orders.c.customer_id, func.count())
+    .where(_orders.c.customer_id.between(_LO, _HI))
+    .group_by(_orders.c.customer_id)
+)
+
+_ORDER_ROWS = (
+    select(
+        _orders.c.id,
+        _orders.c.customer_id,
+        _orders.c.agent_id,
+        _orders.c.subtotal,
+        _orders.c.currency,
+        _orders.c.created_at,
+        _orders.c.status,
+        _orders.c.wedding_date,
+    )
+    .where(_orders.c.id > bindparam("last"))
+    .order_by(_orders.c.id)
+    .limit(bindparam("n"))
+)
+_ORDER_LABELS = _label_names("order")
+_ORDER_CUSTOMER_LABELS = _label_names(
+    "customer", LABEL_LINKS["customer"].c.customer_id.in_(_of_batch_orders("customer_id"))
+)
+_ORDER_AGENT_LABELS = _label_names(
+    "agent", LABEL_LINKS["agent"].c.agent_id.in_(_of_batch_orders("agent_id"))
+)
+_ORDER_AGENT_NAMES = select(_agents.c.id, _agents.c.name).where(
+    _agents.c.id.in_(_of_batch_orders("agent_id"))
+)
+#: Orders per customer of the batch's orders (an order's ``customer.order_count``
+#: is its customer's other orders, as for order events).
+_ORDER_CUSTOMER_COUNTS = (
+    select(_orders2.c.customer_id, func.count())
+    .where(_orders2.c.customer_id.in_(_of_batch_orders("customer_id")))
+    .group_by(_orders2.c.customer_id)
+)
+_ORDER_LINE_COUNTS = (
+    select(_lines.c.order_id, func.count(), func.sum(_lines.c.quantity))
+    .where(_lines.c.order_id.between(_LO, _HI))
+    .group_by(_lines.c.order_id)
+)
+_ORDER_LINES = (
+    select(
+        _lines.c.order_id,
+        _lines.c.id,
+        _lines.c.quantity,
+        _lines.c.unit_price,
+        _lines.c.line_total,
+        _lines.c.description,
+    )
+    .where(_lines.c.order_id.between(_LO, _HI))
+    .order_by(_lines.c.order_id, _lines.c.id)
+)
+#: The labels of the batch's order lines, and of the catalog items they were sold from.
+_LINE_LABELS = _label_names(
+    "order_item",
+    LABEL_LINKS["order_item"].c.order_item_id.in_(
+        select(_lines.c.id).where(_lines.c.order_id.between(_LO, _HI)).scalar_subquery()
+    ),
+)
+_LINE_ITEM_LABELS = (
+    select(_lines.c.id, _labels.c.name)
+    .join(item_labels, item_labels.c.item_id == _lines.c.item_id)
+    .join(_labels, _labels.c.id == item_labels.c.label_id)
+    .where(_lines.c.order_id.between(_LO, _HI))
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _day(value: date | None) -> datetime | None:
+    """A date as rules compare it: the aware instant of its midnight, UTC."""
+    if value is None:
+        return None
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _label_map(conn: Connection, query: Any, bounds: Mapping[str, int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for holder, name in conn.execute(query, bounds):
+        found.setdefault(holder, set()).add(name)
+    return found
+
+
+@frozen
+class _Plan:
+    """What one subject's run reads and writes, worked out once."""
+
+    subject: str
+    key: str
+    keys: frozenset[str]
+    #: Entities whose labels are loaded: read by the rules, or changed by them.
+    label_entities: tuple[str, ...]
+    #: Entities whose labels go into the facts.
+    fact_labels: tuple[str, ...]
+    #: Every fact key, with its value when the loader sets none.
+    base: Facts
+    #: Whether a rule sets a field (an order's status: its history is loaded with it).
+    sets_fields: bool
+
+
+def _keys_read(rules: RuleSet, key: str) -> frozenset[str]:
+    """The facts the rules of event ``key`` read: a subset of ``rules.fact_keys``.
+
+    ``fact_keys`` is the whole rule set's; an ``order_created`` rule reading an
+    order's items must not cost every ``daily`` batch an items query. Compiled
+    conditions read facts by constant keys only (``facts['order.status']``,
+    ``GET_(facts, 'customer.absent')``, in nested functions for ``any``), so
+    the string constants of their code objects hold every key they read; a
+    condition that is not compiled code (no ``__code__``) reads them all.
+    """
+    found: set[str] = set()
+
+    def walk(code: CodeType) -> None:
+        for c in code.co_consts:
+            if isinstance(c, str):
+                found.add(c)
+            elif isinstance(c, CodeType):
+                walk(c)
+
+    for r in rules.rules:
+        if r.event != key:
+            continue
+        code = getattr(r.test, "__code__", None)
+        if not isinstance(code, CodeType):
+            return rules.fact_keys
+        walk(code)
+        found.update(f"{entity}.labels" for entity, _ in r.labels or ())
+    return rules.fact_keys & found
+
+
+def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
+    keys = _keys_read(rules, key)
+    scope = _SCOPES[subject]
+    unknown = sorted(
+        k for k in keys if k.split(".", 1)[0] in scope and k not in _SUPPORTED[subject]
+    )
+    if unknown:
+        logger.warning(
+            "%s: scheduled runs do not load %s; rules reading them see no value",
+            key,
+            ", ".join(unknown),
+        )
+    changed: set[str] = set()
+    sets_fields = False
+    for r in rules.rules:
+        if r.event != key or not r.enabled:
+            continue
+        for a in r.actions:
+            if isinstance(a, LabelChange_):
+                changed.add(a.entity)
+            elif isinstance(a, SetField_):
+                sets_fields = True
+    holders = ("customer",) if subject == "customer" else ("order", "customer", "agent")
+    fact_labels = tuple(e for e in holders if f"{e}.labels" in keys)
+    base = Facts({k: frozenset() if k.endswith(".labels") else None for k in rules.fact_keys})
+    if subject == "customer":
+        base["order.created_at"] = as_of  # the validity windows' clock, see the module doc
+    return _Plan(
+        subject,
+        key,
+        keys,
+        tuple(e for e in holders if e in changed or e in fact_labels),
+        fact_labels,
+        base,
+        sets_fields,
+    )
+
+
+@frozen
+class _Row:
+    """One subject row of a batch: its id, the ids of its entities, its facts."""
+
+    id: int
+    entities: dict[str, int | None]
+    facts: Facts
+    #: Field values a rule may set, as stored (an order's status).
+    fields: dict[str, Any]
+
+
+#: (row ids, rows, labels per entity per id) of one batch.
+_Batch = tuple[list[int], list[_Row], dict[str, dict[int, set[str]]]]
+
+
+def _read_customers(conn: Connection, plan: _Plan, last: int, limit: int) -> _Batch:
+    ids = list(conn.execute(_CUSTOMER_IDS, {"last": last, "n": limit}).scalars())
+    if not ids:
+        return ids, [], {}
+    bounds = {"lo": ids[0], "hi": ids[-1]}
+    labels = {}
+    if "customer" in plan.label_entities:
+        labels["customer"] = _label_map(conn, _CUSTOMER_LABELS, bounds)
+    counts: dict[int, int] | None = None
+    if "customer.order_count" in plan.keys:
+        counts = {cid: int(n) for cid, n in conn.execute(_CUSTOMER_ORDER_COUNTS, bounds)}
+    base = plan.base
+    rows = []
+    for cid in ids:
+        facts = Facts(base)
+        if counts is not None:
+            facts["customer.order_count"] = counts.get(cid, 0)
+        rows.append(_Row(cid, {"customer": cid}, facts, {}))
+    return ids, rows, labels
+
+
+def _read_orders(conn: Connection, plan: _Plan, last: int, limit: int) -> _Batch:
+    found = conn.execute(_ORDER_ROWS, {"last": last, "n": limit}).all()
+    if not found:
+        return [], [], {}
+    ids = [r.id for r in found]
+    bounds = {"lo": ids[0], "hi": ids[-1]}
+    keys = plan.keys
+    labels: dict[str, dict[int, set[str]]] = {}
+    for entity, query in (
+        ("order", _ORDER_LABELS),
+        ("customer", _ORDER_CUSTOMER_LABELS),
+        ("agent", _ORDER_AGENT_LABELS),
+    ):
+        if entity in plan.label_entities:
+            labels[entity] = _label_map(conn, query, bounds)
+    counts: dict[int, int] | None = None
+    if "customer.order_count" in keys:
+        counts = {cid: int(n) for cid, n in conn.execute(_ORDER_CUSTOMER_COUNTS, bounds)}
+    names: dict[int, str] | None = None
+    if "agent.name" in keys:
+        names = {aid: name for aid, name in conn.execute(_ORDER_AGENT_NAMES, bounds)}
+    lines: dict[int, tuple[int, int]] | None = None
+    if "order.item_count" in keys or "order.line_count" in keys:
+        lines = {
+            oid: (int(n), int(q or 0)) for oid, n, q in conn.execute(_ORDER_LINE_COUNTS, bounds)
+        }
+    items = _read_items(conn, bounds) if "item.all" in keys else None
+    base = plan.base
+    rows = []
+    for r in found:
+        facts = Facts(base)
+        created = _aware(r.created_at)
+        wedding = _day(r.wedding_date)
+        facts["order.subtotal"] = Decimal(r.subtotal) if r.subtotal is not None else Decimal(0)
+        facts["order.currency"] = r.currency or "EUR"
+        facts["order.created_at"] = created or datetime.now(UTC)
+        facts["order.status"] = r.status
+        facts["order.placed_by_customer"] = r.customer_id is not None
+        facts["order.created_by_agent"] = r.agent_id is not None
+        facts["customer.absent"] = r.customer_id is None
+        facts["agent.absent"] = r.agent_id is None
+        if "order.wedding_date" in keys:
+            facts["order.wedding_date"] = wedding
+        if "order.wedding_year" in keys:
+            facts["order.wedding_year"] = wedding.year if wedding is not None else None
+        if counts is not None:
+            facts["customer.order_count"] = (
+                counts.get(r.customer_id, 1) - 1 if r.customer_id is not None else None
+            )
+        if names is not None:
+            facts["agent.name"] = names.get(r.agent_id) if r.agent_id is not None else None
+        if lines is not None:
+            line_count, item_count = lines.get(r.id, (0, 0))
+            facts["order.line_count"] = line_count
+            facts["order.item_count"] = item_count
+        if items is not None:
+            facts["item.all"] = items.get(r.id, [])
+        rows.append(
+            _Row(
+                r.id,
+                {"order": r.id, "customer": r.customer_id, "agent": r.agent_id},
+                facts,
+                {"status": r.status},
+            )
+        )
+    return ids, rows, labels
+
+
+def _read_items(conn: Connection, bounds: Mapping[str, int]) -> dict[int, list[Facts]]:
+    """The lines of the batch's orders as ``item.all`` members (3 queries).
+
+    A line's labels are its own and those of the catalog item it was sold from.
+    """
+    line_labels = _label_map(conn, _LINE_LABELS, bounds)
+    for line_id, name in conn.execute(_LINE_ITEM_LABELS, bounds):
+        line_labels.setdefault(line_id, set()).add(name)
+    items: dict[int, list[Facts]] = {}
+    for order_id, line_id, quantity, unit_price, line_total, description in conn.execute(
+        _ORDER_LINES, bounds
+    ):
+        items.setdefault(order_id, []).append(
+            Facts(
+                {
+                    "item.labels": frozenset(line_labels.get(line_id, ())),
+                    "item.quantity": quantity,
+                    "item.unit_price": unit_price,
+                    "item.line_total": line_total,
+                    "item.name": description,
+                }
+            )
+        )
+    return items
+
+
+_READERS: dict[str, Callable[[Connection, _Plan, int, int], _Batch]] = {
+    "customer": _read_customers,
+    "order": _read_orders,
+}
+_TABLES = {"customer": _customers, "order": _orders}
+_MODELS: dict[str, type[Any]] = {"customer": Customer, "order": Order, "agent": Agent}
+
+
+# ----------------------------------------------------------------- effects --
+
+
+def _track(
+    decision: Decision, subject: str, row: _Row, labels: dict[str, dict[int, set[str]]]
+) -> tuple[bool, set[str]]:
+    """Whether ``decision`` changes anything for ``row``, and the entities it touches.
+
+    The labels in memory (and the row's fields) are updated as the decision
+    would change them, so that the rows after it see the changes.
+    """
+    touched: set[str] = set()
+    changed = False
+    before: dict[tuple[str, int], frozenset[str]] = {}
+    for change in decision.label_changes:
+        entity = change.entity
+        eid = row.entities.get(entity)
+        if eid is None:
+            continue
+        touched.add(entity)
+        held = labels.get(entity)
+        if held is None:  # labels not tracked: assume a change
+            changed = True
+            continue
+        current = held.setdefault(eid, set())
+        before.setdefault((entity, eid), frozenset(current))
+        if change.add:
+            current.add(change.label)
+        else:
+            current.discard(change.label)
+    for (entity, eid), was in before.items():
+        changed = changed or labels[entity][eid] != was
+    for setting in decision.field_changes:
+        eid = row.entities.get(setting.entity)
+        if eid is None:
+            continue
+        touched.add(setting.entity)
+        if setting.entity != subject or setting.field not in row.fields:
+            changed = True
+        elif row.fields[setting.field] != setting.value:
+            row.fields[setting.field] = setting.value
+            changed = True
+    return changed, touched
+
+
+def _load(session: Session, entity: str, ids: Iterable[int], sets_fields: bool) -> dict[int, Any]:
+    """The ``entity`` rows with ``ids``, one query per ``_IN_CHUNK`` of them."""
+    model = _MODELS[entity]
+    wanted = sorted(set(ids))
+    options = [selectinload(Order.status_changes)] if entity == "order" and sets_fields else []
+    found: dict[int, Any] = {}
+    for n in range(0, len(wanted), _IN_CHUNK):
+        query = select(model).where(model.id.in_(wanted[n : n + _IN_CHUNK])).options(*options)
+        for obj in session.scalars(query):
+            found[obj.id] = obj
+    return found
+
+
+def _apply(
+    session: Session, plan: _Plan, pending: Sequence[tuple[_Row, Decision, set[str]]]
+) -> None:
+    """Apply the pending decisions, their rows loaded with one query per kind of row."""
+    wanted: dict[str, set[int]] = {}
+    for row, _, touched in pending:
+        for entity in touched:
+            eid = row.entities.get(entity)
+            if eid is not None and entity in _MODELS:
+                wanted.setdefault(entity, set()).add(eid)
+    loaded = {e: _load(session, e, ids, plan.sets_fields) for e, ids in wanted.items()}
+    for row, decision, _ in pending:
+        targets = {
+            entity: (loaded.get(entity, {}).get(eid) if eid is not None else None)
+            for entity, eid in row.entities.items()
+        }
+        apply_effects(session, decision, targets)
+
+
+# --------------------------------------------------------------------- run --
+
+
+def _log_failures(key: str, subject: str, row_id: int, decision: Decision) -> None:
+    for err in decision.errors:
+        logger.error(
+            "rule %r (%s:%d) failed on %s %s (%s): %s",
+            err.rule,
+            err.file,
+            err.line,
+            subject,
+            row_id,
+            key,
+            err.message,
+        )
+
+
+class _SubjectRun:
+    """One subject's run for one period."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Session],
+        rules: RuleSet,
+        event: str,
+        subject: str,
+        period: str,
+        as_of: datetime,
+        batch_size: int,
+        progress: Progress | None,
+    ) -> None:
+        self.factory = factory
+        self.rules = rules
+        self.event = event
+        self.subject = subject
+        self.period = period
+        self.batch_size = batch_size
+        self.progress = progress
+        self.plan = _plan(rules, subject, f"{event}:{subject}", as_of)
+        self.read = _READERS[subject]
+
+    def report(self, status: RunStatus, **kw: Any) -> SubjectReport:
+        got = SubjectReport(self.event, self.subject, self.period, status, **kw)
+        if self.progress is not None:
+            self.progress.finish(got)
+        return got
+
+    def run(self) -> SubjectReport:
+        start = time.perf_counter()
+        run = _claim(self.factory, self.event, self.subject, self.period)
+        if run.finished:
+            logger.info("%s %ss for %s: already done", self.event, self.subject, self.period)
+            return self.report(RunStatus.ALREADY_DONE, total=run.processed)
+        if run.last_id:
+            logger.info(
+                "%s %ss for %s: resuming after id %d (%d done)",
+                self.event,
+                self.subject,
+                self.period,
+                run.last_id,
+                run.processed,
+            )
+        if self.progress is not None:
+            table = _TABLES[self.subject]
+            with self.factory() as session, session.begin():
+                remaining = session.connection().execute(
+                    select(func.count()).select_from(table).where(table.c.id > run.last_id)
+                )
+                count = int(remaining.scalar_one())
+            self.progress.start(self.event, self.subject, self.period, count, run.last_id)
+        last, processed, changed, errors, batches = run.last_id, 0, 0, 0, 0
+        status = RunStatus.DONE
+        while True:
+            try:
+                rows, n_changed, n_errors, new_last, done = self.batch(run.id, last)
+            except _Held:
+                logger.warning(
+                    "%s %ss for %s: another run holds this period; stopped after id %d",
+                    self.event,
+                    self.subject,
+                    self.period,
+                    last,
+                )
+                status = RunStatus.HELD
+                break
+            if rows:
+                batches += 1
+                processed += rows
+                changed += n_changed
+                errors += n_errors
+                last = new_last
+                if self.progress is not None:
+                    self.progress.batch(
+                        BatchInfo(
+                            self.event,
+                            self.subject,
+                            self.period,
+                            batches,
+                            rows,
+                            last,
+                            processed,
+                            n_changed,
+                            n_errors,
+                            time.perf_counter() - start,
+                        )
+                    )
+            if done:
+                break
+        return self.report(
+            status,
+            processed=processed,
+            changed=changed,
+            errors=errors,
+            batches=batches,
+            seconds=time.perf_counter() - start,
+            resumed_after=run.last_id,
+            total=run.processed + processed,
+        )
+
+    def batch(self, run_id: int, last: int) -> tuple[int, int, int, int, bool]:
+        """One batch after id ``last``: (rows, changed, errors, new last id, period done)."""
+        plan, key, subject = self.plan, self.plan.key, self.subject
+        evaluate = self.rules.evaluate
+        with self.factory() as session, session.begin():
+            conn = session.connection()
+            _lock(conn, run_id, last)
+            ids, rows, labels = self.read(conn, plan, last, self.batch_size)
+            if not ids:
+                _advance(conn, run_id, last, last, 0, done=True)
+                return 0, 0, 0, last, True
+            errors = 0
+            pending: list[tuple[_Row, Decision, set[str]]] = []
+            for row in rows:
+                facts = row.facts
+                for entity in plan.fact_labels:
+                    eid = row.entities.get(entity)
+                    held = labels[entity].get(eid) if eid is not None else None
+                    if held:
+                        facts[f"{entity}.labels"] = frozenset(held)
+                try:
+                    decision = evaluate(key, facts)
+                except Exception as e:  # a bad stored value (an unknown currency, …)
+                    errors += 1
+                    logger.error(
+                        "%s failed on %s %s: %s: %s", key, subject, row.id, type(e).__name__, e
+                    )
+                    continue
+                if decision.errors:
+                    errors += len(decision.errors)
+                    _log_failures(key, subject, row.id, decision)
+                if decision.label_changes or decision.field_changes:
+                    effective, touched = _track(decision, subject, row, labels)
+                    if effective:
+                        pending.append((row, decision, touched))
+            if pending:
+                _apply(session, plan, pending)
+                session.flush()
+            done = len(ids) < self.batch_size
+            _advance(conn, run_id, last, ids[-1], len(ids), done)
+        return len(ids), len(pending), errors, ids[-1], done
+
+
+def _unfinished(
+    factory: Callable[[], Session], event: str, period: str
+) -> tuple[tuple[str, str], ...]:
+    with factory() as session, session.begin():
+        found = session.connection().execute(
+            select(_runs.c.subject, _runs.c.period)
+            .where(
+                _runs.c.event == event,
+                _runs.c.finished_at.is_(None),
+                _runs.c.period < period,
+            )
+            .order_by(_runs.c.period, _runs.c.subject)
+        )
+        return tuple((s, p) for s, p in found)
+
+
+def run_scheduled(
+    session_factory: Callable[[], Session],
+    rules: RuleSet,
+    event: str,
+    *,
+    period: str | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> RunReport:
+    """Run ``rules``' ``event`` (``"daily"`` or ``"monthly"``) rules for ``period``.
+
+    ``session_factory`` makes the sessions (a ``sessionmaker``): one per
+    batch, each committed on its own. ``period`` defaults to the current
+    one (``now``, default the clock, in UTC). Subjects without rules for the
+    event are left alone. Raises ValueError for an unknown event, a bad
+    period or batch size; database errors propagate (what was committed
+    stays, and the next run of the period resumes after it).
+    """
+    _check_event(event)
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, not {batch_size}")
+    period = check_period(event, period) if period is not None else current_period(event, now)
+    as_of = period_start(event, period)
+    started = time.perf_counter()
+    events = rules.events
+    reports = []
+    for subject in SCHEDULED_SUBJECTS:
+        if f"{event}:{subject}" not in events:
+            continue
+        job = _SubjectRun(
+            session_factory, rules, event, subject, period, as_of, batch_size, progress
+        )
+        reports.append(job.run())
+    unfinished = _unfinished(session_factory, event, period) if reports else ()
+    for subject, earlier in unfinished:
+        logger.warning(
+            "%s %ss for %s never finished: run %s for period %s again to finish it",
+            event,
+            subject,
+            earlier,
+            event,
+            earlier,
+        )
+    return RunReport(event, period, tuple(reports), time.perf_counter() - started, unfinished)
