@@ -195,6 +195,8 @@ class _Compiler:
         self.prelude: list[ast.stmt] = []
         self.temp = 0
         self.fact_keys: set[str] = set()
+        #: The facts the rule being compiled reads.
+        self.rule_keys: set[str] = set()
         #: The event of the rule being compiled (its optional entities get guards).
         self.event: Event | None = None
         #: Inside ``any ENTITY …``: facts are the member's, not the event's.
@@ -223,6 +225,7 @@ class _Compiler:
     def fact(self, key: str) -> ast.Subscript:
         if not self.within:
             self.fact_keys.add(key)
+            self.rule_keys.add(key)
         return ast.Subscript(
             **_AT.pos,
             value=ast.Name(**_AT.pos, id="facts", ctx=ast.Load()),
@@ -233,6 +236,7 @@ class _Compiler:
     def maybe(self, key: str) -> ast.Call:
         """``GET_(facts, key)``: a fact a caller's mapping may leave out (None then)."""
         self.fact_keys.add(key)
+        self.rule_keys.add(key)
         return _call("GET_", ast.Name(**_AT.pos, id="facts", ctx=ast.Load()), _const(key))
 
     def fresh(self) -> str:
@@ -510,10 +514,13 @@ RECORD_FIELDS = (
     "valid_until",
     "description",
     "labels",
+    "facts",
 )
 
 
-def _record(rule: Rule, fname: str, file: str, event: Event | None) -> tuple[Any, ...]:
+def _record(
+    rule: Rule, fname: str, file: str, event: Event | None, keys: set[str]
+) -> tuple[Any, ...]:
     """A rule's data as one tuple, in the order ``RULES_`` reads it (written as JSON).
 
     Everything but the condition is data: numbers are decimal strings and
@@ -544,6 +551,7 @@ def _record(rule: Rule, fname: str, file: str, event: Event | None) -> tuple[Any
         end,
         rule.description,
         None if labels is None else tuple(sorted(labels)),
+        tuple(sorted(keys)),
     )
 
 
@@ -619,6 +627,7 @@ def compile_rules(
     for n, rule in enumerate(rules, start=1):
         fname = f"rule_{n:04d}"
         comp.temp = 0
+        comp.rule_keys = set()
         comp.event = vocabulary.event(
             rule.event.text, rule.subject.text if rule.subject is not None else None
         )
@@ -638,7 +647,7 @@ def compile_rules(
         names.append(fname)
 
         _AT.pos = _position(rule)
-        records.append(_record(rule, fname, file, comp.event))
+        records.append(_record(rule, fname, file, comp.event, comp.rule_keys))
         if n % CHUNK == 0:
             flush()
     flush()

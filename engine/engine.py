@@ -169,7 +169,7 @@ class Engine:
         """The decision for ``order``, from the database, without writing anything."""
         rules = self._rules
         with session.no_autoflush:
-            facts = load_facts(session, order, rules.fact_keys)
+            facts = load_facts(session, order, rules.keys_for(event_name))
         return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
 
     def fire(self, event_name: str, order: Order, session: Session) -> Decision:
@@ -181,7 +181,7 @@ class Engine:
                 subtotal = order.items_subtotal()
                 if order.subtotal != subtotal:
                     order.subtotal = subtotal
-            facts = load_facts(session, order, rules.fact_keys)
+            facts = load_facts(session, order, rules.keys_for(event_name))
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]
@@ -296,10 +296,10 @@ class Engine:
             return None
         with session.no_autoflush:
             if isinstance(row, Order):
-                facts = load_facts(session, row, rules.fact_keys)
+                facts = load_facts(session, row, rules.keys_for(event_name))
                 targets = _targets(session, row)
             else:
-                facts = load_holder_facts(session, holder, row, rules.fact_keys)
+                facts = load_holder_facts(session, holder, row, rules.keys_for(event_name))
                 targets = {holder: row}
             facts["label.name"] = label
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)

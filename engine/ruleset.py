@@ -93,6 +93,8 @@ class RuleSet:
     )
     #: event -> its _Plan, made on first use (filled in by build for known events).
     _plans: dict[str, _Plan] = field(init=False, factory=dict, repr=False, eq=False)
+    #: event -> the facts its rules read, worked out on first use.
+    _keys: dict[str, frozenset[str]] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the function that evaluates it, made on first use.
     _runners: dict[str, Callable[[Mapping[str, Any], bool], Decision]] = field(
         init=False, factory=dict, repr=False, eq=False
@@ -140,6 +142,23 @@ class RuleSet:
     @property
     def events(self) -> frozenset[str]:
         return frozenset(r.event for r in self.rules)
+
+    def keys_for(self, event: str) -> frozenset[str]:
+        """The facts the rules of ``event`` read (with the events it includes).
+
+        What the engine loads for that event: the rule set's other events'
+        facts (a daily rule's customer order count) cost an order nothing.
+        """
+        keys = self._keys.get(event)
+        if keys is None:
+            plan = self._plan(event)
+            rules = {id(r): r for r in plan.scan}
+            for _, index in plan.labels:
+                for hit in index.values():
+                    rules.update((id(r), r) for r in hit)
+            keys = frozenset(k for r in rules.values() for k in r.facts)
+            self._keys[event] = keys
+        return keys
 
     def has_rules(self, event: str) -> bool:
         """Whether an enabled rule runs on ``event`` (its own, or an included event's)."""

@@ -126,6 +126,8 @@ class Rule_:
     description: str | None = None
     #: ``(entity, label)`` pairs of which one must be present, or None (scan).
     labels: tuple[tuple[str, str], ...] | None = None
+    #: The facts the rule's condition reads (``"customer.labels"``, …).
+    facts: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -170,6 +172,7 @@ def RULES_(
             valid_until,
             description,
             labels,
+            facts,
         ) = row
         built = []
         for a in acts:
@@ -196,6 +199,7 @@ def RULES_(
                 valid_until=None if valid_until is None else T(valid_until),
                 description=description,
                 labels=None if labels is None else tuple(tuple(pair) for pair in labels),
+                facts=tuple(facts),
             )
         )
     return tuple(rules)

@@ -31,8 +31,8 @@ the winner's row.
 
 **Facts.** Each batch reads its facts with a fixed number of queries,
 whatever its size (a range ``BETWEEN first AND last id`` of the batch, or a
-sub-select of it), and only the facts the event's rules read (those of
-``RuleSet.fact_keys`` their compiled conditions name). Rows are decided one
+sub-select of it), and only the facts the event's rules read
+(``RuleSet.keys_for``). Rows are decided one
 by one in id order, and the labels a rule adds or removes are updated in
 memory as it goes, so a later row of the same batch (another order of the
 same customer) sees them as it would in a batch of its own: the outcome
@@ -62,7 +62,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from types import CodeType
 from typing import Any
 
 from attrs import frozen
@@ -536,38 +535,8 @@ class _Plan:
     sets_fields: bool
 
 
-def _keys_read(rules: RuleSet, key: str) -> frozenset[str]:
-    """The facts the rules of event ``key`` read: a subset of ``rules.fact_keys``.
-
-    ``fact_keys`` is the whole rule set's; an ``order_created`` rule reading an
-    order's items must not cost every ``daily`` batch an items query. Compiled
-    conditions read facts by constant keys only (``facts['order.status']``,
-    ``GET_(facts, 'customer.absent')``, in nested functions for ``any``), so
-    the string constants of their code objects hold every key they read; a
-    condition that is not compiled code (no ``__code__``) reads them all.
-    """
-    found: set[str] = set()
-
-    def walk(code: CodeType) -> None:
-        for c in code.co_consts:
-            if isinstance(c, str):
-                found.add(c)
-            elif isinstance(c, CodeType):
-                walk(c)
-
-    for r in rules.rules:
-        if r.event != key:
-            continue
-        code = getattr(r.test, "__code__", None)
-        if not isinstance(code, CodeType):
-            return rules.fact_keys
-        walk(code)
-        found.update(f"{entity}.labels" for entity, _ in r.labels or ())
-    return rules.fact_keys & found
-
-
 def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
-    keys = _keys_read(rules, key)
+    keys = rules.keys_for(key)
     scope = _SCOPES[subject]
     unknown = sorted(
         k for k in keys if k.split(".", 1)[0] in scope and k not in _SUPPORTED[subject]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import rulec
 from rulec.engine.engine import Engine
@@ -98,3 +98,24 @@ class TestLabels:
                 Decimal("108.00"),
             )
             assert o.discount_description == "VIP New Order Discount"
+
+
+def test_an_order_loads_only_what_order_rules_read(engine, sessions, db):
+    """The daily rules read a customer's order count; creating an order does not."""
+    with sessions.begin() as s:
+        ben = Customer(name="Ben", labels=[label(s, "Customer_VIP", "customer")])
+        s.add(ben)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db, "before_cursor_execute", seen)
+    try:
+        with sessions.begin() as s:
+            s.add(Order(customer_id=ben.id, subtotal=Decimal("120.00")))
+    finally:
+        event.remove(db, "before_cursor_execute", seen)
+    assert "order_count" in " ".join(engine.rules.keys_for("daily:customer")).replace(".", "_")
+    assert statements.count("SELECT") == 1  # the customer's labels, nothing else
+    assert statements.count("INSERT") == 2  # the order and its one audit row
