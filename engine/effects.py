@@ -27,7 +27,14 @@ def _label_type(holder: str) -> str:
     return "item" if holder == "order_item" else holder
 
 
-def change_label(session: Session, holder: str, target: Any, name: str, add: bool) -> bool:
+def change_label(
+    session: Session,
+    holder: str,
+    target: Any,
+    name: str,
+    add: bool,
+    known: dict[str, Label] | None = None,
+) -> bool:
     """Link (``add``) or unlink the label ``name`` and ``target``, a ``holder`` row.
 
     A missing label is created when it is added (with the holder's type).
@@ -36,13 +43,20 @@ def change_label(session: Session, holder: str, target: Any, name: str, add: boo
     ``DELETE``), so concurrent decisions adding the same label do not
     collide; otherwise the ORM collection is changed, keeping the caller's
     unflushed changes. Returns whether anything was done.
+
+    ``known``, a dict the caller keeps for one transaction (a batch of a
+    scheduled run), remembers labels by name so each is looked up once.
     """
-    label = session.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+    label = known.get(name) if known is not None else None
+    if label is None:
+        label = session.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
     if label is None:
         if not add:
             return False
         label = Label(name=name, entity_type=_label_type(holder))
         session.add(label)
+    if known is not None:
+        known[name] = label
     if _link_directly(session, holder, target, label, add):
         return True
     labels = target.labels
@@ -99,18 +113,23 @@ def set_field(session: Session, target: Any, change: FieldChange, version: str) 
     return True
 
 
-def apply_effects(session: Session, decision: Decision, targets: Mapping[str, Any]) -> None:
+def apply_effects(
+    session: Session,
+    decision: Decision,
+    targets: Mapping[str, Any],
+    labels: dict[str, Label] | None = None,
+) -> None:
     """Apply ``decision``'s label changes and field settings to ``targets``.
 
     ``targets`` maps an entity name of the decision's event (``"order"``,
     ``"customer"``, …) to its row; a change for an entity that is missing
-    (an order with no customer) does nothing.
+    (an order with no customer) does nothing. ``labels``: see :func:`change_label`.
     """
     for change in decision.label_changes:
         assert isinstance(change, LabelChange_)
         target = targets.get(change.entity)
         if target is not None:
-            change_label(session, change.entity, target, change.label, change.add)
+            change_label(session, change.entity, target, change.label, change.add, labels)
     for setting in decision.field_changes:
         target = targets.get(setting.entity)
         if target is not None:

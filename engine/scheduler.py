@@ -780,12 +780,13 @@ def _apply(
             if eid is not None and entity in _MODELS:
                 wanted.setdefault(entity, set()).add(eid)
     loaded = {e: _load(session, e, ids, plan.sets_fields) for e, ids in wanted.items()}
+    labels: dict[str, Label] = {}  # looked up once per batch, by name
     for row, decision, _ in pending:
         targets = {
             entity: (loaded.get(entity, {}).get(eid) if eid is not None else None)
             for entity, eid in row.entities.items()
         }
-        apply_effects(session, decision, targets)
+        apply_effects(session, decision, targets, labels)
 
 
 # --------------------------------------------------------------------- run --

@@ -444,11 +444,11 @@ class TestCrashes:
         calls = []
         real = scheduler.apply_effects
 
-        def failing(session, decision, targets):
+        def failing(session, decision, targets, *rest):
             calls.append(1)
             if len(calls) == 5:
                 raise Crash("the database went away")
-            real(session, decision, targets)
+            real(session, decision, targets, *rest)
 
         monkeypatch.setattr(scheduler, "apply_effects", failing)
         with pytest.raises(Crash):
