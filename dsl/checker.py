@@ -137,6 +137,8 @@ class _Context:
     reported: set[tuple[str, str, Span]] = field(factory=set)
     #: id(rule) -> its event, once stage_names has resolved it (None: unknown).
     events: dict[int, Event | None] = field(factory=dict)
+    #: (event name, subject) -> the event, for names resolved without a problem.
+    known_events: dict[tuple[str, str | None], Event] = field(factory=dict)
 
     def report(
         self, code: str, message: str, span: Span | None, suggestion: str | None = None
@@ -367,6 +369,18 @@ def _events_summary(vocabulary: Vocabulary) -> str:
 
 def _event(ctx: _Context, rule: Rule) -> Event | None:
     """The rule's event (R201 unknown, R217 a subject missing, unknown or not taken)."""
+    key = (rule.event.text, rule.subject.text if rule.subject is not None else None)
+    known = ctx.known_events.get(key)
+    if known is not None:  # a known event, seen before: nothing to report
+        return known
+    reported = len(ctx.diagnostics)
+    event = _resolve_event(ctx, rule)
+    if event is not None and len(ctx.diagnostics) == reported:
+        ctx.known_events[key] = event  # only a clean resolution is remembered
+    return event
+
+
+def _resolve_event(ctx: _Context, rule: Rule) -> Event | None:
     vocabulary = ctx.vocabulary
     name, subject = rule.event.text, rule.subject
     names = vocabulary.event_names()
@@ -1021,6 +1035,8 @@ def stage_satisfiability(ctx: _Context) -> None:
     for rule in ctx.rules:
         if rule.condition is None or rule.span is None:
             continue
+        if not isinstance(rule.condition, And | Or | Not):
+            continue  # one test alone cannot contradict itself (a reversed range is R306)
         lines = range(rule.span.line, rule.span.end_line + 1)
         if any((rule.span.file, n) in broken for n in lines):
             continue
@@ -1108,6 +1124,11 @@ def stage_optional(ctx: _Context) -> None:
         event = ctx.events.get(id(rule))
         if event is None or not event.optional or rule.condition is None or rule.span is None:
             continue
+        if not any(
+            negative_atom(c) and _entity_of(c) in event.optional
+            for c in _conditions(rule.condition)
+        ):
+            continue  # no negative test of an optional entity: nothing to warn about
         lines = range(rule.span.line, rule.span.end_line + 1)
         if any((rule.span.file, n) in broken for n in lines):
             continue  # the error, or the contradiction, says more

@@ -579,6 +579,10 @@ def _action(a: Any) -> tuple[Any, ...]:
     return ("label", a.entity.text, a.label.text, a.verb.text == "add")
 
 
+#: One rule's record as JSON text (one encoder: ``json.dumps`` with options makes
+#: a new one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
 #: Rules compiled to one code object; the syntax tree of one chunk at a time
 #: is alive, which bounds the memory a big rule file needs.
 CHUNK = 256
@@ -664,7 +668,7 @@ def compile_rules(
             ),
             # one JSON text per rule: cheap for compile() (a deeply nested
             # tuple constant costs it more than all the conditions together)
-            _const(tuple(json.dumps(r, ensure_ascii=False) for r in records)),
+            _const(tuple(map(_JSON, records))),
         ],
         keywords=[],
     )

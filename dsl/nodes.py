@@ -11,6 +11,7 @@ an unknown label) are the checker's job and become diagnostics with spans.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from attrs import frozen
@@ -54,6 +55,7 @@ __all__ = [
     "String",
     "Value",
     "Window",
+    "name_at",
     "walk",
 ]
 
@@ -112,6 +114,42 @@ class Name(Node):
 
     def __str__(self) -> str:
         return self.text
+
+
+def _slot_setters(cls: type, names: str) -> tuple[Any, ...]:
+    """The slot setters of an attrs class's fields ``names``, found along its MRO."""
+    out = []
+    for name in names.split():
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                out.append(klass.__dict__[name].__set__)
+                break
+        else:  # pragma: no cover - caught by the import of this module
+            raise TypeError(f"{cls.__name__} has no slot {name!r}")
+    return tuple(out)
+
+
+_set_file, _set_line, _set_column, _set_end_line, _set_end_column = _slot_setters(
+    Span, "file line column end_line end_column"
+)
+_set_text, _set_span = _slot_setters(Name, "text span")
+_new = object.__new__
+
+
+def name_at(text: str, file: str, line: int, column: int) -> Name:
+    """``Name(text, span=Span(file, line, column, line, column + len(text)))``, built
+    faster, for the parser's hottest path (the lexer's text is always a str).
+    tests/dsl/test_nodes.py holds both ways of building equal."""
+    span = _new(Span)
+    _set_file(span, file)
+    _set_line(span, line)
+    _set_column(span, column)
+    _set_end_line(span, line)
+    _set_end_column(span, column + len(text))
+    name = _new(Name)
+    _set_text(name, text)
+    _set_span(name, span)
+    return name  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------- values ---

@@ -64,6 +64,7 @@ from rulec.dsl.nodes import (
     Span,
     String,
     Window,
+    name_at,
 )
 
 __all__ = [
@@ -298,7 +299,7 @@ class _ToAst(Transformer[Token, Any]):
         file = self.file
 
         def name(text: str, line: int, column: int) -> Name:
-            return Name(text, span=Span(file, line, column, line, column + len(text)))
+            return name_at(text, file, line, column)
 
         return {"name": name, "subject": name, "word": name, "target": name, "target_word": name}
 

@@ -93,6 +93,8 @@ class RuleSet:
     )
     #: event -> its _Plan, made on first use (filled in by build for known events).
     _plans: dict[str, _Plan] = field(init=False, factory=dict, repr=False, eq=False)
+    #: id(rule) -> rank (priority, then source order), worked out on first use.
+    _rank: dict[int, int] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the facts its rules read, worked out on first use.
     _keys: dict[str, frozenset[str]] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the function that evaluates it, made on first use.
@@ -132,8 +134,13 @@ class RuleSet:
             _scan={e: tuple(v) for e, v in scan.items()},
             _by_label={e: {k: tuple(v) for k, v in d.items()} for e, d in by_label.items()},
         )
-        for event in (*built._events, *scan, *by_label):
+        # the events that have rules get their evaluator now; the others
+        # (most of a large vocabulary) when first asked, at no cost here
+        for event in dict.fromkeys((*scan, *by_label)):
             built._runner(event)
+        for event, included in built._events.items():
+            if any(e in scan or e in by_label for e in included):
+                built._runner(event)
         return built
 
     def __len__(self) -> int:
@@ -246,6 +253,15 @@ class RuleSet:
         run = self._runners.get(event) or self._runner(event)
         return run(facts, raise_errors)
 
+    def _ranks(self) -> dict[int, int]:
+        """id(rule) -> its rank: priority (higher first), then source order; made once."""
+        ranks = self._rank
+        if not ranks:
+            position = self._position
+            ordered = sorted(self.rules, key=lambda r: (-r.priority, position[id(r)]))
+            ranks.update((id(r), n) for n, r in enumerate(ordered))
+        return ranks
+
     def _runner(self, event: str) -> Callable[[Mapping[str, Any], bool], Decision]:
         """The function that evaluates ``event``, specialised to its plan once.
 
@@ -260,12 +276,7 @@ class RuleSet:
         plan = self._plan(event)
         version = self.version
         keys = self.fact_keys
-        ranked = {
-            id(r): n
-            for n, r in enumerate(
-                sorted(self.rules, key=lambda r: (-r.priority, self._position[id(r)]))
-            )
-        }
+        ranked = self._ranks()
 
         def entries(rules: Iterable[Rule_]) -> tuple[_Entry, ...]:
             return tuple(
