@@ -47,35 +47,46 @@ class Instant:
 
 
 def parse_date(value: DateValue, default_zone: Name | None = None) -> Instant | str:
-    """Parse a date literal; return an :class:`Instant` or an error message."""
+    """Parse a date literal; return an :class:`Instant` or an error message.
+
+    The checker and the compiler read every date two or three times, and a
+    large rule set repeats the same few dates: results are remembered by
+    (text, zone), which is all they depend on.
+    """
+    zone = value.zone.text if value.zone is not None else None
+    default = default_zone.text if default_zone is not None else None
+    return _parsed(value.text, zone, default)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, zone: str | None, default_zone: str | None) -> Instant | str:
     try:
-        return _parse_date(value, default_zone)
+        return _parse_date(text, zone, default_zone)
     except OverflowError:  # 9999-12-31 has no next day; 0001-01-01 Asia/Tokyo no UTC instant
-        return f"{value.text!r} is too close to the limits of the calendar (years 1 to 9999)"
+        return f"{text!r} is too close to the limits of the calendar (years 1 to 9999)"
 
 
-def _parse_date(value: DateValue, default_zone: Name | None) -> Instant | str:
-    text = value.text
+def _parse_date(text: str, zone: str | None, default_zone: str | None) -> Instant | str:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         return f"{text!r} is not a valid date; write YYYY-MM-DD, or YYYY-MM-DD HH:MM for a time"
-    zone_name = value.zone or default_zone
+    zone_name = zone or default_zone
     date_only = len(text) == 10
     if dt.tzinfo is not None:
-        if value.zone is not None:
+        if zone is not None:
             return f"{text!r} has a UTC offset and a time zone; give only one"
         start = dt.astimezone(UTC)
     else:
-        tz = UTC if zone_name is None else resolve_zone(zone_name.text)
+        tz = UTC if zone_name is None else resolve_zone(zone_name)
         if tz is None:
-            return f"unknown time zone {zone_name.text!r}" if zone_name else "unknown time zone"
+            return f"unknown time zone {zone_name!r}" if zone_name else "unknown time zone"
         start = dt.replace(tzinfo=tz).astimezone(UTC)
     if date_only:
         # the next local midnight, which need not be 24 hours later (DST)
         nxt = (dt + timedelta(days=1)).replace(tzinfo=start.tzinfo if dt.tzinfo else None)
         if dt.tzinfo is None:
-            tz = UTC if zone_name is None else resolve_zone(zone_name.text)
+            tz = UTC if zone_name is None else resolve_zone(zone_name)
             end = nxt.replace(tzinfo=tz).astimezone(UTC)
         else:  # pragma: no cover - a date-only text has no offset
             end = nxt.astimezone(UTC)
