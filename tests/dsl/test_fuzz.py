@@ -41,6 +41,7 @@ from rulec.dsl.nodes import (
     Number,
     Or,
     Rule,
+    Some,
     String,
     walk,
 )
@@ -58,6 +59,8 @@ SETTINGS = settings(
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe"]
 CURRENCIES = ["EUR", "USD", "GBP", "JPY", "CHF", "KWD"]
 EVENTS = ["order_created", "order_updated"]
+#: Labels of the order's lines (declared in every generated file).
+ITEM_LABELS = ["Fragile", "Bulky", "Gift"]
 
 # ------------------------------------------------------------ valid files ---
 
@@ -112,8 +115,16 @@ def values_list(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 @st.composite
 def leaf(draw, labels: list[str]) -> str:
-    kind = draw(st.sampled_from(["label", "any", "money", "currency", "count", "date"]))
+    kind = draw(
+        st.sampled_from(["label", "any", "money", "currency", "count", "date", "item", "quantity"])
+    )
     label = st.sampled_from(labels)
+    if kind == "item":  # a member of the order's lines
+        verb = draw(st.sampled_from(["has label", "has any label of"]))
+        names = draw(st.lists(st.sampled_from(ITEM_LABELS), min_size=1, max_size=3))
+        return f"any item {verb} " + (names[0] if verb == "has label" else ", ".join(names))
+    if kind == "quantity":
+        return f"any item quantity {draw(ops(True))} {draw(st.integers(0, 12))}"
     if kind == "label":
         verb = draw(st.sampled_from(["has", "lacks"]))
         return f"customer {verb} label {draw(label)}"
@@ -279,6 +290,7 @@ def rules_files(draw) -> str:
     for group in (labels[:split], labels[split:]):
         if group:
             out.append(f"label {', '.join(group)} for customer")
+    out.append(f"label {', '.join(ITEM_LABELS)} for item")
     for n in range(draw(st.integers(1, 5))):
         event = draw(st.sampled_from(EVENTS))
         cond = draw(st.none() | conditions(labels))
@@ -308,7 +320,7 @@ def facts(draw, labels: list[str]) -> dict[str, Any]:
     when = st.datetimes(
         min_value=datetime(1999, 1, 1), max_value=datetime(2101, 12, 31), timezones=zone
     )
-    return {
+    out = {
         "customer.labels": frozenset(
             draw(st.lists(st.sampled_from([*labels, "Other"]), max_size=4))
         ),
@@ -316,6 +328,30 @@ def facts(draw, labels: list[str]) -> dict[str, Any]:
         "order.currency": draw(st.none() | st.sampled_from(CURRENCIES)),
         "order.created_at": draw(st.none() | when),
         "customer.order_count": draw(st.none() | counts),
+        "item.all": draw(lines()),
+    }
+    return without_customer(out) if draw(st.integers(0, 3)) == 0 else out
+
+
+@st.composite
+def lines(draw) -> list[dict[str, Any]]:
+    """An order's lines as a caller gives them: labels and a quantity each."""
+    line = st.fixed_dictionaries(
+        {
+            "labels": st.lists(st.sampled_from([*ITEM_LABELS, "Other"]), max_size=3),
+            "quantity": st.integers(1, 12),
+        }
+    )
+    return draw(st.lists(line, max_size=3))
+
+
+def without_customer(f: dict[str, Any]) -> dict[str, Any]:
+    """An agent's order for no customer, as the engine's facts say it."""
+    return {
+        **f,
+        "customer.absent": True,
+        "customer.labels": frozenset(),
+        "customer.order_count": None,
     }
 
 
@@ -324,8 +360,8 @@ def literals_of(rules: list[Rule]) -> dict[str, list[Any]]:
     near: dict[str, list[Any]] = {k: [None] for k in set(_KEYS.values())}
     for rule in rules:
         for c in walk(rule.condition) if rule.condition is not None else ():
-            if not isinstance(c, Compare | Between | In):
-                continue
+            if not isinstance(c, Compare | Between | In) or c.field.entity.text == "item":
+                continue  # (a line's quantity is drawn with the lines)
             key = _KEYS[c.field.entity.text, c.field.field.text]
             values = (
                 [c.value]
@@ -367,6 +403,9 @@ def boundary_facts(
         near = {k: [v for v in vs if v is not None] or [FULL[k]] for k, vs in near.items()}
     out = {key: draw(st.sampled_from(values)) for key, values in near.items()}
     out["customer.labels"] = frozenset(draw(st.lists(st.sampled_from([*labels, "Other"]))))
+    out["item.all"] = draw(lines())
+    if missing and draw(st.integers(0, 3)) == 0:
+        out = without_customer(out)
     return out
 
 
@@ -417,13 +456,22 @@ def on_date(x: datetime, op: str, d: Instant) -> bool:
 
 
 def holds(c: Any, f: dict[str, Any]) -> bool:
-    """What the language says ``c`` means for the facts ``f``."""
+    """What the language says ``c`` means for the facts ``f``.
+
+    A condition about a missing customer is false, whatever it says;
+    ``any item …`` holds when it holds for one of the order's lines.
+    """
     if isinstance(c, And):
         return all(holds(o, f) for o in c.operands)
     if isinstance(c, Or):
         return any(holds(o, f) for o in c.operands)
     if isinstance(c, Not):
         return not holds(c.operand, f)
+    if isinstance(c, Some):
+        return any(holds_for_line(c.condition, line) for line in f.get("item.all", ()))
+    entity = c.entity.text if isinstance(c, HasLabel | HasAnyLabel) else c.field.entity.text
+    if entity == "customer" and f.get("customer.absent"):
+        return False
     if isinstance(c, HasLabel):
         return (c.label.text in f["customer.labels"]) != c.negated
     if isinstance(c, HasAnyLabel):
@@ -452,6 +500,17 @@ def holds(c: Any, f: dict[str, Any]) -> bool:
     return (x in vs) != c.negated
 
 
+def holds_for_line(c: Any, line: dict[str, Any]) -> bool:
+    """An ``any item`` test on one line (as a caller gives it: labels, quantity)."""
+    labels = set(line["labels"])
+    if isinstance(c, HasLabel):
+        return c.label.text in labels
+    if isinstance(c, HasAnyLabel):
+        return any(n.text in labels for n in c.labels)
+    assert isinstance(c, Compare) and c.field.field.text == "quantity"
+    return _OPS[c.op.text](line["quantity"], int(literal(c.value)))
+
+
 # ----------------------------------------------------------- properties ---
 
 
@@ -478,9 +537,10 @@ class TestValidFiles:
         events = {e.name: (e.name, *e.includes) for e in rulec.DEFAULT_VOCABULARY.events}
         for n in range(10):
             f = data.draw(facts(labels) if n % 2 else boundary_facts(rules, labels))
+            flat = rulec.flatten_facts(f)  # the lines as the compiled tests read them
             for compiled, rule in zip(loaded.rules, rules, strict=True):
                 expected = rule.condition is None or holds(rule.condition, f)
-                assert compiled.test(f) is expected, (rule.condition, f)
+                assert compiled.test(flat) is expected, (rule.condition, f)
             for event in EVENTS:
                 got = [r.id for r in loaded.matching(event, f)]
                 want = [
