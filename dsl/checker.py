@@ -696,6 +696,31 @@ def _identity(ctx: _Context, entity_name: str) -> tuple[Entity, Field] | None:
     return (entity, f) if f is not None else None
 
 
+_TYPE_WORDS = {
+    Type.MONEY: "an amount",
+    Type.DECIMAL: "a number",
+    Type.INTEGER: "a whole number",
+    Type.STRING: "a text",
+    Type.CURRENCY: "a currency code",
+    Type.DATETIME: "a date",
+    Type.BOOLEAN: "true or false",
+}
+_EXAMPLES = {
+    Type.MONEY: ">= 100.00",
+    Type.DECIMAL: "> 1.5",
+    Type.INTEGER: ">= 3",
+    Type.STRING: 'is "text"',
+    Type.CURRENCY: "is EUR",
+    Type.DATETIME: ">= 2026-01-01",
+    Type.BOOLEAN: "is true",
+}
+
+
+def _alone(c: Compare) -> bool:
+    """Whether ``c`` is a field written alone (``viewer is_agent``), not ``… = true``."""
+    return c.value.span is not None and c.value.span == c.field.span
+
+
 def stage_types(ctx: _Context) -> None:
     """Values fit their fields; operators fit their types; dates and codes are valid."""
     for rule in ctx.rules:
@@ -717,6 +742,17 @@ def stage_types(ctx: _Context) -> None:
                 continue
             entity, f = resolved
             ordered = f.type in _ORDERED
+            if isinstance(c, Compare) and _alone(c):
+                if f.type is not Type.BOOLEAN:
+                    what = f"{entity.name} {spelled(f.name)}"
+                    ctx.report(
+                        "R206",
+                        f"{what} is {_TYPE_WORDS[f.type]}, not true or false:"
+                        " a field alone is a test only when it is true or false",
+                        c.field.span,
+                        f"compare it, e.g. '{what} {_EXAMPLES[f.type]}'",
+                    )
+                continue
             if isinstance(c, Compare):
                 if c.op.text in ("<", "<=", ">", ">=") and not ordered:
                     ctx.report(

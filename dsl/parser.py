@@ -214,6 +214,11 @@ def _shared_zone(low: Any, high: Any) -> Any:
     return DateValue(low.text, high.zone, span=low.span)
 
 
+#: The value of a field written alone as a condition (``viewer is_agent``):
+#: ``true`` to the compiler, told apart from a written ``true`` by the checker.
+IMPLICIT_TRUE = "true"
+
+
 class _Subject:
     """``for NAME`` after a rule's event, until the rule is built."""
 
@@ -377,6 +382,17 @@ class _ToAst(Transformer[Token, Any]):
 
     def entity_is_not(self, meta: Any, entity: Name, is_: Token, not_: Token, value: Any) -> Is:
         return Is(entity, value, True, span=self._span(meta))
+
+    def is_true(self, meta: Any, field: FieldRef) -> Compare:
+        """``viewer is_agent``: short for ``viewer is_agent is true`` (the checker
+        requires a true-or-false field and says how to compare any other)."""
+        span = self._span(meta)
+        return Compare(
+            field,
+            Name("=", span=span),
+            Ident(IMPLICIT_TRUE, span=span),
+            span=span,
+        )
 
     def compare(self, meta: Any, field: FieldRef, op: Token, value: Any) -> Compare:
         return Compare(

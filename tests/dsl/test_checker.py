@@ -1061,3 +1061,37 @@ end
         )
         text = f'on ticket_opened when ticket {word} date > 2026-01-01 then discount 1% "x"'
         assert diags(text, vocabulary) == []
+
+
+class TestFieldAlone:
+    """A true-or-false field written alone is a test; any other is an error at the field."""
+
+    def test_a_boolean_field_alone_means_true(self):
+        rs = rulec.load_text(
+            'on order_created when order placed by customer then discount 2% "c"\n'
+            'on order_created when not order created by agent then discount 1% "a"\n',
+            "b.rules",
+        )
+        assert [
+            r.name for r in rs.matching("order_created", {"order.placed_by_customer": True})
+        ] == [
+            "b.rules:1",
+            "b.rules:2",
+        ]
+        agent = {"order.placed_by_customer": False, "order.created_by_agent": True}
+        assert rs.matching("order_created", agent) == []
+
+    def test_another_field_alone_is_reported_at_the_field_with_how_to_compare_it(self):
+        text = LABELS + 'on order_created when order subtotal then discount 5% "x"'
+        d = one(text)
+        assert d.check_tuple() == ("R206", 2, col(text, "order subtotal"))
+        assert "not true or false" in d.message
+        assert d.suggestion == "compare it, e.g. 'order subtotal >= 100.00'"
+
+    def test_a_missing_comparison_does_not_swallow_the_rest_of_the_file(self):
+        text = (
+            LABELS
+            + 'on order_created when customer order count then discount 5% "x"\n'
+            + 'on order_created when customer has label VIP then discount 1% "y"\n'
+        )
+        assert tuples(text) == [("R206", 2, col(text, "customer order count"))]
