@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -24,7 +25,7 @@ from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.cache import load_sources
 from rulec.engine.effects import apply_effects
-from rulec.engine.facts import load_facts, load_holder_facts
+from rulec.engine.facts import lines_of, load_facts, load_holder_facts
 from rulec.engine.money import allocate
 from rulec.engine.policy import Decision
 from rulec.engine.ruleset import Facts, RuleSet
@@ -176,11 +177,18 @@ class Engine:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
         rules = self._rules  # one rule set for the whole decision, even during a reload
         with session.no_autoflush:
-            lines = _lines(order)
+            lines = lines_of(order)
             if lines:  # an order made of lines costs what its lines cost
-                subtotal = order.items_subtotal()
+                subtotal = Decimal(0)
+                for line in lines:
+                    total = line.compute_line_total()  # quantity or price may have changed
+                    if line.line_total != total:
+                        line.line_total = total
+                    subtotal += total
                 if order.subtotal != subtotal:
                     order.subtotal = subtotal
+            elif _had_lines(order):  # its last line was removed
+                order.subtotal = Decimal(0)
             facts = load_facts(session, order, rules.keys_for(event_name))
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:
@@ -360,9 +368,17 @@ def _inputs_changed(order: Order) -> bool:
     )
 
 
-def _lines(order: Order) -> list[OrderItem]:
-    """The order's lines: free for a new order; one query for a stored one."""
-    return list(order.items)
+def _had_lines(order: Order) -> bool:
+    """Whether a stored order's lines were all removed in this session."""
+    state = inspect(order)
+    if not state.persistent:
+        return False
+    history = state.attrs["items"].history
+    session = state.session
+    return bool(history.deleted) or (
+        session is not None
+        and any(isinstance(o, OrderItem) and o.order_id == order.id for o in session.deleted)
+    )
 
 
 def _allocate(order: Order, lines: list[OrderItem], d: Decision) -> None:

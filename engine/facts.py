@@ -37,7 +37,7 @@ from rulec.storage.models import (
     customer_labels,
 )
 
-__all__ = ["label_names", "load_facts", "load_holder_facts"]
+__all__ = ["label_names", "lines_of", "load_facts", "load_holder_facts"]
 
 _labels_table = Label.__table__
 _orders_table = Order.__table__
@@ -127,13 +127,23 @@ def _order_count(session: Session, order: Order, customer: Customer | None) -> i
     return int(conn.execute(_OTHER_ORDERS, {"customer_id": cid, "order_id": order.id}).scalar_one())
 
 
+def lines_of(order: Order) -> list[OrderItem]:
+    """The order's lines, without those deleted in its session but not flushed yet.
+
+    Free for a new order; one query for a stored one whose lines are not loaded.
+    """
+    session = inspect(order).session
+    deleted = session.deleted if session is not None else ()
+    return [line for line in order.items if line not in deleted]
+
+
 def _items(session: Session, order: Order) -> tuple[Facts, ...]:
     """One Facts per line: its own labels and its catalog item's, quantity, prices, name.
 
     The lines' labels take at most two queries for the whole order (the
     catalog items' and the lines' own), and none for what is in memory.
     """
-    lines: Sequence[OrderItem] = order.items
+    lines: Sequence[OrderItem] = lines_of(order)
     if not lines:
         return ()
     conn = session.connection({"mapper": Label})
@@ -239,7 +249,7 @@ def load_facts(session: Session, order: Order, keys: Iterable[str]) -> Facts:
         elif key == "order.created_by_agent":
             facts[key] = has_agent
         elif key in ("order.item_count", "order.line_count", "item.all"):
-            lines = order.items
+            lines = lines_of(order)
             facts["order.line_count"] = len(lines)
             facts["order.item_count"] = sum(line.quantity or 0 for line in lines)
             if key == "item.all":

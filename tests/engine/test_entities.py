@@ -243,3 +243,54 @@ def test_status_history_rows_name_the_rule_set_version(engine, sessions):
     with sessions() as s:
         change = s.execute(select(OrderStatusChange)).scalar_one()
         assert change.rule_set_version == engine.rules.version
+
+
+class TestChangingLines:
+    """A stored order's lines change: the order is decided again, from its live lines."""
+
+    RULE = 'on order_created when order item count >= 3 then discount 10% "Bulk"\n'
+
+    @pytest.fixture
+    def bulk(self, sessions):
+        e = Engine(rulec.load_text(self.RULE, "bulk.rules"))
+        e.attach(sessions)
+        with sessions.begin() as s:
+            o = Order(
+                items=[
+                    OrderItem(description="a", quantity=2, unit_price=Decimal("10.00")),
+                    OrderItem(description="b", quantity=1, unit_price=Decimal("5.00")),
+                ]
+            )
+            s.add(o)
+        return o.id
+
+    def figures(self, sessions, order_id):
+        with sessions() as s:
+            o = s.get(Order, order_id)
+            lines = [(x.description, x.line_total, x.discount_amount) for x in o.items]
+            return o.subtotal, o.discount_amount, lines
+
+    def test_deleting_a_line_decides_the_order_without_it(self, sessions, bulk):
+        assert self.figures(sessions, bulk)[:2] == (Decimal("25.00"), Decimal("2.50"))
+        with sessions.begin() as s:
+            s.delete(s.execute(select(OrderItem).where(OrderItem.description == "b")).scalar_one())
+        assert self.figures(sessions, bulk) == (
+            Decimal("20.00"),
+            Decimal("0.00"),  # two items left: no bulk discount
+            [("a", Decimal("20.00"), Decimal("0.00"))],
+        )
+
+    def test_changing_a_quantity_updates_the_line_total_and_the_order(self, sessions, bulk):
+        with sessions.begin() as s:
+            line = s.execute(select(OrderItem).where(OrderItem.description == "a")).scalar_one()
+            line.quantity = 5
+        subtotal, discount, lines = self.figures(sessions, bulk)
+        assert (subtotal, discount) == (Decimal("55.00"), Decimal("5.50"))
+        assert lines[0][1] == Decimal("50.00")
+        assert sum(x[2] for x in lines) == discount
+
+    def test_removing_every_line_leaves_nothing_to_pay(self, sessions, bulk):
+        with sessions.begin() as s:
+            o = s.get(Order, bulk)
+            o.items.clear()
+        assert self.figures(sessions, bulk) == (Decimal("0.00"), Decimal("0.00"), [])
