@@ -49,6 +49,8 @@ def change_label(
     """
     label = known.get(name) if known is not None else None
     if label is None:
+        label = _pending_label(session, name)
+    if label is None:
         label = session.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
     if label is None:
         if not add:
@@ -67,6 +69,20 @@ def change_label(
         labels.remove(label)
         return True
     return False
+
+
+def _pending_label(session: Session, name: str) -> Label | None:
+    """A label named ``name`` added to the session and not flushed yet.
+
+    The engine decides during a flush, before the new rows are written: a
+    label the application (or an earlier decision of the same flush)
+    created is not in the database yet, and creating a second one would
+    break the labels' unique name and lose the whole flush.
+    """
+    for obj in session.new:
+        if isinstance(obj, Label) and obj.name == name:
+            return obj
+    return None
 
 
 def _link_directly(session: Session, holder: str, target: Any, label: Label, add: bool) -> bool:

@@ -294,3 +294,36 @@ class TestChangingLines:
             o = s.get(Order, bulk)
             o.items.clear()
         assert self.figures(sessions, bulk) == (Decimal("0.00"), Decimal("0.00"), [])
+
+
+class TestLabelsCreatedInTheSameFlush:
+    """The engine decides during a flush: labels not written yet must not be created twice."""
+
+    RULES = (
+        "label Trusted for agent\n"
+        "label Checked for order\n"
+        "on order_created when agent has label Trusted then add label Trusted to agent\n"
+        "on order_created then add label Checked to order\n"
+    )
+
+    @pytest.fixture
+    def engine(self, sessions):
+        e = Engine(rulec.load_text(self.RULES, "same.rules"))
+        e.attach(sessions)
+        return e
+
+    def test_a_label_the_application_just_created_is_reused(self, engine, sessions):
+        with sessions.begin() as s:
+            al = Agent(name="Al", labels=[Label(name="Trusted", entity_type="agent")])
+            s.add(Order(agent=al, subtotal=Decimal("1.00")))
+        with sessions() as s:
+            assert s.execute(select(Label.name)).scalars().all().count("Trusted") == 1
+
+    def test_two_orders_of_one_flush_share_the_label_their_rule_creates(self, engine, sessions):
+        with sessions.begin() as s:
+            s.add_all([Order(subtotal=Decimal("1.00")), Order(subtotal=Decimal("2.00"))])
+        with sessions() as s:
+            checked = s.execute(select(Label).where(Label.name == "Checked")).scalar_one()
+            orders = s.execute(select(Order)).scalars().all()
+            assert [[x.name for x in o.labels] for o in orders] == [["Checked"], ["Checked"]]
+            assert checked.entity_type == "order"
