@@ -327,3 +327,41 @@ class TestLabelsCreatedInTheSameFlush:
             orders = s.execute(select(Order)).scalars().all()
             assert [[x.name for x in o.labels] for o in orders] == [["Checked"], ["Checked"]]
             assert checked.entity_type == "order"
+
+
+@pytest.mark.parametrize(
+    ("holder", "model"),
+    [
+        ("professional", "Professional"),
+        ("service", "Service"),
+        ("price", "Price"),
+        ("item", "Item"),
+    ],
+)
+def test_every_label_holder_fires_its_label_events(sessions, holder, model):
+    """Linking a label to any holder runs its <holder>_labeled rules on that row."""
+    from rulec.storage import models
+
+    rules = rulec.load_text(
+        f"label Star, Seen for {holder}\n"
+        f"on {holder}_labeled when label is Star then add label Seen to {holder}\n"
+        f"on {holder}_unlabeled when label is Star then remove label Seen from {holder}\n",
+        "h.rules",
+    )
+    Engine(rules).attach(sessions)
+    cls = getattr(models, model)
+    extra = {"amount": Decimal("1.00")} if holder == "price" else {}
+    if holder == "item":
+        extra = {"unit_price": Decimal("1.00")}
+    with sessions.begin() as s:
+        row = cls(name="x", **extra)
+        s.add(row)
+    with sessions.begin() as s:
+        again = s.get(cls, row.id)
+        again.labels.append(label(s, "Star", holder))
+    with sessions.begin() as s:
+        again = s.get(cls, row.id)
+        assert sorted(x.name for x in again.labels) == ["Seen", "Star"]
+        again.labels.remove(next(x for x in again.labels if x.name == "Star"))
+    with sessions() as s:
+        assert [x.name for x in s.get(cls, row.id).labels] == []
