@@ -19,7 +19,11 @@ from rulec.engine.policy import Decision, FieldChange
 from rulec.engine.runtime import LabelChange_
 from rulec.storage.models import LABEL_LINKS, Label, Order, OrderStatusChange
 
-__all__ = ["apply_effects", "change_label", "set_field"]
+__all__ = ["RULE_LINKS", "apply_effects", "change_label", "set_field"]
+
+#: ``session.info`` key: (id(row), label name, added) of the label links rules
+#: made through the ORM since the last flush (label events skip them).
+RULE_LINKS = "rulec.rule_links"
 
 
 def _label_type(holder: str) -> str:
@@ -64,11 +68,13 @@ def change_label(
     labels = target.labels
     if add and label not in labels:
         labels.append(label)
-        return True
-    if not add and label in labels:
+    elif not add and label in labels:
         labels.remove(label)
-        return True
-    return False
+    else:
+        return False
+    # a rule's change, not the application's: it fires no label event
+    session.info.setdefault(RULE_LINKS, set()).add((id(target), name, add))
+    return True
 
 
 def _pending_label(session: Session, name: str) -> Label | None:

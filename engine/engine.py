@@ -24,7 +24,7 @@ from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.cache import load_sources
-from rulec.engine.effects import apply_effects
+from rulec.engine.effects import RULE_LINKS, apply_effects
 from rulec.engine.facts import lines_of, load_facts, load_holder_facts
 from rulec.engine.money import allocate
 from rulec.engine.policy import Decision
@@ -325,6 +325,7 @@ class Engine:
         return decision
 
     def _after_flush(self, session: Session, _context: Any) -> None:
+        session.info.pop(RULE_LINKS, None)  # this flush's rule-made links are written
         for order, err in session.info.pop(_PENDING, []):
             logger.error(
                 "rule %r (%s:%d) failed on order %s: %s",
@@ -405,7 +406,9 @@ _HOLDERS: dict[type, str] = {
 
 
 def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
-    """(holder, row, label name, added) for every label link made or undone in ``session``."""
+    """(holder, row, label name, added) for every label link the application made
+    or undid in ``session`` (those rules made, in a scheduled run, are left out)."""
+    by_rules: set[tuple[int, str, bool]] = session.info.pop(RULE_LINKS, set())
     out: list[tuple[str, Any, str, bool]] = []
     for obj in (*session.new, *session.dirty):
         holder = _HOLDERS.get(type(obj))
@@ -415,8 +418,12 @@ def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
         if "labels" in state.unloaded:
             continue
         history = state.attrs["labels"].history
-        out.extend((holder, obj, label.name, True) for label in history.added or ())
-        out.extend((holder, obj, label.name, False) for label in history.deleted or ())
+        for labels, added in ((history.added or (), True), (history.deleted or (), False)):
+            out.extend(
+                (holder, obj, label.name, added)
+                for label in labels
+                if (id(obj), label.name, added) not in by_rules
+            )
     return out
 
 

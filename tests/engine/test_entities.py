@@ -365,3 +365,27 @@ def test_every_label_holder_fires_its_label_events(sessions, holder, model):
         again.labels.remove(next(x for x in again.labels if x.name == "Star"))
     with sessions() as s:
         assert [x.name for x in s.get(cls, row.id).labels] == []
+
+
+def test_label_changes_rules_make_outside_a_flush_fire_no_label_event(sessions):
+    """A scheduled run changes labels through the ORM before the flush: still the rules'
+    change, not the application's, so the attached engine fires no label event."""
+    from rulec.engine.effects import change_label
+
+    rules = rulec.load_text(
+        "label Loyal, Thanked for customer\n"
+        "on customer_labeled when label is Loyal then add label Thanked to customer\n",
+        "l.rules",
+    )
+    Engine(rules).attach(sessions)
+    with sessions.begin() as s:
+        ada, ben = Customer(name="Ada", labels=[]), Customer(name="Ben", labels=[])
+        s.add_all([ada, ben])
+    with sessions.begin() as s:
+        by_rule, by_app = s.get(Customer, ada.id), s.get(Customer, ben.id)
+        by_rule.labels  # noqa: B018 - loaded: the change goes through the ORM
+        change_label(s, "customer", by_rule, "Loyal", True)
+        by_app.labels.append(label(s, "Loyal", "customer"))
+    with sessions() as s:
+        assert [x.name for x in s.get(Customer, ada.id).labels] == ["Loyal"]
+        assert sorted(x.name for x in s.get(Customer, ben.id).labels) == ["Loyal", "Thanked"]
