@@ -210,9 +210,14 @@ def load_facts(session: Session, order: Order, keys: Iterable[str]) -> Facts:
     created = order.created_at
     if created is not None and created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
+    lines = lines_of(order)
+    if lines:  # an order made of lines costs what its lines cost, changed or not
+        subtotal = sum((line.compute_line_total() for line in lines), Decimal(0))
+    else:
+        subtotal = Decimal(order.subtotal) if order.subtotal is not None else Decimal(0)
     facts = Facts(
         {
-            "order.subtotal": Decimal(order.subtotal) if order.subtotal is not None else Decimal(0),
+            "order.subtotal": subtotal,
             "order.currency": order.currency or "EUR",
             "order.created_at": created or datetime.now(UTC),
         }

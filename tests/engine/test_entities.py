@@ -389,3 +389,17 @@ def test_label_changes_rules_make_outside_a_flush_fire_no_label_event(sessions):
     with sessions() as s:
         assert [x.name for x in s.get(Customer, ada.id).labels] == ["Loyal"]
         assert sorted(x.name for x in s.get(Customer, ben.id).labels) == ["Loyal", "Thanked"]
+
+
+def test_engine_evaluate_reads_an_orders_changed_lines_without_writing(sessions):
+    e = Engine(rulec.load_text('on order_created then discount 10% "Ten"\n', "t.rules"))
+    e.attach(sessions)
+    with sessions.begin() as s:
+        o = Order(items=[OrderItem(description="a", quantity=1, unit_price=Decimal("10.00"))])
+        s.add(o)
+    with sessions() as s:
+        o = s.get(Order, o.id)
+        o.items[0].quantity = 3  # not flushed
+        d = e.evaluate("order_created", o, s)
+        assert (d.subtotal, d.discount_amount) == (Decimal("30.00"), Decimal("3.00"))
+        assert o.subtotal == Decimal("10.00")  # nothing written
