@@ -270,7 +270,10 @@ class Engine:
     def _before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
         # label links the caller made, read before any rule changes labels
         # (changes rules make do not fire label events: no cascades, no loops)
-        labelled = _label_links(session)
+        rules = self._rules
+        labelled: list[tuple[str, Any, str, bool]] = []
+        if any(rules.has_rules(e) for e in _LABEL_EVENTS):
+            labelled = _label_links(session)
         for obj in list(session.new):
             if isinstance(obj, Order):
                 self.fire("order_created", obj, session)
@@ -403,6 +406,12 @@ _HOLDERS: dict[type, str] = {
     Professional: "professional",
     Service: "service",
 }
+
+
+#: Every label event: a flush looks for label links only when one has rules.
+_LABEL_EVENTS = tuple(
+    f"{holder}_{verb}" for holder in _HOLDERS.values() for verb in ("labeled", "unlabeled")
+)
 
 
 def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
