@@ -315,6 +315,16 @@ class Engine:
             facts["label.name"] = label
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             apply_effects(session, decision, targets)
+            if isinstance(row, Order):  # an order keeps the errors of its decisions
+                row.rule_errors.extend(
+                    RuleErrorRecord(
+                        rule_name=err.rule,
+                        rule_file=err.file,
+                        rule_line=err.line,
+                        message=err.message,
+                    )
+                    for err in decision.errors
+                )
             for err in decision.errors:
                 logger.error(
                     "rule %r (%s:%d) failed on %s %s: %s",

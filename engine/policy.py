@@ -479,7 +479,7 @@ def decide(
     the largest amount, ties to the first rule, alone; the others lost to it.
     """
     unit = _UNITS.get(currency)
-    if unit is None or subtotal <= ZERO or None in offers:
+    if not offers or unit is None or subtotal <= ZERO or None in offers:
         return resolve(event, version, matched, subtotal, currency, errors)
     best = None
     most = ZERO

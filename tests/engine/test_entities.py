@@ -403,3 +403,37 @@ def test_engine_evaluate_reads_an_orders_changed_lines_without_writing(sessions)
         d = e.evaluate("order_created", o, s)
         assert (d.subtotal, d.discount_amount) == (Decimal("30.00"), Decimal("3.00"))
         assert o.subtotal == Decimal("10.00")  # nothing written
+
+
+def test_a_rule_failing_on_an_order_label_event_is_recorded_on_the_order(sessions, caplog):
+    import attrs
+
+    from rulec.storage.models import RuleErrorRecord
+
+    rs = rulec.load_text(
+        "label Rush for order\n"
+        'rule "boom" on order_labeled when label is Rush then set order status to confirmed end\n',
+        "boom.rules",
+    )
+
+    def explode(_facts):
+        raise ZeroDivisionError("division by zero")
+
+    broken = [attrs.evolve(r, test=explode) for r in rs.rules]
+    e = Engine(rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY))
+    e.attach(sessions)
+    with sessions.begin() as s:
+        o = Order(subtotal=Decimal("1.00"))
+        s.add(o)
+    with sessions.begin() as s:
+        again = s.get(Order, o.id)
+        again.labels.append(label(s, "Rush", "order"))
+    with sessions() as s:
+        o = s.get(Order, o.id)
+        assert o.status == "new"  # the order and the label link are kept
+        assert [x.name for x in o.labels] == ["Rush"]
+        rows = s.execute(select(RuleErrorRecord)).scalars().all()
+        assert [(r.rule_name, r.message) for r in rows] == [
+            ("boom", "ZeroDivisionError: division by zero")
+        ]
+    assert "rule 'boom' (boom.rules:2) failed on order" in caplog.text

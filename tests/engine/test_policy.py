@@ -211,6 +211,27 @@ class TestFailures:
             ("boom", 3, "ZeroDivisionError: division by zero")
         ]
 
+    def test_a_failing_rule_that_was_the_only_candidate_gives_no_discount_and_says_so(self):
+        import attrs
+
+        rs = rulec.load_text(
+            HEAD + 'rule "boom" on order_created when customer has label VIP '
+            'then discount 50% "boom" end\n',
+            "p.rules",
+        )
+
+        def explode(_facts):
+            raise ZeroDivisionError("division by zero")
+
+        broken = [attrs.evolve(r, test=explode) for r in rs.rules]
+        rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+        facts = {"customer.labels": {"VIP"}, "order": {"subtotal": Decimal("10.00")}}
+        d = rules.evaluate("order_created", facts)
+        assert (d.discount_amount, d.total_amount) == (Decimal("0.00"), Decimal("10.00"))
+        assert [(e.rule, e.message) for e in d.errors] == [
+            ("boom", "ZeroDivisionError: division by zero")
+        ]
+
     def test_raise_errors_raises_a_rule_runtime_error(self):
         with pytest.raises(rulec.RuleRuntimeError, match=r"p\.rules:3.*'boom'"):
             self._broken().evaluate(
