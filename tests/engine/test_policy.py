@@ -408,3 +408,57 @@ class TestQuickPathsDecideAsThePolicy:
         assert [str(x) for x in (*got_figures, got.total_amount)] == [
             str(x) for x in (*want_figures, want.total_amount)
         ]
+
+
+class TestFailingRulesAreOnlySkipped:
+    """Any rules may raise: the decision is the one the other rules make, and the
+    failures are listed, whatever the quick paths (property test)."""
+
+    RULES = TestQuickPathsDecideAsThePolicy.RULES
+
+    @given(
+        failing=st.sets(st.integers(min_value=0, max_value=10)),
+        subtotal=st.decimals(min_value=-10, max_value=5_000, places=2, allow_nan=False),
+        labels=st.sets(st.sampled_from(["VIP", "Gold", "Trial", "Loyal", "Other"])),
+        month=st.integers(min_value=1, max_value=12),
+    )
+    @settings(max_examples=300, deadline=None, database=None)
+    def test_failures_are_skipped_and_listed(self, failing, subtotal, labels, month):
+        import attrs
+
+        rs = self.RULES
+
+        def explode(_facts):
+            raise ZeroDivisionError("division by zero")
+
+        broken = [
+            attrs.evolve(r, test=explode) if n in failing else r for n, r in enumerate(rs.rules)
+        ]
+        rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+        survivors = [r for n, r in enumerate(rs.rules) if n not in failing]
+        others = rulec.RuleSet.build(survivors, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
+        facts = rulec.flatten_facts(
+            {
+                "order.subtotal": subtotal,
+                "order.currency": "EUR",
+                "order.created_at": datetime(2026, month, 15, tzinfo=UTC),
+                "customer.labels": labels,
+            },
+            rs.fact_keys,
+        )
+        got = rules.evaluate("order_created", facts)
+        want = others.evaluate("order_created", facts)
+        assert (got.applied, got.lost, got.matched, got.total_amount) == (
+            want.applied,
+            want.lost,
+            want.matched,
+            want.total_amount,
+        )
+        candidates = {r.name for r in rules.candidates("order_created", {"customer": labels})}
+        when = datetime(2026, month, 15, tzinfo=UTC)
+        expected = [
+            r.name
+            for n, r in enumerate(rs.rules)
+            if n in failing and r.name in candidates and r.valid_at(when)
+        ]
+        assert sorted(e.rule for e in got.errors) == sorted(expected)
