@@ -259,7 +259,8 @@ class RuleSet:
         if not ranks:
             position = self._position
             ordered = sorted(self.rules, key=lambda r: (-r.priority, position[id(r)]))
-            ranks.update((id(r), n) for n, r in enumerate(ordered))
+            # filled whole, in one C-level update: another thread never sees half
+            ranks.update({id(r): n for n, r in enumerate(ordered)})
         return ranks
 
     def _runner(self, event: str) -> Callable[[Mapping[str, Any], bool], Decision]:
