@@ -340,6 +340,9 @@ class Engine:
     def _after_flush(self, session: Session, _context: Any) -> None:
         session.info.pop(RULE_LINKS, None)  # this flush's rule-made links are written
         for order, err in session.info.pop(_PENDING, []):
+            if not err.rule:  # the order itself could not be decided
+                logger.error("order %s was not decided: %s", order.id, err.message)
+                continue
             logger.error(
                 "rule %r (%s:%d) failed on order %s: %s",
                 err.rule,

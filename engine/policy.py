@@ -39,6 +39,7 @@ __all__ = [
     "order_rules",
     "resolve",
     "simple",
+    "unknown_currency",
 ]
 
 ZERO = Decimal(0)
@@ -421,6 +422,9 @@ def _offer(rule: Rule_, subtotal: Decimal, currency: str, unit: Decimal) -> tupl
     return out, reason
 
 
+#: Currencies the engine can round money in.
+KNOWN_CURRENCIES = frozenset(MINOR_UNITS)
+
 #: A rule whose only action is an uncapped percentage, prepared once per rule set:
 #: (rule, percent / 100, the percentage shown, description, percent).
 Simple = tuple[Rule_, Decimal, Decimal, str, Decimal]
@@ -443,6 +447,21 @@ def simple(rule: Rule_) -> Simple | None:
     if type(a) is not PercentDiscount_ or a.cap is not None:
         return None
     return (rule, a.percent / _HUNDRED, ZERO + a.percent, a.title, a.percent)
+
+
+def unknown_currency(event: str, version: str, currency: str, subtotal: Decimal) -> Decision:
+    """The decision for an order in a currency rulec does not know.
+
+    Money cannot be rounded to an unknown minor unit, so no rule is applied:
+    the order is kept at its subtotal (never below zero) and the decision
+    carries one failure saying why, which the engine logs and records with
+    the order (a missing decision must not lose the order).
+    """
+    total = subtotal if subtotal > ZERO else ZERO
+    failure = RuleFailure("", "", 0, f"unknown currency {currency!r}: no rule was applied")
+    return _decision(
+        event, version, currency, subtotal, (None, ZERO, None, total), (failure,), (), (), ()
+    )
 
 
 def nothing(event: str, version: str, currency: str, subtotal: Decimal) -> Decision:

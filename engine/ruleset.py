@@ -18,7 +18,16 @@ from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine import runtime
-from rulec.engine.policy import Decision, RuleFailure, Simple, decide, nothing, simple
+from rulec.engine.policy import (
+    KNOWN_CURRENCIES,
+    Decision,
+    RuleFailure,
+    Simple,
+    decide,
+    nothing,
+    simple,
+    unknown_currency,
+)
 from rulec.engine.runtime import Rule_
 
 __all__ = [
@@ -316,6 +325,10 @@ class RuleSet:
             if type(subtotal) is not Decimal:
                 subtotal = Decimal(0) if subtotal is None else Decimal(subtotal)
             currency = facts["order.currency"] or "EUR"
+            if currency not in KNOWN_CURRENCIES:
+                if raise_errors:
+                    raise ValueError(f"unknown currency {currency!r}")
+                return unknown_currency(event, version, currency, subtotal)
             if not found:  # the usual case: no rule can match
                 return nothing(event, version, currency, subtotal)
             if type(found) is list:  # hits from several labels, or labels and scan

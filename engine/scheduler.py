@@ -794,6 +794,9 @@ def _apply(
 
 def _log_failures(key: str, subject: str, row_id: int, decision: Decision) -> None:
     for err in decision.errors:
+        if not err.rule:  # the row itself could not be decided (an unknown currency)
+            logger.error("%s failed on %s %s: %s", key, subject, row_id, err.message)
+            continue
         logger.error(
             "rule %r (%s:%d) failed on %s %s (%s): %s",
             err.rule,

@@ -437,3 +437,27 @@ def test_a_rule_failing_on_an_order_label_event_is_recorded_on_the_order(session
             ("boom", "ZeroDivisionError: division by zero")
         ]
     assert "rule 'boom' (boom.rules:2) failed on order" in caplog.text
+
+
+def test_an_order_in_an_unknown_currency_is_kept_undiscounted_and_says_why(sessions, caplog):
+    from rulec.storage.models import RuleErrorRecord
+
+    Engine(rulec.load_text('on order_created then discount 10% "Ten"\n', "c.rules")).attach(
+        sessions
+    )
+    with sessions.begin() as s:
+        o = Order(subtotal=Decimal("10.00"), currency="ZZZ")
+        s.add(o)
+    with sessions() as s:
+        o = s.get(Order, o.id)
+        assert (o.discount_amount, o.total_amount, o.discount_description) == (
+            Decimal("0"),
+            Decimal("10.00"),
+            None,
+        )
+        rows = s.execute(select(RuleErrorRecord)).scalars().all()
+        assert [r.message for r in rows] == ["unknown currency 'ZZZ': no rule was applied"]
+    assert f"order {o.id} was not decided: unknown currency 'ZZZ'" in caplog.text
+    rs = rulec.load_text('on order_created then discount 10% "Ten"\n', "c.rules")
+    with pytest.raises(ValueError, match="unknown currency 'ZZZ'"):
+        rs.evaluate("order_created", {"order.currency": "ZZZ"}, raise_errors=True)
