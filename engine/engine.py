@@ -284,6 +284,8 @@ class Engine:
         for obj in (*session.new, *session.dirty, *session.deleted):
             if isinstance(obj, OrderItem):  # a line added, changed or removed
                 order = obj.order
+                if order is None and obj.order_id is not None:  # added by order_id
+                    order = session.get(Order, obj.order_id)
                 if order is not None and order not in session.new and inspect(order).persistent:
                     updated.setdefault(id(order), order)
         for order in updated.values():

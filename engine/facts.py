@@ -128,13 +128,24 @@ def _order_count(session: Session, order: Order, customer: Customer | None) -> i
 
 
 def lines_of(order: Order) -> list[OrderItem]:
-    """The order's lines, without those deleted in its session but not flushed yet.
+    """The order's lines as they are in its session: without those deleted there,
+    with those added there by ``order_id``, neither flushed yet.
 
     Free for a new order; one query for a stored one whose lines are not loaded.
     """
     session = inspect(order).session
-    deleted = session.deleted if session is not None else ()
-    return [line for line in order.items if line not in deleted]
+    if session is None:
+        return list(order.items)
+    deleted = session.deleted
+    lines = [line for line in order.items if line not in deleted]
+    if order.id is not None:  # lines added by order_id, not through order.items
+        known = set(map(id, lines))
+        lines.extend(
+            obj
+            for obj in session.new
+            if isinstance(obj, OrderItem) and obj.order_id == order.id and id(obj) not in known
+        )
+    return lines
 
 
 def _items(session: Session, order: Order) -> tuple[Facts, ...]:

@@ -289,6 +289,13 @@ class TestChangingLines:
         assert lines[0][1] == Decimal("50.00")
         assert sum(x[2] for x in lines) == discount
 
+    def test_a_line_added_by_order_id_counts(self, sessions, bulk):
+        with sessions.begin() as s:
+            s.add(OrderItem(order_id=bulk, description="c", quantity=2, unit_price=Decimal("1.00")))
+        subtotal, discount, lines = self.figures(sessions, bulk)
+        assert (subtotal, discount) == (Decimal("27.00"), Decimal("2.70"))
+        assert sum(x[2] for x in lines) == discount
+
     def test_removing_every_line_leaves_nothing_to_pay(self, sessions, bulk):
         with sessions.begin() as s:
             o = s.get(Order, bulk)
