@@ -212,7 +212,7 @@ class Decision:
     def _built(self) -> _Records:
         records = self._records
         if records is None:
-            changes, overruled = _field_changes(self._rules)
+            changes, overruled = _field_changes(self._rules, self.event)
             records = (
                 tuple(
                     AppliedDiscount(r.name, r.file, r.line, kind, pct, amount, text, capped)
@@ -327,11 +327,21 @@ def _decision(
 _SET_BY = "{}"  # the whole reason is the argument
 
 
-def _field_changes(rules: Sequence[Rule_]) -> tuple[tuple[FieldChange, ...], list[Loss]]:
-    """Per field, the first setting in priority order; the rules it overrules, as losses."""
+def _field_changes(
+    rules: Sequence[Rule_], event: str
+) -> tuple[tuple[FieldChange, ...], list[Loss]]:
+    """Per field, the first setting in priority order; the rules it overrules, as losses.
+
+    Only the event's own rules set fields: deciding an order again
+    (``order_updated`` runs the ``order_created`` rules too) recomputes its
+    discounts but does not set its status back to what creation set, over
+    what the back office did since.
+    """
     chosen: dict[tuple[str, str], FieldChange] = {}
     overruled: list[Loss] = []
     for r in rules:
+        if r.event != event:
+            continue
         for a in r.actions:
             if type(a) is not SetField_:
                 continue

@@ -468,3 +468,24 @@ def test_an_order_in_an_unknown_currency_is_kept_undiscounted_and_says_why(sessi
     rs = rulec.load_text('on order_created then discount 10% "Ten"\n', "c.rules")
     with pytest.raises(ValueError, match="unknown currency 'ZZZ'"):
         rs.evaluate("order_created", {"order.currency": "ZZZ"}, raise_errors=True)
+
+
+def test_deciding_an_order_again_does_not_set_its_status_back(sessions):
+    """order_updated recomputes discounts with the order_created rules, but the
+    status an order_created rule set once is not set again over the back office's."""
+    rules = rulec.load_text(
+        'on order_created then set order status to confirmed, discount 10% "Ten"\n',
+        "s.rules",
+    )
+    Engine(rules).attach(sessions)
+    with sessions.begin() as s:
+        o = Order(subtotal=Decimal("10.00"))
+        s.add(o)
+    with sessions.begin() as s:
+        s.get(Order, o.id).status = "shipped"  # the back office moves it on
+    with sessions.begin() as s:
+        s.get(Order, o.id).subtotal = Decimal("20.00")  # decided again
+    with sessions() as s:
+        o = s.get(Order, o.id)
+        assert (o.status, o.discount_amount) == ("shipped", Decimal("2.00"))
+        assert [c.new_status for c in o.status_changes] == ["confirmed"]
