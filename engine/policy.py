@@ -222,7 +222,13 @@ class Decision:
                     LostRule(r.name, r.file, r.line, reason.format(arg))
                     for r, reason, arg in (*self._losses, *overruled)
                 ),
-                tuple(a for r in self._rules for a in r.actions if type(a) is LabelChange_),
+                tuple(
+                    a
+                    for r in self._rules
+                    if r.event == self.event  # side effects: the event's own rules only
+                    for a in r.actions
+                    if type(a) is LabelChange_
+                ),
                 tuple(r.name for r in self._rules),
                 changes,
             )
@@ -241,7 +247,9 @@ class Decision:
 
     @property
     def label_changes(self) -> tuple[LabelChange_, ...]:
-        """The label changes of every matching rule, in priority order."""
+        """The label changes of the matching rules of the event itself (not of the
+        events it includes: deciding an order again does not redo them), in
+        priority order."""
         return self._built()[2]
 
     @property

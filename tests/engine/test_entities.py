@@ -489,3 +489,23 @@ def test_deciding_an_order_again_does_not_set_its_status_back(sessions):
         o = s.get(Order, o.id)
         assert (o.status, o.discount_amount) == ("shipped", Decimal("2.00"))
         assert [c.new_status for c in o.status_changes] == ["confirmed"]
+
+
+def test_deciding_an_order_again_does_not_redo_its_label_actions(sessions):
+    rules = rulec.load_text(
+        'label Rush for order\non order_created then add label Rush to order, discount 10% "Ten"\n',
+        "r.rules",
+    )
+    Engine(rules).attach(sessions)
+    with sessions.begin() as s:
+        o = Order(subtotal=Decimal("10.00"))
+        s.add(o)
+    with sessions.begin() as s:
+        again = s.get(Order, o.id)
+        assert [x.name for x in again.labels] == ["Rush"]
+        again.labels.clear()  # the back office takes it off
+    with sessions.begin() as s:
+        s.get(Order, o.id).subtotal = Decimal("20.00")  # decided again
+    with sessions() as s:
+        o = s.get(Order, o.id)
+        assert ([x.name for x in o.labels], o.discount_amount) == ([], Decimal("2.00"))
