@@ -61,6 +61,7 @@ __all__ = [
     "MAX_RULE_NAME",
     "OPERATORS",
     "check",
+    "entity_of",
     "negative_atom",
     "resolve_field",
     "spelled",
@@ -1110,7 +1111,8 @@ def _atoms(c: Condition, positive: bool = True) -> list[list[tuple[Condition, bo
     return [[(c, positive)]]
 
 
-def _entity_of(c: Condition) -> str | None:
+def entity_of(c: Condition) -> str | None:
+    """The entity an atomic condition is about (None for and, or, not, any)."""
     if isinstance(c, HasLabel | HasAnyLabel | Is):
         return c.entity.text
     if isinstance(c, Compare | Between | In):
@@ -1161,8 +1163,7 @@ def stage_optional(ctx: _Context) -> None:
         if event is None or not event.optional or rule.condition is None or rule.span is None:
             continue
         if not any(
-            negative_atom(c) and _entity_of(c) in event.optional
-            for c in _conditions(rule.condition)
+            negative_atom(c) and entity_of(c) in event.optional for c in _conditions(rule.condition)
         ):
             continue  # no negative test of an optional entity: nothing to warn about
         lines = range(rule.span.line, rule.span.end_line + 1)
@@ -1180,7 +1181,7 @@ def stage_optional(ctx: _Context) -> None:
                 if present is not None:
                     positive.add(present)
                     continue
-                entity = _entity_of(atom)
+                entity = entity_of(atom)
                 if entity is None or entity not in event.optional or not pos:
                     continue  # under 'not', a missing entity's false becomes true: fine
                 if negative_atom(atom):

@@ -21,7 +21,7 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.checker import negative_atom, resolve_field, window_bounds
+from rulec.dsl.checker import entity_of, negative_atom, resolve_field, window_bounds
 from rulec.dsl.nodes import (
     And,
     Between,
@@ -247,7 +247,7 @@ class _Compiler:
     def visit(self, node: Condition) -> ast.expr:
         method = getattr(self, f"visit_{type(node).__name__}")
         test: ast.expr = method(node)
-        entity = _about(node)
+        entity = entity_of(node)
         event = self.event
         if (
             entity is not None
@@ -465,15 +465,6 @@ class _Compiler:
             if n == name.id and kind == "D":
                 return str(value)
         raise AssertionError(name.id)  # pragma: no cover
-
-
-def _about(node: Condition) -> str | None:
-    """The entity an atomic condition is about (None for and, or, not, any)."""
-    if isinstance(node, HasLabel | HasAnyLabel | Is):
-        return node.entity.text
-    if isinstance(node, Compare | Between | In):
-        return node.field.entity.text
-    return None
 
 
 def _index_labels(cond: Condition | None) -> frozenset[tuple[str, str]] | None:

@@ -189,7 +189,7 @@ class Engine:
                     order.subtotal = subtotal
             elif _had_lines(order):  # its last line was removed
                 order.subtotal = Decimal(0)
-            facts = load_facts(session, order, rules.keys_for(event_name))
+            facts = load_facts(session, order, rules.keys_for(event_name), lines)
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]

@@ -148,13 +148,12 @@ def lines_of(order: Order) -> list[OrderItem]:
     return lines
 
 
-def _items(session: Session, order: Order) -> tuple[Facts, ...]:
+def _items(session: Session, lines: Sequence[OrderItem]) -> tuple[Facts, ...]:
     """One Facts per line: its own labels and its catalog item's, quantity, prices, name.
 
     The lines' labels take at most two queries for the whole order (the
     catalog items' and the lines' own), and none for what is in memory.
     """
-    lines: Sequence[OrderItem] = lines_of(order)
     if not lines:
         return ()
     conn = session.connection({"mapper": Label})
@@ -215,13 +214,22 @@ def _wedding(order: Order) -> tuple[datetime | None, int | None]:
     return datetime.combine(day, time(), tzinfo=UTC), day.year
 
 
-def load_facts(session: Session, order: Order, keys: Iterable[str]) -> Facts:
-    """The flat facts for ``order``, loading only the ``keys`` rules read."""
+def load_facts(
+    session: Session,
+    order: Order,
+    keys: Iterable[str],
+    lines: Sequence[OrderItem] | None = None,
+) -> Facts:
+    """The flat facts for ``order``, loading only the ``keys`` rules read.
+
+    ``lines``: the order's :func:`lines_of`, when the caller has them already.
+    """
     keys = frozenset(keys)
     created = order.created_at
     if created is not None and created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    lines = lines_of(order)
+    if lines is None:
+        lines = lines_of(order)
     if lines:  # an order made of lines costs what its lines cost, changed or not
         subtotal = sum((line.compute_line_total() for line in lines), Decimal(0))
     else:
@@ -265,11 +273,10 @@ def load_facts(session: Session, order: Order, keys: Iterable[str]) -> Facts:
         elif key == "order.created_by_agent":
             facts[key] = has_agent
         elif key in ("order.item_count", "order.line_count", "item.all"):
-            lines = lines_of(order)
             facts["order.line_count"] = len(lines)
             facts["order.item_count"] = sum(line.quantity or 0 for line in lines)
             if key == "item.all":
-                facts[key] = _items(session, order)
+                facts[key] = _items(session, lines)
         else:
             facts[key] = frozenset() if key.endswith(".labels") else None
     return facts

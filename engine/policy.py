@@ -34,7 +34,6 @@ __all__ = [
     "LostRule",
     "RuleFailure",
     "decide",
-    "no_discount",
     "nothing",
     "order_rules",
     "resolve",
@@ -175,10 +174,7 @@ class Decision:
     ) -> None:
         """A decision from its records (the engine builds its own faster)."""
         applied = tuple(applied)
-        rows = tuple(
-            (a.rule, a.kind, a.percentage, a.amount, a.description, a.capped) for a in applied
-        )
-        percentage, amount, description, total = _figures(rows, currency, subtotal)  # type: ignore[arg-type]
+        percentage, amount, description, total = _figures_of(applied, currency, subtotal)
         values = {
             "event": event,
             "version": version,
@@ -402,19 +398,6 @@ def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]
     return sorted(rules, key=lambda r: (-r.priority, position[id(r)]))
 
 
-def no_discount(
-    event: str,
-    version: str,
-    currency: str,
-    subtotal: Decimal,
-    errors: tuple[RuleFailure, ...] = (),
-) -> Decision:
-    """The decision when no rule matched."""
-    return _decision(
-        event, version, currency, subtotal, _figures((), currency, subtotal), errors, (), (), ()
-    )
-
-
 def _offer(rule: Rule_, subtotal: Decimal, currency: str, unit: Decimal) -> tuple[list[Row], str]:
     """The discounts of one rule for this order, or a reason why there are none."""
     out: list[Row] = []
@@ -482,7 +465,13 @@ def unknown_currency(event: str, version: str, currency: str, subtotal: Decimal)
     )
 
 
-def nothing(event: str, version: str, currency: str, subtotal: Decimal) -> Decision:
+def nothing(
+    event: str,
+    version: str,
+    currency: str,
+    subtotal: Decimal,
+    errors: tuple[RuleFailure, ...] = (),
+) -> Decision:
     """The decision when no rule matched (the most frequent one), made quickly."""
     amount = _ZEROS.get(currency)
     if amount is None:
@@ -494,7 +483,7 @@ def nothing(event: str, version: str, currency: str, subtotal: Decimal) -> Decis
         currency,
         subtotal,
         (None, amount, None, ZERO if total < ZERO else total),
-        (),
+        errors,
         (),
         (),
         (),
@@ -561,7 +550,7 @@ def resolve(
     unit = minor_unit(currency)  # an unknown currency is an error, match or not
     rules = tuple(matched)
     if not rules:
-        return no_discount(event, version, currency, subtotal, tuple(errors))
+        return nothing(event, version, currency, subtotal, tuple(errors))
 
     losses: list[Loss] = []
     offers: list[tuple[Rule_, list[Row], Decimal]] = []
