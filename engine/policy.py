@@ -17,9 +17,9 @@ Label actions are not discounts: every matching rule's label changes apply.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from attrs import frozen
 
@@ -30,12 +30,15 @@ from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_,
 __all__ = [
     "AppliedDiscount",
     "Decision",
+    "Entry",
+    "Evaluator",
     "FieldChange",
     "LostRule",
     "RuleFailure",
     "decide",
     "nothing",
     "order_rules",
+    "quick_evaluator",
     "resolve",
     "simple",
     "unknown_currency",
@@ -102,6 +105,19 @@ Loss = tuple[Rule_, str, str]
 _HUNDRED = Decimal(100)
 
 
+#: What a decision is made of besides its figures: event, version, currency,
+#: subtotal, errors, and the policy's matched rules, rows and losses.
+_Basis = tuple[
+    str,
+    str,
+    str,
+    Decimal,
+    tuple["RuleFailure", ...],
+    # the quick evaluator may leave several hits unsorted, losses None (see _built)
+    "tuple[Rule_, ...] | list[Entry]",
+    tuple["Row", ...],
+    "tuple[Loss, ...] | None",
+]
 _Records = tuple[
     tuple[AppliedDiscount, ...],
     tuple[LostRule, ...],
@@ -121,28 +137,22 @@ class Decision:
     built from the rules the policy kept, on first use: an order that only
     needs its figures does not pay for its audit trail, and the trail read
     later is the same.
+
+    A decision is made for every order, so it is made cheaply: the four
+    figures are its own slots and everything else is one tuple (``_basis``:
+    event, version, currency, subtotal, errors, and the policy's rules,
+    rows and losses), read through properties.
     """
 
     __slots__ = (
-        "_losses",
+        "_basis",
         "_records",
-        "_rows",
-        "_rules",
-        "currency",
         "discount_amount",
         "discount_description",
         "discount_percentage",
-        "errors",
-        "event",
-        "subtotal",
         "total_amount",
-        "version",
     )
 
-    event: str
-    version: str
-    currency: str
-    subtotal: Decimal
     #: The percentage shown to the customer: the applied percentages added up
     #: when every applied discount is an uncapped percentage (12.5% stays
     #: 12.5%); otherwise None.
@@ -153,11 +163,9 @@ class Decision:
     discount_description: str | None
     #: The subtotal less the discount, never below zero.
     total_amount: Decimal
-    errors: tuple[RuleFailure, ...]
-    _rules: tuple[Rule_, ...]
-    _rows: tuple[Row, ...]
-    _losses: tuple[Loss, ...]
-    _records: _Records | None
+    _basis: _Basis
+    #: Set on first use (an unset slot reads as AttributeError).
+    _records: _Records
 
     def __init__(
         self,
@@ -176,18 +184,11 @@ class Decision:
         applied = tuple(applied)
         percentage, amount, description, total = _figures_of(applied, currency, subtotal)
         values = {
-            "event": event,
-            "version": version,
-            "currency": currency,
-            "subtotal": subtotal,
             "discount_percentage": percentage,
             "discount_amount": amount,
             "discount_description": description,
             "total_amount": total,
-            "errors": tuple(errors),
-            "_rules": (),
-            "_rows": (),
-            "_losses": (),
+            "_basis": (event, version, currency, subtotal, tuple(errors), (), (), ()),
             "_records": (
                 applied,
                 tuple(lost),
@@ -205,30 +206,62 @@ class Decision:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Decision is immutable: cannot delete {name!r}")
 
+    @property
+    def event(self) -> str:
+        """The event decided (``order_created``)."""
+        return self._basis[0]
+
+    @property
+    def version(self) -> str:
+        """The version of the rule set that decided."""
+        return self._basis[1]
+
+    @property
+    def currency(self) -> str:
+        """The order's currency."""
+        return self._basis[2]
+
+    @property
+    def subtotal(self) -> Decimal:
+        """The order's subtotal, before any discount."""
+        return self._basis[3]
+
+    @property
+    def errors(self) -> tuple[RuleFailure, ...]:
+        """The rules that raised while they were evaluated, skipped (R401)."""
+        return self._basis[4]
+
     def _built(self) -> _Records:
-        records = self._records
-        if records is None:
-            changes, overruled = _field_changes(self._rules, self.event)
-            records = (
-                tuple(
-                    AppliedDiscount(r.name, r.file, r.line, kind, pct, amount, text, capped)
-                    for r, kind, pct, amount, text, capped in self._rows
-                ),
-                tuple(
-                    LostRule(r.name, r.file, r.line, reason.format(arg))
-                    for r, reason, arg in (*self._losses, *overruled)
-                ),
-                tuple(
-                    a
-                    for r in self._rules
-                    if r.event == self.event  # side effects: the event's own rules only
-                    for a in r.actions
-                    if type(a) is LabelChange_
-                ),
-                tuple(r.name for r in self._rules),
-                changes,
-            )
-            object.__setattr__(self, "_records", records)
+        try:
+            return self._records
+        except AttributeError:
+            pass
+        event, _, _, _, _, kept, rows, losses = self._basis
+        if losses is None:  # the quick evaluator's hits, as they came
+            rules, losses = _ranked(cast(list[Entry], kept), rows[0][0])
+        else:
+            rules = cast(tuple[Rule_, ...], kept)
+        changes, overruled = _field_changes(rules, event)
+        records = (
+            tuple(
+                AppliedDiscount(r.name, r.file, r.line, kind, pct, amount, text, capped)
+                for r, kind, pct, amount, text, capped in rows
+            ),
+            tuple(
+                LostRule(r.name, r.file, r.line, reason.format(arg))
+                for r, reason, arg in (*losses, *overruled)
+            ),
+            tuple(
+                a
+                for r in rules
+                if r.event == event  # side effects: the event's own rules only
+                for a in r.actions
+                if type(a) is LabelChange_
+            ),
+            tuple(r.name for r in rules),
+            changes,
+        )
+        object.__setattr__(self, "_records", records)
         return records
 
     @property
@@ -314,18 +347,21 @@ def _decision(
 ) -> Decision:
     """A Decision from what the policy worked out, without the cost of ``__init__``."""
     d = _new(_Making)
-    d.event = event
-    d.version = version
-    d.currency = currency
-    d.subtotal = subtotal
     d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount = figures
-    d.errors = errors
-    d._rules = rules
-    d._rows = rows
-    d._losses = losses
-    d._records = None
+    d._basis = (event, version, currency, subtotal, errors, rules, rows, losses)
     d.__class__ = Decision  # type: ignore[assignment]  # made: from now on immutable
     return d
+
+
+def _ranked(hits: list[Entry], winner: Rule_) -> tuple[tuple[Rule_, ...], tuple[Loss, ...]]:
+    """The rules of the quick evaluator's ``hits`` in rank order, each once, and
+    the losses of all but ``winner`` to it."""
+    ordered = sorted({e[0]: e for e in hits}.values())
+    name = winner.name
+    return (
+        tuple(e[1] for e in ordered),
+        tuple((e[1], _BETTER, name) for e in ordered if e[1] is not winner),
+    )
 
 
 _SET_BY = "{}"  # the whole reason is the argument
@@ -514,7 +550,7 @@ def decide(
         if best is None or amount > most:
             best, most = offer, amount
     assert best is not None
-    if most > subtotal:  # pragma: no cover - percentages are at most 100 (R301)
+    if most > subtotal:  # rounded up past a subtotal finer than the currency (0.50 JPY)
         return resolve(event, version, matched, subtotal, currency, errors)
     rule = best[0]
     return _decision(
@@ -530,6 +566,109 @@ def decide(
         if len(matched) > 1
         else (),
     )
+
+
+#: A candidate rule as the evaluator holds it: (rank, rule, its test, the rule
+#: if it has a validity window, :func:`simple` of the rule).
+Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
+#: An evaluator: facts (and whether to raise a rule's error) to a decision.
+Evaluator = Callable[[Mapping[str, Any], bool], Decision]
+
+
+def quick_evaluator(
+    event: str,
+    version: str,
+    scan: tuple[Entry, ...],
+    labels: tuple[tuple[str, dict[str, tuple[Entry, ...]]], ...],
+    general: Evaluator,
+    flat: type,
+    flatten: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+) -> Evaluator | None:
+    """The evaluator of an event whose every candidate rule is :func:`simple`.
+
+    That is the common rule set: percentages that compete, without windows,
+    caps, exclusive or combinable rules. One function does it all (find the
+    candidates, test them, keep the largest amount — ties to the better
+    rank — and make the decision), so an order pays for few Python calls.
+    ``scan`` and ``labels`` are the event's plan (entries in rank order; a
+    rule may be listed under two labels: it is counted once). Anything
+    unusual goes to ``general``, the evaluator of the whole policy: a
+    subtotal that is not a positive Decimal, an unknown currency, a rule
+    that raises (tests have no side effects: running them again is safe).
+    Facts that are not of type ``flat`` are made so by ``flatten`` first.
+    Returns None when the plan does not qualify.
+    """
+    entries = [*scan, *(e for _, index in labels for hit in index.values() for e in hit)]
+    if not entries or any(e[3] is not None or e[4] is None for e in entries):
+        return None
+    units = _UNITS
+    zeros = _ZEROS
+    half_up = ROUND_HALF_UP
+    zero = ZERO
+    dec = Decimal
+    new = _new
+    making = _Making
+    final = Decision
+
+    def evaluate(facts: Mapping[str, Any], raise_errors: bool = False) -> Decision:
+        if type(facts) is not flat:
+            facts = flatten(facts)
+        subtotal = facts["order.subtotal"]
+        currency = facts["order.currency"] or "EUR"
+        unit = units.get(currency)
+        if type(subtotal) is not dec or unit is None or not subtotal > zero:
+            return general(facts, raise_errors)
+        hits: list[Entry] = []
+        try:
+            for entry in scan:
+                if entry[2](facts):
+                    hits.append(entry)
+            for key, index in labels:
+                for name in facts[key]:
+                    hit = index.get(name)
+                    if hit:
+                        for entry in hit:
+                            if entry[2](facts):
+                                hits.append(entry)
+        except Exception:
+            return general(facts, raise_errors)
+        if not hits:
+            amount = zeros[currency]
+            d = new(making)
+            d.discount_percentage = None
+            d.discount_amount = amount
+            d.discount_description = None
+            d.total_amount = subtotal - amount
+            d._basis = (event, version, currency, subtotal, (), (), (), ())
+        else:
+            best = hits[0]
+            most = (subtotal * best[4][1]).quantize(unit, half_up)  # type: ignore[index]
+            if len(hits) > 1:
+                for entry in hits:  # the largest amount; ties to the better rank
+                    if entry is not best:
+                        amount = (subtotal * entry[4][1]).quantize(unit, half_up)  # type: ignore[index]
+                        if amount > most or (amount == most and entry[0] < best[0]):
+                            best, most = entry, amount
+            if most > subtotal:  # rounded up past a subtotal finer than the currency
+                return general(facts, raise_errors)
+            offer: Simple = best[4]  # type: ignore[assignment]
+            rule = offer[0]
+            d = new(making)
+            d.discount_percentage = offer[2]
+            d.discount_amount = most
+            d.discount_description = offer[3]
+            d.total_amount = subtotal - most
+            row = ((rule, "percentage", offer[4], most, offer[3], False),)
+            # several hits: put in rank order, and the losers listed, when read
+            d._basis = (
+                (event, version, currency, subtotal, (), (rule,), row, ())
+                if len(hits) == 1
+                else (event, version, currency, subtotal, (), hits, row, None)
+            )
+        d.__class__ = final  # type: ignore[assignment]  # made: immutable now
+        return d
+
+    return evaluate
 
 
 _BETTER = "a better discount applied: '{}'"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import CodeType
@@ -21,10 +21,13 @@ from rulec.engine import runtime
 from rulec.engine.policy import (
     KNOWN_CURRENCIES,
     Decision,
+    Entry,
+    Evaluator,
     RuleFailure,
     Simple,
     decide,
     nothing,
+    quick_evaluator,
     simple,
     unknown_currency,
 )
@@ -107,9 +110,7 @@ class RuleSet:
     #: event -> the facts its rules read, worked out on first use.
     _keys: dict[str, frozenset[str]] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the function that evaluates it, made on first use.
-    _runners: dict[str, Callable[[Mapping[str, Any], bool], Decision]] = field(
-        init=False, factory=dict, repr=False, eq=False
-    )
+    _runners: dict[str, Evaluator] = field(init=False, factory=dict, repr=False, eq=False)
 
     @classmethod
     def build(
@@ -272,7 +273,7 @@ class RuleSet:
             ranks.update({id(r): n for n, r in enumerate(ordered)})
         return ranks
 
-    def _runner(self, event: str) -> Callable[[Mapping[str, Any], bool], Decision]:
+    def _runner(self, event: str) -> Evaluator:
         """The function that evaluates ``event``, specialised to its plan once.
 
         The rules a label can bring in are looked up in the plan's dicts; each
@@ -288,7 +289,7 @@ class RuleSet:
         keys = self.fact_keys
         ranked = self._ranks()
 
-        def entries(rules: Iterable[Rule_]) -> tuple[_Entry, ...]:
+        def entries(rules: Iterable[Rule_]) -> tuple[Entry, ...]:
             return tuple(
                 (
                     ranked[id(r)],
@@ -315,7 +316,7 @@ class RuleSet:
         def run(facts: Mapping[str, Any], raise_errors: bool = False) -> Decision:
             if type(facts) is not Facts:
                 facts = flatten_facts(facts, keys)
-            found: tuple[_Entry, ...] | list[_Entry] = scan
+            found: tuple[Entry, ...] | list[Entry] = scan
             for key, index in labels:
                 for name in facts[key]:
                     hit = index.get(name)
@@ -357,13 +358,14 @@ class RuleSet:
                 )
             return decide(event, version, matched, offers, subtotal, currency, errors)
 
-        self._runners[event] = run
-        return run
-
-
-#: A candidate rule of a plan: (rank, rule, its test, the rule if it has a
-#: window, the rule prepared for the policy's quick path if it is simple).
-_Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
+        runner = (
+            quick_evaluator(
+                event, version, scan, labels, run, Facts, lambda f: flatten_facts(f, keys)
+            )
+            or run
+        )
+        self._runners[event] = runner
+        return runner
 
 
 def _moment(facts: Mapping[str, Any]) -> datetime:

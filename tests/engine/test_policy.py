@@ -462,3 +462,72 @@ class TestFailingRulesAreOnlySkipped:
             if n in failing and r.name in candidates and r.valid_at(when)
         ]
         assert sorted(e.rule for e in got.errors) == sorted(expected)
+
+
+class TestCompetingPercentagesDecideAsThePolicy:
+    """Rule sets made only of plain competing percentages (the common shape,
+    which gets an evaluator of its own) decide as the general policy, records
+    included: random rules, priorities, labels, subtotals and currencies."""
+
+    LABELS = ("VIP", "Gold", "Trial", "Loyal")
+
+    @staticmethod
+    def rule(n, when, priority, percent):
+        head = f'rule "r{n}"' + (f" priority {priority}" if priority else "")
+        cond = f" when {when}" if when else ""
+        return f'{head} on order_created{cond} then discount {percent}% "d{n}" end\n'
+
+    conditions = st.one_of(
+        st.just(""),
+        st.sampled_from(LABELS).map(lambda x: f"customer has label {x}"),
+        st.lists(st.sampled_from(LABELS), min_size=2, max_size=3, unique=True).map(
+            lambda xs: f"customer has any label of {', '.join(xs)}"
+        ),
+        st.integers(min_value=0, max_value=200).map(lambda n: f"order subtotal > {n}"),
+        st.tuples(st.sampled_from(LABELS), st.integers(min_value=0, max_value=200)).map(
+            lambda t: f"customer has label {t[0]} and order subtotal > {t[1]}"
+        ),
+        st.sampled_from(LABELS).map(lambda x: f"not customer has label {x}"),
+    )
+
+    @given(
+        rules=st.lists(
+            st.tuples(
+                conditions,
+                st.integers(min_value=0, max_value=2),
+                st.sampled_from(["1", "5", "10", "10", "12.5", "33.3", "100"]),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        subtotal=st.one_of(
+            st.decimals(min_value=-5, max_value=300, places=2, allow_nan=False),
+            st.sampled_from([Decimal("0.01"), Decimal("0.05"), Decimal("0.10"), Decimal(0)]),
+        ),
+        currency=st.sampled_from(["EUR", "JPY", "KWD", "XXX"]),
+        labels=st.sets(st.sampled_from([*LABELS, "Other"])),
+    )
+    @settings(max_examples=250, deadline=None, database=None)
+    def test_same_decision_as_the_general_policy(self, rules, subtotal, currency, labels):
+        from rulec.engine.policy import order_rules, resolve, simple, unknown_currency
+
+        text = HEAD + "".join(self.rule(n, *r) for n, r in enumerate(rules))
+        rs = rulec.load_text(text, "q.rules")
+        assert all(simple(r) is not None for r in rs.rules)  # the shape under test
+        facts = rulec.flatten_facts(
+            {"order.subtotal": subtotal, "order.currency": currency, "customer.labels": labels},
+            rs.fact_keys,
+        )
+        got = rs.evaluate("order_created", facts)
+        if currency == "XXX":
+            want = unknown_currency("order_created", rs.version, currency, subtotal)
+        else:
+            position = {id(r): n for n, r in enumerate(rs.rules)}
+            matched = order_rules(rs.matching("order_created", facts), position)
+            want = resolve("order_created", rs.version, matched, subtotal, currency)
+        assert got == want  # applied, lost, matched, errors, … and the figures
+        assert [str(x) for x in (got.discount_percentage, got.discount_amount)] == [
+            str(x) for x in (want.discount_percentage, want.discount_amount)
+        ]
+        assert str(got.total_amount) == str(want.total_amount)
+        assert got.discount_description == want.discount_description
