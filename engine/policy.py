@@ -114,7 +114,7 @@ _Basis = tuple[
     Decimal,
     tuple["RuleFailure", ...],
     # the quick evaluator may leave several hits unsorted, losses None (see _built)
-    "tuple[Rule_, ...] | list[Entry]",
+    "tuple[Rule_, ...] | list[_Quick]",
     tuple["Row", ...],
     "tuple[Loss, ...] | None",
 ]
@@ -238,7 +238,7 @@ class Decision:
             pass
         event, _, _, _, _, kept, rows, losses = self._basis
         if losses is None:  # the quick evaluator's hits, as they came
-            rules, losses = _ranked(cast(list[Entry], kept), rows[0][0])
+            rules, losses = _ranked(cast(list[_Quick], kept), rows[0][0])
         else:
             rules = cast(tuple[Rule_, ...], kept)
         changes, overruled = _field_changes(rules, event)
@@ -353,7 +353,7 @@ def _decision(
     return d
 
 
-def _ranked(hits: list[Entry], winner: Rule_) -> tuple[tuple[Rule_, ...], tuple[Loss, ...]]:
+def _ranked(hits: list[_Quick], winner: Rule_) -> tuple[tuple[Rule_, ...], tuple[Loss, ...]]:
     """The rules of the quick evaluator's ``hits`` in rank order, each once, and
     the losses of all but ``winner`` to it."""
     ordered = sorted({e[0]: e for e in hits}.values())
@@ -571,6 +571,9 @@ def decide(
 #: A candidate rule as the evaluator holds it: (rank, rule, its test, the rule
 #: if it has a validity window, :func:`simple` of the rule).
 Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
+#: A candidate as the quick evaluator holds it: (rank, rule, its test, :func:`simple`
+#: of the rule when it has no window, else None).
+_Quick = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Simple | None]
 #: An evaluator: facts (and whether to raise a rule's error) to a decision.
 Evaluator = Callable[[Mapping[str, Any], bool], Decision]
 
@@ -584,22 +587,32 @@ def quick_evaluator(
     flat: type,
     flatten: Callable[[Mapping[str, Any]], Mapping[str, Any]],
 ) -> Evaluator | None:
-    """The evaluator of an event whose every candidate rule is :func:`simple`.
+    """The evaluator of an event, quick for the usual orders.
 
-    That is the common rule set: percentages that compete, without windows,
-    caps, exclusive or combinable rules. One function does it all (find the
-    candidates, test them, keep the largest amount — ties to the better
-    rank — and make the decision), so an order pays for few Python calls.
-    ``scan`` and ``labels`` are the event's plan (entries in rank order; a
-    rule may be listed under two labels: it is counted once). Anything
-    unusual goes to ``general``, the evaluator of the whole policy: a
-    subtotal that is not a positive Decimal, an unknown currency, a rule
-    that raises (tests have no side effects: running them again is safe).
-    Facts that are not of type ``flat`` are made so by ``flatten`` first.
-    Returns None when the plan does not qualify.
+    Most orders are decided by no rule, or by plain percentages that compete
+    (rules that are :func:`simple`, without a validity window). One function
+    does that work (find the candidates, test them, keep the largest amount,
+    ties to the better rank, make the decision), so such an order pays for
+    few Python calls. As soon as anything else is in play it hands the facts
+    to ``general``, the evaluator of the whole policy: a matching rule that
+    is not simple or has a window, a subtotal that is not a positive Decimal,
+    an unknown currency, a rule that raises (tests have no side effects:
+    running them again is safe), an amount rounded up past a subtotal finer
+    than its currency. ``scan`` and ``labels`` are the event's plan, entries
+    in rank order; a rule listed under two labels is counted once. Facts
+    that are not of type ``flat`` are made so by ``flatten`` first. Returns
+    None for an event without rules.
     """
-    entries = [*scan, *(e for _, index in labels for hit in index.values() for e in hit)]
-    if not entries or any(e[3] is not None or e[4] is None for e in entries):
+
+    def quick(entries: tuple[Entry, ...]) -> tuple[_Quick, ...]:
+        return tuple(
+            (rank, rule, test, offer if window is None else None)
+            for rank, rule, test, window, offer in entries
+        )
+
+    scan_ = quick(scan)
+    labels_ = tuple((key, {n: quick(hit) for n, hit in index.items()}) for key, index in labels)
+    if not scan_ and not any(index for _, index in labels_):
         return None
     units = _UNITS
     zeros = _ZEROS
@@ -618,17 +631,21 @@ def quick_evaluator(
         unit = units.get(currency)
         if type(subtotal) is not dec or unit is None or not subtotal > zero:
             return general(facts, raise_errors)
-        hits: list[Entry] = []
+        hits: list[_Quick] = []
         try:
-            for entry in scan:
+            for entry in scan_:
                 if entry[2](facts):
+                    if entry[3] is None:
+                        return general(facts, raise_errors)
                     hits.append(entry)
-            for key, index in labels:
+            for key, index in labels_:
                 for name in facts[key]:
                     hit = index.get(name)
                     if hit:
                         for entry in hit:
                             if entry[2](facts):
+                                if entry[3] is None:
+                                    return general(facts, raise_errors)
                                 hits.append(entry)
         except Exception:
             return general(facts, raise_errors)
@@ -642,16 +659,16 @@ def quick_evaluator(
             d._basis = (event, version, currency, subtotal, (), (), (), ())
         else:
             best = hits[0]
-            most = (subtotal * best[4][1]).quantize(unit, half_up)  # type: ignore[index]
+            most = (subtotal * best[3][1]).quantize(unit, half_up)  # type: ignore[index]
             if len(hits) > 1:
                 for entry in hits:  # the largest amount; ties to the better rank
                     if entry is not best:
-                        amount = (subtotal * entry[4][1]).quantize(unit, half_up)  # type: ignore[index]
+                        amount = (subtotal * entry[3][1]).quantize(unit, half_up)  # type: ignore[index]
                         if amount > most or (amount == most and entry[0] < best[0]):
                             best, most = entry, amount
             if most > subtotal:  # rounded up past a subtotal finer than the currency
                 return general(facts, raise_errors)
-            offer: Simple = best[4]  # type: ignore[assignment]
+            offer: Simple = best[3]  # type: ignore[assignment]
             rule = offer[0]
             d = new(making)
             d.discount_percentage = offer[2]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rulec
@@ -464,18 +464,21 @@ class TestFailingRulesAreOnlySkipped:
         assert sorted(e.rule for e in got.errors) == sorted(expected)
 
 
-class TestCompetingPercentagesDecideAsThePolicy:
-    """Rule sets made only of plain competing percentages (the common shape,
-    which gets an evaluator of its own) decide as the general policy, records
-    included: random rules, priorities, labels, subtotals and currencies."""
+class TestRandomRuleSetsDecideAsThePolicy:
+    """Random rule sets decide as the general policy, records included. Most
+    are plain competing percentages (the usual shape, which the evaluator
+    decides on its own); some rules have a cap, a fixed amount, a label
+    action, a window, or are exclusive or combinable (the evaluator hands
+    such orders to the general policy when those rules match)."""
 
     LABELS = ("VIP", "Gold", "Trial", "Loyal")
+    WHEN = datetime(2026, 5, 15, tzinfo=UTC)
 
     @staticmethod
-    def rule(n, when, priority, percent):
-        head = f'rule "r{n}"' + (f" priority {priority}" if priority else "")
+    def rule(n, when, priority, action, extra):
+        head = f'rule "r{n}"' + (f" priority {priority}" if priority else "") + extra
         cond = f" when {when}" if when else ""
-        return f'{head} on order_created{cond} then discount {percent}% "d{n}" end\n'
+        return f"{head} on order_created{cond} then {action.format(n=n)} end\n"
 
     conditions = st.one_of(
         st.just(""),
@@ -489,33 +492,59 @@ class TestCompetingPercentagesDecideAsThePolicy:
         ),
         st.sampled_from(LABELS).map(lambda x: f"not customer has label {x}"),
     )
+    percentages = st.sampled_from(["1", "5", "10", "10", "12.5", "33.3", "100"]).map(
+        lambda p: f'discount {p}% "d{{n}}"'
+    )
+    others = st.sampled_from(
+        [
+            'discount 30% up to 7.00 EUR "cap{n}"',
+            'discount 3.00 EUR "fix{n}"',
+            "add label Loyal to customer",
+            'discount 10% "d{n}", add label Loyal to customer',
+        ]
+    )
+    extras = st.sampled_from(
+        ["", "", "", "", " exclusive", " combinable", " from 2026-01-01 until 2026-03-01"]
+    )
 
     @given(
         rules=st.lists(
             st.tuples(
                 conditions,
                 st.integers(min_value=0, max_value=2),
-                st.sampled_from(["1", "5", "10", "10", "12.5", "33.3", "100"]),
+                st.one_of(percentages, percentages, percentages, others),
+                extras,
             ),
             min_size=1,
             max_size=6,
         ),
         subtotal=st.one_of(
             st.decimals(min_value=-5, max_value=300, places=2, allow_nan=False),
-            st.sampled_from([Decimal("0.01"), Decimal("0.05"), Decimal("0.10"), Decimal(0)]),
+            st.sampled_from([Decimal("0.01"), Decimal("0.05"), Decimal("0.50"), Decimal(0)]),
         ),
         currency=st.sampled_from(["EUR", "JPY", "KWD", "XXX"]),
         labels=st.sets(st.sampled_from([*LABELS, "Other"])),
     )
-    @settings(max_examples=250, deadline=None, database=None)
+    # 100% of 0.50 JPY rounds to 1 JPY: more than the subtotal, capped to it
+    @example(
+        rules=[("", 0, 'discount 100% "d{n}"', "")],
+        subtotal=Decimal("0.50"),
+        currency="JPY",
+        labels=set(),
+    )
+    @settings(max_examples=300, deadline=None, database=None)
     def test_same_decision_as_the_general_policy(self, rules, subtotal, currency, labels):
-        from rulec.engine.policy import order_rules, resolve, simple, unknown_currency
+        from rulec.engine.policy import order_rules, resolve, unknown_currency
 
         text = HEAD + "".join(self.rule(n, *r) for n, r in enumerate(rules))
         rs = rulec.load_text(text, "q.rules")
-        assert all(simple(r) is not None for r in rs.rules)  # the shape under test
         facts = rulec.flatten_facts(
-            {"order.subtotal": subtotal, "order.currency": currency, "customer.labels": labels},
+            {
+                "order.subtotal": subtotal,
+                "order.currency": currency,
+                "order.created_at": self.WHEN,
+                "customer.labels": labels,
+            },
             rs.fact_keys,
         )
         got = rs.evaluate("order_created", facts)
@@ -523,9 +552,11 @@ class TestCompetingPercentagesDecideAsThePolicy:
             want = unknown_currency("order_created", rs.version, currency, subtotal)
         else:
             position = {id(r): n for n, r in enumerate(rs.rules)}
-            matched = order_rules(rs.matching("order_created", facts), position)
-            want = resolve("order_created", rs.version, matched, subtotal, currency)
-        assert got == want  # applied, lost, matched, errors, … and the figures
+            matched = [r for r in rs.matching("order_created", facts) if r.valid_at(self.WHEN)]
+            want = resolve(
+                "order_created", rs.version, order_rules(matched, position), subtotal, currency
+            )
+        assert got == want  # applied, lost, matched, label changes, errors and the figures
         assert [str(x) for x in (got.discount_percentage, got.discount_amount)] == [
             str(x) for x in (want.discount_percentage, want.discount_amount)
         ]
