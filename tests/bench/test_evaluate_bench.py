@@ -37,6 +37,8 @@ class TestEvaluateBench:
             "20 rules + VIP, none match",
         }
         assert all(float(m[2]) > 0 and float(m[3]) > 0 for m in rows.values())
+        scale = re.search(r"policy\.nothing.* (\d+\.\d\d) µs = (\d+\.\d)x", got.stdout)
+        assert scale and float(scale[1]) > 0 and float(scale[2]) > 0
         assert re.search(r"^\d+ of 6 targets met$", got.stdout, re.M)
 
     def test_bad_sizes_are_a_usage_error(self):
