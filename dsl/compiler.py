@@ -6,6 +6,12 @@ the generated module is the compiler's own (``rule_0001``, ``_k1``) or one
 of :data:`RUNTIME_NAMES`, which the engine's loader supplies, and the module
 runs with no builtins. Conditions compile to one function per rule; actions
 stay data, so the engine's policy sees every candidate before applying any.
+
+A loaded rule set is compiled by shape (:func:`compile_rules` without
+``keep_syntax``): the first rule of each condition shape is compiled from
+its syntax tree, and the other rules' functions are made from that code
+object with their own constants, names and positions
+(:mod:`rulec.dsl.codetemplate`), a rule's values still only ever constants.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import json
 import sys
 import threading
 import types
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
 
 from rulec.dsl.checker import entity_of, negative_atom, resolve_field, window_bounds
+from rulec.dsl.codetemplate import Template, pattern
 from rulec.dsl.nodes import (
     And,
     Between,
@@ -72,6 +79,7 @@ RUNTIME_NAMES = (
     "GET_",  # GET_(facts, key): the fact, or None when the mapping leaves it out
     "SOME_",  # SOME_(members, test): whether test holds for one of a list's members
     "RULES_",  # RULES_(tests, table): the Rule_ records from a table of JSON texts
+    "FN_",  # FN_(anchor, codes): the rule functions, from the module's own code objects
 )
 
 #: Python 3.12 added ``type_params`` to function definitions.
@@ -113,8 +121,9 @@ class CompiledModule:
     """A compiled rule file: the ``ast`` module, its code objects and the file name.
 
     ``codes`` run one after the other in one namespace and leave ``RULES``
-    there. ``module`` is the whole syntax tree, or None when it was not kept
-    (a loaded rule set, code from a cache file); ``source`` needs it.
+    there. ``module`` is the whole syntax tree, or None when there was none
+    (a loaded rule set, compiled by shape; code from a cache file);
+    ``source`` needs it.
     """
 
     file: str
@@ -467,6 +476,282 @@ class _Compiler:
         raise AssertionError(name.id)  # pragma: no cover
 
 
+class _Shape:
+    """A condition's shape and constants, found without building its syntax tree.
+
+    Walks a rule's condition as :class:`_Compiler` does, method for method,
+    and instead of ``ast`` nodes records
+
+    - ``tokens``: the shape, everything that decides the condition's
+      bytecode but its constants, module-level names and positions;
+    - ``consts``: every constant the rule's function holds (fact keys,
+      labels, texts, whole numbers, booleans, None), in walk order;
+    - ``names``: the hoisted module-level names it reads (``_k3``), in walk
+      order, hoisted through the same ``_Compiler`` in the same order as the
+      syntax path hoists them, so they get the same names;
+    - ``keys``: the facts the rule reads (its record's ``facts``).
+
+    Two rules with equal :meth:`walk` keys compile to code objects that
+    differ only in those constants, names and positions, which is what
+    :class:`rulec.dsl.codetemplate.Template` replaces. The two walks must
+    stay in step: tests/dsl/test_compiler.py (``TestShapes``) and
+    tests/dsl/test_fuzz.py hold the code objects of both paths equal over the
+    golden files, the shipped rules and generated rule files.
+    """
+
+    #: Types a constant may have (``compile()`` refuses others in ``ast.Constant``).
+    PLAIN = frozenset({str, int, bool, type(None)})
+
+    def __init__(self, comp: _Compiler) -> None:
+        self.comp = comp
+        self.tokens: list[Any] = []
+        self.consts: list[Any] = []
+        self.names: list[str] = []
+        self.keys: set[str] = set()
+        self.event: Event | None = None
+        self.within = False
+        self.rule: Rule | None = None
+        self.placed = False
+
+    def walk(self, rule: Rule, event: Event | None) -> Hashable | None:
+        """The shape key of ``rule``'s condition; None if it must take the syntax path."""
+        self.tokens = []
+        self.consts = []
+        self.names = []
+        self.keys = set()
+        self.event = event
+        self.within = False
+        self.rule = rule
+        self.placed = False
+        if rule.condition is None:
+            self.tokens.append("T")
+            self.consts.append(True)
+        else:
+            self.visit(rule.condition)
+        if not self.PLAIN.issuperset(map(type, self.consts)):
+            return None
+        names = self.names
+        # (most rules read one hoisted name or none: their pattern is their length)
+        return (tuple(self.tokens), pattern(self.consts), pattern(names) if names[1:] else ())
+
+    # helpers, as _Compiler's
+    def hoist(self, kind: str, value: Any, make: Any) -> str:
+        """``_Compiler.hoist``, building the value's expression only when it is new."""
+        name = self.comp.constants.get((kind, value))
+        if name is not None:
+            return name
+        if not self.placed:  # the prelude's positions, as the syntax path gives them
+            assert self.rule is not None
+            _AT.pos = _position(self.rule.condition or self.rule)
+            self.placed = True
+        return self.comp.hoist(kind, value, make(), None).id
+
+    def decimal(self, value: Decimal) -> str:
+        text = str(value)
+        return self.hoist("D", text, lambda: _call("D", _const(text)))
+
+    def instant(self, value: Any) -> str:
+        text = value.isoformat()
+        return self.hoist("T", text, lambda: _call("T", _const(text)))
+
+    def fact(self, key: str) -> None:
+        if not self.within:
+            self.comp.fact_keys.add(key)
+            self.keys.add(key)
+        self.consts.append(key)
+
+    def maybe(self, key: str) -> None:
+        self.comp.fact_keys.add(key)
+        self.keys.add(key)
+        self.consts.append(key)
+
+    def use(self, value: tuple[str, Any]) -> None:
+        """A value from ``_value`` used in the function: a constant or a hoisted name."""
+        kind, v = value
+        (self.consts if kind == "c" else self.names).append(v)
+
+    # dispatch
+    def visit(self, node: Condition) -> None:
+        entity = entity_of(node)
+        event = self.event
+        if (
+            entity is not None
+            and not self.within
+            and event
+            and entity in event.optional
+            and negative_atom(node)
+        ):
+            self.tokens.append("G")  # not GET_(facts, 'customer.absent') and …
+            self.maybe(absent_key(entity))
+        _SHAPE_VISITS[type(node)](self, node)
+
+    def visit_Some(self, node: Some) -> None:
+        self.tokens.append("S")
+        self.fact(many_key(node.entity.text))
+        self.within = True
+        try:
+            self.visit(node.condition)
+        finally:
+            self.within = False
+
+    def visit_Is(self, node: Is) -> None:
+        entity = self.comp.vocabulary.entity(node.entity.text)
+        assert entity is not None and entity.identity is not None, "compile only checked rules"
+        ref = FieldRef(node.entity, Name(entity.identity, span=node.span), span=node.span)
+        self.visit_Compare(
+            Compare(ref, Name("!=" if node.negated else "="), node.value, span=node.span)
+        )
+
+    def visit_And(self, node: And) -> None:
+        self.tokens.append(("and", len(node.operands)))
+        for o in node.operands:
+            self.visit(o)
+
+    def visit_Or(self, node: Or) -> None:
+        self.tokens.append(("or", len(node.operands)))
+        for o in node.operands:
+            self.visit(o)
+
+    def visit_Not(self, node: Not) -> None:
+        self.tokens.append("not")
+        self.visit(node.operand)
+
+    def visit_HasLabel(self, node: HasLabel) -> None:
+        self.tokens.append(("has", node.negated))
+        self.consts.append(node.label.text)
+        self.fact(labels_key(node.entity.text))
+
+    def visit_HasAnyLabel(self, node: HasAnyLabel) -> None:
+        names = list(dict.fromkeys(n.text for n in node.labels))
+        self.fact(labels_key(node.entity.text))
+        if len(names) <= _INLINE_ANY:
+            self.tokens.append(("any", node.negated, len(names)))
+            self.consts.extend(names)
+            return
+        self.tokens.append(("any-of", node.negated))
+        self.names.append(
+            self.hoist(
+                "FS",
+                tuple(names),
+                lambda: _call(
+                    "FS", ast.Tuple(**_AT.pos, elts=[_const(n) for n in names], ctx=ast.Load())
+                ),
+            )
+        )
+
+    def _value(self, v: Value, t: Type) -> Any:
+        """``_Compiler._value``: ("c", constant), ("n", hoisted name), or an Instant."""
+        if isinstance(v, Number):
+            if t is Type.INTEGER:
+                return ("c", int(v.value))
+            return ("n", self.decimal(v.value))
+        if isinstance(v, String):
+            return ("c", v.value)
+        if isinstance(v, Ident):
+            if t is Type.BOOLEAN:
+                return ("c", v.name in ("true", "yes"))
+            return ("c", v.name)
+        assert isinstance(v, DateValue)
+        got = parse_date(v)
+        assert isinstance(got, Instant), "compile only checked rules"
+        return got
+
+    def _guarded(self, key: str) -> None:
+        """``_Compiler._guarded``: ``(_v := facts[key]) is not None and …``."""
+        self.fact(key)
+        self.consts.append(None)
+
+    def visit_Compare(self, node: Compare) -> None:
+        key, t = self.comp._field(node.field)
+        value = self._value(node.value, t)
+        op = node.op.text
+        if isinstance(value, Instant):
+            self.tokens.append(("compare-instant", op, value.date_only))
+            self._guarded(key)
+            self._compare_instant(op, value)
+            return
+        self.tokens.append(("compare", op, value[0]))
+        if op in ("=", "!="):
+            self.fact(key)
+        else:
+            self._guarded(key)
+        self.use(value)
+
+    def _compare_instant(self, op: str, v: Instant) -> None:
+        start = self.instant(v.start)
+        if not v.date_only:
+            self.names.append(start)
+            return
+        end = self.instant(v.end)
+        used = {
+            "=": (start, end),
+            "!=": (start, end),
+            "<": (start,),
+            "<=": (end,),
+            ">": (end,),
+            ">=": (start,),
+        }[op]
+        self.names.extend(used)
+
+    def visit_Between(self, node: Between) -> None:
+        key, t = self.comp._field(node.field)
+        low = self._value(node.low, t)
+        high = self._value(node.high, t)
+        self._guarded(key)
+        if isinstance(low, Instant):
+            assert isinstance(high, Instant)
+            self.tokens.append(("between-instant", node.negated, high.date_only))
+            self.names.append(self.instant(low.start))
+            self.names.append(self.instant(high.end if high.date_only else high.start))
+            return
+        self.tokens.append(("between", node.negated, low[0], high[0]))
+        self.use(low)
+        self.use(high)
+
+    def visit_In(self, node: In) -> None:
+        key, t = self.comp._field(node.field)
+        values = [self._value(v, t) for v in node.values]
+        if t is Type.DATETIME:
+            self.tokens.append(("in-instant", node.negated, tuple(v.date_only for v in values)))
+            self._guarded(key)
+            for v in values:
+                self._compare_instant("=", v)
+            return
+        consts: list[Any] = []
+        for v, got in zip(node.values, values, strict=True):
+            if got[0] == "c":
+                consts.append(got[1])
+            else:  # a hoisted Decimal: membership by value
+                assert isinstance(v, Number)
+                consts.append(Decimal(str(v.value)))
+        members = tuple(dict.fromkeys(consts))
+        wanted = self.hoist(
+            "FS",
+            tuple((type(c).__name__, str(c)) for c in members),
+            lambda: _call(
+                "FS",
+                ast.Tuple(
+                    **_AT.pos,
+                    elts=[
+                        _call("D", _const(str(c))) if isinstance(c, Decimal) else _const(c)
+                        for c in members
+                    ],
+                    ctx=ast.Load(),
+                ),
+            ),
+        )
+        self.fact(key)
+        self.tokens.append(("in", node.negated))
+        self.names.append(wanted)
+
+
+#: ``_Shape``'s visit method per node class (as ``_Compiler``'s by class name).
+_SHAPE_VISITS: dict[type, Any] = {
+    cls: getattr(_Shape, f"visit_{cls.__name__}")
+    for cls in (Some, Is, And, Or, Not, HasLabel, HasAnyLabel, Compare, Between, In)
+}
+
+
 def _index_labels(cond: Condition | None) -> frozenset[tuple[str, str]] | None:
     """Labels of which at least one must be present for ``cond`` to hold.
 
@@ -519,31 +804,40 @@ def _record(
     ``datetime`` once, when the module is loaded.
     """
     start = end = None
-    if rule.window is not None:
-        got = window_bounds(rule.window)
-        assert not isinstance(got, str), "compile only checked rules"
-        w_start, w_end = got
-        start = w_start.start.isoformat() if w_start else None
-        end = w_end.end.isoformat() if w_end else None
+    if rule.meta:
+        window = rule.window
+        if window is not None:
+            got = window_bounds(window)
+            assert not isinstance(got, str), "compile only checked rules"
+            w_start, w_end = got
+            start = w_start.start.isoformat() if w_start else None
+            end = w_end.end.isoformat() if w_end else None
+        meta = (rule.priority, rule.enabled, rule.exclusive, rule.combinable)
+        description = rule.description
+    else:  # a one-line rule: the defaults, without a look at its (empty) metadata
+        meta = _NO_META
+        description = None
     labels = _index_labels(rule.condition)
+    span = rule.span
     return (
         fname,
         rule_name(rule, file),
         file,
-        rule.span.line if rule.span else 0,
-        rule.span.column if rule.span else 0,
+        span.line if span else 0,
+        span.column if span else 0,
         event.key if event is not None else rule.event.text,
         tuple(_action(a) for a in rule.actions),
-        rule.priority,
-        rule.enabled,
-        rule.exclusive,
-        rule.combinable,
+        *meta,
         start,
         end,
-        rule.description,
+        description,
         None if labels is None else tuple(sorted(labels)),
         tuple(sorted(keys)),
     )
+
+
+#: Priority, enabled, exclusive and combinable of a rule without metadata.
+_NO_META = (0, True, False, False)
 
 
 def _action(a: Any) -> tuple[Any, ...]:
@@ -594,11 +888,47 @@ def compile_rules(
     runs. Only rules that passed :func:`rulec.dsl.checker.check` may be
     compiled.
 
-    The module is compiled in chunks of :data:`CHUNK` rules, to code objects
-    that run one after the other in one namespace. With ``keep_syntax``
-    the whole syntax tree is kept for ``CompiledModule.source``; a loaded
-    rule set does not need it.
+    With ``keep_syntax`` (``rulec compile``) the whole module is built as a
+    syntax tree, kept for ``CompiledModule.source``, and compiled in chunks
+    of :data:`CHUNK` rules. Without it (a loaded rule set) the rules are
+    compiled by shape: the first rule of each shape from its syntax tree,
+    the others' functions made from that one's code object with their own
+    constants, names and positions (:mod:`rulec.dsl.codetemplate`). Both
+    give equal code objects and records.
     """
+    rules = [i for i in items if isinstance(i, Rule)]
+    if keep_syntax:
+        return _compile_syntax(rules, vocabulary, file)
+    return _compile_shapes(rules, vocabulary, file)
+
+
+def _event_of(rule: Rule, vocabulary: Vocabulary) -> Event | None:
+    return vocabulary.event(
+        rule.event.text, rule.subject.text if rule.subject is not None else None
+    )
+
+
+def _function(comp: _Compiler, rule: Rule, fname: str) -> ast.FunctionDef:
+    """The syntax tree of a rule's condition function ``rule_NNNN(facts)``."""
+    comp.temp = 0
+    comp.rule_keys = set()
+    _AT.pos = _position(rule.condition or rule)
+    body = comp.visit(rule.condition) if rule.condition is not None else _const(True)
+    fn = ast.FunctionDef(
+        **_AT.pos,
+        name=fname,
+        args=_facts_argument(),
+        body=[ast.Return(**_AT.pos, value=body)],
+        decorator_list=[],
+        returns=None,
+        **_TYPE_PARAMS,
+    )
+    fn.lineno = rule.span.line if rule.span else 1
+    return fn
+
+
+def _compile_syntax(rules: list[Rule], vocabulary: Vocabulary, file: str) -> CompiledModule:
+    """The module as one syntax tree, compiled in chunks, kept for ``source``."""
     comp = _Compiler(vocabulary, file)
     names: list[str] = []
     records: list[tuple[Any, ...]] = []
@@ -612,35 +942,16 @@ def compile_rules(
         if body:
             module = ast.Module(body=body, type_ignores=[])
             codes.append(compile(module, filename=file, mode="exec", dont_inherit=True))
-        if keep_syntax:
-            kept_constants.extend(comp.prelude)
-            kept_functions.extend(functions)
+        kept_constants.extend(comp.prelude)
+        kept_functions.extend(functions)
         comp.prelude.clear()
         functions.clear()
 
-    rules = [i for i in items if isinstance(i, Rule)]
     for n, rule in enumerate(rules, start=1):
         fname = f"rule_{n:04d}"
-        comp.temp = 0
-        comp.rule_keys = set()
-        comp.event = vocabulary.event(
-            rule.event.text, rule.subject.text if rule.subject is not None else None
-        )
-        _AT.pos = _position(rule.condition or rule)
-        body = comp.visit(rule.condition) if rule.condition is not None else _const(True)
-        fn = ast.FunctionDef(
-            **_AT.pos,
-            name=fname,
-            args=_facts_argument(),
-            body=[ast.Return(**_AT.pos, value=body)],
-            decorator_list=[],
-            returns=None,
-            **_TYPE_PARAMS,
-        )
-        fn.lineno = rule.span.line if rule.span else 1
-        functions.append(fn)
+        comp.event = _event_of(rule, vocabulary)
+        functions.append(_function(comp, rule, fname))
         names.append(fname)
-
         _AT.pos = _position(rule)
         records.append(_record(rule, fname, file, comp.event, comp.rule_keys))
         if n % CHUNK == 0:
@@ -668,9 +979,110 @@ def compile_rules(
     )
     last = ast.Module(body=[assign], type_ignores=[])
     codes.append(compile(last, filename=file, mode="exec", dont_inherit=True))
-    module = (
-        ast.Module(body=[*kept_constants, *kept_functions, assign], type_ignores=[])
-        if keep_syntax
-        else None
-    )
+    module = ast.Module(body=[*kept_constants, *kept_functions, assign], type_ignores=[])
     return CompiledModule(file, module, tuple(codes), len(rules), frozenset(comp.fact_keys))
+
+
+#: Where the module of :func:`_compile_shapes` gets its tuple of code objects
+#: (``compile()`` takes no code object in an ``ast.Constant``) and its table of
+#: records (tuples: a nested constant costs ``compile()`` more than the rules).
+_CODES = ("rulec: the code objects of the rule functions",)
+_TABLE = ("rulec: the records of the rules",)
+
+
+def _compile_shapes(rules: list[Rule], vocabulary: Vocabulary, file: str) -> CompiledModule:
+    """The module without a syntax tree for each rule: functions made by shape.
+
+    The module runs ``_k1 = D('50.00')``, … (the hoisted constants), then
+    ``RULES = RULES_(FN_(lambda: None, CODES), TABLE)``, where CODES is the
+    tuple of the rule functions' code objects and TABLE that of the records
+    (tuples, not the JSON texts ``source`` shows: nothing needs their text,
+    and the loader need not parse it); ``FN_`` makes the functions, in the
+    module's namespace. Both are put in the compiled code's constants.
+    """
+    comp = _Compiler(vocabulary, file)
+    shape = _Shape(comp)
+    #: Per shape key, its template; None when its first rule made none (``Template.of``).
+    templates: dict[Hashable, Template | None] = {}
+    codes: list[types.CodeType] = []
+    records: list[tuple[Any, ...]] = []
+    runtime_names = frozenset(RUNTIME_NAMES)
+
+    for n, rule in enumerate(rules, start=1):
+        fname = f"rule_{n:04d}"
+        event = _event_of(rule, vocabulary)
+        key = shape.walk(rule, event)
+        lines, columns = _lines_columns(rule)
+        if key is not None:
+            (r, c, e), (_, col, end) = lines, columns
+            key = (key, r == c, c == e, r == e, col == 0, end == 0, col == end)
+        template = templates.get(key) if key is not None else None
+        if template is not None:
+            code = template.make(shape.consts, shape.names, fname, lines, columns)
+            keys = shape.keys
+        else:
+            code = _compile_function(comp, rule, fname, event, file)
+            keys = comp.rule_keys
+            if key is not None and key not in templates:  # the first rule of its shape
+                templates[key] = (
+                    Template.of(code, shape.consts, shape.names, lines, columns, runtime_names)
+                    if keys == shape.keys
+                    else None
+                )
+        codes.append(code)
+        records.append(_record(rule, fname, file, event, keys))
+
+    out: list[types.CodeType] = []
+    if comp.prelude:
+        module = ast.Module(body=comp.prelude, type_ignores=[])
+        out.append(compile(module, filename=file, mode="exec", dont_inherit=True))
+    _AT.pos = _position(rules[0] if rules else None)
+    anchor = ast.Lambda(
+        **_AT.pos,
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
+        ),
+        body=_const(None),
+    )
+    table = _call("RULES_", _call("FN_", anchor, _const(_CODES)), _const(_TABLE))
+    assign = ast.Assign(
+        **_AT.pos, targets=[ast.Name(**_AT.pos, id="RULES", ctx=ast.Store())], value=table
+    )
+    last = compile(ast.Module(body=[assign], type_ignores=[]), file, "exec", dont_inherit=True)
+    assert last.co_consts.count(_CODES) == last.co_consts.count(_TABLE) == 1
+    filled = {_CODES: tuple(codes), _TABLE: tuple(records)}
+    consts = [filled.get(c, c) if type(c) is tuple else c for c in last.co_consts]
+    out.append(last.replace(co_consts=tuple(consts)))
+    return CompiledModule(file, None, tuple(out), len(rules), frozenset(comp.fact_keys))
+
+
+def _lines_columns(rule: Rule) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The lines and columns a rule's function has positions at (see ``_function``).
+
+    Lines: the rule's (the function's first line) and its condition's
+    first and last; columns: 0 and the condition's first and end columns.
+    Which of them are equal is part of a shape's key: a template puts the
+    rule's own values where the template had its own.
+    """
+    pos = _position(rule.condition or rule)
+    return (
+        (rule.span.line if rule.span else 1, pos["lineno"], pos["end_lineno"]),
+        (0, pos["col_offset"], pos["end_col_offset"]),
+    )
+
+
+def _compile_function(
+    comp: _Compiler, rule: Rule, fname: str, event: Event | None, file: str
+) -> types.CodeType:
+    """One rule's function, compiled alone from its syntax tree."""
+    comp.event = event
+    fn = _function(comp, rule, fname)
+    module = compile(ast.Module(body=[fn], type_ignores=[]), file, "exec", dont_inherit=True)
+    (code,) = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+    return code

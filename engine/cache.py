@@ -44,7 +44,7 @@ __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 logger = logging.getLogger("rulec.engine")
 
 #: Bumped whenever the layout of a cache file or of the compiled code changes.
-FORMAT = 2
+FORMAT = 3
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
@@ -172,11 +172,39 @@ def _unwrap(data: bytes, key: str) -> tuple[str, list[CompiledModule]] | None:
 
 
 def _safe(code: CodeType) -> bool:
-    """Whether a code object only names what the compiler generates (recursively)."""
+    """Whether a code object only names what the compiler generates (recursively).
+
+    Its constants are checked too, tuples opened: a module made by shape
+    holds its rule functions' code objects in a tuple, which ``FN_`` turns
+    into functions. A constant of a type ``compile()`` never makes (a list,
+    a dict: ``marshal`` reads those too) is refused.
+    """
     for name in code.co_names:
         if name not in _RUNTIME and not _OWN_NAME.fullmatch(name):
             return False
-    return all(_safe(c) for c in code.co_consts if isinstance(c, CodeType))
+    return _safe_constants(code.co_consts)
+
+
+#: The types of the constants ``compile()`` makes, besides tuples, frozensets and code.
+_INERT = frozenset({type(None), type(Ellipsis), bool, int, float, complex, str, bytes})
+
+
+def _safe_constants(values: tuple[object, ...] | frozenset[object]) -> bool:
+    for value in values:  # a loop, not a call per constant: a module holds thousands
+        kind = type(value)
+        if kind in _INERT:
+            continue
+        if kind is CodeType:
+            assert isinstance(value, CodeType)
+            if not _safe(value):
+                return False
+        elif kind is tuple or kind is frozenset:
+            assert isinstance(value, tuple | frozenset)
+            if not _safe_constants(value):
+                return False
+        else:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- writing ---

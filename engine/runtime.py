@@ -12,12 +12,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 from decimal import Decimal
+from types import CodeType, FunctionType
 from typing import Any
 
 from attrs import frozen
 
 #: What compiled code sees (the classes below are the engine's, built by RULES_).
-__all__ = ["ANY_", "FS", "GET_", "RULES_", "SOME_", "D", "T"]
+__all__ = ["ANY_", "FN_", "FS", "GET_", "RULES_", "SOME_", "D", "T"]
 
 
 def D(text: str) -> Decimal:
@@ -51,6 +52,29 @@ def GET_(facts: Mapping[str, Any], key: str) -> Any:
 def SOME_(members: Iterable[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> bool:
     """Whether ``test`` holds for one of ``members`` (``any item has label X``)."""
     return any(test(member) for member in members)
+
+
+def FN_(anchor: FunctionType, codes: tuple[CodeType, ...]) -> tuple[FunctionType, ...]:
+    """The rule functions of a compiled module, from the code objects it holds.
+
+    ``codes`` is a constant of the module: code objects the compiler made
+    (``rulec.dsl.codetemplate``), or read from a cache file that checked
+    every one of them (``rulec.engine.cache``). ``anchor`` is a function the
+    module defines (``lambda: None``) for its globals: the new functions run
+    in the module's namespace, as a ``def`` there would, and that namespace
+    must be a sandboxed one (no builtins).
+    """
+    if not isinstance(anchor, FunctionType) or not isinstance(codes, tuple):
+        raise TypeError("FN_ takes a function of the module and a tuple of code objects")
+    namespace = anchor.__globals__
+    if namespace.get("__builtins__") != {}:
+        raise TypeError("FN_ makes functions only in a namespace without builtins")
+    functions = []
+    for code in codes:
+        if not isinstance(code, CodeType) or code.co_freevars:
+            raise TypeError("FN_ takes code objects of plain functions")
+        functions.append(FunctionType(code, namespace))
+    return tuple(functions)
 
 
 @frozen
@@ -143,19 +167,23 @@ class Rule_:
 
 
 def RULES_(
-    tests: tuple[Callable[[Mapping[str, Any]], bool], ...], table: tuple[str, ...]
+    tests: tuple[Callable[[Mapping[str, Any]], bool], ...],
+    table: tuple[str | tuple[Any, ...], ...],
 ) -> tuple[Rule_, ...]:
     """The ``Rule_`` records of a compiled module, from its constant table.
 
-    ``tests[i]`` is the condition function of ``table[i]``, a JSON array of
-    the rule's fields in the order the compiler writes them
-    (``rulec.dsl.compiler.RECORD_FIELDS``). Equal actions are built once
-    and shared.
+    ``tests[i]`` is the condition function of ``table[i]``, the rule's
+    fields in the order the compiler writes them
+    (``rulec.dsl.compiler.RECORD_FIELDS``): a JSON array in a module compiled
+    from its syntax tree (what ``rulec compile`` shows), the same values as a
+    tuple in a module compiled by shape (whose constants never go through
+    ``compile()``, so need no text form). Equal actions are built once and
+    shared.
     """
     actions: dict[tuple[Any, ...], Action] = {}
     rules = []
     for test, text in zip(tests, table, strict=True):
-        row = json.loads(text)
+        row = json.loads(text) if isinstance(text, str) else text
         (
             id_,
             name,

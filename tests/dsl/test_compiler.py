@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -10,14 +11,19 @@ import traceback
 import types
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import rulec
-from rulec.dsl.compiler import RUNTIME_NAMES
+from rulec.dsl import compiler
+from rulec.dsl.compiler import RUNTIME_NAMES, compile_rules
+from rulec.dsl.nodes import Rule
+from rulec.dsl.sources import analyze
 from rulec.engine import runtime
-from rulec.engine.ruleset import execute
+from rulec.engine.ruleset import execute, load_modules
 from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_
 
 VIP_FILE = """\
@@ -839,3 +845,211 @@ class TestLabelIndex:
 
 def rule_test_record(cond: str):
     return compiled_rule(f'{LABELS}on order_created when {cond} then discount 10% "x"')
+
+
+# ------------------------------------------------------- compiled by shape ---
+
+GOLDEN_GOOD = sorted((Path(__file__).parents[1] / "golden" / "good").glob("*.rules"))
+SHIPPED = sorted((Path(__file__).parents[2] / "rules").glob("*.rules"))
+BENCH = Path(__file__).parents[2] / "bench" / "compile.py"
+
+
+def bench_rules(n: int) -> str:
+    """``n`` rules as bench/compile.py generates them (the shapes of a big rule set)."""
+    spec = importlib.util.spec_from_file_location("rulec_bench_compile", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text: str = module.generate(n)
+    return text
+
+
+def rule_functions(module: rulec.CompiledModule) -> dict[str, types.CodeType]:
+    """The rule functions' code objects, from either layout of a module.
+
+    Compiled from the syntax tree, each is a constant of its chunk's code;
+    compiled by shape, they are one tuple constant of the last code.
+    """
+    out = {}
+    for code in module.codes:
+        for c in code.co_consts:
+            for k in c if isinstance(c, tuple) else (c,):
+                if isinstance(k, types.CodeType) and k.co_name.startswith("rule_"):
+                    out[k.co_name] = k
+    return out
+
+
+def namespace_of(module: rulec.CompiledModule) -> dict[str, Any]:
+    namespace: dict[str, Any] = {name: getattr(runtime, name) for name in runtime.__all__}
+    namespace["__builtins__"] = {}
+    for code in module.codes:
+        exec(code, namespace)
+    return namespace
+
+
+def all_codes(code: types.CodeType) -> list[types.CodeType]:
+    out = [code]
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out += all_codes(c)
+    return out
+
+
+def items_of(text: str, file: str) -> list[Any]:
+    analysis = rulec.analyze_text(text, file)
+    assert analysis.ok, analysis.diagnostics
+    return analysis.items[file]
+
+
+def assert_compiled_alike(items: list[Any], file: str) -> tuple[rulec.CompiledModule, ...]:
+    """Both ways of compiling ``items`` give equal code, constants, records and facts."""
+    vocabulary = rulec.DEFAULT_VOCABULARY
+    syntax = compile_rules(items, vocabulary, file, keep_syntax=True)
+    shapes = compile_rules(items, vocabulary, file, keep_syntax=False)
+    assert shapes.module is None
+    assert (shapes.file, shapes.rule_count) == (syntax.file, syntax.rule_count)
+    assert shapes.fact_keys == syntax.fact_keys
+    want, got = rule_functions(syntax), rule_functions(shapes)
+    assert list(got) == list(want)
+    for name, code in want.items():
+        for a, b in zip(all_codes(got[name]), all_codes(code), strict=True):
+            assert a == b, name  # bytecode, constants, names, first line, location table
+            assert (a.co_qualname, a.co_filename) == (b.co_qualname, b.co_filename)
+            assert a.co_consts == b.co_consts and a.co_names == b.co_names
+            assert list(a.co_positions()) == list(b.co_positions())
+    ours, theirs = namespace_of(shapes), namespace_of(syntax)
+    hoisted = {k: v for k, v in theirs.items() if re.fullmatch(r"_k\d+", k)}
+    assert {k: v for k, v in ours.items() if re.fullmatch(r"_k\d+", k)} == hoisted
+    assert [attrs.evolve(r, test=None) for r in ours["RULES"]] == [
+        attrs.evolve(r, test=None) for r in theirs["RULES"]
+    ]
+    for rule in ours["RULES"]:
+        assert rule.test.__code__ is got[rule.id]
+    return syntax, shapes
+
+
+def decisions(module: rulec.CompiledModule, cases: list[dict[str, Any]]) -> list[Any]:
+    rules = load_modules([module], "v", rulec.DEFAULT_VOCABULARY)
+    return [rules.evaluate(event, f) for f in cases for event in ("order_created", "order_updated")]
+
+
+class TestShapes:
+    """A loaded rule set compiles by shape: the same code as from syntax trees, made faster."""
+
+    @pytest.mark.parametrize("path", GOLDEN_GOOD, ids=lambda p: p.name)
+    def test_golden_files_compile_alike(self, path: Path):
+        source = rulec.Source.from_bytes(path.read_bytes(), path.name)
+        analysis = analyze([source], rulec.DEFAULT_VOCABULARY)
+        assert analysis.ok
+        assert_compiled_alike(analysis.items[path.name], path.name)
+
+    def test_shipped_rules_compile_alike(self):
+        analysis = rulec.analyze_paths(SHIPPED)  # labels declared in one file serve all
+        assert analysis.ok and len(SHIPPED) >= 5
+        for path in SHIPPED:
+            assert_compiled_alike(analysis.items[str(path)], str(path))
+
+    def test_every_construct_compiles_alike(self):
+        # each rule twice, the second (renamed) at other lines and columns
+        again = EVERYTHING.replace(LABELS, "\n\n").replace("\n  ", "\n      ")
+        twice = EVERYTHING + again.replace('rule "', 'rule "again ')
+        assert_compiled_alike(items_of(twice, "everything.rules"), "everything.rules")
+
+    def test_rules_of_one_shape_with_other_repeated_values_compile_alike(self):
+        conditions = [
+            # the same hoisted Decimal twice, then two
+            "order subtotal >= 10.00 and order subtotal <= 10.00",
+            "order subtotal >= 10.00 and order subtotal <= 20.00",
+            "order subtotal >= 30.00 and order subtotal <= 30.00",
+            # two labels, then one twice
+            "customer has label VIP or customer has label Gold",
+            "customer has label VIP or customer has label VIP",
+            "customer has label Iron or customer has label Trial",
+            # a text equal to the fact key the function reads, or not
+            'agent name = "x"',
+            'agent name = "agent.name"',
+            'agent name = "y"',
+            # a day's start and end, the same instant or not
+            "order created between 2026-01-01 and 2026-01-01",
+            "order created between 2026-01-01 and 2026-01-02",
+        ]
+        text = LABELS + "".join(
+            f'on order_created when {c} then discount 1% "r"\n' for c in conditions + conditions
+        )
+        assert_compiled_alike(items_of(text, "repeats.rules"), "repeats.rules")
+
+    def test_a_big_generated_rule_set_compiles_alike_and_decides_alike(self):
+        file = "campaigns.rules"
+        syntax, shapes = assert_compiled_alike(items_of(bench_rules(1200), file), file)
+        cases = [
+            {
+                "customer": {"labels": {f"Segment_{n:02d}", f"Segment_{(n * 7) % 40:02d}"}},
+                "order": {
+                    "subtotal": Decimal(f"{n * 13}.50"),
+                    "currency": ["EUR", "USD", "GBP", "JPY"][n % 4],
+                    "created_at": utc(2026, 1 + n % 12, 1 + n % 28, n % 24),
+                    "placed_by_customer": n % 3 != 0,
+                },
+                "customer.order_count": n % 25,
+            }
+            for n in range(40)
+        ]
+        assert decisions(shapes, cases) == decisions(syntax, cases)
+
+    def test_most_rules_of_a_big_set_are_made_not_compiled(self, monkeypatch):
+        compiled: list[str] = []
+        real = compiler._compile_function
+
+        def counting(comp: Any, rule: Any, fname: str, *args: Any) -> types.CodeType:
+            compiled.append(fname)
+            return real(comp, rule, fname, *args)
+
+        monkeypatch.setattr(compiler, "_compile_function", counting)
+        rules = rulec.load_text(bench_rules(1200), "campaigns.rules")
+        assert len(rules) == 1200
+        assert 0 < len(compiled) <= 40  # one per shape (and line/column pattern)
+
+    def test_a_rule_made_from_a_shape_reports_its_own_failure(self):
+        text = LABELS + "".join(
+            f'on order_created when customer order count >= {n} then discount 1% "r{n}"\n'
+            for n in range(1, 4)
+        )
+        rules = rulec.load_text(text, "shape.rules")
+        broken = facts(customer__order_count="ten")  # a wrong fact from a broken backend
+        decision = rules.evaluate("order_created", broken)
+        assert [(e.rule, e.file, e.line) for e in decision.errors] == [
+            ("shape.rules:2", "shape.rules", 2),
+            ("shape.rules:3", "shape.rules", 3),
+            ("shape.rules:4", "shape.rules", 4),
+        ]
+        third = rules.rules[2]
+        with pytest.raises(TypeError) as info:
+            third.test(broken)
+        frame = traceback.extract_tb(info.value.__traceback__)[-1]
+        assert (frame.filename, frame.lineno, frame.name) == ("shape.rules", 4, "rule_0003")
+        assert (frame.colno, frame.end_colno) == (22, 47)  # the condition's columns
+
+    def test_rule_functions_run_in_the_module_namespace_without_builtins(self):
+        rules = rulec.load_text(EVERYTHING)
+        for rule in rules.rules:
+            assert rule.test.__globals__["__builtins__"] == {}
+            assert rule.test.__name__ == rule.test.__qualname__ == rule.id
+
+    def test_a_constant_compile_refuses_is_refused_by_both_ways(self):
+        class Text(str):
+            pass
+
+        (rule,) = [
+            i
+            for i in rulec.parse(
+                LABELS + 'on order_created when customer has label VIP then discount 1% "x"'
+            )
+            if isinstance(i, Rule)
+        ]
+        cond = attrs.evolve(
+            rule.condition, label=attrs.evolve(rule.condition.label, text=Text("VIP"))
+        )
+        odd = attrs.evolve(rule, condition=cond)
+        for keep_syntax in (True, False):
+            with pytest.raises(TypeError):
+                compile_rules([odd, odd], rulec.DEFAULT_VOCABULARY, keep_syntax=keep_syntax)

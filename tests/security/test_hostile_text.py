@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import types
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -32,6 +34,7 @@ from sqlalchemy import select
 
 import rulec
 from rulec import cli
+from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES
 from rulec.dsl.report import Format, render
 from rulec.engine import runtime
@@ -175,8 +178,10 @@ class TestRuntime:
         assert sorted(runtime.__all__) == sorted(RUNTIME_NAMES)
         # a new name is a new power for generated code: review it before adding it
         # here (GET_ reads one fact by a constant key; SOME_ runs a compiled
-        # condition on each member of a list fact)
-        assert set(RUNTIME_NAMES) == {"D", "T", "FS", "ANY_", "GET_", "SOME_", "RULES_"}
+        # condition on each member of a list fact; FN_ makes functions from
+        # code objects that are the module's own constants, only in a
+        # namespace without builtins: tests/security/test_forged_code.py)
+        assert set(RUNTIME_NAMES) == {"D", "T", "FS", "ANY_", "GET_", "SOME_", "RULES_", "FN_"}
 
 
 GENERATED = {
@@ -231,6 +236,61 @@ def test_nul_is_refused_where_it_would_reach_the_database() -> None:
     for position in ("rule-name", "description", "discount-title", "fixed-title"):
         (d,) = [d for d in rulec.check_text(rule_file(position, "a\x00b")) if d.code == "R101"]
         assert "NUL" in d.message
+
+
+# ------------------------------------------------ rules made from a shape ---
+
+#: What a string literal in a condition can hold: no NUL (R101), no CR (R106).
+LITERALS = {h: v for h, v in HOSTILE.items() if "\x00" not in v and "\r" not in v}
+
+
+def test_rules_made_from_a_shape_compare_hostile_text_as_plain_strings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loaded rule set compiles the first rule of each condition shape from its
+    syntax tree and makes the others' functions from that code object, with their
+    own constants (rulec.dsl.codetemplate): hostile text still is one constant,
+    compared as a plain string, and runs nothing."""
+    calls: list[object] = []
+    monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
+    compiled: list[str] = []
+    real = compiler._compile_function
+
+    def counting(*args: Any) -> types.CodeType:
+        compiled.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(compiler, "_compile_function", counting)
+    values = list(LITERALS.values())
+    labels = [v for v in LITERALS.values() if re.fullmatch(r"\w{1,100}", v)]
+    text = f"label {', '.join(labels)}, Customer_VIP for customer\n" + "".join(
+        f'rule "r{n}" on order_created when agent name = {quote(v)} then discount 1% "t" end\n'
+        for n, v in enumerate(values)
+    )
+    text += "".join(
+        f'rule "l{n}" on order_created when customer has label {v} then discount 1% "t" end\n'
+        for n, v in enumerate(labels)
+    )
+    rules = rulec.load_text(text, "hostile.rules")
+    # one rule of each shape compiled; the others were made from its code object
+    assert compiled == ["rule_0001", f"rule_{len(values) + 1:04d}"]
+    assert len(labels) >= 2 and len(rules) == len(values) + len(labels)
+    named = {r.name: r for r in rules.rules}
+    for n, value in enumerate(values):
+        code = named[f"r{n}"].test.__code__
+        assert value in code.co_consts
+        assert code.co_names == ()
+        want = [f"r{n}"] + [f"l{m}" for m, v in enumerate(labels) if v == value]
+        facts = {"agent.name": value, "customer.labels": {value}}
+        assert [r.name for r in rules.matching("order_created", facts)] == want
+        for near in (value + " ", repr(value), value.upper(), value[:-1]):
+            if near != value:
+                assert not named[f"r{n}"].test(rulec.flatten_facts({"agent.name": near}))
+    for n, label in enumerate(labels):  # look-alikes of Customer_VIP stay other labels
+        facts = {"customer.labels": {"Customer_VIP"}}
+        assert not named[f"l{n}"].test(rulec.flatten_facts(facts))
+        assert label in named[f"l{n}"].test.__code__.co_consts
+    assert calls == []
 
 
 # ------------------------------------------------------------- database ---
