@@ -773,6 +773,20 @@ def _index_labels(cond: Condition | None) -> frozenset[tuple[str, str]] | None:
     return None
 
 
+def _label_only(cond: Condition | None) -> bool:
+    """Whether ``cond`` holds exactly when one of its :func:`_index_labels` is present.
+
+    ``customer has label VIP``, ``has any label of A, B`` and ``or`` of such:
+    the engine, which finds the rule through those labels, knows the answer
+    without calling the rule's test.
+    """
+    if isinstance(cond, HasLabel | HasAnyLabel):
+        return not cond.negated
+    if isinstance(cond, Or):
+        return all(map(_label_only, cond.operands))
+    return False
+
+
 #: The fields of a rule's record in the generated table, in order.
 RECORD_FIELDS = (
     "id",
@@ -791,6 +805,7 @@ RECORD_FIELDS = (
     "description",
     "labels",
     "facts",
+    "label_only",
 )
 
 
@@ -833,6 +848,7 @@ def _record(
         description,
         None if labels is None else tuple(sorted(labels)),
         tuple(sorted(keys)),
+        labels is not None and _label_only(rule.condition),
     )
 
 

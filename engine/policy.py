@@ -571,9 +571,10 @@ def decide(
 #: A candidate rule as the evaluator holds it: (rank, rule, its test, the rule
 #: if it has a validity window, :func:`simple` of the rule).
 Entry = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Rule_ | None, Simple | None]
-#: A candidate as the quick evaluator holds it: (rank, rule, its test, :func:`simple`
-#: of the rule when it has no window, else None).
-_Quick = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool], Simple | None]
+#: A candidate as the quick evaluator holds it: (rank, rule, its test or None when
+#: the label it was found by is its whole condition, :func:`simple` of the rule
+#: when it has no window, else None).
+_Quick = tuple[int, Rule_, Callable[[Mapping[str, Any]], bool] | None, Simple | None]
 #: An evaluator: facts (and whether to raise a rule's error) to a decision.
 Evaluator = Callable[[Mapping[str, Any], bool], Decision]
 
@@ -606,7 +607,12 @@ def quick_evaluator(
 
     def quick(entries: tuple[Entry, ...]) -> tuple[_Quick, ...]:
         return tuple(
-            (rank, rule, test, offer if window is None else None)
+            (
+                rank,
+                rule,
+                None if rule.label_only else test,  # found by its label: matched
+                offer if window is None else None,
+            )
             for rank, rule, test, window, offer in entries
         )
 
@@ -634,7 +640,7 @@ def quick_evaluator(
         hits: list[_Quick] = []
         try:
             for entry in scan_:
-                if entry[2](facts):
+                if entry[2](facts):  # type: ignore[misc]  # scanned rules have no labels
                     if entry[3] is None:
                         return general(facts, raise_errors)
                     hits.append(entry)
@@ -643,7 +649,8 @@ def quick_evaluator(
                     hit = index.get(name)
                     if hit:
                         for entry in hit:
-                            if entry[2](facts):
+                            test = entry[2]
+                            if test is None or test(facts):
                                 if entry[3] is None:
                                     return general(facts, raise_errors)
                                 hits.append(entry)

@@ -152,6 +152,9 @@ class Rule_:
     labels: tuple[tuple[str, str], ...] | None = None
     #: The facts the rule's condition reads (``"customer.labels"``, …).
     facts: tuple[str, ...] = ()
+    #: The condition holds exactly when one of ``labels`` is present
+    #: (``customer has label VIP``): finding the rule by label is its test.
+    label_only: bool = False
 
     @property
     def location(self) -> str:
@@ -201,6 +204,7 @@ def RULES_(
             description,
             labels,
             facts,
+            label_only,
         ) = row
         built = []
         for a in acts:
@@ -228,6 +232,7 @@ def RULES_(
                 description=description,
                 labels=None if labels is None else tuple(tuple(pair) for pair in labels),
                 facts=tuple(facts),
+                label_only=label_only,
             )
         )
     return tuple(rules)

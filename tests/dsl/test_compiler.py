@@ -121,8 +121,8 @@ class TestGeneratedSource:
             "        rule_0001,\n"
             "    ),\n"
             "    (\n"
-            "        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)\n"  # noqa: E501
-            '        \'["rule_0001", "vip.rules:3", "vip.rules", 3, 1, "order_created", [["percent", "10", "VIP New Order Discount", null, null]], 0, true, false, false, null, null, null, [["customer", "Customer_VIP"]], ["customer.labels"]]\',\n'  # noqa: E501
+            "        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)\n"  # noqa: E501
+            '        \'["rule_0001", "vip.rules:3", "vip.rules", 3, 1, "order_created", [["percent", "10", "VIP New Order Discount", null, null]], 0, true, false, false, null, null, null, [["customer", "Customer_VIP"]], ["customer.labels"], true]\',\n'  # noqa: E501
             "    ),\n"
             ")\n"
         )

@@ -216,7 +216,7 @@ class TestFailures:
 
         rs = rulec.load_text(
             HEAD + 'rule "boom" on order_created when customer has label VIP '
-            'then discount 50% "boom" end\n',
+            'and order subtotal > 1 then discount 50% "boom" end\n',
             "p.rules",
         )
 
@@ -432,7 +432,8 @@ class TestFailingRulesAreOnlySkipped:
             raise ZeroDivisionError("division by zero")
 
         broken = [
-            attrs.evolve(r, test=explode) if n in failing else r for n, r in enumerate(rs.rules)
+            attrs.evolve(r, test=explode, label_only=False) if n in failing else r
+            for n, r in enumerate(rs.rules)
         ]
         rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
         survivors = [r for n, r in enumerate(rs.rules) if n not in failing]

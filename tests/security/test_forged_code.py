@@ -98,7 +98,7 @@ def hidden(evil: str, container: type = tuple) -> types.CodeType:
     record = (
         '["rule_0001", "vip.rules:2", "vip.rules", 2, 1, "order_created", '
         '[["percent", "10", "VIP", null, null]], 0, true, false, false, null, null, null, '
-        'null, ["customer.labels"]]'
+        'null, ["customer.labels"], false]'
     )
     module = compile(
         "RULES = RULES_(FN_(lambda: None, ('placeholder',)), ('RECORD',))", "vip.rules", "exec"

@@ -27,12 +27,12 @@ RULES = RULES_(
         rule_0006,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "actions.rules:3", "actions.rules", 3, 1, "order_created", [["percent", "12.5", "fractional", null, null]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0002", "actions.rules:4", "actions.rules", 4, 1, "order_created", [["fixed", "5.00", "EUR", "fixed"]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0003", "actions.rules:5", "actions.rules", 5, 1, "order_created", [["percent", "10", "capped", "20.00", "EUR"]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0004", "actions.rules:6", "actions.rules", 6, 1, "order_created", [["label", "customer", "Loyal", true]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0005", "actions.rules:7", "actions.rules", 7, 1, "order_updated", [["label", "customer", "Trial", false]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0006", "actions.rules:8", "actions.rules", 8, 1, "order_created", [["percent", "10", "several", null, null], ["label", "customer", "Loyal", true], ["label", "customer", "Trial", false]], 0, true, false, false, null, null, null, [["customer", "VIP"]], ["customer.labels"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "actions.rules:3", "actions.rules", 3, 1, "order_created", [["percent", "12.5", "fractional", null, null]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0002", "actions.rules:4", "actions.rules", 4, 1, "order_created", [["fixed", "5.00", "EUR", "fixed"]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0003", "actions.rules:5", "actions.rules", 5, 1, "order_created", [["percent", "10", "capped", "20.00", "EUR"]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0004", "actions.rules:6", "actions.rules", 6, 1, "order_created", [["label", "customer", "Loyal", true]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0005", "actions.rules:7", "actions.rules", 7, 1, "order_updated", [["label", "customer", "Trial", false]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0006", "actions.rules:8", "actions.rules", 8, 1, "order_created", [["percent", "10", "several", null, null], ["label", "customer", "Loyal", true], ["label", "customer", "Trial", false]], 0, true, false, false, null, null, null, [["customer", "VIP"]], ["customer.labels"], true]',
     ),
 )

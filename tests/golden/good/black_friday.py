@@ -9,7 +9,7 @@ RULES = RULES_(
         rule_0001,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "Black Friday VIP", "black_friday.rules", 3, 1, "order_created", [["percent", "15", "Black Friday VIP", "30.00", "EUR"]], 10, true, true, false, "2026-11-26T23:00:00+00:00", "2026-11-30T23:00:00+00:00", "Extra 15% for VIPs over the Black Friday weekend", [["customer", "Customer_VIP"]], ["customer.labels", "order.subtotal"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "Black Friday VIP", "black_friday.rules", 3, 1, "order_created", [["percent", "15", "Black Friday VIP", "30.00", "EUR"]], 10, true, true, false, "2026-11-26T23:00:00+00:00", "2026-11-30T23:00:00+00:00", "Extra 15% for VIPs over the Black Friday weekend", [["customer", "Customer_VIP"]], ["customer.labels", "order.subtotal"], false]',
     ),
 )

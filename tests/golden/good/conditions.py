@@ -31,13 +31,13 @@ RULES = RULES_(
         rule_0007,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "conditions.rules:4", "conditions.rules", 4, 1, "order_created", [["percent", "1", "not on trial", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"]]',
-        '["rule_0002", "conditions.rules:6", "conditions.rules", 6, 1, "order_created", [["percent", "2", "not VIP", null, null]], 0, true, false, false, null, null, null, null, ["customer.labels"]]',
-        '["rule_0003", "conditions.rules:7", "conditions.rules", 7, 1, "order_created", [["percent", "3", "metal", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "Silver"]], ["customer.labels"]]',
-        '["rule_0004", "conditions.rules:8", "conditions.rules", 8, 1, "order_created", [["percent", "4", "no metal", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"]]',
-        '["rule_0005", "conditions.rules:12", "conditions.rules", 12, 1, "order_created", [["percent", "5", "precedence", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "VIP"]], ["customer.labels"]]',
-        '["rule_0006", "conditions.rules:15", "conditions.rules", 15, 1, "order_created", [["percent", "6", "not first", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"]], ["customer.labels"]]',
-        '["rule_0007", "conditions.rules:18", "conditions.rules", 18, 1, "order_created", [["percent", "7", "parentheses", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "VIP"]], ["customer.labels"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "conditions.rules:4", "conditions.rules", 4, 1, "order_created", [["percent", "1", "not on trial", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"], false]',
+        '["rule_0002", "conditions.rules:6", "conditions.rules", 6, 1, "order_created", [["percent", "2", "not VIP", null, null]], 0, true, false, false, null, null, null, null, ["customer.labels"], false]',
+        '["rule_0003", "conditions.rules:7", "conditions.rules", 7, 1, "order_created", [["percent", "3", "metal", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "Silver"]], ["customer.labels"], true]',
+        '["rule_0004", "conditions.rules:8", "conditions.rules", 8, 1, "order_created", [["percent", "4", "no metal", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"], false]',
+        '["rule_0005", "conditions.rules:12", "conditions.rules", 12, 1, "order_created", [["percent", "5", "precedence", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "VIP"]], ["customer.labels"], false]',
+        '["rule_0006", "conditions.rules:15", "conditions.rules", 15, 1, "order_created", [["percent", "6", "not first", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"]], ["customer.labels"], false]',
+        '["rule_0007", "conditions.rules:18", "conditions.rules", 18, 1, "order_created", [["percent", "7", "parentheses", null, null]], 0, true, false, false, null, null, null, [["customer", "Gold"], ["customer", "VIP"]], ["customer.labels"], false]',
     ),
 )

@@ -39,12 +39,12 @@ RULES = RULES_(
         rule_0006,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "dates.rules:4", "dates.rules", 4, 1, "order_created", [["percent", "1", "on the day", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
-        '["rule_0002", "dates.rules:5", "dates.rules", 5, 1, "order_created", [["percent", "1", "from ten", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
-        '["rule_0003", "dates.rules:6", "dates.rules", 6, 1, "order_created", [["percent", "1", "before, Paris", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
-        '["rule_0004", "dates.rules:7", "dates.rules", 7, 1, "order_created", [["percent", "1", "long weekend", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
-        '["rule_0005", "dates.rules:10", "dates.rules", 10, 1, "order_created", [["percent", "1", "eves", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
-        '["rule_0006", "dates.rules:11", "dates.rules", 11, 1, "order_created", [["percent", "1", "not new year", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "dates.rules:4", "dates.rules", 4, 1, "order_created", [["percent", "1", "on the day", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
+        '["rule_0002", "dates.rules:5", "dates.rules", 5, 1, "order_created", [["percent", "1", "from ten", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
+        '["rule_0003", "dates.rules:6", "dates.rules", 6, 1, "order_created", [["percent", "1", "before, Paris", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
+        '["rule_0004", "dates.rules:7", "dates.rules", 7, 1, "order_created", [["percent", "1", "long weekend", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
+        '["rule_0005", "dates.rules:10", "dates.rules", 10, 1, "order_created", [["percent", "1", "eves", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
+        '["rule_0006", "dates.rules:11", "dates.rules", 11, 1, "order_created", [["percent", "1", "not new year", null, null]], 0, true, false, false, null, null, null, null, ["order.created_at"], false]',
     ),
 )

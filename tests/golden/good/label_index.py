@@ -27,11 +27,11 @@ RULES = RULES_(
         rule_0005,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "label_index.rules:4", "label_index.rules", 4, 1, "order_created", [["percent", "1", "set of five", null, null]], 0, true, false, false, null, null, null, [["customer", "A"], ["customer", "B"], ["customer", "C"], ["customer", "D"], ["customer", "E"]], ["customer.labels"]]',
-        '["rule_0002", "label_index.rules:5", "label_index.rules", 5, 1, "order_created", [["percent", "1", "union", null, null]], 0, true, false, false, null, null, null, [["customer", "A"], ["customer", "B"], ["customer", "C"]], ["customer.labels"]]',
-        '["rule_0003", "label_index.rules:6", "label_index.rules", 6, 1, "order_created", [["percent", "1", "smallest", null, null]], 0, true, false, false, null, null, null, [["customer", "C"]], ["customer.labels", "order.subtotal"]]',
-        '["rule_0004", "label_index.rules:9", "label_index.rules", 9, 1, "order_created", [["percent", "1", "scan", null, null]], 0, true, false, false, null, null, null, null, ["customer.labels", "order.subtotal"]]',
-        '["rule_0005", "label_index.rules:10", "label_index.rules", 10, 1, "order_created", [["percent", "1", "none", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "label_index.rules:4", "label_index.rules", 4, 1, "order_created", [["percent", "1", "set of five", null, null]], 0, true, false, false, null, null, null, [["customer", "A"], ["customer", "B"], ["customer", "C"], ["customer", "D"], ["customer", "E"]], ["customer.labels"], true]',
+        '["rule_0002", "label_index.rules:5", "label_index.rules", 5, 1, "order_created", [["percent", "1", "union", null, null]], 0, true, false, false, null, null, null, [["customer", "A"], ["customer", "B"], ["customer", "C"]], ["customer.labels"], true]',
+        '["rule_0003", "label_index.rules:6", "label_index.rules", 6, 1, "order_created", [["percent", "1", "smallest", null, null]], 0, true, false, false, null, null, null, [["customer", "C"]], ["customer.labels", "order.subtotal"], false]',
+        '["rule_0004", "label_index.rules:9", "label_index.rules", 9, 1, "order_created", [["percent", "1", "scan", null, null]], 0, true, false, false, null, null, null, null, ["customer.labels", "order.subtotal"], false]',
+        '["rule_0005", "label_index.rules:10", "label_index.rules", 10, 1, "order_created", [["percent", "1", "none", null, null]], 0, true, false, false, null, null, null, null, ["customer.absent", "customer.labels", "order.placed_by_customer"], false]',
     ),
 )

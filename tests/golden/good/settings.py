@@ -19,10 +19,10 @@ RULES = RULES_(
         rule_0004,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "defaults", "settings.rules", 4, 1, "order_created", [["percent", "1", "defaults", null, null]], 0, true, false, false, null, null, null, null, []]',
-        '["rule_0002", "switched off", "settings.rules", 6, 1, "order_created", [["percent", "2", "off", null, null]], -5, false, false, false, null, null, null, null, []]',
-        '["rule_0003", "stacks", "settings.rules", 12, 1, "order_updated", [["percent", "3", "stacks", null, null]], 0, true, false, true, "2026-01-01T09:00:00+00:00", null, null, [["customer", "VIP"]], ["customer.labels"]]',
-        '["rule_0004", "ends", "settings.rules", 21, 1, "order_created", [["fixed", "5.00", "EUR", "ends"]], 0, true, false, false, null, "2026-12-31T15:00:00+00:00", "until the end of 2026 in Tokyo", null, []]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "defaults", "settings.rules", 4, 1, "order_created", [["percent", "1", "defaults", null, null]], 0, true, false, false, null, null, null, null, [], false]',
+        '["rule_0002", "switched off", "settings.rules", 6, 1, "order_created", [["percent", "2", "off", null, null]], -5, false, false, false, null, null, null, null, [], false]',
+        '["rule_0003", "stacks", "settings.rules", 12, 1, "order_updated", [["percent", "3", "stacks", null, null]], 0, true, false, true, "2026-01-01T09:00:00+00:00", null, null, [["customer", "VIP"]], ["customer.labels"], true]',
+        '["rule_0004", "ends", "settings.rules", 21, 1, "order_created", [["fixed", "5.00", "EUR", "ends"]], 0, true, false, false, null, "2026-12-31T15:00:00+00:00", "until the end of 2026 in Tokyo", null, [], false]',
     ),
 )

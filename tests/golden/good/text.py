@@ -11,8 +11,8 @@ RULES = RULES_(
         rule_0002,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "Say \\"hi\\" \\\\ wave", "text.rules", 4, 1, "order_created", [["percent", "10", "Rabatt für Stammkunden 🎉 — 10 %", null, null]], 0, true, false, false, null, null, "Zeile 1\\nZeile 2\\tTab", [["customer", "Stammkunde"]], ["customer.labels"]]',
-        '["rule_0002", "text.rules:10", "text.rules", 10, 1, "order_created", [["percent", "1", "__import__(\'os\').system(\'echo pwned\')", null, null]], 0, true, false, false, null, null, null, null, []]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "Say \\"hi\\" \\\\ wave", "text.rules", 4, 1, "order_created", [["percent", "10", "Rabatt für Stammkunden 🎉 — 10 %", null, null]], 0, true, false, false, null, null, "Zeile 1\\nZeile 2\\tTab", [["customer", "Stammkunde"]], ["customer.labels"], true]',
+        '["rule_0002", "text.rules:10", "text.rules", 10, 1, "order_created", [["percent", "1", "__import__(\'os\').system(\'echo pwned\')", null, null]], 0, true, false, false, null, null, null, null, [], false]',
     ),
 )

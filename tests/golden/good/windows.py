@@ -7,7 +7,7 @@ RULES = RULES_(
         rule_0001,
     ),
     (
-        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts)
-        '["rule_0001", "windows.rules:4", "windows.rules", 4, 1, "order_created", [["percent", "10", "VIP", null, null]], 0, true, false, false, null, null, null, [["customer", "Customer_VIP"]], ["customer.labels"]]',
+        # (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, label_only)
+        '["rule_0001", "windows.rules:4", "windows.rules", 4, 1, "order_created", [["percent", "10", "VIP", null, null]], 0, true, false, false, null, null, null, [["customer", "Customer_VIP"]], ["customer.labels"], true]',
     ),
 )
