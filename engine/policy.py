@@ -113,9 +113,9 @@ _Basis = tuple[
     str,
     Decimal,
     tuple["RuleFailure", ...],
-    # the quick evaluator may leave several hits unsorted, losses None (see _built)
+    # the quick evaluator leaves its hits, its best hit and None (see _built)
     "tuple[Rule_, ...] | list[_Quick]",
-    tuple["Row", ...],
+    "tuple[Row, ...] | _Quick",
     "tuple[Loss, ...] | None",
 ]
 _Records = tuple[
@@ -236,11 +236,16 @@ class Decision:
             return self._records
         except AttributeError:
             pass
-        event, _, _, _, _, kept, rows, losses = self._basis
-        if losses is None:  # the quick evaluator's hits, as they came
-            rules, losses = _ranked(cast(list[_Quick], kept), rows[0][0])
+        event, _, _, _, _, kept, made, lost = self._basis
+        rows: tuple[Row, ...]
+        losses: tuple[Loss, ...]
+        if lost is None:  # the quick evaluator's: its hits as they came, the best one
+            offer = cast(Simple, cast(_Quick, made)[3])
+            rule = offer[0]
+            rows = ((rule, "percentage", offer[4], self.discount_amount, offer[3], False),)
+            rules, losses = _ranked(cast(list[_Quick], kept), rule)
         else:
-            rules = cast(tuple[Rule_, ...], kept)
+            rules, rows, losses = cast(tuple[Rule_, ...], kept), cast(tuple[Row, ...], made), lost
         changes, overruled = _field_changes(rules, event)
         records = (
             tuple(
@@ -676,19 +681,13 @@ def quick_evaluator(
             if most > subtotal:  # rounded up past a subtotal finer than the currency
                 return general(facts, raise_errors)
             offer: Simple = best[3]  # type: ignore[assignment]
-            rule = offer[0]
             d = new(making)
             d.discount_percentage = offer[2]
             d.discount_amount = most
             d.discount_description = offer[3]
             d.total_amount = subtotal - most
-            row = ((rule, "percentage", offer[4], most, offer[3], False),)
-            # several hits: put in rank order, and the losers listed, when read
-            d._basis = (
-                (event, version, currency, subtotal, (), (rule,), row, ())
-                if len(hits) == 1
-                else (event, version, currency, subtotal, (), hits, row, None)
-            )
+            # the records (rank order, losses, the applied row) are made when read
+            d._basis = (event, version, currency, subtotal, (), hits, best, None)
         d.__class__ = final  # type: ignore[assignment]  # made: immutable now
         return d
 
