@@ -194,6 +194,25 @@ def _facts_argument() -> ast.arguments:
     )
 
 
+def _guarded_entity(node: Condition, event: Event | None, within: bool) -> str | None:
+    """The optional entity whose presence must guard ``node``, or None.
+
+    A negative test (``customer lacks label X``) of an entity the event may
+    not have, outside ``any …``, is compiled as ``not GET_(facts,
+    'customer.absent') and …``: about a missing entity it is false.
+    """
+    entity = entity_of(node)
+    if (
+        entity is not None
+        and not within
+        and event
+        and entity in event.optional
+        and negative_atom(node)
+    ):
+        return entity
+    return None
+
+
 class _Compiler:
     """One ``visit_<Node>`` per condition node, returning ``ast.expr``."""
 
@@ -256,15 +275,8 @@ class _Compiler:
     def visit(self, node: Condition) -> ast.expr:
         method = getattr(self, f"visit_{type(node).__name__}")
         test: ast.expr = method(node)
-        entity = entity_of(node)
-        event = self.event
-        if (
-            entity is not None
-            and not self.within
-            and event
-            and entity in event.optional
-            and negative_atom(node)
-        ):
+        entity = _guarded_entity(node, self.event, self.within)
+        if entity is not None:
             # A condition about a missing entity (no customer) is false. The
             # others are already: a missing entity has no labels and its
             # fields are None, which no positive test accepts.
@@ -572,15 +584,8 @@ class _Shape:
 
     # dispatch
     def visit(self, node: Condition) -> None:
-        entity = entity_of(node)
-        event = self.event
-        if (
-            entity is not None
-            and not self.within
-            and event
-            and entity in event.optional
-            and negative_atom(node)
-        ):
+        entity = _guarded_entity(node, self.event, self.within)
+        if entity is not None:
             self.tokens.append("G")  # not GET_(facts, 'customer.absent') and …
             self.maybe(absent_key(entity))
         _SHAPE_VISITS[type(node)](self, node)
