@@ -187,17 +187,21 @@ def _migrating(url: str) -> Iterator[SqlEngine]:
         engine.dispose()
 
 
+def _rules_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rules",
+        "rule_paths",
+        multiple=True,
+        default=("rules",),
+        show_default=True,
+        type=click.Path(path_type=str),
+        help="Rule files or folders to load.",
+    )(fn)
+
+
 @main.command()
 @click.option("--db", "url", default="sqlite:///rulec-demo.db", show_default=True, help=_DB_HELP)
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    default=("rules",),
-    show_default=True,
-    type=click.Path(path_type=str),
-    help="Rule files or folders to load.",
-)
+@_rules_option
 @_guard
 def demo(url: str, rule_paths: tuple[str, ...]) -> None:
     """Migrate the database, load the rules and replay the VIP discount story."""
@@ -266,15 +270,7 @@ _RUN_LINE_ROWS = 100_000
 @main.command()
 @click.argument("event", type=click.Choice(["daily", "monthly"]))
 @_db_option
-@click.option(
-    "--rules",
-    "rule_paths",
-    multiple=True,
-    default=("rules",),
-    show_default=True,
-    type=click.Path(path_type=str),
-    help="Rule files or folders to load.",
-)
+@_rules_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
