@@ -13,6 +13,11 @@ from rulec.engine.policy import _figures_of
 HEAD = "label VIP, Gold, Trial, Loyal for customer\n"
 
 
+def _explode(_facts):
+    """A rule test that raises, for the tests of failing rules."""
+    raise ZeroDivisionError("division by zero")
+
+
 def decide(
     rules: str,
     *,
@@ -196,10 +201,7 @@ class TestFailures:
             "p.rules",
         )
 
-        def explode(_facts):
-            raise ZeroDivisionError("division by zero")
-
-        broken = [attrs.evolve(r, test=explode) if r.name == "boom" else r for r in rs.rules]
+        broken = [attrs.evolve(r, test=_explode) if r.name == "boom" else r for r in rs.rules]
         return rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
 
     def test_a_failing_rule_is_skipped_and_recorded(self):
@@ -220,10 +222,7 @@ class TestFailures:
             "p.rules",
         )
 
-        def explode(_facts):
-            raise ZeroDivisionError("division by zero")
-
-        broken = [attrs.evolve(r, test=explode) for r in rs.rules]
+        broken = [attrs.evolve(r, test=_explode) for r in rs.rules]
         rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
         facts = {"customer.labels": {"VIP"}, "order": {"subtotal": Decimal("10.00")}}
         d = rules.evaluate("order_created", facts)
@@ -428,11 +427,8 @@ class TestFailingRulesAreOnlySkipped:
 
         rs = self.RULES
 
-        def explode(_facts):
-            raise ZeroDivisionError("division by zero")
-
         broken = [
-            attrs.evolve(r, test=explode, label_only=False) if n in failing else r
+            attrs.evolve(r, test=_explode, label_only=False) if n in failing else r
             for n, r in enumerate(rs.rules)
         ]
         rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)

@@ -245,6 +245,13 @@ class TestCustomers:
             assert s.scalars(select(ScheduledRun)).all() == []
 
 
+def order_labels() -> dict[str, Label]:
+    """New labels for the order tests, by name: Rush (order), Senior (agent),
+    Fragile (item), VIP (customer)."""
+    kinds = {"Rush": "order", "Senior": "agent", "Fragile": "item", "VIP": "customer"}
+    return {n: Label(name=n, entity_type=t) for n, t in kinds.items()}
+
+
 def max_id(sessions, model) -> int:
     with sessions() as s:
         return max(s.scalars(select(model.id)))
@@ -299,15 +306,7 @@ class TestOrders:
             " then add label Wrapped to order\n"
         )
         with sessions.begin() as s:
-            lb = {
-                n: Label(name=n, entity_type=t)
-                for n, t in (
-                    ("Rush", "order"),
-                    ("Senior", "agent"),
-                    ("Fragile", "item"),
-                    ("VIP", "customer"),
-                )
-            }
+            lb = order_labels()
             alice = Agent(name="Alice", labels=[lb["Senior"]])
             ben = Customer(name="Ben", labels=[lb["VIP"]])
             vase = Item(name="Vase", unit_price=Decimal("60.00"), labels=[lb["Fragile"]])
@@ -624,15 +623,7 @@ class TestStatementsPerBatch:
             ' and agent name is "Nobody" then set order status to cancelled\n'
         )
         with sessions.begin() as s:
-            lb = {
-                n: Label(name=n, entity_type=t)
-                for n, t in (
-                    ("Rush", "order"),
-                    ("Senior", "agent"),
-                    ("Fragile", "item"),
-                    ("VIP", "customer"),
-                )
-            }
+            lb = order_labels()
             alice = Agent(name="Alice", labels=[lb["Senior"]])
             vase = Item(name="Vase", unit_price=Decimal("6.00"), labels=[lb["Fragile"]])
             for i in range(300):
