@@ -113,8 +113,9 @@ _Basis = tuple[
     str,
     Decimal,
     tuple["RuleFailure", ...],
-    # the quick evaluator leaves its hits, its best hit and None (see _built)
-    "tuple[Rule_, ...] | list[_Quick]",
+    # the quick evaluator leaves its hits (None: only the best), its best hit
+    # and None (see _built)
+    "tuple[Rule_, ...] | list[_Quick] | None",
     "tuple[Row, ...] | _Quick",
     "tuple[Loss, ...] | None",
 ]
@@ -243,7 +244,8 @@ class Decision:
             offer = cast(Simple, cast(_Quick, made)[3])
             rule = offer[0]
             rows = ((rule, "percentage", offer[4], self.discount_amount, offer[3], False),)
-            rules, losses = _ranked(cast(list[_Quick], kept), rule)
+            hits = [made] if kept is None else kept
+            rules, losses = _ranked(cast(list[_Quick], hits), rule)
         else:
             rules, rows, losses = cast(tuple[Rule_, ...], kept), cast(tuple[Row, ...], made), lost
         changes, overruled = _field_changes(rules, event)
@@ -642,13 +644,19 @@ def quick_evaluator(
         unit = units.get(currency)
         if type(subtotal) is not dec or unit is None or not subtotal > zero:
             return general(facts, raise_errors)
-        hits: list[_Quick] = []
+        best: _Quick | None = None  # the first hit
+        more: list[_Quick] | None = None  # every hit, once there are two
         try:
             for entry in scan_:
                 if entry[2](facts):  # type: ignore[misc]  # scanned rules have no labels
                     if entry[3] is None:
                         return general(facts, raise_errors)
-                    hits.append(entry)
+                    if best is None:
+                        best = entry
+                    elif more is None:
+                        more = [best, entry]
+                    else:
+                        more.append(entry)
             for key, index in labels_:
                 for name in facts[key]:
                     hit = index.get(name)
@@ -658,10 +666,15 @@ def quick_evaluator(
                             if test is None or test(facts):
                                 if entry[3] is None:
                                     return general(facts, raise_errors)
-                                hits.append(entry)
+                                if best is None:
+                                    best = entry
+                                elif more is None:
+                                    more = [best, entry]
+                                else:
+                                    more.append(entry)
         except Exception:
             return general(facts, raise_errors)
-        if not hits:
+        if best is None:
             amount = zeros[currency]
             d = new(making)
             d.discount_percentage = None
@@ -670,10 +683,9 @@ def quick_evaluator(
             d.total_amount = subtotal - amount
             d._basis = (event, version, currency, subtotal, (), (), (), ())
         else:
-            best = hits[0]
             most = (subtotal * best[3][1]).quantize(unit, half_up)  # type: ignore[index]
-            if len(hits) > 1:
-                for entry in hits:  # the largest amount; ties to the better rank
+            if more is not None:
+                for entry in more:  # the largest amount; ties to the better rank
                     if entry is not best:
                         amount = (subtotal * entry[3][1]).quantize(unit, half_up)  # type: ignore[index]
                         if amount > most or (amount == most and entry[0] < best[0]):
@@ -686,8 +698,9 @@ def quick_evaluator(
             d.discount_amount = most
             d.discount_description = offer[3]
             d.total_amount = subtotal - most
-            # the records (rank order, losses, the applied row) are made when read
-            d._basis = (event, version, currency, subtotal, (), hits, best, None)
+            # the records (rank order, losses, the applied row) are made when
+            # read; ``more`` is None when ``best`` was the only hit
+            d._basis = (event, version, currency, subtotal, (), more, best, None)
         d.__class__ = final  # type: ignore[assignment]  # made: immutable now
         return d
 
