@@ -8,6 +8,11 @@ The pipeline reads as verbs: ``parse`` → ``check`` → ``compile`` → ``load`
     rules.matching("order_created", facts)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from rulec.api import (
     analyze_paths,
     analyze_text,
@@ -30,14 +35,45 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
-from rulec.engine.basket import Basket, basket, render_basket
-from rulec.engine.engine import Engine
-from rulec.engine.listing import Verdict, explain_listing, list_visible, verdicts, visible
 from rulec.engine.policy import Decision
 from rulec.engine.ruleset import Facts, RuleSet, flatten_facts
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
+if TYPE_CHECKING:
+    from rulec.engine.basket import Basket, basket, render_basket
+    from rulec.engine.engine import Engine
+    from rulec.engine.listing import Verdict, explain_listing, list_visible, verdicts, visible
+
 __version__ = "0.1.0"
+
+#: Names that need the database layer (SQLAlchemy), imported on first use:
+#: ``rulec check`` and the language API start without it.
+_ON_FIRST_USE = {
+    "Basket": "rulec.engine.basket",
+    "basket": "rulec.engine.basket",
+    "render_basket": "rulec.engine.basket",
+    "Engine": "rulec.engine.engine",
+    "Verdict": "rulec.engine.listing",
+    "explain_listing": "rulec.engine.listing",
+    "list_visible": "rulec.engine.listing",
+    "verdicts": "rulec.engine.listing",
+    "visible": "rulec.engine.listing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``rulec.Engine`` and the other names of :data:`_ON_FIRST_USE` (PEP 562)."""
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rulec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "CODES",

@@ -335,6 +335,24 @@ class TestSubprocess:
             " (this is a bug in rulec; please report it)"
         ]
 
+    def test_check_starts_without_the_database_layer(self) -> None:
+        # linting rule files in CI needs neither SQLAlchemy nor the storage
+        # models: importing them tripled the command's start-up time
+        code = (
+            "import sys\n"
+            "from rulec.cli import main\n"
+            "try:\n"
+            "    main(['check', 'rules'])\n"
+            "except SystemExit as e:\n"
+            "    print(e.code, sorted(m for m in sys.modules\n"
+            "        if m.split('.')[0] == 'sqlalchemy' or m.startswith('rulec.storage')))\n"
+        )
+        p = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        assert p.stdout == "0 []\n", p.stderr
+        assert "0 errors, 0 warnings" in p.stderr
+
     def test_unencodable_output_does_not_crash(self, tmp_path: Path) -> None:
         f = write(
             tmp_path,
@@ -746,3 +764,25 @@ class TestPreCommitHook:
         assert (p.returncode, p.stdout.count("R210")) == (0, 0), p.stdout
         alone = run_rulec("check", "rules/vip.rules", cwd=tmp_path)  # what a file list gives
         assert (alone.returncode, "R210" in alone.stdout) == (1, True)
+
+
+class TestPackage:
+    """The names ``rulec`` exports, those imported on first use included."""
+
+    def test_every_exported_name_is_there(self) -> None:
+        namespace: dict[str, object] = {}
+        exec("from rulec import *", namespace)
+        assert set(rulec.__all__) <= set(namespace)
+        assert all(namespace[name] is getattr(rulec, name) for name in rulec.__all__)
+        assert set(rulec.__all__) <= set(dir(rulec))
+
+    def test_names_on_first_use_are_the_engine_layer_s(self) -> None:
+        from rulec.engine.basket import basket
+        from rulec.engine.engine import Engine
+        from rulec.engine.listing import Verdict
+
+        assert (rulec.Engine, rulec.basket, rulec.Verdict) == (Engine, basket, Verdict)
+
+    def test_an_unknown_name_is_an_attribute_error(self) -> None:
+        with pytest.raises(AttributeError, match="module 'rulec' has no attribute 'Engin'"):
+            rulec.Engin  # noqa: B018
