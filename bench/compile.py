@@ -8,7 +8,9 @@ windows, several actions; 10,000 rules per file, as a file may not exceed
 * checked: parsed and checked, what ``rulec check`` does (``check_paths``);
 * loaded cold: parsed, checked, compiled and loaded (``load_paths``), with
   the peak memory the load allocates (tracemalloc, in a separate run:
-  tracing slows Python down);
+  tracing slows Python down). A load keeps only errors, so it skips the
+  checks that can only warn (``LINT_STAGES``: R307, R311); every error is
+  still found;
 * loaded warm: the same files again, from the compiled-rule cache
   (``load_paths(..., cache=...)``), as an order backend restarting with
   unchanged rules does.

@@ -90,13 +90,17 @@ class Analysis:
         return {s.path: s.text for s in self.sources if s.text is not None}
 
 
-def analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
-    """Parse and check a rule set made of ``sources``."""
+def analyze(sources: Sequence[Source], vocabulary: Vocabulary, *, lint: bool = True) -> Analysis:
+    """Parse and check a rule set made of ``sources``.
+
+    ``lint=False`` leaves out the checks that only warn (for a load, which
+    keeps only the errors): see :data:`rulec.dsl.checker.LINT_STAGES`.
+    """
     with paused_gc():
-        return _analyze(sources, vocabulary)
+        return _analyze(sources, vocabulary, lint)
 
 
-def _analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
+def _analyze(sources: Sequence[Source], vocabulary: Vocabulary, lint: bool) -> Analysis:
     diagnostics: list[Diagnostic] = []
     items: dict[str, list[Item]] = {}
     for s in sources:
@@ -108,7 +112,7 @@ def _analyze(sources: Sequence[Source], vocabulary: Vocabulary) -> Analysis:
         items[s.path] = got
         diagnostics.extend(ds)
     everything = [i for its in items.values() for i in its]
-    diagnostics.extend(check(everything, vocabulary))
+    diagnostics.extend(check(everything, vocabulary, lint=lint))
     order = {s.path: n for n, s in enumerate(sources)}
     diagnostics.sort(key=lambda d: (order.get(d.span.file, 0), d.span.line, d.span.column, d.code))
     return Analysis(tuple(sources), items, tuple(diagnostics))

@@ -105,14 +105,14 @@ def load_sources(
     :func:`rulec.engine.ruleset.from_analysis`), then cached in ``directory``.
     """
     if directory is None:
-        return from_analysis(analyze(sources, vocabulary), vocabulary)
+        return from_analysis(analyze(sources, vocabulary, lint=False), vocabulary)
     folder = Path(directory)
     key = cache_key(sources, vocabulary)
     if key is not None:
         cached = _read(folder / f"{key}{CACHE_SUFFIX}", key, vocabulary)
         if cached is not None:
             return cached
-    rules = from_analysis(analyze(sources, vocabulary), vocabulary)
+    rules = from_analysis(analyze(sources, vocabulary, lint=False), vocabulary)
     if key is not None:
         _write(folder, key, rules)
     return rules

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +15,7 @@ import rulec
 from rulec import Entity, Event, Field, Source, Type, Vocabulary
 from rulec.dsl import checker as checker_module
 from rulec.dsl.diagnostics import CODES
-from rulec.dsl.sources import analyze
+from rulec.dsl.sources import analyze, read_sources
 
 LABELS = "label VIP, Trial, Loyal for customer\n"
 
@@ -1095,3 +1100,56 @@ class TestFieldAlone:
             + 'on order_created when customer has label VIP then discount 1% "y"\n'
         )
         assert tuples(text) == [("R206", 2, col(text, "customer order count"))]
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+
+
+def _reported_codes(stage: Any) -> set[str]:
+    """The codes a stage's source passes to ``ctx.report``."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(stage)))
+    return {
+        call.args[0].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "report"
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+    }
+
+
+class TestLintStages:
+    """A load skips the stages that only warn; it must not miss an error."""
+
+    def test_the_lint_stages_only_warn(self) -> None:
+        for stage in checker_module.LINT_STAGES:
+            codes = _reported_codes(stage)
+            assert codes, stage.__name__  # the scan finds what it looks for
+            assert {CODES[c][0] for c in codes} == {"warning"}, (stage.__name__, codes)
+
+    def test_they_run_after_every_other_stage(self) -> None:
+        stages = checker_module.STAGES
+        first = min(stages.index(s) for s in checker_module.LINT_STAGES)
+        assert set(stages[first:]) == checker_module.LINT_STAGES
+
+    @pytest.mark.parametrize(
+        "path",
+        sorted([*GOLDEN.glob("*/*.rules"), *SHIPPED.glob("*.rules")]),
+        ids=lambda p: f"{p.parent.name}/{p.name}",
+    )
+    def test_without_them_the_diagnostics_are_the_same_but_their_warnings(self, path: Path) -> None:
+        sources = read_sources([path])  # a file that is not UTF-8 included
+        every = analyze(sources, rulec.DEFAULT_VOCABULARY).diagnostics
+        loaded = analyze(sources, rulec.DEFAULT_VOCABULARY, lint=False).diagnostics
+        lints = {c for s in checker_module.LINT_STAGES for c in _reported_codes(s)}
+        assert list(loaded) == [d for d in every if d.code not in lints]
+
+    def test_a_rule_set_with_a_lint_warning_still_loads(self) -> None:
+        text = (
+            "on order_created when order subtotal > 100.00 and order subtotal < 50.00 "
+            'then discount 5% "Never"\n'
+        )
+        assert [d.code for d in rulec.check_text(text)] == ["R307"]
+        assert len(rulec.load_text(text)) == 1
