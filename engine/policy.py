@@ -320,6 +320,23 @@ class Decision:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its figures and records: the rules it was decided from
+        (compiled code) stay behind, and an unpickled decision equals it."""
+        figures = (
+            self.discount_percentage,
+            self.discount_amount,
+            self.discount_description,
+            self.total_amount,
+        )
+        return _restored, (figures, self._basis[:5], self._built())
+
+    def __copy__(self) -> Decision:
+        return self  # immutable
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Decision:
+        return self  # immutable, and so is everything it holds
+
     def __repr__(self) -> str:
         names = (
             "event version currency subtotal applied lost label_changes errors matched"
@@ -339,6 +356,20 @@ class _Making(Decision):
 
 
 _new = object.__new__
+
+
+def _restored(
+    figures: Figures,
+    basis: tuple[str, str, str, Decimal, tuple[RuleFailure, ...]],
+    records: _Records,
+) -> Decision:
+    """An unpickled Decision (see ``Decision.__reduce__``)."""
+    d = _new(_Making)
+    d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount = figures
+    d._basis = (*basis, (), (), ())
+    d._records = records
+    d.__class__ = Decision  # type: ignore[assignment]  # made: from now on immutable
+    return d
 
 
 def _decision(

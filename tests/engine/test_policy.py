@@ -1,5 +1,7 @@
 """The resolution policy, through RuleSet.evaluate with plain facts (no database)."""
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -231,6 +233,14 @@ class TestFailures:
             ("boom", "ZeroDivisionError: division by zero")
         ]
 
+    def test_a_decision_with_a_failed_rule_survives_pickling(self):
+        d = self._broken().evaluate(
+            "order_created", {"order": {"subtotal": Decimal("10.00"), "currency": "EUR"}}
+        )
+        back = pickle.loads(pickle.dumps(d))
+        assert back == d
+        assert [e.message for e in back.errors] == ["ZeroDivisionError: division by zero"]
+
     def test_raise_errors_raises_a_rule_runtime_error(self):
         with pytest.raises(rulec.RuleRuntimeError, match=r"p\.rules:3.*'boom'"):
             self._broken().evaluate(
@@ -284,6 +294,19 @@ class TestDecisionRecord:
         empty = rulec.Decision("order_created", "v1", "JPY", Decimal("10"))
         assert str(empty.discount_amount) == "0" and str(empty.total_amount) == "10"
         assert empty.discount_percentage is None and empty.applied == ()
+
+    @pytest.mark.parametrize("labels", [(), ("VIP",), ("VIP", "Trial")])
+    def test_survives_pickling_and_copying(self, labels):
+        # a backend may hand decisions to a task queue or a cache
+        d = decide(self.RULES, labels=labels)
+        back = pickle.loads(pickle.dumps(d))
+        assert back == d and repr(back) == repr(d) and type(back) is rulec.Decision
+        figures = ("discount_percentage", "discount_amount", "discount_description")
+        for name in (*figures, "total_amount"):
+            assert str(getattr(back, name)) == str(getattr(d, name))
+        with pytest.raises(AttributeError, match="immutable"):
+            back.total_amount = Decimal(0)  # type: ignore[misc]
+        assert copy.copy(d) is d and copy.deepcopy(d) is d
 
     def test_is_immutable(self):
         d = decide(self.RULES)
