@@ -69,6 +69,13 @@ def run_rulec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
     )
 
 
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by this Python in the project's folder."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
 def codes(result: Result) -> list[str]:
     return [m["code"] for line in result.stdout.splitlines() if (m := HEADER.match(line))]
 
@@ -325,9 +332,7 @@ class TestSubprocess:
             "c.analyze_paths = boom\n"
             "c.main(['check'])\n"
         )
-        p = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-        )
+        p = run_python(code)
         assert p.returncode == 123
         assert "Traceback" not in p.stderr
         assert p.stderr.splitlines() == [
@@ -347,9 +352,7 @@ class TestSubprocess:
             "    print(e.code, sorted(m for m in sys.modules\n"
             "        if m.split('.')[0] == 'sqlalchemy' or m.startswith('rulec.storage')))\n"
         )
-        p = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-        )
+        p = run_python(code)
         assert p.stdout == "0 []\n", p.stderr
         assert "0 errors, 0 warnings" in p.stderr
 
