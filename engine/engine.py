@@ -272,7 +272,7 @@ class Engine:
         # (changes rules make do not fire label events: no cascades, no loops)
         rules = self._rules
         labelled: list[tuple[str, Any, str, bool]] = []
-        if any(rules.has_rules(e) for e in _LABEL_EVENTS):
+        if rules.has_any_rules(_LABEL_EVENTS):  # asked on every flush
             labelled = _label_links(session)
         for obj in list(session.new):
             if isinstance(obj, Order):

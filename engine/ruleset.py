@@ -111,6 +111,8 @@ class RuleSet:
     _keys: dict[str, frozenset[str]] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the function that evaluates it, made on first use.
     _runners: dict[str, Evaluator] = field(init=False, factory=dict, repr=False, eq=False)
+    #: events -> whether a rule runs on any of them, worked out on first use.
+    _any: dict[tuple[str, ...], bool] = field(init=False, factory=dict, repr=False, eq=False)
 
     @classmethod
     def build(
@@ -182,6 +184,13 @@ class RuleSet:
         return any(
             ev in self._scan or ev in self._by_label for ev in self._events.get(event, (event,))
         )
+
+    def has_any_rules(self, events: tuple[str, ...]) -> bool:
+        """Whether an enabled rule runs on any of ``events``; one lookup after the first call."""
+        has = self._any.get(events)
+        if has is None:
+            has = self._any[events] = any(self.has_rules(e) for e in events)
+        return has
 
     def _plan(self, event: str) -> _Plan:
         """The plan of ``event``, made once (a race makes two equal ones: harmless)."""

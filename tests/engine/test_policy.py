@@ -192,6 +192,17 @@ class TestEvents:
         d = decide('on order_updated then discount 10% "upd"', event="order_created")
         assert d.applied == ()
 
+    def test_which_events_have_rules(self):
+        labelled = ("customer_labeled", "order_labeled")
+        rs = rulec.load_text(HEAD + "on customer_labeled then add label Gold to customer\n")
+        for _ in range(2):  # the second answer is remembered: it must be the same
+            assert rs.has_any_rules(labelled)
+            assert not rs.has_any_rules(("order_labeled", "daily"))
+        # order_updated runs the order_created rules too
+        rs = rulec.load_text(HEAD + 'on order_created then discount 1% "one"\n')
+        assert rs.has_rules("order_updated") and rs.has_any_rules(("order_updated",))
+        assert not rs.has_any_rules(labelled)
+
 
 class TestFailures:
     def _broken(self):
