@@ -35,6 +35,13 @@ Figures, per database:
 statements the targets allow the engine (the label query, the order with its
 discount fields, one audit row for a VIP) and no engine: what no engine can
 beat, so a missed target can be told apart from engine overhead.
+
+``--in-hand`` adds two runs of a backend that has the customer in hand, as
+one that loads the logged-in customer does: it loads the customer in the
+order's transaction (``session.get``) and places the order for it. Attached,
+it loads the customer with its labels (``joinedload``), still one query, and
+the engine reads them instead of querying: the way past the round-trip bound
+on a server. Their ratio is to each other, not to the plain runs.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ import sqlalchemy
 from benchlib import ensure_postgres_database
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import bindparam, create_engine, event, func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from rulec import Engine
 from rulec.storage import migrate
@@ -75,6 +82,10 @@ TRANSACTION = "BEGIN/COMMIT"
 MODES = ("unattached", "attached")
 #: The optional third run: the engine's statements written by hand, no engine.
 BY_HAND = "by hand"
+#: The optional runs of a backend with the customer in hand (``--in-hand``).
+IN_HAND = ("unattached, in hand", "attached, in hand")
+#: The run each run's throughput is a ratio to.
+BASE = {"attached": "unattached", BY_HAND: "unattached", IN_HAND[1]: IN_HAND[0]}
 BY_HAND_VERSION = "by-hand"
 CLASSES = ("VIP", "non-VIP")
 RATIO_TARGET = 0.75
@@ -167,6 +178,18 @@ def add_order_by_hand(session: Session, cid: int, subtotal: Decimal) -> None:
             )
         )
     session.add(order)
+
+
+def add_order_in_hand(session: Session, cid: int, subtotal: Decimal) -> None:
+    """A backend with the customer in hand: loaded in the transaction, the order placed for it."""
+    customer = session.get(Customer, cid)
+    session.add(Order(customer=customer, subtotal=subtotal, currency="EUR"))
+
+
+def add_order_in_hand_with_labels(session: Session, cid: int, subtotal: Decimal) -> None:
+    """The same, the customer loaded with its labels in the same query: the engine reads them."""
+    customer = session.get(Customer, cid, options=[joinedload(Customer.labels)])
+    session.add(Order(customer=customer, subtotal=subtotal, currency="EUR"))
 
 
 class StatementCounter:
@@ -277,8 +300,8 @@ class Result:
         return statistics.median(t.rate(cls) for t in self.runs[mode])
 
     def ratio(self, cls: str | None = None, mode: str = "attached") -> float:
-        """Throughput of ``mode`` / unattached, within each repeat; the median."""
-        pairs = zip(self.runs[mode], self.runs["unattached"], strict=True)
+        """Throughput of ``mode`` / its base (:data:`BASE`), within each repeat; the median."""
+        pairs = zip(self.runs[mode], self.runs[BASE[mode]], strict=True)
         return statistics.median(a.rate(cls) / u.rate(cls) for a, u in pairs)
 
     def per_order(self, mode: str, cls: str | None = None) -> dict[str, float]:
@@ -351,7 +374,7 @@ class Result:
                     + "".join(f"{per[k]:>8.2f}" for k in KINDS)
                     + f"{self.trips(mode, cls):>8.2f}"
                 )
-                if mode != "unattached":
+                if mode in BASE:
                     ratio = self.ratio(cls, mode)
                     row += f"{ratio:>8.3f}"
                     if cls is None and mode == "attached":
@@ -420,6 +443,7 @@ def bench_database(
     customers: int,
     warmup: int,
     by_hand: bool,
+    in_hand: bool = False,
 ) -> Result:
     db = make_engine(url)
     try:
@@ -436,6 +460,9 @@ def bench_database(
         }
         if by_hand:
             runs[BY_HAND] = (plain, add_order_by_hand)
+        if in_hand:
+            runs[IN_HAND[0]] = (plain, add_order_in_hand)
+            runs[IN_HAND[1]] = (attached, add_order_in_hand_with_labels)
         vip_share = sum(v for *_, v in the_plan) / len(the_plan)
         result = Result(name, version, orders, vip_share, tuple(runs))
         counter = StatementCounter()
@@ -473,6 +500,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add a run with the engine's statements coded by hand (the floor)",
     )
+    ap.add_argument(
+        "--in-hand",
+        action="store_true",
+        help="add runs of a backend that loads the customer (attached: with its labels)",
+    )
     args = ap.parse_args(argv)
     if args.orders < 4 or args.repeat < 1 or args.customers < 4:
         ap.error("--orders and --customers must be at least 4, --repeat at least 1")
@@ -496,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         "customers": args.customers,
         "warmup": min(args.orders, 50),
         "by_hand": args.by_hand,
+        "in_hand": args.in_hand,
     }
     results: list[Result] = []
     runs: list[Callable[[], Result]] = []
