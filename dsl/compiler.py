@@ -506,9 +506,9 @@ class _Shape:
     Two rules with equal :meth:`walk` keys compile to code objects that
     differ only in those constants, names and positions, which is what
     :class:`rulec.dsl.codetemplate.Template` replaces. The two walks must
-    stay in step: tests/dsl/test_compiler.py (``TestShapes``) and
-    tests/dsl/test_fuzz.py hold the code objects of both paths equal over the
-    golden files, the shipped rules and generated rule files.
+    stay in step: ``TestShapes`` and ``TestCompiledByShape`` in
+    tests/dsl/test_compiler.py hold the code objects of both paths equal
+    over the golden files, the shipped rules and generated rule files.
     """
 
     #: Types a constant may have (``compile()`` refuses others in ``ast.Constant``).

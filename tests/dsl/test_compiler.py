@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import rulec
 from rulec.dsl import compiler
@@ -25,6 +27,9 @@ from rulec.dsl.sources import analyze
 from rulec.engine import runtime
 from rulec.engine.ruleset import execute, load_modules
 from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_
+
+from .test_fuzz import EVENTS, SETTINGS, boundary_facts, merged_files
+from .test_fuzz import facts as fuzz_facts
 
 VIP_FILE = """\
 label Customer_VIP for customer
@@ -1053,3 +1058,28 @@ class TestShapes:
         for keep_syntax in (True, False):
             with pytest.raises(TypeError):
                 compile_rules([odd, odd], rulec.DEFAULT_VOCABULARY, keep_syntax=keep_syntax)
+
+
+class TestCompiledByShape:
+    """A loaded rule set is compiled by shape; ``rulec compile`` from syntax trees.
+
+    Both must give the same code objects, records and decisions.
+    """
+
+    @SETTINGS
+    @given(merged_files(), st.data())
+    def test_both_ways_compile_and_decide_alike(self, merged, data):
+        text, labels = merged
+        analysis = rulec.analyze_text(text, "gen.rules")
+        assert analysis.ok, [d for d in analysis.diagnostics if d.severity == "error"]
+        items = analysis.items["gen.rules"]
+        # code objects (nested ones included), constants, positions, records
+        syntax, shapes = assert_compiled_alike(items, "gen.rules")
+        vocabulary = rulec.DEFAULT_VOCABULARY
+        by_syntax = load_modules([syntax], "v", vocabulary)
+        by_shape = load_modules([shapes], "v", vocabulary)
+        rules = [i for i in items if isinstance(i, Rule)]
+        for n in range(6):
+            f = data.draw(fuzz_facts(labels) if n % 2 else boundary_facts(rules, labels))
+            for event in EVENTS:
+                assert by_shape.evaluate(event, f) == by_syntax.evaluate(event, f)

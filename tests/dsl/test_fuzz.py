@@ -17,20 +17,17 @@ from __future__ import annotations
 import json
 import operator
 import re
-import types
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import attrs
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rulec
 from rulec import cli
-from rulec.dsl.compiler import compile_rules
 from rulec.dsl.nodes import (
     And,
     Between,
@@ -51,7 +48,6 @@ from rulec.dsl.nodes import (
 from rulec.dsl.report import Format, render
 from rulec.dsl.sources import analyze
 from rulec.dsl.values import Instant, parse_date
-from rulec.engine.ruleset import load_modules
 
 SETTINGS = settings(
     max_examples=80,
@@ -618,58 +614,6 @@ def merged_files(draw) -> tuple[str, list[str]]:
             renamed = rules.replace('rule "', f'rule "{copy}.{n} ')
             out.append("\n".join(indent + line for line in renamed.split("\n")))
     return "\n".join(out) + "\n", list(labels)
-
-
-class TestCompiledByShape:
-    """A loaded rule set is compiled by shape; ``rulec compile`` from syntax trees.
-
-    Both must give the same code objects, records and decisions.
-    """
-
-    @SETTINGS
-    @given(merged_files(), st.data())
-    def test_both_ways_compile_and_decide_alike(self, merged, data):
-        text, labels = merged
-        analysis = rulec.analyze_text(text, "gen.rules")
-        assert analysis.ok, [d for d in analysis.diagnostics if d.severity == "error"]
-        items = analysis.items["gen.rules"]
-        vocabulary = rulec.DEFAULT_VOCABULARY
-        syntax = compile_rules(items, vocabulary, "gen.rules", keep_syntax=True)
-        shapes = compile_rules(items, vocabulary, "gen.rules", keep_syntax=False)
-        assert shapes.fact_keys == syntax.fact_keys
-        want, got = rule_functions(syntax), rule_functions(shapes)
-        assert list(got) == list(want)
-        for name, code in want.items():
-            made = got[name]
-            assert made == code and made.co_consts == code.co_consts, name
-            assert made.co_names == code.co_names and made.co_qualname == code.co_qualname
-            assert list(made.co_positions()) == list(code.co_positions())
-        by_syntax = load_modules([syntax], "v", vocabulary)
-        by_shape = load_modules([shapes], "v", vocabulary)
-        assert [attrs.evolve(r, test=None) for r in by_shape.rules] == [
-            attrs.evolve(r, test=None) for r in by_syntax.rules
-        ]
-        rules = [i for i in items if isinstance(i, Rule)]
-        for n in range(6):
-            f = data.draw(facts(labels) if n % 2 else boundary_facts(rules, labels))
-            for event in EVENTS:
-                assert by_shape.evaluate(event, f) == by_syntax.evaluate(event, f)
-
-
-def rule_functions(module: rulec.CompiledModule) -> dict[str, types.CodeType]:
-    """The rule functions' code objects of a module, nested ones (``any item``) included."""
-    out = {}
-    for code in module.codes:
-        for c in code.co_consts:
-            for k in c if isinstance(c, tuple) else (c,):
-                if isinstance(k, types.CodeType) and k.co_name.startswith("rule_"):
-                    out[k.co_name] = k
-                    out.update(
-                        (f"{k.co_name} {n}", c)
-                        for n, c in enumerate(k.co_consts)
-                        if isinstance(c, types.CodeType)
-                    )
-    return out
 
 
 # ---------------------------------------------------------- damaged files ---
