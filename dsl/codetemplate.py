@@ -208,19 +208,12 @@ class Template:
             else:
                 co_consts.append(value._make(consts, names, name, lines, columns, where))
         co_names = tuple(names[value] if how == _SLOT else value for how, value in self._names)
-        if self._suffix:  # a nested function keeps its own name (<lambda>)
-            return self._code.replace(
-                co_consts=tuple(co_consts),
-                co_names=co_names,
-                co_qualname=name + self._suffix,
-                co_firstlineno=lines[self._first],
-                co_linetable=table,
-            )
         return self._code.replace(
             co_consts=tuple(co_consts),
             co_names=co_names,
-            co_name=name,
-            co_qualname=name,
+            # a nested function keeps its own name (<lambda>), under the rule's
+            co_name=self._code.co_name if self._suffix else name,
+            co_qualname=name + self._suffix,
             co_firstlineno=lines[self._first],
             co_linetable=table,
         )
