@@ -363,12 +363,10 @@ def _restored(
     basis: tuple[str, str, str, Decimal, tuple[RuleFailure, ...]],
     records: _Records,
 ) -> Decision:
-    """An unpickled Decision (see ``Decision.__reduce__``)."""
-    d = _new(_Making)
-    d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount = figures
-    d._basis = (*basis, (), (), ())
-    d._records = records
-    d.__class__ = Decision  # type: ignore[assignment]  # made: from now on immutable
+    """An unpickled Decision (see ``Decision.__reduce__``): its records as they were."""
+    event, version, currency, subtotal, errors = basis
+    d = _decision(event, version, currency, subtotal, figures, errors, (), (), ())
+    object.__setattr__(d, "_records", records)  # as _built does
     return d
 
 
