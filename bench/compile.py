@@ -46,7 +46,7 @@ from typing import Any
 
 import rulec
 from rulec.dsl.compiler import compile_rules
-from rulec.engine import runtime
+from rulec.engine.core import sandbox as runtime
 
 TARGET_SIZE = 10_000
 TARGET_LOAD_S = 2.0

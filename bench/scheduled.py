@@ -49,7 +49,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy import event, func, insert, select, text
 
 import rulec
-from rulec.engine.scheduler import BatchInfo, Progress, RunReport, run_scheduled
+from rulec.engine.db.scheduled import BatchInfo, Progress, RunReport, run_scheduled
 from rulec.storage import migrate
 from rulec.storage.models import Customer, Label, Order, customer_labels
 from rulec.storage.session import make_engine, make_session_factory, mask_url

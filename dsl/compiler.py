@@ -70,7 +70,7 @@ from rulec.dsl.vocabulary import (
 
 __all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_rules", "rule_name"]
 
-#: The names generated code may use; ``rulec.engine.runtime`` exports exactly these.
+#: The names generated code may use; ``rulec.engine.core.sandbox`` exports exactly these.
 RUNTIME_NAMES = (
     "D",  # Decimal from a constant string
     "T",  # aware datetime from a constant ISO string

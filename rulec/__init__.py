@@ -35,29 +35,31 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
-from rulec.engine.policy import Decision
-from rulec.engine.ruleset import Facts, RuleSet, flatten_facts
+from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.policy import Decision
+from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 if TYPE_CHECKING:
-    from rulec.engine.basket import Basket, basket, render_basket
-    from rulec.engine.engine import Engine
-    from rulec.engine.listing import Verdict, explain_listing, list_visible, verdicts, visible
+    from rulec.engine.core.visibility import Verdict, verdicts, visible
+    from rulec.engine.db.attach import Engine
+    from rulec.engine.db.basket import Basket, basket, render_basket
+    from rulec.engine.db.listing import explain_listing, list_visible
 
 __version__ = "0.1.0"
 
 #: Names that need the database layer (SQLAlchemy), imported on first use:
 #: ``rulec check`` and the language API start without it.
 _ON_FIRST_USE = {
-    "Basket": "rulec.engine.basket",
-    "basket": "rulec.engine.basket",
-    "render_basket": "rulec.engine.basket",
-    "Engine": "rulec.engine.engine",
-    "Verdict": "rulec.engine.listing",
-    "explain_listing": "rulec.engine.listing",
-    "list_visible": "rulec.engine.listing",
-    "verdicts": "rulec.engine.listing",
-    "visible": "rulec.engine.listing",
+    "Basket": "rulec.engine.db.basket",
+    "basket": "rulec.engine.db.basket",
+    "render_basket": "rulec.engine.db.basket",
+    "Engine": "rulec.engine.db.attach",
+    "Verdict": "rulec.engine.core.visibility",
+    "explain_listing": "rulec.engine.db.listing",
+    "list_visible": "rulec.engine.db.listing",
+    "verdicts": "rulec.engine.core.visibility",
+    "visible": "rulec.engine.core.visibility",
 }
 
 

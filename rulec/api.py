@@ -11,8 +11,8 @@ from rulec.dsl.nodes import Item
 from rulec.dsl.parser import parse
 from rulec.dsl.sources import Analysis, Source, analyze, read_sources
 from rulec.dsl.vocabulary import Vocabulary
-from rulec.engine.cache import load_sources
-from rulec.engine.ruleset import RuleSet, from_analysis
+from rulec.engine.core.cache import load_sources
+from rulec.engine.core.ruleset import RuleSet, from_analysis
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 __all__ = [
@@ -84,6 +84,6 @@ def load_paths(
 
     With ``cache`` (a folder), an unchanged rule set is loaded from the
     compiled copy kept there instead of being parsed, checked and compiled
-    again; see :mod:`rulec.engine.cache`.
+    again; see :mod:`rulec.engine.core.cache`.
     """
     return load_sources(read_sources(paths), vocabulary or DEFAULT_VOCABULARY, cache)

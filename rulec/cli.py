@@ -314,8 +314,8 @@ def run(
 
     from rulec.dsl.diagnostics import RulesCheckError
     from rulec.dsl.sources import read_sources
-    from rulec.engine.cache import load_sources
-    from rulec.engine.scheduler import check_period, run_scheduled
+    from rulec.engine.core.cache import load_sources
+    from rulec.engine.db.scheduled import check_period, run_scheduled
     from rulec.engine.vocabulary import DEFAULT_VOCABULARY
     from rulec.storage import migrate
     from rulec.storage.session import make_session_factory
@@ -393,7 +393,7 @@ def _run_log_echo() -> Any:
 
 def _run_progress(tty: bool, batch_size: int) -> Any:
     """``rulec run``'s progress: a bar per subject on a terminal, else a line now and then."""
-    from rulec.engine.scheduler import BatchInfo, Progress, SubjectReport
+    from rulec.engine.db.scheduled import BatchInfo, Progress, SubjectReport
 
     every = max(1, -(-_RUN_LINE_ROWS // batch_size))
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rulec.engine.basket import basket, render_basket
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
+from rulec.engine.db.basket import basket, render_basket
 from rulec.storage import migrate
 from rulec.storage.models import Customer, Label, Order, OrderItem
 from rulec.storage.session import make_engine, make_session_factory, mask_url
@@ -19,7 +19,7 @@ __all__ = ["run_demo", "show_basket"]
 
 
 def show_basket(order: Order, who: str) -> str:
-    """``order`` as the basket page shows it (:func:`rulec.engine.basket.render_basket`)."""
+    """``order`` as the basket page shows it (:func:`rulec.engine.db.basket.render_basket`)."""
     return render_basket(basket(order), who)
 
 

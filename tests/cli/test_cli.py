@@ -780,9 +780,9 @@ class TestPackage:
         assert set(rulec.__all__) <= set(dir(rulec))
 
     def test_names_on_first_use_are_the_engine_layer_s(self) -> None:
-        from rulec.engine.basket import basket
-        from rulec.engine.engine import Engine
-        from rulec.engine.listing import Verdict
+        from rulec.engine.core.visibility import Verdict
+        from rulec.engine.db.attach import Engine
+        from rulec.engine.db.basket import basket
 
         assert (rulec.Engine, rulec.basket, rulec.Verdict) == (Engine, basket, Verdict)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from rulec import cli
-from rulec.engine import scheduler
+from rulec.engine.db import scheduled as scheduler
 from rulec.storage.models import Customer, Label, Order, ScheduledRun
 
 RULES = """\

@@ -24,9 +24,9 @@ from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES, compile_rules
 from rulec.dsl.nodes import Rule
 from rulec.dsl.sources import analyze
-from rulec.engine import runtime
-from rulec.engine.ruleset import execute, load_modules
-from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_
+from rulec.engine.core import sandbox as runtime
+from rulec.engine.core.rules import FixedDiscount_, LabelChange_, PercentDiscount_
+from rulec.engine.core.ruleset import execute, load_modules
 
 from .test_fuzz import EVENTS, SETTINGS, boundary_facts, merged_files
 from .test_fuzz import facts as fuzz_facts

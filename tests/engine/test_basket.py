@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event
 
 import rulec
-from rulec.engine.basket import Basket, BasketLine, basket, percentage_text, render_basket
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
+from rulec.engine.db.basket import Basket, BasketLine, basket, percentage_text, render_basket
 from rulec.storage.models import Agent, Customer, Label, Order, OrderItem
 
 RULES = (

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import rulec
-from rulec.engine import cache
-from rulec.engine.cache import CACHE_SUFFIX
+from rulec.engine.core import cache
+from rulec.engine.core.cache import CACHE_SUFFIX
 
 VIP = 'label Customer_VIP for customer\non order_created when customer has label Customer_VIP then discount 10% "VIP New Order Discount"\n'  # noqa: E501
 FACTS = {

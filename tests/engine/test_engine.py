@@ -9,7 +9,7 @@ import sqlalchemy
 from sqlalchemy import event, func, select
 
 import rulec
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
 from rulec.storage.models import AppliedDiscount, Customer, Label, Order, RuleErrorRecord
 
 VIP_RULES = (

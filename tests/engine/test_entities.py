@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 import rulec
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
 from rulec.storage.models import (
     Agent,
     Customer,
@@ -377,7 +377,7 @@ def test_every_label_holder_fires_its_label_events(sessions, holder, model):
 def test_label_changes_rules_make_outside_a_flush_fire_no_label_event(sessions):
     """A scheduled run changes labels through the ORM before the flush: still the rules'
     change, not the application's, so the attached engine fires no label event."""
-    from rulec.engine.effects import change_label
+    from rulec.engine.db.write import change_label
 
     rules = rulec.load_text(
         "label Loyal, Thanked for customer\n"

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rulec.engine.money import allocate, minor_unit, percent_of, quantize
+from rulec.engine.core.money import allocate, minor_unit, percent_of, quantize
 
 
 class TestMoney:

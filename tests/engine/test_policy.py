@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import rulec
-from rulec.engine.policy import _figures_of
+from rulec.engine.core.policy import _figures_of
 
 HEAD = "label VIP, Gold, Trial, Loyal for customer\n"
 
@@ -416,7 +416,7 @@ class TestQuickPathsDecideAsThePolicy:
     )
     @settings(max_examples=300, deadline=None, database=None)
     def test_same_decision_as_the_general_policy(self, subtotal, currency, labels, month):
-        from rulec.engine.policy import order_rules, resolve
+        from rulec.engine.core.policy import order_rules, resolve
 
         rs = self.RULES
         when = datetime(2026, month, 15, tzinfo=UTC)
@@ -565,7 +565,7 @@ class TestRandomRuleSetsDecideAsThePolicy:
     )
     @settings(max_examples=300, deadline=None, database=None)
     def test_same_decision_as_the_general_policy(self, rules, subtotal, currency, labels):
-        from rulec.engine.policy import order_rules, resolve, unknown_currency
+        from rulec.engine.core.policy import order_rules, resolve, unknown_currency
 
         text = HEAD + "".join(self.rule(n, *r) for n, r in enumerate(rules))
         rs = rulec.load_text(text, "q.rules")

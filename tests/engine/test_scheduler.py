@@ -14,10 +14,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import selectinload
 
 import rulec
-from rulec.engine import scheduler
-from rulec.engine.ruleset import RuleSet
-from rulec.engine.runtime import LabelChange_, Rule_
-from rulec.engine.scheduler import (
+from rulec.engine.core.rules import LabelChange_, Rule_
+from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db import scheduled as scheduler
+from rulec.engine.db.scheduled import (
     BatchInfo,
     Progress,
     RunStatus,

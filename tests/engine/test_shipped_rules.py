@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 import rulec
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
 from rulec.storage.models import Agent, Customer, Item, Label, Order, OrderItem
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

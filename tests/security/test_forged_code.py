@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 import rulec
-from rulec.engine import cache
-from rulec.engine.cache import CACHE_SUFFIX
-from rulec.engine.runtime import FN_
+from rulec.engine.core import cache
+from rulec.engine.core.cache import CACHE_SUFFIX
+from rulec.engine.core.sandbox import FN_
 
 VIP = (
     "label Customer_VIP for customer\n"
@@ -57,7 +57,7 @@ class TestFN:
         with pytest.raises(TypeError, match="without builtins"):
             FN_(lambda: None, (code,))
         with pytest.raises(TypeError, match="without builtins"):
-            FN_(rulec.engine.runtime.D, (code,))  # type: ignore[arg-type]
+            FN_(rulec.engine.core.sandbox.D, (code,))  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(
         "codes",

@@ -37,7 +37,7 @@ from rulec import cli
 from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES
 from rulec.dsl.report import Format, render
-from rulec.engine import runtime
+from rulec.engine.core import sandbox as runtime
 from rulec.storage.models import AppliedDiscount, Customer, Label, Order
 
 # ------------------------------------------------------------------ corpus ---

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 import rulec
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
 from rulec.storage.models import AppliedDiscount, Customer, Label, Order, RuleErrorRecord
 
 VIP_RULES = (

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, event, inspect, select, text
 
 import rulec
-from rulec.engine.engine import Engine
+from rulec.engine.db.attach import Engine
 from rulec.storage import migrate
 from rulec.storage.migrate import MigrationError
 from rulec.storage.models import (

@@ -8,7 +8,7 @@ rules over every row of the subject, in id order, in batches::
         lock the run row, check last_id                   # resumable, never doubled
         SELECT id … WHERE id > :last ORDER BY id LIMIT n  # keyset pagination
         one query per kind of fact the rules read          # never one per row
-        evaluate each row; apply what changes something   # rulec.engine.effects
+        evaluate each row; apply what changes something   # rulec.engine.db.write
         UPDATE scheduled_runs SET last_id, processed …   # same transaction
 
 **Periods.** A run is for one period: the day (``2026-11-26``) of a
@@ -41,7 +41,7 @@ does not depend on the batch size.
 **Effects.** A decision whose label changes and field settings would change
 nothing (adding a label the row already has) costs no statement and does
 not count as a change. The others are applied with
-:func:`rulec.engine.effects.apply_effects`, after the rows they touch have
+:func:`rulec.engine.db.write.apply_effects`, after the rows they touch have
 been loaded with one query per kind of row.
 
 **Rule errors.** A rule that raises is skipped (the decision's ``errors``),
@@ -70,10 +70,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from rulec.engine.effects import apply_effects
-from rulec.engine.policy import Decision
-from rulec.engine.ruleset import Facts, RuleSet
-from rulec.engine.runtime import LabelChange_, SetField_
+from rulec.engine.core.facts import Facts
+from rulec.engine.core.policy import Decision
+from rulec.engine.core.rules import LabelChange_, SetField_
+from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db.write import apply_effects
 from rulec.engine.vocabulary import SCHEDULED_SUBJECTS
 from rulec.storage.models import (
     LABEL_LINKS,

@@ -36,8 +36,9 @@ from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES, CompiledModule
 from rulec.dsl.sources import Source, analyze
 from rulec.dsl.vocabulary import Vocabulary
-from rulec.engine import runtime
-from rulec.engine.ruleset import RuleSet, from_analysis, load_modules
+from rulec.engine.core import rules as records
+from rulec.engine.core import sandbox as runtime
+from rulec.engine.core.ruleset import RuleSet, from_analysis, load_modules
 
 __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 
@@ -64,7 +65,8 @@ def _compiler_fingerprint() -> bytes:
     """
     h = hashlib.sha256()
     files = sorted(Path(compiler.__file__).parent.glob("*.py"))
-    files += [Path(runtime.__file__), Path(str(resources.files("rulec.grammar") / "rules.lark"))]
+    files += [Path(runtime.__file__), Path(records.__file__)]
+    files += [Path(str(resources.files("rulec.grammar") / "rules.lark"))]
     for f in files:
         h.update(f.name.encode() + b"\0")
         try:
@@ -102,7 +104,7 @@ def load_sources(
 
     On a miss, or with no ``directory``, the rule set is analysed and
     compiled (raising RulesCheckError on errors, like
-    :func:`rulec.engine.ruleset.from_analysis`), then cached in ``directory``.
+    :func:`rulec.engine.core.ruleset.from_analysis`), then cached in ``directory``.
     """
     if directory is None:
         return from_analysis(analyze(sources, vocabulary, lint=False), vocabulary)

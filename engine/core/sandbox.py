@@ -15,7 +15,15 @@ from decimal import Decimal
 from types import CodeType, FunctionType
 from typing import Any
 
-from attrs import frozen
+from rulec.engine.core.rules import (
+    Action,
+    FixedDiscount_,
+    LabelChange_,
+    PercentDiscount_,
+    Rule_,
+    SetField_,
+    Visibility_,
+)
 
 #: What compiled code sees (the classes below are the engine's, built by RULES_).
 __all__ = ["ANY_", "FN_", "FS", "GET_", "RULES_", "SOME_", "D", "T"]
@@ -59,7 +67,7 @@ def FN_(anchor: FunctionType, codes: tuple[CodeType, ...]) -> tuple[FunctionType
 
     ``codes`` is a constant of the module: code objects the compiler made
     (``rulec.dsl.codetemplate``), or read from a cache file that checked
-    every one of them (``rulec.engine.cache``). ``anchor`` is a function the
+    every one of them (``rulec.engine.core.cache``). ``anchor`` is a function the
     module defines (``lambda: None``) for its globals: the new functions run
     in the module's namespace, as a ``def`` there would, and that namespace
     must be a sandboxed one (no builtins).
@@ -75,98 +83,6 @@ def FN_(anchor: FunctionType, codes: tuple[CodeType, ...]) -> tuple[FunctionType
             raise TypeError("FN_ takes code objects of plain functions")
         functions.append(FunctionType(code, namespace))
     return tuple(functions)
-
-
-@frozen
-class PercentDiscount_:
-    """``discount 10% [up to 20.00 EUR] "title"``: a percentage of the subtotal."""
-
-    percent: Decimal
-    title: str
-    cap: Decimal | None = None
-    cap_currency: str | None = None
-
-    kind = "percentage"
-
-
-@frozen
-class FixedDiscount_:
-    """``discount 5.00 EUR "title"``: a fixed amount, for orders in that currency."""
-
-    amount: Decimal
-    currency: str
-    title: str
-
-    kind = "fixed"
-
-
-@frozen
-class LabelChange_:
-    """``add label X to customer`` / ``remove label X from customer``."""
-
-    entity: str
-    label: str
-    add: bool
-
-
-@frozen
-class SetField_:
-    """``set order status to confirmed``."""
-
-    entity: str
-    field: str
-    value: str
-
-
-@frozen
-class Visibility_:
-    """``show price`` / ``hide price`` on a listing event."""
-
-    entity: str
-    show: bool
-
-
-Action = PercentDiscount_ | FixedDiscount_ | LabelChange_ | SetField_ | Visibility_
-
-
-@frozen
-class Rule_:
-    """A compiled rule: its test function and its actions as data."""
-
-    id: str
-    name: str
-    file: str
-    line: int
-    column: int
-    event: str
-    test: Callable[[Mapping[str, Any]], bool]
-    actions: tuple[Action, ...]
-    priority: int = 0
-    enabled: bool = True
-    exclusive: bool = False
-    combinable: bool = False
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    description: str | None = None
-    #: ``(entity, label)`` pairs of which one must be present, or None (scan).
-    labels: tuple[tuple[str, str], ...] | None = None
-    #: The facts the rule's condition reads (``"customer.labels"``, …).
-    facts: tuple[str, ...] = ()
-    #: The condition holds exactly when one of ``labels`` is present
-    #: (``customer has label VIP``): finding the rule by label is its test.
-    label_only: bool = False
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    def valid_at(self, when: datetime | None) -> bool:
-        """Whether ``when`` falls in the rule's validity window ``[from, until)``."""
-        if when is None:
-            return self.valid_from is None and self.valid_until is None
-        if self.valid_from is not None and when < self.valid_from:
-            return False
-        return not (self.valid_until is not None and when >= self.valid_until)
 
 
 def RULES_(

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
-from rulec.engine.ruleset import Facts
+from rulec.engine.core.facts import Facts
 from rulec.storage.models import (
     LABEL_LINKS,
     Agent,

@@ -24,8 +24,8 @@ from typing import Any, cast
 from attrs import frozen
 
 from rulec.dsl.currencies import MINOR_UNITS
-from rulec.engine.money import minor_unit, quantize, zero
-from rulec.engine.runtime import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_, SetField_
+from rulec.engine.core.money import minor_unit, quantize, zero
+from rulec.engine.core.rules import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_, SetField_
 
 __all__ = [
     "AppliedDiscount",

@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rulec.engine.policy import Decision, FieldChange
-from rulec.engine.runtime import LabelChange_
+from rulec.engine.core.policy import Decision, FieldChange
+from rulec.engine.core.rules import LabelChange_
 from rulec.storage.models import LABEL_LINKS, Label, Order, OrderStatusChange
 
 __all__ = ["RULE_LINKS", "apply_effects", "change_label", "set_field"]

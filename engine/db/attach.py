@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
-from rulec.engine.cache import load_sources
-from rulec.engine.effects import RULE_LINKS, apply_effects
-from rulec.engine.facts import lines_of, load_facts, load_holder_facts
-from rulec.engine.money import allocate
-from rulec.engine.policy import Decision
-from rulec.engine.ruleset import Facts, RuleSet
+from rulec.engine.core.cache import load_sources
+from rulec.engine.core.facts import Facts
+from rulec.engine.core.money import allocate
+from rulec.engine.core.policy import Decision
+from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db.facts.catalog import lines_of, load_facts, load_holder_facts
+from rulec.engine.db.write import RULE_LINKS, apply_effects
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
     Agent,
@@ -92,7 +93,7 @@ class Engine:
         self.vocabulary = vocabulary
         self.raise_errors = raise_errors
         self.paths = tuple(paths)
-        #: A folder for compiled rule sets (see rulec.engine.cache), or None.
+        #: A folder for compiled rule sets (see rulec.engine.core.cache), or None.
         self.cache = cache
         self._lock = threading.Lock()
         #: Replaced as a whole (never mutated), so fire() reads it without a lock.

@@ -22,7 +22,7 @@ from decimal import Decimal
 from attrs import frozen
 from sqlalchemy.orm import object_session
 
-from rulec.engine.money import minor_unit
+from rulec.engine.core.money import minor_unit
 from rulec.storage.models import Order
 
 __all__ = [

@@ -1,0 +1,90 @@
+"""Facts: the flat mapping rules read (``"order.subtotal"``), and its normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["Facts", "flatten_facts"]
+
+
+#: Value types that are certainly not mappings, to skip the slower isinstance check.
+_PLAIN: frozenset[type] = frozenset(
+    {str, int, bool, float, Decimal, frozenset, set, list, tuple, type(None)}
+)
+
+
+class Facts(dict[str, Any]):
+    """Flat facts already in the form rules read them.
+
+    Labels are frozensets, datetimes are aware and every fact a rule set
+    reads is present. :func:`flatten_facts` and the engine's ``load_facts``
+    build them; :meth:`RuleSet.evaluate` takes them as they are, without
+    the copy it makes of any other mapping. Build them with those functions
+    (or ``Facts(flatten_facts(...))``), not by hand.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> Any:
+        """A fact nobody loaded reads as flatten_facts fills it: no labels, or None."""
+        return _missing(key)
+
+
+_NO_LABELS: frozenset[str] = frozenset()
+
+
+def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
+    """Flat facts (``"order.subtotal"``) from nested or flat ones.
+
+    Label collections become frozensets, naive datetimes are taken as UTC,
+    and every key in ``keys`` is present (None, or no labels, when missing).
+    """
+    flat = Facts()
+    for k, v in facts.items():
+        if k.endswith(".all") or (
+            "." not in k and isinstance(v, list | tuple) and all(isinstance(m, Mapping) for m in v)
+        ):
+            # a list entity: ``{"item": [{"labels": {...}, "quantity": 2}, …]}``
+            # or ``{"item.all": [...]}``; each member flattened on its own
+            entity = k.removesuffix(".all")
+            flat[f"{entity}.all"] = tuple(_member(entity, m) for m in v or ())
+        elif type(v) not in _PLAIN and isinstance(v, Mapping):
+            for kk, vv in v.items():
+                key = f"{k}.{kk}"
+                flat[key] = _normal(key, vv)
+        elif k.endswith(".labels") or isinstance(v, datetime):
+            flat[k] = _normal(k, v)
+        else:
+            flat[k] = v
+    for k in keys:
+        if k not in flat:
+            flat[k] = _missing(k)
+    return flat
+
+
+def _missing(key: str) -> Any:
+    """What a fact nobody gave reads as: no labels, no members, or None."""
+    if key.endswith(".labels"):
+        return _NO_LABELS
+    return () if key.endswith(".all") else None
+
+
+def _member(entity: str, member: Mapping[str, Any]) -> Facts:
+    """One member of a list entity, its keys prefixed (``labels`` → ``item.labels``)."""
+    out = Facts()
+    for k, v in member.items():
+        key = k if "." in k else f"{entity}.{k}"
+        out[key] = _normal(key, v)
+    return out
+
+
+def _normal(key: str, value: Any) -> Any:
+    """A fact's value as rules see it: labels as a frozenset, datetimes aware (UTC if naive)."""
+    if key.endswith(".labels"):
+        return value if isinstance(value, frozenset) else frozenset(value or ())
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

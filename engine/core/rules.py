@@ -1,0 +1,117 @@
+"""A loaded rule as data: its record and its actions.
+
+Compiled rule files make these through the sandbox's ``RULES_``; the
+decision core reads them. Conditions are functions; everything else is
+plain, frozen data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from attrs import frozen
+
+__all__ = [
+    "Action",
+    "FixedDiscount_",
+    "LabelChange_",
+    "PercentDiscount_",
+    "Rule_",
+    "SetField_",
+    "Visibility_",
+]
+
+
+@frozen
+class PercentDiscount_:
+    """``discount 10% [up to 20.00 EUR] "title"``: a percentage of the subtotal."""
+
+    percent: Decimal
+    title: str
+    cap: Decimal | None = None
+    cap_currency: str | None = None
+
+    kind = "percentage"
+
+
+@frozen
+class FixedDiscount_:
+    """``discount 5.00 EUR "title"``: a fixed amount, for orders in that currency."""
+
+    amount: Decimal
+    currency: str
+    title: str
+
+    kind = "fixed"
+
+
+@frozen
+class LabelChange_:
+    """``add label X to customer`` / ``remove label X from customer``."""
+
+    entity: str
+    label: str
+    add: bool
+
+
+@frozen
+class SetField_:
+    """``set order status to confirmed``."""
+
+    entity: str
+    field: str
+    value: str
+
+
+@frozen
+class Visibility_:
+    """``show price`` / ``hide price`` on a listing event."""
+
+    entity: str
+    show: bool
+
+
+Action = PercentDiscount_ | FixedDiscount_ | LabelChange_ | SetField_ | Visibility_
+
+
+@frozen
+class Rule_:
+    """A compiled rule: its test function and its actions as data."""
+
+    id: str
+    name: str
+    file: str
+    line: int
+    column: int
+    event: str
+    test: Callable[[Mapping[str, Any]], bool]
+    actions: tuple[Action, ...]
+    priority: int = 0
+    enabled: bool = True
+    exclusive: bool = False
+    combinable: bool = False
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    description: str | None = None
+    #: ``(entity, label)`` pairs of which one must be present, or None (scan).
+    labels: tuple[tuple[str, str], ...] | None = None
+    #: The facts the rule's condition reads (``"customer.labels"``, …).
+    facts: tuple[str, ...] = ()
+    #: The condition holds exactly when one of ``labels`` is present
+    #: (``customer has label VIP``): finding the rule by label is its test.
+    label_only: bool = False
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def valid_at(self, when: datetime | None) -> bool:
+        """Whether ``when`` falls in the rule's validity window ``[from, until)``."""
+        if when is None:
+            return self.valid_from is None and self.valid_until is None
+        if self.valid_from is not None and when < self.valid_from:
+            return False
+        return not (self.valid_until is not None and when >= self.valid_until)
