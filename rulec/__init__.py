@@ -35,13 +35,14 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts, flatten_facts
-from rulec.engine.core.policy import Decision
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 if TYPE_CHECKING:
-    from rulec.engine.core.visibility import Verdict, verdicts, visible
+    from rulec.engine.core.decision import Verdict
+    from rulec.engine.core.listing import verdicts, visible
     from rulec.engine.db.attach import Engine
     from rulec.engine.db.basket import Basket, basket, render_basket
     from rulec.engine.db.listing import explain_listing, list_visible
@@ -55,11 +56,11 @@ _ON_FIRST_USE = {
     "basket": "rulec.engine.db.basket",
     "render_basket": "rulec.engine.db.basket",
     "Engine": "rulec.engine.db.attach",
-    "Verdict": "rulec.engine.core.visibility",
+    "Verdict": "rulec.engine.core.decision",
     "explain_listing": "rulec.engine.db.listing",
     "list_visible": "rulec.engine.db.listing",
-    "verdicts": "rulec.engine.core.visibility",
-    "visible": "rulec.engine.core.visibility",
+    "verdicts": "rulec.engine.core.listing",
+    "visible": "rulec.engine.core.listing",
 }
 
 

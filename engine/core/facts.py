@@ -44,21 +44,22 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     """
     flat = Facts()
     for k, v in facts.items():
-        if k.endswith(".all") or (
-            "." not in k and isinstance(v, list | tuple) and all(isinstance(m, Mapping) for m in v)
+        kind = type(v)
+        if kind is dict or (kind not in _PLAIN and isinstance(v, Mapping)):
+            # an entity: ``{"order": {"subtotal": …, "currency": …}}``
+            for name, value in v.items():
+                flat[f"{k}.{name}"] = _value(name, value)
+        elif k.endswith(".all") or (
+            "." not in k
+            and (kind is list or kind is tuple)
+            and all(isinstance(m, Mapping) for m in v)
         ):
             # a list entity: ``{"item": [{"labels": {...}, "quantity": 2}, …]}``
             # or ``{"item.all": [...]}``; each member flattened on its own
             entity = k.removesuffix(".all")
             flat[f"{entity}.all"] = tuple(_member(entity, m) for m in v or ())
-        elif type(v) not in _PLAIN and isinstance(v, Mapping):
-            for kk, vv in v.items():
-                key = f"{k}.{kk}"
-                flat[key] = _normal(key, vv)
-        elif k.endswith(".labels") or isinstance(v, datetime):
-            flat[k] = _normal(k, v)
-        else:
-            flat[k] = v
+        else:  # a flat fact: ``{"order.subtotal": …}``
+            flat[k] = _value(k.rpartition(".")[2], v)
     for k in keys:
         if k not in flat:
             flat[k] = _missing(k)
@@ -77,14 +78,14 @@ def _member(entity: str, member: Mapping[str, Any]) -> Facts:
     out = Facts()
     for k, v in member.items():
         key = k if "." in k else f"{entity}.{k}"
-        out[key] = _normal(key, v)
+        out[key] = _value(key.rpartition(".")[2], v)
     return out
 
 
-def _normal(key: str, value: Any) -> Any:
+def _value(field: str, value: Any) -> Any:
     """A fact's value as rules see it: labels as a frozenset, datetimes aware (UTC if naive)."""
-    if key.endswith(".labels"):
-        return value if isinstance(value, frozenset) else frozenset(value or ())
+    if field == "labels":
+        return value if type(value) is frozenset else frozenset(value or ())
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

@@ -24,9 +24,9 @@ from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
+from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.money import allocate
-from rulec.engine.core.policy import Decision
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.catalog import lines_of, load_facts, load_holder_facts
 from rulec.engine.db.write import RULE_LINKS, apply_effects

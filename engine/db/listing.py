@@ -17,9 +17,10 @@ from sqlalchemy import Integer, func, inspect, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.core.decision import Verdict
 from rulec.engine.core.facts import Facts
+from rulec.engine.core.listing import listing_subject, verdicts
 from rulec.engine.core.ruleset import RuleSet
-from rulec.engine.core.visibility import Verdict, plan_subject, verdicts
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import LABEL_LINKS, Label, Order
 
@@ -164,7 +165,7 @@ def listing_facts(
     query for the whole list and the shared entities. Only the facts the
     rule set reads are loaded when it says which it reads.
     """
-    subject = plan_subject(rules, event, vocabulary)
+    subject, _ = listing_subject(event, vocabulary)
     if subject not in LABEL_LINKS:
         raise ValueError(f"no label table for {subject!r}: cannot list {event!r} from the database")
     keys = rules.fact_keys or None

@@ -70,8 +70,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
-from rulec.engine.core.policy import Decision
 from rulec.engine.core.rules import LabelChange_, SetField_
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.write import apply_effects

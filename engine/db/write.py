@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rulec.engine.core.policy import Decision, FieldChange
+from rulec.engine.core.decision import Decision, FieldChange
 from rulec.engine.core.rules import LabelChange_
 from rulec.storage.models import LABEL_LINKS, Label, Order, OrderStatusChange
 

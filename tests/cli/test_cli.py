@@ -780,7 +780,7 @@ class TestPackage:
         assert set(rulec.__all__) <= set(dir(rulec))
 
     def test_names_on_first_use_are_the_engine_layer_s(self) -> None:
-        from rulec.engine.core.visibility import Verdict
+        from rulec.engine.core.decision import Verdict
         from rulec.engine.db.attach import Engine
         from rulec.engine.db.basket import basket
 

@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 
 import rulec
 from rulec.dsl.diagnostics import RuleRuntimeError
+from rulec.engine.core.listing import verdicts, visible
 from rulec.engine.core.ruleset import RuleSet
-from rulec.engine.core.visibility import verdicts, visible
 from rulec.engine.db import listing
 from rulec.engine.db.listing import explain_listing, list_visible
 from rulec.storage.models import Agent, Customer, Label, Order, Price

@@ -1,0 +1,113 @@
+"""``decide``: facts in, a :class:`Decision` out; the one entry every caller shares.
+
+The engine deciding an order, a scheduled run, a listing, and the tools
+that test or explain rules all call :func:`decide`: one candidate loop
+(:mod:`rulec.engine.core.match`) and one policy per kind of event, the
+discount policy (:mod:`rulec.engine.core.discount`) for order, label and
+scheduled events, the visibility policy (:mod:`rulec.engine.core.visibility`)
+for listing events. It is pure: nothing is read but ``facts`` (and the clock,
+for a validity window when the facts carry no creation time), nothing is
+written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulec.dsl.currencies import MINOR_UNITS
+from rulec.dsl.vocabulary import Kind
+from rulec.engine.core.decision import Decision
+from rulec.engine.core.discount import resolve, unknown_currency
+from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.match import Tracer, match
+from rulec.engine.core.visibility import verdict_of
+
+if TYPE_CHECKING:
+    from rulec.engine.core.ruleset import RuleSet
+
+__all__ = ["decide"]
+
+_ZERO = Decimal(0)
+
+
+def decide(
+    rule_set: RuleSet,
+    event: str,
+    facts: Mapping[str, Any],
+    *,
+    tracer: Tracer | None = None,
+    all_rules: bool = False,
+    raise_errors: bool = False,
+    now: datetime | None = None,
+) -> Decision:
+    """Decide ``event`` for ``facts`` with ``rule_set``.
+
+    ``facts`` are nested (``{"customer": {"labels": {...}}, "order":
+    {"subtotal": Decimal("120.00"), ...}}``), flat (``{"order.subtotal":
+    ...}``) or a :class:`Facts`, taken as it is (any other mapping is
+    flattened first). A rule that raises is skipped and listed in
+    ``Decision.errors``, or raised as RuleRuntimeError with ``raise_errors``.
+    ``tracer`` hears of every rule considered (see
+    :class:`~rulec.engine.core.match.Tracer`); ``all_rules`` also considers
+    the rules the label index would skip, which cannot change the decision.
+    Validity windows are judged at the order's creation, else at ``now``
+    (default: the clock); a listing's at ``now``.
+    """
+    if type(facts) is not Facts:
+        facts = flatten_facts(facts, rule_set.fact_keys)
+    ev = rule_set.event(event)
+    subtotal = facts["order.subtotal"]
+    if type(subtotal) is not Decimal:
+        subtotal = _ZERO if subtotal is None else Decimal(subtotal)
+    currency = facts["order.currency"] or "EUR"
+    version = rule_set.version
+    plan = rule_set.plan(event)
+    if ev is not None and ev.kind is Kind.LISTING and ev.subject is not None:
+        held, failures = match(
+            plan,
+            facts,
+            lambda: _now(now),
+            first=not all_rules,
+            tracer=tracer,
+            all_rules=all_rules,
+            raise_errors=raise_errors,
+        )
+        verdict = verdict_of(held, failures, ev.subject)
+        return Decision(
+            event,
+            version,
+            currency,
+            subtotal,
+            errors=failures,
+            matched=tuple(r.name for r in held),
+            verdict=verdict,
+        )
+    if currency not in MINOR_UNITS:
+        if raise_errors:
+            raise ValueError(f"unknown currency {currency!r}")
+        return unknown_currency(event, version, currency, subtotal)
+    held, failures = match(
+        plan,
+        facts,
+        lambda: _moment(facts, now),
+        tracer=tracer,
+        all_rules=all_rules,
+        raise_errors=raise_errors,
+    )
+    return resolve(event, version, held, subtotal, currency, failures)
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def _moment(facts: Mapping[str, Any], now: datetime | None) -> datetime:
+    """The instant validity windows are judged at: the order's creation on the
+    events about an order; when the event has no order, the present."""
+    created = facts["order.created_at"]
+    return created if created is not None else _now(now)

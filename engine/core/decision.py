@@ -1,0 +1,209 @@
+"""What the engine decided for one event: a plain frozen record, and the records in it.
+
+A :class:`Decision` is the one result of :func:`rulec.engine.core.decide.decide`,
+the same for the engine that writes it on an order, for the tools that
+explain or test rules, and for the tests. Its four figures (what is written
+on an order: ``discount_percentage``, ``discount_amount``,
+``discount_description``, ``total_amount``) are worked out from the discounts
+that applied when it is made, so they can never disagree with its records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from attrs import field, frozen
+
+from rulec.engine.core.money import quantize
+from rulec.engine.core.rules import LabelChange_
+
+__all__ = [
+    "AppliedDiscount",
+    "Decision",
+    "FieldChange",
+    "Figures",
+    "LostRule",
+    "RuleFailure",
+    "Verdict",
+    "figures",
+]
+
+ZERO = Decimal(0)
+
+
+@frozen
+class AppliedDiscount:
+    """A discount that applied: which rule, what kind, how much."""
+
+    rule: str
+    file: str
+    line: int
+    kind: str  # "percentage" | "fixed"
+    percentage: Decimal | None
+    amount: Decimal
+    description: str
+    #: Reduced by its cap, or by what was left of the subtotal.
+    capped: bool = False
+
+
+@frozen
+class LostRule:
+    """A rule that matched but whose discount (or setting) did not apply, and why."""
+
+    rule: str
+    file: str
+    line: int
+    reason: str
+
+
+@frozen
+class FieldChange:
+    """A field a rule sets (``set order status to confirmed``), and which rule."""
+
+    entity: str
+    field: str
+    value: str
+    rule: str
+    file: str
+    line: int
+
+
+@frozen
+class RuleFailure:
+    """A rule that raised while it was evaluated (recorded as R401).
+
+    ``rule`` is empty when the event itself could not be decided (an order in
+    a currency rulec does not know).
+    """
+
+    rule: str
+    file: str
+    line: int
+    message: str
+
+
+@frozen
+class Verdict:
+    """Whether one listed candidate is shown, and which rule decided (None: no rule did)."""
+
+    shown: bool
+    rule: str | None = None
+    file: str | None = None
+    line: int | None = None
+    #: The rules that raised while this candidate was decided.
+    errors: tuple[RuleFailure, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """``hidden by rule 'Agent only' (rules/prices.rules:4)``, or why it is shown."""
+        if self.rule is None:
+            return "shown: no rule decides"
+        verb = "shown" if self.shown else "hidden"
+        failed = " (the rule failed)" if any(e.rule == self.rule for e in self.errors) else ""
+        where = f"{self.file}:{self.line}"
+        if where.endswith(self.rule):  # an unnamed rule is named after its place
+            return f"{verb} by the rule at {where}{failed}"
+        return f"{verb} by rule '{self.rule}' ({where}){failed}"
+
+
+#: The four figures written on an order: percentage, amount, description, total.
+Figures = tuple[Decimal | None, Decimal, str | None, Decimal]
+
+
+def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal) -> Figures:
+    """The four figures written on an order, from the discounts that applied.
+
+    The amount is the applied amounts added up, in the currency's minor unit;
+    the percentage is the applied percentages added up when every applied
+    discount is an uncapped percentage (12.5% stays 12.5%), else None; the
+    description joins the applied ones' with " + "; the total is the subtotal
+    less the amount, never below zero. An unknown currency has no minor unit:
+    its amount is zero (no rule applies in it).
+    """
+    if not applied:
+        try:
+            amount = quantize(ZERO, currency)
+        except ValueError:  # an unknown currency: nothing applied
+            amount = ZERO
+        total = subtotal - amount
+        return None, amount, None, ZERO if total < ZERO else total
+    summed = percentage = ZERO
+    plain = True  # every applied discount an uncapped percentage
+    texts = []
+    for a in applied:
+        summed += a.amount
+        if a.kind == "percentage" and not a.capped and a.percentage is not None:
+            percentage += a.percentage
+        else:
+            plain = False
+        texts.append(a.description)
+    amount = quantize(summed, currency)
+    total = subtotal - amount
+    return (
+        percentage if plain else None,
+        amount,
+        " + ".join(texts),
+        ZERO if total < ZERO else total,
+    )
+
+
+@frozen
+class Decision:
+    """What the engine decided for one event; immutable.
+
+    ``Decision(event, version, currency, subtotal, applied, lost, ...)`` makes
+    one from its records, as :func:`~rulec.engine.core.decide.decide` does;
+    the figures are worked out from ``applied``.
+    """
+
+    #: The event decided (``order_created``).
+    event: str
+    #: The version of the rule set that decided.
+    version: str
+    #: The order's currency.
+    currency: str
+    #: The order's subtotal, before any discount.
+    subtotal: Decimal
+    #: The discounts that applied, in the order they were applied.
+    applied: tuple[AppliedDiscount, ...] = field(default=(), converter=tuple)
+    #: The matching rules whose discount (or setting) did not apply, each with its reason.
+    lost: tuple[LostRule, ...] = field(default=(), converter=tuple)
+    #: The label changes of the matching rules of the event itself (not of the
+    #: events it includes: deciding an order again does not redo them), in
+    #: priority order.
+    label_changes: tuple[LabelChange_, ...] = field(default=(), converter=tuple)
+    #: The rules that raised while they were evaluated, skipped (R401).
+    errors: tuple[RuleFailure, ...] = field(default=(), converter=tuple)
+    #: The names of the rules whose conditions held, in priority order.
+    matched: tuple[str, ...] = field(default=(), converter=tuple)
+    #: The fields the matching rules set: per field, the first rule in priority order.
+    field_changes: tuple[FieldChange, ...] = field(default=(), converter=tuple)
+    #: On a listing event, whether the candidate is shown and which rule decided.
+    verdict: Verdict | None = None
+    #: The percentage shown to the customer, or None when there is no single one.
+    discount_percentage: Decimal | None = field(init=False)
+    #: The total discount, in the currency's minor unit.
+    discount_amount: Decimal = field(init=False)
+    #: The applied discounts' descriptions, joined by " + "; None when none applied.
+    discount_description: str | None = field(init=False)
+    #: The subtotal less the discount, never below zero.
+    total_amount: Decimal = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        # frozen: derived fields are set once, here, as attrs documents
+        percentage, amount, description, total = figures(self.applied, self.currency, self.subtotal)
+        _set(self, "discount_percentage", percentage)
+        _set(self, "discount_amount", amount)
+        _set(self, "discount_description", description)
+        _set(self, "total_amount", total)
+
+    def __copy__(self) -> Decision:
+        return self  # immutable
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Decision:
+        return self  # immutable, and so is everything it holds
+
+
+_set = object.__setattr__
