@@ -263,8 +263,7 @@ class TestFailures:
 
 
 class TestDecisionRecord:
-    """The engine makes decisions without ``__init__`` and builds their records late:
-    they equal decisions built from records, and cannot be changed."""
+    """A decision equals the one built from its records, and cannot be changed."""
 
     RULES = (
         'rule "vip" on order_created when customer has label VIP then discount 10% "VIP" end\n'
@@ -355,7 +354,7 @@ class TestFacts:
 
 
 class TestFiguresWorkedOutOnce:
-    """The fast paths hand the decision its four figures; they equal the general rule."""
+    """A decision's four figures are the ones its applied discounts give."""
 
     RULES = rulec.load_text(
         "label VIP, Gold for customer\n"
@@ -382,9 +381,9 @@ class TestFiguresWorkedOutOnce:
         assert [str(x) for x in got] == [str(x) for x in general]
 
 
-class TestQuickPathsDecideAsThePolicy:
-    """The evaluator's quick paths (no match, simple percentages) against the
-    general policy run on the same matching rules, over many shapes of rule."""
+class TestTheLoopFindsWhatMatchingFinds:
+    """The candidate loop (label index, rank order, windows) against the policy
+    run on the rules ``matching`` finds one by one, over many shapes of rule."""
 
     RULES = rulec.load_text(
         "label VIP, Gold, Trial, Loyal for customer\n"
@@ -446,9 +445,9 @@ class TestQuickPathsDecideAsThePolicy:
 
 class TestFailingRulesAreOnlySkipped:
     """Any rules may raise: the decision is the one the other rules make, and the
-    failures are listed, whatever the quick paths (property test)."""
+    failures are listed (property test)."""
 
-    RULES = TestQuickPathsDecideAsThePolicy.RULES
+    RULES = TestTheLoopFindsWhatMatchingFinds.RULES
 
     @given(
         failing=st.sets(st.integers(min_value=0, max_value=10)),
@@ -497,11 +496,10 @@ class TestFailingRulesAreOnlySkipped:
 
 
 class TestRandomRuleSetsDecideAsThePolicy:
-    """Random rule sets decide as the general policy, records included. Most
-    are plain competing percentages (the usual shape, which the evaluator
-    decides on its own); some rules have a cap, a fixed amount, a label
-    action, a window, or are exclusive or combinable (the evaluator hands
-    such orders to the general policy when those rules match)."""
+    """Random rule sets decide as the policy run on the rules ``matching`` finds,
+    records included. Most are plain competing percentages (the usual shape);
+    some rules have a cap, a fixed amount, a label action, a window, or are
+    exclusive or combinable."""
 
     LABELS = ("VIP", "Gold", "Trial", "Loyal")
     WHEN = datetime(2026, 5, 15, tzinfo=UTC)
