@@ -62,22 +62,6 @@ class TestDecide:
             ("gold", "a better discount applied: 'vip'")
         ]
 
-    def test_equals_the_decision_built_from_its_records(self, rules):
-        d = decide(rules, "order_created", facts("VIP", "Loyal"))
-        twin = rulec.Decision(
-            d.event,
-            d.version,
-            d.currency,
-            d.subtotal,
-            d.applied,
-            d.lost,
-            d.label_changes,
-            d.errors,
-            d.matched,
-            d.field_changes,
-        )
-        assert d == twin and d.total_amount == Decimal("90.00")
-
     def test_windows_are_judged_at_now_when_the_order_has_no_creation_time(self, rules):
         f = facts()
         f["order"]["created_at"] = None
