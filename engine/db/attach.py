@@ -26,14 +26,12 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
-from rulec.engine.core.money import allocate
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.catalog import lines_of, load_facts, load_holder_facts
-from rulec.engine.db.write import RULE_LINKS, apply_effects
+from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
     Agent,
-    AppliedDiscount,
     Customer,
     Item,
     Order,
@@ -194,68 +192,12 @@ class Engine:
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]
-            self._write(session, order, decision)
-            if lines:
-                _allocate(order, lines, decision)
+            write_order(session, order, decision, lines)
+            for err in decision.errors:  # logged once the order has its id
+                session.info.setdefault(_PENDING, []).append((order, err))
             for fn in self._listeners:
                 fn(order, facts, decision)
         return decision
-
-    def _write(self, session: Session, order: Order, d: Decision) -> None:
-        order.discount_percentage = d.discount_percentage
-        order.discount_amount = d.discount_amount
-        order.discount_description = d.discount_description
-        order.total_amount = d.total_amount
-        order.rule_set_version = d.version
-        wanted = [
-            (a.rule, a.file, a.line, d.version, a.kind, a.percentage, a.amount, a.description)
-            for a in d.applied
-        ]
-        state = inspect(order)
-        if state.pending or state.transient:
-            # A new order has no audit rows yet: add the wanted ones, if any.
-            # Appending to an empty collection costs a third of replacing it.
-            if wanted:
-                current = state.dict.get("applied_discounts")
-                if current:  # rows the caller put there are replaced, as on re-firing
-                    order.applied_discounts = [_audit_row(w) for w in wanted]
-                else:
-                    rows = order.applied_discounts
-                    for w in wanted:
-                        rows.append(_audit_row(w))
-        else:
-            have = [
-                (
-                    x.rule_name,
-                    x.rule_file,
-                    x.rule_line,
-                    x.rule_set_version,
-                    x.kind,
-                    x.percentage,
-                    x.amount,
-                    x.description,
-                )
-                for x in order.applied_discounts
-            ]
-            if have != wanted:  # re-firing with the same outcome changes nothing
-                order.applied_discounts = [_audit_row(w) for w in wanted]
-        records = [
-            RuleErrorRecord(
-                rule_name=err.rule, rule_file=err.file, rule_line=err.line, message=err.message
-            )
-            for err in d.errors
-        ]
-        if state.pending or state.transient:
-            # a new order's rule errors are this decision's (an order retried
-            # after a failed flush must not keep the first attempt's as well)
-            if records or state.dict.get("rule_errors"):
-                order.rule_errors = records
-        else:  # a stored order keeps the history of its evaluations' errors
-            order.rule_errors.extend(records)
-        for err in d.errors:
-            session.info.setdefault(_PENDING, []).append((order, err))
-        if d.label_changes or d.field_changes:
-            apply_effects(session, d, _targets(session, order))
 
     # ------------------------------------------------------------ attach --
 
@@ -311,7 +253,7 @@ class Engine:
         with session.no_autoflush:
             if isinstance(row, Order):
                 facts = load_facts(session, row, rules.keys_for(event_name))
-                targets = _targets(session, row)
+                targets = order_targets(session, row)
             else:
                 facts = load_holder_facts(session, holder, row, rules.keys_for(event_name))
                 targets = {holder: row}
@@ -356,31 +298,6 @@ class Engine:
             )
 
 
-def _audit_row(wanted: tuple[Any, ...]) -> AppliedDiscount:
-    r, f, ln, v, k, p, a, desc = wanted
-    return AppliedDiscount(
-        rule_name=r,
-        rule_file=f,
-        rule_line=ln,
-        rule_set_version=v,
-        kind=k,
-        percentage=p,
-        amount=a,
-        description=desc,
-    )
-
-
-def _targets(session: Session, order: Order) -> dict[str, Any]:
-    """The rows an order event's rules may change: the order, its customer and agent."""
-    customer = order.customer
-    if customer is None and order.customer_id is not None:
-        customer = session.get(Customer, order.customer_id)
-    agent = order.agent
-    if agent is None and order.agent_id is not None:
-        agent = session.get(Agent, order.agent_id)
-    return {"order": order, "customer": customer, "agent": agent}
-
-
 def _inputs_changed(order: Order) -> bool:
     state = inspect(order)
     return any(
@@ -399,17 +316,6 @@ def _had_lines(order: Order) -> bool:
         session is not None
         and any(isinstance(o, OrderItem) and o.order_id == order.id for o in session.deleted)
     )
-
-
-def _allocate(order: Order, lines: list[OrderItem], d: Decision) -> None:
-    """Each line's share of the order's discount; the shares add up to it exactly."""
-    weights = [
-        line.line_total if line.line_total is not None else line.compute_line_total()
-        for line in lines
-    ]
-    for line, part in zip(lines, allocate(d.discount_amount, weights, d.currency), strict=True):
-        if line.discount_amount != part:
-            line.discount_amount = part
 
 
 #: The label holders whose label links fire label events, by model.

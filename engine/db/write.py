@@ -1,13 +1,15 @@
-"""What a decision changes besides money: labels on any holder, and settable fields.
+"""Writing a decision: an order's figures, audit rows and line shares; labels and fields.
 
 Every change goes through the caller's session, inside its transaction; the
-engine never commits. :func:`apply_effects` is shared by every way rules
-run: orders as they are flushed, label events, and scheduled runs.
+engine never commits. :func:`write_order` writes an order's decision;
+:func:`apply_effects` (the label changes and field settings) is shared by
+every way rules run: orders as they are flushed, label events, and
+scheduled runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -16,10 +18,28 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from rulec.engine.core.decision import Decision, FieldChange
+from rulec.engine.core.money import allocate
 from rulec.engine.core.rules import LabelChange_
-from rulec.storage.models import LABEL_LINKS, Label, Order, OrderStatusChange
+from rulec.storage.models import (
+    LABEL_LINKS,
+    Agent,
+    AppliedDiscount,
+    Customer,
+    Label,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    RuleErrorRecord,
+)
 
-__all__ = ["RULE_LINKS", "apply_effects", "change_label", "set_field"]
+__all__ = [
+    "RULE_LINKS",
+    "apply_effects",
+    "change_label",
+    "order_targets",
+    "set_field",
+    "write_order",
+]
 
 #: ``session.info`` key: (id(row), label name, added) of the label links rules
 #: made through the ORM since the last flush (label events skip them).
@@ -133,6 +153,110 @@ def set_field(session: Session, target: Any, change: FieldChange, version: str) 
             )
         )
     return True
+
+
+def write_order(
+    session: Session, order: Order, d: Decision, lines: Sequence[OrderItem] = ()
+) -> None:
+    """Write decision ``d`` on ``order``, in ``session``'s transaction.
+
+    Its figures and the rule set's version go in the order's own columns;
+    one audit row per applied discount (unchanged when deciding again gives
+    the same ones); the rule failures as ``rule_errors`` rows (a new order's
+    are this decision's, a stored order keeps the history); each of
+    ``lines`` its share of the discount; then the label changes and field
+    settings on the order, its customer and its agent.
+    """
+    order.discount_percentage = d.discount_percentage
+    order.discount_amount = d.discount_amount
+    order.discount_description = d.discount_description
+    order.total_amount = d.total_amount
+    order.rule_set_version = d.version
+    wanted = [
+        (a.rule, a.file, a.line, d.version, a.kind, a.percentage, a.amount, a.description)
+        for a in d.applied
+    ]
+    state = inspect(order)
+    if state.pending or state.transient:
+        # A new order has no audit rows yet: add the wanted ones, if any.
+        # Appending to an empty collection costs a third of replacing it.
+        if wanted:
+            current = state.dict.get("applied_discounts")
+            if current:  # rows the caller put there are replaced, as on re-firing
+                order.applied_discounts = [_audit_row(w) for w in wanted]
+            else:
+                rows = order.applied_discounts
+                for w in wanted:
+                    rows.append(_audit_row(w))
+    else:
+        have = [
+            (
+                x.rule_name,
+                x.rule_file,
+                x.rule_line,
+                x.rule_set_version,
+                x.kind,
+                x.percentage,
+                x.amount,
+                x.description,
+            )
+            for x in order.applied_discounts
+        ]
+        if have != wanted:  # re-firing with the same outcome changes nothing
+            order.applied_discounts = [_audit_row(w) for w in wanted]
+    records = [
+        RuleErrorRecord(
+            rule_name=err.rule, rule_file=err.file, rule_line=err.line, message=err.message
+        )
+        for err in d.errors
+    ]
+    if state.pending or state.transient:
+        # a new order's rule errors are this decision's (an order retried
+        # after a failed flush must not keep the first attempt's as well)
+        if records or state.dict.get("rule_errors"):
+            order.rule_errors = records
+    else:  # a stored order keeps the history of its evaluations' errors
+        order.rule_errors.extend(records)
+    if lines:
+        _allocate(order, lines, d)
+    if d.label_changes or d.field_changes:
+        apply_effects(session, d, order_targets(session, order))
+
+
+def _audit_row(wanted: tuple[Any, ...]) -> AppliedDiscount:
+    r, f, ln, v, k, p, a, desc = wanted
+    return AppliedDiscount(
+        rule_name=r,
+        rule_file=f,
+        rule_line=ln,
+        rule_set_version=v,
+        kind=k,
+        percentage=p,
+        amount=a,
+        description=desc,
+    )
+
+
+def _allocate(order: Order, lines: Sequence[OrderItem], d: Decision) -> None:
+    """Each line's share of the order's discount; the shares add up to it exactly."""
+    weights = [
+        line.line_total if line.line_total is not None else line.compute_line_total()
+        for line in lines
+    ]
+    for line, part in zip(lines, allocate(d.discount_amount, weights, d.currency), strict=True):
+        if line.discount_amount != part:
+            line.discount_amount = part
+
+
+def order_targets(session: Session, order: Order) -> dict[str, Any]:
+    """The rows an order event's rules may change: the order, its customer and agent."""
+    customer = order.customer
+    if customer is None and order.customer_id is not None:
+        customer = session.get(Customer, order.customer_id)
+    agent = order.agent
+    if agent is None and order.agent_id is not None:
+        agent = session.get(Agent, order.agent_id)
+    return {"order": order, "customer": customer, "agent": agent}
 
 
 def apply_effects(
