@@ -73,9 +73,15 @@ class OrderRef:
         """Each row of ``orders`` (the bound order table, or an alias of it)."""
         c = orders.c
         return cls(
-            c.id, c.customer_id, c.agent_id, c.created_at, c.subtotal, c.currency, c.status,
+            c.id,
+            c.customer_id,
+            c.agent_id,
+            c.created_at,
+            c.subtotal,
+            c.currency,
+            c.status,
             c.wedding_date,
-        )  # fmt: skip
+        )
 
     @classmethod
     def bound(cls, stored: bool) -> OrderRef:
