@@ -53,14 +53,14 @@ __all__ = [
 #: The facts every order carries, whatever the rules read: the decision needs them.
 BASE_KEYS = ("order.subtotal", "order.currency", "order.created_at")
 
-_statements: dict[tuple[int, Any], Any] = {}
+_statements: dict[tuple[Binding, Any], Any] = {}
 
 
 def _statement(b: Binding, key: Any, build: Any) -> Any:
     """The statement ``build()`` makes, built once per binding and ``key``."""
-    found = _statements.get((id(b), key))
+    found = _statements.get((b, key))
     if found is None:
-        found = _statements[(id(b), key)] = build()
+        found = _statements[(b, key)] = build()
     return found
 
 
@@ -136,9 +136,10 @@ class OrderRow:
     """One order in a session, as the catalog's ``row`` functions read it.
 
     ``lines``: the order's :func:`lines_of` when they are in hand, else None
-    (facts of the lines then come from the database, unless ``load_lines``).
-    ``customer``: the customer whose orders ``customer.order_count`` counts
-    when it is not the order's own (a listing's viewer).
+    (the subtotal and the line counts then come from the database; ``item.all``
+    loads the lines). ``customer``: the customer whose orders
+    ``customer.order_count`` counts when it is not the order's own (the
+    customer a listing is shown to).
     """
 
     def __init__(
