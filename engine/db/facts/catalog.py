@@ -147,11 +147,11 @@ class Batch(enum.Enum):
 
     #: The SELECT of the batch's rows itself: the fact's SQL expression is one of its columns.
     PAGE = "page"
-    #: One statement per batch for the lines' counts.
+    #: One statement per batch for the facts over the lines: their ``part``s, grouped by order.
     LINES = "lines"
     #: One statement per batch for the customers' order counts.
     ORDER_COUNT = "order count"
-    #: One statement per batch for the agents' fields.
+    #: One statement per batch for the facts of the agent: their ``part``s, joined.
     AGENT = "agent"
     #: One statement per batch and holder: (holder id, label name) pairs.
     LABELS = "labels"
@@ -174,8 +174,12 @@ class Fact:
     batch: Batch
     #: A value the SQL expression gives, as the fact's value (a date as its midnight, …).
     decode: Callable[[Any], Any] = _same
-    #: The label holder, for a labels fact.
-    holder: str | None = None
+    #: For a fact over an order's lines or its agent (``Batch.LINES``, ``Batch.AGENT``):
+    #: the column its SQL expression selects from them (an aggregate of the lines,
+    #: a column of the agent), which a batch selects for all its orders at once.
+    part: Callable[[Binding], ColumnElement[Any]] | None = None
+    #: Its value for an order without any of those rows.
+    no_rows: Any = None
 
 
 def _order_column(name: str) -> Callable[[Binding, Ref], ColumnElement[Any]]:
@@ -197,17 +201,39 @@ def _subtotal_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
     return type_coerce(func.coalesce(lines_cost(b, o.id), o.subtotal, 0), Money())
 
 
-def _line_count_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
-    lines = b.lines
-    return (
-        select(func.count()).select_from(lines).where(lines.c.order_id == _order(ref).id)
-    ).scalar_subquery()
+def _over_lines(part: Callable[[Binding], ColumnElement[Any]]) -> Callable[[Binding, Ref], Any]:
+    """The SQL expression of an aggregate ``part`` of the order's lines."""
+
+    def sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+        lines = b.lines
+        query = select(part(b)).select_from(lines).where(lines.c.order_id == _order(ref).id)
+        return query.scalar_subquery()
+
+    return sql
 
 
-def _item_count_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
-    lines = b.lines
-    total = func.coalesce(func.sum(lines.c.quantity), 0)
-    return select(total).where(lines.c.order_id == _order(ref).id).scalar_subquery()
+def _over_agent(part: Callable[[Binding], ColumnElement[Any]]) -> Callable[[Binding, Ref], Any]:
+    """The SQL expression of a column ``part`` of the order's agent."""
+
+    def sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+        agents = b.agents
+        query = select(part(b)).where(agents.c.id == _order(ref).agent_id)
+        return query.scalar_subquery()
+
+    return sql
+
+
+def _line_count(b: Binding) -> ColumnElement[Any]:
+    return func.count(b.lines.c.id)
+
+
+def _item_count(b: Binding) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(b.lines.c.quantity), 0)
+
+
+def _agent_name(b: Binding) -> ColumnElement[Any]:
+    name: ColumnElement[Any] = b.agents.c.name
+    return name
 
 
 def _order_count_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
@@ -215,11 +241,6 @@ def _order_count_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
         return orders_before(b, ref.row.c.id, None)
     before = orders_before(b, ref.customer_id, ref)
     return case((ref.customer_id.is_(None), null()), else_=before)
-
-
-def _agent_name_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
-    agents = b.agents
-    return select(agents.c.name).where(agents.c.id == _order(ref).agent_id).scalar_subquery()
 
 
 def _labels_sql(holder: str) -> Callable[[Binding, Ref], Any]:
@@ -370,18 +391,22 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
     Fact(
         "order.line_count",
         "how many lines the order has",
-        _line_count_sql,
+        _over_lines(_line_count),
         _lines_or_stored(len),
         Batch.LINES,
         _count,
+        part=_line_count,
+        no_rows=0,
     ),
     Fact(
         "order.item_count",
         "how many items the order holds (the lines' quantities added up)",
-        _item_count_sql,
+        _over_lines(_item_count),
         _lines_or_stored(lambda lines: sum(line.quantity or 0 for line in lines)),
         Batch.LINES,
         _count,
+        part=_item_count,
+        no_rows=0,
     ),
     Fact(
         "customer.order_count",
@@ -394,9 +419,10 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
     Fact(
         "agent.name",
         "the name of the agent who created the order",
-        _agent_name_sql,
+        _over_agent(_agent_name),
         _agent_name_row,
         Batch.AGENT,
+        part=_agent_name,
     ),
     *(
         Fact(
@@ -405,7 +431,6 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
             _labels_sql(holder),
             _labels_row(holder),
             Batch.LABELS,
-            holder=holder,
         )
         for holder in ("order", "customer", "agent")
     ),

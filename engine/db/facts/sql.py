@@ -49,6 +49,7 @@ __all__ = [
     "label_pairs",
     "lines_cost",
     "orders_before",
+    "orders_by_customer",
 ]
 
 _Col = ColumnElement[Any]
@@ -202,3 +203,15 @@ def orders_before(b: Binding, customer_id: _Col, order: OrderRef | None) -> _Col
         else:
             counted = counted.where(or_(earlier, and_(same, orders.c.id < order.id)))
     return counted.scalar_subquery()
+
+
+def orders_by_customer(b: Binding, lo: _Col, hi: _Col) -> Select[Any]:
+    """(customer id, all their orders) of the customers with an id from ``lo`` to
+    ``hi`` who placed at least one: :func:`orders_before` without an order, for
+    many customers in one statement."""
+    orders = b.orders.alias("placed")
+    return (
+        select(orders.c.customer_id, func.count())
+        .where(orders.c.customer_id.between(lo, hi))
+        .group_by(orders.c.customer_id)
+    )
