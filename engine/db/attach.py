@@ -27,7 +27,8 @@ from rulec.engine.core.cache import load_sources
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.ruleset import RuleSet
-from rulec.engine.db.facts.catalog import lines_of, load_facts, load_holder_facts
+from rulec.engine.db.facts.catalog import line_cost
+from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
@@ -177,10 +178,10 @@ class Engine:
         rules = self._rules  # one rule set for the whole decision, even during a reload
         with session.no_autoflush:
             lines = lines_of(order)
-            if lines:  # an order made of lines costs what its lines cost
+            if lines:  # an order made of lines costs what its lines cost (the catalog's subtotal)
                 subtotal = Decimal(0)
                 for line in lines:
-                    total = line.compute_line_total()  # quantity or price may have changed
+                    total = line_cost(line)  # quantity or price may have changed
                     if line.line_total != total:
                         line.line_total = total
                     subtotal += total

@@ -29,8 +29,10 @@ and stops with :attr:`RunStatus.HELD`; the other carries on. Two runs
 creating the row at once collide on its unique constraint; the loser reads
 the winner's row.
 
-**Facts.** Each batch reads its facts with a fixed number of queries,
-whatever its size (a range ``BETWEEN first AND last id`` of the batch, or a
+**Facts.** Each batch reads its facts through the fact catalog's batch
+readers (:mod:`rulec.engine.db.facts.batch`): the same facts, with the same
+meaning, as an order event's, with a fixed number of queries whatever the
+batch's size (a range ``BETWEEN first AND last id`` of the batch, or a
 sub-select of it), and only the facts the event's rules read
 (``RuleSet.keys_for``). Rows are decided one
 by one in id order, and the labels a rule adds or removes are updated in
@@ -59,33 +61,26 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.rules import LabelChange_, SetField_
 from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db.facts.batch import BatchRow as _Row
+from rulec.engine.db.facts.batch import CustomerBatches, OrderBatches, Page
+from rulec.engine.db.facts.binding import REFERENCE
+from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.write import apply_effects
 from rulec.engine.vocabulary import SCHEDULED_SUBJECTS
-from rulec.storage.models import (
-    LABEL_LINKS,
-    Agent,
-    Customer,
-    Label,
-    Order,
-    OrderItem,
-    ScheduledRun,
-    item_labels,
-)
+from rulec.storage.models import Label, Order, ScheduledRun
 
 __all__ = [
     "EVENTS",
@@ -112,11 +107,6 @@ _PERIOD_EXAMPLES = {"daily": "2026-11-26", "monthly": "2026-11"}
 _IN_CHUNK = 1000
 
 _runs: Table = ScheduledRun.__table__  # type: ignore[assignment]
-_labels: Table = Label.__table__  # type: ignore[assignment]
-_customers: Table = Customer.__table__  # type: ignore[assignment]
-_orders: Table = Order.__table__  # type: ignore[assignment]
-_agents: Table = Agent.__table__  # type: ignore[assignment]
-_lines: Table = OrderItem.__table__  # type: ignore[assignment]
 
 
 # ------------------------------------------------------------------ periods --
@@ -373,150 +363,14 @@ def _advance(
 
 # ------------------------------------------------------------------- facts --
 
-#: The facts each subject's loader fills in; others read as None (or no labels).
-CUSTOMER_FACTS = frozenset({"customer.labels", "customer.order_count"})
-ORDER_FACTS = frozenset(
-    {
-        "order.subtotal",
-        "order.currency",
-        "order.created_at",
-        "order.status",
-        "order.labels",
-        "order.placed_by_customer",
-        "order.created_by_agent",
-        "order.wedding_date",
-        "order.wedding_year",
-        "order.item_count",
-        "order.line_count",
-        "customer.labels",
-        "customer.absent",
-        "customer.order_count",
-        "agent.labels",
-        "agent.absent",
-        "agent.name",
-        "item.all",
-    }
-)
+#: The scheduled subjects' batch readers (rulec.engine.db.facts.batch), and the
+#: facts each one reads; others read as None (or no labels).
+_BATCHES = {"customer": CustomerBatches, "order": OrderBatches}
+_SUPPORTED = {
+    "customer": frozenset({"customer.labels", "customer.order_count"}),
+    "order": frozenset(ORDER_FACTS),
+}
 _SCOPES = {"customer": ("customer",), "order": ("order", "customer", "agent", "item")}
-_SUPPORTED = {"customer": CUSTOMER_FACTS, "order": ORDER_FACTS}
-
-_LO: BindParameter[int] = bindparam("lo")
-_HI: BindParameter[int] = bindparam("hi")
-
-
-def _label_names(holder: str, which: ColumnElement[bool] | None = None) -> Any:
-    """(holder id, label name) of the ``holder`` rows in the batch's range, or ``which``."""
-    link = LABEL_LINKS[holder]
-    column = link.c[f"{holder}_id"]
-    return (
-        select(column, _labels.c.name)
-        .join(_labels, _labels.c.id == link.c.label_id)
-        .where(column.between(_LO, _HI) if which is None else which)
-    )
-
-
-def _of_batch_orders(column: str) -> Any:
-    """``column`` (customer_id, agent_id) of the batch's orders, as a sub-select."""
-    return select(_orders.c[column]).where(_orders.c.id.between(_LO, _HI)).scalar_subquery()
-
-
-_orders2 = _orders.alias("o2")
-
-_CUSTOMER_IDS = (
-    select(_customers.c.id)
-    .where(_customers.c.id > bindparam("last"))
-    .order_by(_customers.c.id)
-    .limit(bindparam("n"))
-)
-_CUSTOMER_LABELS = _label_names("customer")
-_CUSTOMER_ORDER_COUNTS = (
-    select(_orders.c.customer_id, func.count())
-    .where(_orders.c.customer_id.between(_LO, _HI))
-    .group_by(_orders.c.customer_id)
-)
-
-_ORDER_ROWS = (
-    select(
-        _orders.c.id,
-        _orders.c.customer_id,
-        _orders.c.agent_id,
-        _orders.c.subtotal,
-        _orders.c.currency,
-        _orders.c.created_at,
-        _orders.c.status,
-        _orders.c.wedding_date,
-    )
-    .where(_orders.c.id > bindparam("last"))
-    .order_by(_orders.c.id)
-    .limit(bindparam("n"))
-)
-_ORDER_LABELS = _label_names("order")
-_ORDER_CUSTOMER_LABELS = _label_names(
-    "customer", LABEL_LINKS["customer"].c.customer_id.in_(_of_batch_orders("customer_id"))
-)
-_ORDER_AGENT_LABELS = _label_names(
-    "agent", LABEL_LINKS["agent"].c.agent_id.in_(_of_batch_orders("agent_id"))
-)
-_ORDER_AGENT_NAMES = select(_agents.c.id, _agents.c.name).where(
-    _agents.c.id.in_(_of_batch_orders("agent_id"))
-)
-#: Orders per customer of the batch's orders (an order's ``customer.order_count``
-#: is its customer's other orders, as for order events).
-_ORDER_CUSTOMER_COUNTS = (
-    select(_orders2.c.customer_id, func.count())
-    .where(_orders2.c.customer_id.in_(_of_batch_orders("customer_id")))
-    .group_by(_orders2.c.customer_id)
-)
-_ORDER_LINE_COUNTS = (
-    select(_lines.c.order_id, func.count(), func.sum(_lines.c.quantity))
-    .where(_lines.c.order_id.between(_LO, _HI))
-    .group_by(_lines.c.order_id)
-)
-_ORDER_LINES = (
-    select(
-        _lines.c.order_id,
-        _lines.c.id,
-        _lines.c.quantity,
-        _lines.c.unit_price,
-        _lines.c.line_total,
-        _lines.c.description,
-    )
-    .where(_lines.c.order_id.between(_LO, _HI))
-    .order_by(_lines.c.order_id, _lines.c.id)
-)
-#: The labels of the batch's order lines, and of the catalog items they were sold from.
-_LINE_LABELS = _label_names(
-    "order_item",
-    LABEL_LINKS["order_item"].c.order_item_id.in_(
-        select(_lines.c.id).where(_lines.c.order_id.between(_LO, _HI)).scalar_subquery()
-    ),
-)
-_LINE_ITEM_LABELS = (
-    select(_lines.c.id, _labels.c.name)
-    .join(item_labels, item_labels.c.item_id == _lines.c.item_id)
-    .join(_labels, _labels.c.id == item_labels.c.label_id)
-    .where(_lines.c.order_id.between(_LO, _HI))
-)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _day(value: date | None) -> datetime | None:
-    """A date as rules compare it: the aware instant of its midnight, UTC."""
-    if value is None:
-        return None
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
-def _label_map(conn: Connection, query: Any, bounds: Mapping[str, int]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
-    for holder, name in conn.execute(query, bounds):
-        found.setdefault(holder, set()).add(name)
-    return found
 
 
 @frozen
@@ -530,10 +384,10 @@ class _Plan:
     label_entities: tuple[str, ...]
     #: Entities whose labels go into the facts.
     fact_labels: tuple[str, ...]
-    #: Every fact key, with its value when the loader sets none.
-    base: Facts
     #: Whether a rule sets a field (an order's status: its history is loaded with it).
     sets_fields: bool
+    #: Reads the pages of the subject's rows with the facts the rules read.
+    batches: OrderBatches | CustomerBatches
 
 
 def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
@@ -560,156 +414,29 @@ def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
                 sets_fields = True
     holders = ("customer",) if subject == "customer" else ("order", "customer", "agent")
     fact_labels = tuple(e for e in holders if f"{e}.labels" in keys)
+    label_entities = tuple(e for e in holders if e in changed or e in fact_labels)
+    #: Every fact key, with its value when the reader sets none.
     base = Facts({k: frozenset() if k.endswith(".labels") else None for k in rules.fact_keys})
     if subject == "customer":
         base["order.created_at"] = as_of  # the validity windows' clock, see the module doc
-    return _Plan(
-        subject,
-        key,
-        keys,
-        tuple(e for e in holders if e in changed or e in fact_labels),
-        fact_labels,
-        base,
-        sets_fields,
-    )
+    batches = _BATCHES[subject](keys, label_entities, base)
+    return _Plan(subject, key, keys, label_entities, fact_labels, sets_fields, batches)
 
 
-@frozen
-class _Row:
-    """One subject row of a batch: its id, the ids of its entities, its facts."""
-
-    id: int
-    entities: dict[str, int | None]
-    facts: Facts
-    #: Field values a rule may set, as stored (an order's status).
-    fields: dict[str, Any]
+def _read(conn: Connection, plan: _Plan, last: int, limit: int) -> Page:
+    return plan.batches.read(conn, last, limit)
 
 
-#: (row ids, rows, labels per entity per id) of one batch.
-_Batch = tuple[list[int], list[_Row], dict[str, dict[int, set[str]]]]
-
-
-def _read_customers(conn: Connection, plan: _Plan, last: int, limit: int) -> _Batch:
-    ids = list(conn.execute(_CUSTOMER_IDS, {"last": last, "n": limit}).scalars())
-    if not ids:
-        return ids, [], {}
-    bounds = {"lo": ids[0], "hi": ids[-1]}
-    labels = {}
-    if "customer" in plan.label_entities:
-        labels["customer"] = _label_map(conn, _CUSTOMER_LABELS, bounds)
-    counts: dict[int, int] | None = None
-    if "customer.order_count" in plan.keys:
-        counts = {cid: int(n) for cid, n in conn.execute(_CUSTOMER_ORDER_COUNTS, bounds)}
-    base = plan.base
-    rows = []
-    for cid in ids:
-        facts = Facts(base)
-        if counts is not None:
-            facts["customer.order_count"] = counts.get(cid, 0)
-        rows.append(_Row(cid, {"customer": cid}, facts, {}))
-    return ids, rows, labels
-
-
-def _read_orders(conn: Connection, plan: _Plan, last: int, limit: int) -> _Batch:
-    found = conn.execute(_ORDER_ROWS, {"last": last, "n": limit}).all()
-    if not found:
-        return [], [], {}
-    ids = [r.id for r in found]
-    bounds = {"lo": ids[0], "hi": ids[-1]}
-    keys = plan.keys
-    labels: dict[str, dict[int, set[str]]] = {}
-    for entity, query in (
-        ("order", _ORDER_LABELS),
-        ("customer", _ORDER_CUSTOMER_LABELS),
-        ("agent", _ORDER_AGENT_LABELS),
-    ):
-        if entity in plan.label_entities:
-            labels[entity] = _label_map(conn, query, bounds)
-    counts: dict[int, int] | None = None
-    if "customer.order_count" in keys:
-        counts = {cid: int(n) for cid, n in conn.execute(_ORDER_CUSTOMER_COUNTS, bounds)}
-    names: dict[int, str] | None = None
-    if "agent.name" in keys:
-        names = {aid: name for aid, name in conn.execute(_ORDER_AGENT_NAMES, bounds)}
-    lines: dict[int, tuple[int, int]] | None = None
-    if "order.item_count" in keys or "order.line_count" in keys:
-        lines = {
-            oid: (int(n), int(q or 0)) for oid, n, q in conn.execute(_ORDER_LINE_COUNTS, bounds)
-        }
-    items = _read_items(conn, bounds) if "item.all" in keys else None
-    base = plan.base
-    rows = []
-    for r in found:
-        facts = Facts(base)
-        created = _aware(r.created_at)
-        wedding = _day(r.wedding_date)
-        facts["order.subtotal"] = Decimal(r.subtotal) if r.subtotal is not None else Decimal(0)
-        facts["order.currency"] = r.currency or "EUR"
-        facts["order.created_at"] = created or datetime.now(UTC)
-        facts["order.status"] = r.status
-        facts["order.placed_by_customer"] = r.customer_id is not None
-        facts["order.created_by_agent"] = r.agent_id is not None
-        facts["customer.absent"] = r.customer_id is None
-        facts["agent.absent"] = r.agent_id is None
-        if "order.wedding_date" in keys:
-            facts["order.wedding_date"] = wedding
-        if "order.wedding_year" in keys:
-            facts["order.wedding_year"] = wedding.year if wedding is not None else None
-        if counts is not None:
-            facts["customer.order_count"] = (
-                counts.get(r.customer_id, 1) - 1 if r.customer_id is not None else None
-            )
-        if names is not None:
-            facts["agent.name"] = names.get(r.agent_id) if r.agent_id is not None else None
-        if lines is not None:
-            line_count, item_count = lines.get(r.id, (0, 0))
-            facts["order.line_count"] = line_count
-            facts["order.item_count"] = item_count
-        if items is not None:
-            facts["item.all"] = items.get(r.id, [])
-        rows.append(
-            _Row(
-                r.id,
-                {"order": r.id, "customer": r.customer_id, "agent": r.agent_id},
-                facts,
-                {"status": r.status},
-            )
-        )
-    return ids, rows, labels
-
-
-def _read_items(conn: Connection, bounds: Mapping[str, int]) -> dict[int, list[Facts]]:
-    """The lines of the batch's orders as ``item.all`` members (3 queries).
-
-    A line's labels are its own and those of the catalog item it was sold from.
-    """
-    line_labels = _label_map(conn, _LINE_LABELS, bounds)
-    for line_id, name in conn.execute(_LINE_ITEM_LABELS, bounds):
-        line_labels.setdefault(line_id, set()).add(name)
-    items: dict[int, list[Facts]] = {}
-    for order_id, line_id, quantity, unit_price, line_total, description in conn.execute(
-        _ORDER_LINES, bounds
-    ):
-        items.setdefault(order_id, []).append(
-            Facts(
-                {
-                    "item.labels": frozenset(line_labels.get(line_id, ())),
-                    "item.quantity": quantity,
-                    "item.unit_price": unit_price,
-                    "item.line_total": line_total,
-                    "item.name": description,
-                }
-            )
-        )
-    return items
-
-
-_READERS: dict[str, Callable[[Connection, _Plan, int, int], _Batch]] = {
-    "customer": _read_customers,
-    "order": _read_orders,
+#: Reads one batch of a subject's rows (a seam for the tests).
+_READERS: dict[str, Callable[[Connection, _Plan, int, int], Page]] = {
+    "customer": _read,
+    "order": _read,
 }
-_TABLES = {"customer": _customers, "order": _orders}
-_MODELS: dict[str, type[Any]] = {"customer": Customer, "order": Order, "agent": Agent}
+_read_orders = _read
+_read_customers = _read
+_MODELS: dict[str, type[Any]] = {
+    entity: REFERENCE.holders[entity] for entity in ("customer", "order", "agent")
+}
 
 
 # ----------------------------------------------------------------- effects --
@@ -856,7 +583,7 @@ class _SubjectRun:
                 run.processed,
             )
         if self.progress is not None:
-            table = _TABLES[self.subject]
+            table = REFERENCE.table(_MODELS[self.subject])
             with self.factory() as session, session.begin():
                 remaining = session.connection().execute(
                     select(func.count()).select_from(table).where(table.c.id > run.last_id)
@@ -919,19 +646,16 @@ class _SubjectRun:
         with self.factory() as session, session.begin():
             conn = session.connection()
             _lock(conn, run_id, last)
-            ids, rows, labels = self.read(conn, plan, last, self.batch_size)
+            page = self.read(conn, plan, last, self.batch_size)
+            ids, rows, labels = page.ids, page.rows, page.labels
             if not ids:
                 _advance(conn, run_id, last, last, 0, done=True)
                 return 0, 0, 0, last, True
             errors = 0
             pending: list[tuple[_Row, Decision, set[str]]] = []
             for row in rows:
-                facts = row.facts
-                for entity in plan.fact_labels:
-                    eid = row.entities.get(entity)
-                    held = labels[entity].get(eid) if eid is not None else None
-                    if held:
-                        facts[f"{entity}.labels"] = frozenset(held)
+                # the labels as the rows before this one left them
+                facts = page.facts(row, plan.fact_labels)
                 try:
                     decision = evaluate(key, facts)
                 except Exception as e:  # a bad stored value (an unknown currency, …)

@@ -379,7 +379,7 @@ class TestListVisible:
             customer = s.get(Customer, ada.id)
             small = list_visible(s, rules, "price_listed", ps, viewer=viewer, order=order)
             assert "Grand" not in names(small) and "One" in names(small)
-            # two orders, one of them the order in hand: one other order
+            # two orders, one of them the order in hand: at most one placed before it
             with_order = list_visible(
                 s, rules, "price_listed", ps, viewer=viewer, customer=customer, order=order
             )

@@ -326,7 +326,10 @@ class TestOrders:
                     ),
                 ],
             )
-            other = Order(customer=ben, subtotal=Decimal("5.00"))  # ben has 2 orders
+            # ben placed one order before this one: its customer order count is 1
+            other = Order(
+                customer=ben, subtotal=Decimal("5.00"), created_at=datetime(2026, 1, 1, tzinfo=UTC)
+            )
             agent_only = Order(agent=alice, subtotal=Decimal("7.00"))
             no_wedding = Order(
                 customer=Customer(name="Cy", labels=[lb["VIP"]]),

@@ -1,304 +1,536 @@
-"""Facts from the database: exactly what the rule set reads, no more.
+"""The fact catalog: every fact the engine reads from the database, each defined once.
 
-A rule set that only tests customer labels costs one label query per order,
-and none when the customer's labels are already loaded in the session (then
-the labels in memory are the truth: changes not flushed yet count). The
-customer's order count is queried only when a rule uses it; the order's
-items only when a rule reads them (``any item …``, item or line counts).
+A fact (``"customer.order_count"``) is defined here by one :class:`Fact`:
+what it means (``doc``), its value from a row in memory (``row``), and its
+SQL expression (``sql``: a column expression over the subject row, see
+:mod:`rulec.engine.db.facts.sql`). The readers only go through these
+definitions:
 
-The queries are built once, with bound parameters, and run as Core
-statements on the session's connection, inside the caller's transaction:
-an order backend pays this on every order, and building and caching an ORM
-statement each time costs more than the query itself.
+* one order, as :meth:`Engine.fire` decides it (:mod:`.row`): ``row`` on
+  the order and what is loaded with it (unflushed changes count); what is
+  not in memory is ``STORED`` and comes from the fact's SQL expression with
+  the order's columns bound, all such facts in one statement;
+* many orders or customers, a fixed number of statements per batch (:mod:`.batch`,
+  for scheduled runs): the fact's SQL expression over each row of the batch;
+* back-testing in SQL (a later issue): the SQL expression itself.
 
-An order an agent created alone has no customer: its facts say
-``customer.absent`` (and ``agent.absent`` for an order without an agent),
-and carry no labels and no fields for the missing entity.
+Tests hold the three equal on stored rows, on SQLite and PostgreSQL
+(``tests/engine/test_fact_catalog.py``).
+
+What the catalog settles, the same way on every path:
+
+* ``order.created_at``: the order's creation instant; an order not stored
+  yet, without one, is created now.
+* ``order.subtotal``: an order made of lines costs what its lines cost
+  (quantity × unit price, added up), whatever subtotal is stored on it; an
+  order without lines costs its stored subtotal.
+* ``item.line_total``: quantity × unit price.
+* ``customer.order_count``: the orders the customer placed before this one
+  (earlier creation instant; the same instant, a smaller id); for a customer
+  alone (daily customer runs, customer label events, listings without an
+  order) all their orders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, time
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, inspect, select
-from sqlalchemy.orm import Session
+from attrs import frozen
+from sqlalchemy import Boolean, FromClause, Integer, case, extract, func, null, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 
-from rulec.engine.core.facts import Facts
-from rulec.storage.models import (
-    LABEL_LINKS,
-    Agent,
-    Customer,
-    Label,
-    Order,
-    OrderItem,
-    customer_labels,
+from rulec.engine.db.facts.binding import Binding
+from rulec.engine.db.facts.sql import (
+    HolderRef,
+    OrderRef,
+    Ref,
+    label_names,
+    lines_cost,
+    orders_before,
 )
+from rulec.storage.base import Money
 
-__all__ = ["label_names", "lines_of", "load_facts", "load_holder_facts"]
+if TYPE_CHECKING:
+    from rulec.engine.db.facts.row import OrderRow
 
-_labels_table = Label.__table__
-_orders_table = Order.__table__
-
-
-def _labels_of(holder: str) -> Any:
-    """The names of one ``holder`` row's labels (``holder_id`` bound)."""
-    link = LABEL_LINKS[holder]
-    return (
-        select(_labels_table.c.name)
-        .join(link, link.c.label_id == _labels_table.c.id)
-        .where(link.c[f"{holder}_id"] == bindparam("holder_id"))
-    )
-
-
-def _labels_of_many(holder: str) -> Any:
-    """(holder id, label name) of many ``holder`` rows (``ids`` bound, expanding)."""
-    link = LABEL_LINKS[holder]
-    column = link.c[f"{holder}_id"]
-    return (
-        select(column, _labels_table.c.name)
-        .join(link, link.c.label_id == _labels_table.c.id)
-        .where(column.in_(bindparam("ids", expanding=True)))
-    )
+__all__ = [
+    "ITEM_FACTS",
+    "ORDER_FACTS",
+    "STORED",
+    "Batch",
+    "Fact",
+    "ItemFact",
+    "Stored",
+    "aware",
+    "holder_field",
+    "holder_sql",
+    "line_cost",
+    "midnight",
+    "money",
+    "subtotal",
+]
 
 
-#: The names of a customer's labels (kept by name: the most frequent query).
-_LABELS_OF = (
-    select(_labels_table.c.name)
-    .join(customer_labels, customer_labels.c.label_id == _labels_table.c.id)
-    .where(customer_labels.c.customer_id == bindparam("customer_id"))
-)
-_HOLDER_LABELS = {holder: _labels_of(holder) for holder in LABEL_LINKS}
-_MANY_LABELS = {holder: _labels_of_many(holder) for holder in ("item", "order_item")}
-#: How many orders a customer has (``_OTHER_ORDERS``: not counting one of them).
-_ORDERS_OF = (
-    select(func.count())
-    .select_from(_orders_table)
-    .where(_orders_table.c.customer_id == bindparam("customer_id"))
-)
-_OTHER_ORDERS = _ORDERS_OF.where(_orders_table.c.id != bindparam("order_id"))
-_CUSTOMERS = inspect(Customer)
-_AGENTS = inspect(Agent)
+# ------------------------------------------------------------ plain values --
 
 
-def _loaded(order: Order, name: str, mapper: Any, key: int | None) -> Any:
-    """The order's ``name`` relation if it is already in memory (no query).
-
-    Either the attribute is loaded, or the row its foreign key names is in
-    the session's identity map.
-    """
-    state = inspect(order)
-    value = state.dict.get(name)  # what is loaded, without loading it
-    if value is not None:
-        return value
-    session = state.session
-    if key is None or session is None:
-        return None
-    return session.identity_map.get(mapper.identity_key_from_primary_key((key,)))
+def aware(value: datetime | None) -> datetime | None:
+    """A stored instant as rules compare it: aware, UTC when the database gives it naive."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
-def label_names(
-    session: Session, holder: str, row: Any, row_id: int | None = None
-) -> frozenset[str]:
-    """The names of ``row``'s labels (a ``holder`` row): from memory when they are
-    loaded or the row is new (unflushed changes count), else one query."""
-    if row is not None:
-        state = inspect(row)
-        if state.pending or state.transient or "labels" not in state.unloaded:
-            return frozenset(label.name for label in row.labels)
-        row_id = row.id
-    if row_id is None:
-        return frozenset()
-    conn = session.connection({"mapper": Label})
-    if holder == "customer":
-        return frozenset(conn.execute(_LABELS_OF, {"customer_id": row_id}).scalars())
-    return frozenset(conn.execute(_HOLDER_LABELS[holder], {"holder_id": row_id}).scalars())
-
-
-def _order_count(session: Session, order: Order, customer: Customer | None) -> int | None:
-    cid = customer.id if customer is not None else order.customer_id
-    if cid is None:
-        return 0 if customer is not None else None
-    conn = session.connection({"mapper": Order})
-    if order.id is None:
-        return int(conn.execute(_ORDERS_OF, {"customer_id": cid}).scalar_one())
-    return int(conn.execute(_OTHER_ORDERS, {"customer_id": cid, "order_id": order.id}).scalar_one())
-
-
-def lines_of(order: Order) -> list[OrderItem]:
-    """The order's lines as they are in its session: without those deleted there,
-    with those added there by ``order_id``, neither flushed yet.
-
-    Free for a new order; one query for a stored one whose lines are not loaded.
-    """
-    session = inspect(order).session
-    if session is None:
-        return list(order.items)
-    deleted = session.deleted
-    lines = [line for line in order.items if line not in deleted]
-    if order.id is not None:  # lines added by order_id, not through order.items
-        known = set(map(id, lines))
-        lines.extend(
-            obj
-            for obj in session.new
-            if isinstance(obj, OrderItem) and obj.order_id == order.id and id(obj) not in known
-        )
-    return lines
-
-
-def _items(session: Session, lines: Sequence[OrderItem]) -> tuple[Facts, ...]:
-    """One Facts per line: its own labels and its catalog item's, quantity, prices, name.
-
-    The lines' labels take at most two queries for the whole order (the
-    catalog items' and the lines' own), and none for what is in memory.
-    """
-    if not lines:
-        return ()
-    conn = session.connection({"mapper": Label})
-    own = _labels_in_bulk(conn, "order_item", lines, lambda line: line)
-    catalog = _labels_in_bulk(conn, "item", lines, lambda line: line.item)
-    out = []
-    for n, line in enumerate(lines):
-        line_total = line.line_total if line.line_total is not None else line.compute_line_total()
-        out.append(
-            Facts(
-                {
-                    "item.labels": own[n] | catalog[n],
-                    "item.quantity": line.quantity,
-                    "item.unit_price": line.unit_price,
-                    "item.line_total": line_total,
-                    "item.name": line.description,
-                }
-            )
-        )
-    return tuple(out)
-
-
-def _labels_in_bulk(
-    conn: Any, holder: str, lines: Sequence[OrderItem], row_of: Any
-) -> list[frozenset[str]]:
-    """Each line's ``holder`` row's labels: from memory, or one query for all of them."""
-    found: list[frozenset[str] | None] = []
-    wanted: dict[int, list[int]] = {}
-    for n, line in enumerate(lines):
-        row = row_of(line)
-        if row is None and holder == "item" and line.item_id is not None:
-            wanted.setdefault(line.item_id, []).append(n)
-            found.append(None)
-            continue
-        if row is None:
-            found.append(frozenset())
-            continue
-        state = inspect(row)
-        if state.pending or state.transient or "labels" not in state.unloaded:
-            found.append(frozenset(label.name for label in row.labels))
-        else:
-            wanted.setdefault(row.id, []).append(n)
-            found.append(None)
-    if wanted:
-        names: dict[int, set[str]] = {}
-        for key, name in conn.execute(_MANY_LABELS[holder], {"ids": list(wanted)}):
-            names.setdefault(key, set()).add(name)
-        for key, places in wanted.items():
-            for n in places:
-                found[n] = frozenset(names.get(key, ()))
-    return [f if f is not None else frozenset() for f in found]
-
-
-def _wedding(order: Order) -> tuple[datetime | None, int | None]:
-    day = order.wedding_date
+def midnight(day: date | None) -> datetime | None:
+    """A date as rules compare it: the aware instant of its midnight, UTC."""
     if day is None:
-        return None, None
-    return datetime.combine(day, time(), tzinfo=UTC), day.year
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def load_facts(
-    session: Session,
-    order: Order,
-    keys: Iterable[str],
-    lines: Sequence[OrderItem] | None = None,
-) -> Facts:
-    """The flat facts for ``order``, loading only the ``keys`` rules read.
+def money(value: Any) -> Decimal:
+    """An amount as a Decimal (0 when there is none)."""
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
-    ``lines``: the order's :func:`lines_of`, when the caller has them already.
-    """
-    keys = frozenset(keys)
-    created = order.created_at
-    if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    if lines is None:
-        lines = lines_of(order)
-    if lines:  # an order made of lines costs what its lines cost, changed or not
-        subtotal = sum((line.compute_line_total() for line in lines), Decimal(0))
-    else:
-        subtotal = Decimal(order.subtotal) if order.subtotal is not None else Decimal(0)
-    facts = Facts(
-        {
-            "order.subtotal": subtotal,
-            "order.currency": order.currency or "EUR",
-            "order.created_at": created or datetime.now(UTC),
-        }
+
+def line_cost(line: Any) -> Decimal:
+    """What a line costs: its quantity times its unit price (the price it was sold at)."""
+    if line.quantity is None or line.unit_price is None:
+        raise ValueError("a line total needs a quantity and a unit price")
+    return money(line.unit_price) * line.quantity
+
+
+def subtotal(lines: Iterable[Any], stored: Any) -> Decimal:
+    """An order's subtotal: what its lines cost, or ``stored`` when it has no line."""
+    total, any_line = Decimal(0), False
+    for line in lines:
+        total += line_cost(line)
+        any_line = True
+    return total if any_line else money(stored)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _flag(value: Any) -> bool:
+    return bool(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# ------------------------------------------------------------------- facts --
+
+
+@frozen
+class Stored:
+    """What a row reader gives for a fact that is not in memory: the fact's SQL
+    expression, bound to the row, gives it (then ``then`` of that value)."""
+
+    then: Callable[[Any], Any] | None = None
+
+
+#: The usual :class:`Stored`: the value exactly as the SQL expression gives it.
+STORED = Stored()
+
+
+class Batch(enum.Enum):
+    """Which statement of a batch reads a fact (:mod:`.batch`)."""
+
+    #: The SELECT of the batch's rows itself: the fact's SQL expression is one of its columns.
+    PAGE = "page"
+    #: One statement per batch for the facts over the lines: their ``part``s, grouped by order.
+    LINES = "lines"
+    #: One statement per batch for the customers' order counts.
+    ORDER_COUNT = "order count"
+    #: One statement per batch for the facts of the agent: their ``part``s, joined.
+    AGENT = "agent"
+    #: One statement per batch and holder: (holder id, label name) pairs.
+    LABELS = "labels"
+    #: Three statements per batch: the lines, their own labels, their items' labels.
+    ITEMS = "items"
+
+
+@frozen
+class Fact:
+    """One fact key, defined once."""
+
+    key: str
+    doc: str
+    #: Its SQL expression over a subject (a scalar; for labels, the names' SELECT;
+    #: for ``item.all``, the member lines' SELECT).
+    sql: Callable[[Binding, Ref], Any]
+    #: Its value for one order in memory (see :class:`.row.OrderRow`), or a :class:`Stored`.
+    row: Callable[[OrderRow], Any]
+    #: How a batch reads it.
+    batch: Batch
+    #: A value the SQL expression gives, as the fact's value (a date as its midnight, …).
+    decode: Callable[[Any], Any] = _same
+    #: For a fact over an order's lines or its agent (``Batch.LINES``, ``Batch.AGENT``):
+    #: the column its SQL expression selects from them (an aggregate of the lines,
+    #: a column of the agent), which a batch selects for all its orders at once.
+    part: Callable[[Binding], ColumnElement[Any]] | None = None
+    #: Its value for an order without any of those rows.
+    no_rows: Any = None
+
+
+def _order_column(name: str) -> Callable[[Binding, Ref], ColumnElement[Any]]:
+    def sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+        value: ColumnElement[Any] = getattr(_order(ref), name)
+        return value
+
+    return sql
+
+
+def _order(ref: Ref) -> OrderRef:
+    if not isinstance(ref, OrderRef):
+        raise TypeError(f"an order fact needs an order subject, not {ref!r}")
+    return ref
+
+
+def _subtotal_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+    o = _order(ref)
+    return type_coerce(func.coalesce(lines_cost(b, o.id), o.subtotal, 0), Money())
+
+
+def _over_lines(part: Callable[[Binding], ColumnElement[Any]]) -> Callable[[Binding, Ref], Any]:
+    """The SQL expression of an aggregate ``part`` of the order's lines."""
+
+    def sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+        lines = b.lines
+        query = select(part(b)).select_from(lines).where(lines.c.order_id == _order(ref).id)
+        return query.scalar_subquery()
+
+    return sql
+
+
+def _over_agent(part: Callable[[Binding], ColumnElement[Any]]) -> Callable[[Binding, Ref], Any]:
+    """The SQL expression of a column ``part`` of the order's agent."""
+
+    def sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+        agents = b.agents
+        query = select(part(b)).where(agents.c.id == _order(ref).agent_id)
+        return query.scalar_subquery()
+
+    return sql
+
+
+def _line_count(b: Binding) -> ColumnElement[Any]:
+    return func.count(b.lines.c.id)
+
+
+def _item_count(b: Binding) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(b.lines.c.quantity), 0)
+
+
+def _agent_name(b: Binding) -> ColumnElement[Any]:
+    name: ColumnElement[Any] = b.agents.c.name
+    return name
+
+
+def _order_count_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
+    if isinstance(ref, HolderRef):  # a customer alone: all their orders
+        return orders_before(b, ref.row.c.id, None)
+    before = orders_before(b, ref.customer_id, ref)
+    return case((ref.customer_id.is_(None), null()), else_=before)
+
+
+def _labels_sql(holder: str) -> Callable[[Binding, Ref], Any]:
+    def sql(b: Binding, ref: Ref) -> Any:
+        row_id = ref.id_of(holder)
+        if row_id is None:  # an order not stored yet has no stored labels
+            return label_names(b, holder, null())
+        return label_names(b, holder, row_id)
+
+    return sql
+
+
+def _members_sql(b: Binding, ref: Ref) -> Any:
+    lines = b.lines
+    return select(lines).where(lines.c.order_id == _order(ref).id).order_by(lines.c.id)
+
+
+def _customer_count_row(r: OrderRow) -> Any:
+    """Orders of the customer placed before this one: the stored ones, counted in
+    the database, and those added to the session and placed before it."""
+    if not r.has_customer:
+        return None
+    if r.customer_id is None:  # a new customer: no stored order
+        return r.pending_orders_before()
+    return Stored(lambda stored: int(stored) + r.pending_orders_before())
+
+
+def _lines_or_stored(fn: Callable[[list[Any]], Any]) -> Callable[[OrderRow], Any]:
+    def row(r: OrderRow) -> Any:
+        lines = r.lines
+        return STORED if lines is None else fn(lines)
+
+    return row
+
+
+def _subtotal_row(r: OrderRow) -> Any:
+    lines = r.lines
+    return STORED if lines is None else subtotal(lines, r.order.subtotal)
+
+
+def _labels_row(holder: str) -> Callable[[OrderRow], frozenset[str]]:
+    def row(r: OrderRow) -> frozenset[str]:
+        return r.labels(holder)
+
+    return row
+
+
+def _agent_name_row(r: OrderRow) -> Any:
+    agent = r.agent
+    if agent is not None:
+        return agent.name
+    return STORED if r.order.agent_id is not None else None
+
+
+def _created_at_row(r: OrderRow) -> datetime:
+    return aware(r.order.created_at) or r.now
+
+
+def _wedding_year(day: Any) -> int | None:
+    return None if day is None else int(day.year if isinstance(day, date) else day)
+
+
+def _facts(*facts: Fact) -> dict[str, Fact]:
+    return {f.key: f for f in facts}
+
+
+#: The facts of an order event (and of a ``daily for order`` run): the order,
+#: its customer, its agent and its lines.
+ORDER_FACTS: Mapping[str, Fact] = _facts(
+    Fact(
+        "order.subtotal",
+        "what the order's lines cost; without lines, its stored subtotal",
+        _subtotal_sql,
+        _subtotal_row,
+        Batch.PAGE,
+        money,
+    ),
+    Fact(
+        "order.currency",
+        "the order's currency (EUR when it has none)",
+        lambda b, ref: func.coalesce(_order(ref).currency, "EUR"),
+        lambda r: r.order.currency or "EUR",
+        Batch.PAGE,
+    ),
+    Fact(
+        "order.created_at",
+        "when the order was created; an order not stored yet without one: now",
+        _order_column("created_at"),
+        _created_at_row,
+        Batch.PAGE,
+        aware,
+    ),
+    Fact(
+        "order.status",
+        "the order's status (new when it has none)",
+        lambda b, ref: func.coalesce(_order(ref).status, "new"),
+        lambda r: r.order.status or "new",
+        Batch.PAGE,
+    ),
+    Fact(
+        "order.wedding_date",
+        "the day of the wedding the order is for, as its midnight UTC",
+        _order_column("wedding_date"),
+        lambda r: midnight(r.order.wedding_date),
+        Batch.PAGE,
+        midnight,
+    ),
+    Fact(
+        "order.wedding_year",
+        "the year of the wedding the order is for",
+        lambda b, ref: type_coerce(extract("year", _order(ref).wedding_date), Integer()),
+        lambda r: _wedding_year(r.order.wedding_date),
+        Batch.PAGE,
+        _wedding_year,
+    ),
+    Fact(
+        "order.placed_by_customer",
+        "whether the order has a customer",
+        lambda b, ref: type_coerce(_order(ref).customer_id.is_not(None), Boolean()),
+        lambda r: r.has_customer,
+        Batch.PAGE,
+        _flag,
+    ),
+    Fact(
+        "order.created_by_agent",
+        "whether an agent created the order",
+        lambda b, ref: type_coerce(_order(ref).agent_id.is_not(None), Boolean()),
+        lambda r: r.has_agent,
+        Batch.PAGE,
+        _flag,
+    ),
+    Fact(
+        "customer.absent",
+        "whether the order has no customer",
+        lambda b, ref: type_coerce(_order(ref).customer_id.is_(None), Boolean()),
+        lambda r: not r.has_customer,
+        Batch.PAGE,
+        _flag,
+    ),
+    Fact(
+        "agent.absent",
+        "whether the order has no agent",
+        lambda b, ref: type_coerce(_order(ref).agent_id.is_(None), Boolean()),
+        lambda r: not r.has_agent,
+        Batch.PAGE,
+        _flag,
+    ),
+    Fact(
+        "order.line_count",
+        "how many lines the order has",
+        _over_lines(_line_count),
+        _lines_or_stored(len),
+        Batch.LINES,
+        _count,
+        part=_line_count,
+        no_rows=0,
+    ),
+    Fact(
+        "order.item_count",
+        "how many items the order holds (the lines' quantities added up)",
+        _over_lines(_item_count),
+        _lines_or_stored(lambda lines: sum(line.quantity or 0 for line in lines)),
+        Batch.LINES,
+        _count,
+        part=_item_count,
+        no_rows=0,
+    ),
+    Fact(
+        "customer.order_count",
+        "orders the customer placed before this one; for a customer alone, all their orders",
+        _order_count_sql,
+        _customer_count_row,
+        Batch.ORDER_COUNT,
+        _count,
+    ),
+    Fact(
+        "agent.name",
+        "the name of the agent who created the order",
+        _over_agent(_agent_name),
+        _agent_name_row,
+        Batch.AGENT,
+        part=_agent_name,
+    ),
+    *(
+        Fact(
+            f"{holder}.labels",
+            f"the names of the {holder}'s labels",
+            _labels_sql(holder),
+            _labels_row(holder),
+            Batch.LABELS,
+        )
+        for holder in ("order", "customer", "agent")
+    ),
+    Fact(
+        "item.all",
+        "the order's lines, each with the item facts below (ITEM_FACTS)",
+        _members_sql,
+        lambda r: r.items(),
+        Batch.ITEMS,
+    ),
+)
+
+
+# -------------------------------------------------------------- item facts --
+
+
+@frozen
+class ItemFact:
+    """A fact of each member of ``item.all``: an order line (and the item it was sold from)."""
+
+    key: str
+    doc: str
+    #: Its SQL expression over a row of the lines table (or an alias of it).
+    sql: Callable[[Binding, FromClause], Any]
+    #: Its value for a line in memory (labels are read apart, in bulk).
+    row: Callable[[Any], Any]
+    decode: Callable[[Any], Any] = _same
+
+
+def _line_labels_sql(b: Binding, line: FromClause) -> Any:
+    own = label_names(b, "order_item", line.c.id)
+    sold = label_names(b, "item", line.c.item_id)
+    return own.union(sold)
+
+
+#: The facts of each member of ``item.all``.
+ITEM_FACTS: Mapping[str, ItemFact] = {
+    f.key: f
+    for f in (
+        ItemFact(
+            "item.labels",
+            "the line's own labels and those of the catalog item it was sold from",
+            _line_labels_sql,
+            lambda line: None,  # read in bulk by the readers
+        ),
+        ItemFact(
+            "item.quantity",
+            "how many of the item the line holds",
+            lambda b, line: line.c.quantity,
+            lambda line: line.quantity,
+        ),
+        ItemFact(
+            "item.unit_price",
+            "the unit price the line was sold at",
+            lambda b, line: line.c.unit_price,
+            lambda line: line.unit_price,
+            money,
+        ),
+        ItemFact(
+            "item.line_total",
+            "quantity times unit price",
+            lambda b, line: type_coerce(
+                func.round(line.c.quantity * line.c.unit_price, 4), Money()
+            ),
+            line_cost,
+            money,
+        ),
+        ItemFact(
+            "item.name",
+            "the line's description (the item's name when it was sold)",
+            lambda b, line: line.c.description,
+            lambda line: line.description,
+        ),
     )
-    customer = _loaded(order, "customer", _CUSTOMERS, order.customer_id)
-    has_customer = customer is not None or order.customer_id is not None
-    agent = _loaded(order, "agent", _AGENTS, order.agent_id)
-    has_agent = agent is not None or order.agent_id is not None
-    for key in keys:
-        if key in facts:
-            continue
-        if key == "customer.labels":
-            facts[key] = label_names(session, "customer", customer, order.customer_id)
-        elif key == "customer.order_count":
-            facts[key] = _order_count(session, order, customer) if has_customer else None
-        elif key == "customer.absent":
-            facts[key] = not has_customer
-        elif key == "agent.absent":
-            facts[key] = not has_agent
-        elif key == "agent.labels":
-            facts[key] = label_names(session, "agent", agent, order.agent_id)
-        elif key == "agent.name":
-            if agent is None and order.agent_id is not None:
-                agent = session.get(Agent, order.agent_id)
-            facts[key] = agent.name if agent is not None else None
-        elif key == "order.labels":
-            facts[key] = label_names(session, "order", order)
-        elif key == "order.status":
-            facts[key] = order.status or "new"
-        elif key in ("order.wedding_date", "order.wedding_year"):
-            facts["order.wedding_date"], facts["order.wedding_year"] = _wedding(order)
-        elif key == "order.placed_by_customer":
-            facts[key] = has_customer
-        elif key == "order.created_by_agent":
-            facts[key] = has_agent
-        elif key in ("order.item_count", "order.line_count", "item.all"):
-            facts["order.line_count"] = len(lines)
-            facts["order.item_count"] = sum(line.quantity or 0 for line in lines)
-            if key == "item.all":
-                facts[key] = _items(session, lines)
-        else:
-            facts[key] = frozenset() if key.endswith(".labels") else None
-    return facts
+}
 
 
-def load_holder_facts(session: Session, holder: str, row: Any, keys: Iterable[str]) -> Facts:
-    """Facts of a label holder that is not an order (a customer, a price, …):
-    its labels and its fields, for label events."""
-    facts = Facts()
-    prefix = f"{holder}."
-    for key in keys:
-        if key == f"{holder}.labels":
-            facts[key] = label_names(session, holder, row)
-        elif key == "customer.order_count" and holder == "customer":
-            conn = session.connection({"mapper": Order})
-            facts[key] = (
-                int(conn.execute(_ORDERS_OF, {"customer_id": row.id}).scalar_one())
-                if row.id is not None
-                else 0
-            )
-        elif key.startswith(prefix) and hasattr(type(row), key[len(prefix) :]):
-            facts[key] = getattr(row, key[len(prefix) :])
-        else:
-            facts[key] = frozenset() if key.endswith(".labels") else None
-    return facts
+# ------------------------------------------------------------ holder facts --
+
+
+def holder_sql(b: Binding, key: str, ref: HolderRef) -> Any:
+    """The SQL expression of ``key`` for one label holder alone (``ref``).
+
+    ``<holder>.labels``: the names of its labels; ``customer.order_count``:
+    all the customer's orders (there is no order to count before);
+    ``<holder>.<field>``: its column of that name.
+    """
+    entity, _, field = key.partition(".")
+    if entity != ref.holder:
+        raise KeyError(key)
+    if field == "labels":
+        return label_names(b, ref.holder, ref.row.c.id)
+    if key == "customer.order_count":
+        return _order_count_sql(b, ref)
+    return ref.row.c[field]
+
+
+def holder_field(row: Any, field: str) -> Any:
+    """The value of a label holder's field: its column of that name, instants aware."""
+    value = getattr(row, field)
+    if type(value) is datetime:
+        return aware(value)
+    return value

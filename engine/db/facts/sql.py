@@ -1,0 +1,217 @@
+"""The subject a fact is read about, as SQL, and the SQL pieces the catalog's facts share.
+
+A fact's SQL expression is a column expression over a *subject*: the row
+the fact is about. :class:`OrderRef` is an order (the subject of order
+events and of ``daily for order`` runs) and reaches its customer, agent and
+lines through their ids; :class:`HolderRef` is one label holder alone (a
+customer, a price, …). A subject is made of SQL columns:
+
+* :meth:`OrderRef.of` / :meth:`HolderRef.of`: a table (or an alias) in the
+  FROM of the enclosing statement, so the expression is correlated to each of
+  its rows (batches, back-testing);
+* :meth:`OrderRef.bound`: bound parameters (``:order_id``,
+  ``:customer_id``, …), for one row whose columns are in memory (the one-order
+  reader, which passes the row's unflushed values).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+from sqlalchemy import (
+    Date,
+    DateTime,
+    FromClause,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from rulec.engine.db.facts.binding import Binding
+from rulec.storage.base import Money
+
+__all__ = [
+    "HolderRef",
+    "OrderRef",
+    "Ref",
+    "has_label",
+    "label_names",
+    "label_pairs",
+    "lines_cost",
+    "orders_before",
+    "orders_by_customer",
+]
+
+_Col = ColumnElement[Any]
+
+
+@frozen
+class OrderRef:
+    """An order as a subject: its columns, correlated or bound."""
+
+    #: None: an order not stored yet (no id), placed after every stored one.
+    id: _Col | None
+    customer_id: _Col
+    agent_id: _Col
+    created_at: _Col
+    subtotal: _Col
+    currency: _Col
+    status: _Col
+    wedding_date: _Col
+
+    @classmethod
+    def of(cls, orders: FromClause) -> OrderRef:
+        """Each row of ``orders`` (the bound order table, or an alias of it)."""
+        c = orders.c
+        return cls(
+            c.id,
+            c.customer_id,
+            c.agent_id,
+            c.created_at,
+            c.subtotal,
+            c.currency,
+            c.status,
+            c.wedding_date,
+        )
+
+    @classmethod
+    def bound(cls, stored: bool) -> OrderRef:
+        """One order given by bound parameters: ``order_id`` (when ``stored``),
+        ``customer_id``, ``agent_id``, ``created_at``, ``subtotal``, ``currency``,
+        ``status``, ``wedding_date``."""
+        return cls(
+            bindparam("order_id", type_=Integer) if stored else None,
+            bindparam("customer_id", type_=Integer),
+            bindparam("agent_id", type_=Integer),
+            bindparam("created_at", type_=DateTime(timezone=True)),
+            bindparam("subtotal", type_=Money()),
+            bindparam("currency", type_=String),
+            bindparam("status", type_=String),
+            bindparam("wedding_date", type_=Date()),
+        )
+
+    @property
+    def order(self) -> OrderRef:
+        return self
+
+    def id_of(self, entity: str) -> _Col | None:
+        """The id of the row of ``entity`` this order's facts are about."""
+        if entity == "order":
+            return self.id
+        if entity == "customer":
+            return self.customer_id
+        if entity == "agent":
+            return self.agent_id
+        raise KeyError(entity)
+
+
+@frozen
+class HolderRef:
+    """One label holder as a subject (a customer alone, a price, …): its table's row."""
+
+    holder: str
+    row: FromClause
+
+    @classmethod
+    def of(cls, holder: str, table: FromClause) -> HolderRef:
+        return cls(holder, table)
+
+    @property
+    def order(self) -> None:
+        return None
+
+    def id_of(self, entity: str) -> _Col | None:
+        if entity != self.holder:
+            raise KeyError(entity)
+        return self.row.c.id
+
+
+Ref = OrderRef | HolderRef
+
+
+def label_names(b: Binding, holder: str, row_id: _Col) -> Select[Any]:
+    """The names of the labels of the ``holder`` row with id ``row_id`` (correlated)."""
+    link, column = b.link(holder)
+    labels = b.labels
+    return (
+        select(labels.c.name)
+        .join_from(link, labels, link.c.label_id == labels.c.id)
+        .where(column == row_id)
+    )
+
+
+def has_label(b: Binding, holder: str, row_id: _Col, name: str) -> ColumnElement[bool]:
+    """Whether the ``holder`` row with id ``row_id`` carries the label ``name``."""
+    link, column = b.link(holder)
+    labels = b.labels
+    return exists(
+        select(literal(1))
+        .select_from(link.join(labels, link.c.label_id == labels.c.id))
+        .where(column == row_id, labels.c.name == name)
+    )
+
+
+def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[Any]:
+    """(holder id, label name) of the ``holder`` rows whose id meets ``which``
+    (a condition on the link table's holder column, see :meth:`Binding.link`)."""
+    link, column = b.link(holder)
+    labels = b.labels
+    return (
+        select(column, labels.c.name)
+        .join_from(link, labels, link.c.label_id == labels.c.id)
+        .where(which)
+    )
+
+
+def lines_cost(b: Binding, order_id: _Col | None) -> _Col:
+    """What the lines of the order ``order_id`` cost (quantity × unit price, added
+    up), NULL when it has none.
+
+    Rounded to the money columns' four places: SQLite multiplies the decimal
+    text as floating point, and the exact sum of amounts with four places
+    has four places.
+    """
+    lines = b.lines
+    cost = func.round(func.sum(lines.c.quantity * lines.c.unit_price), 4)
+    return type_coerce(select(cost).where(lines.c.order_id == order_id).scalar_subquery(), Money())
+
+
+def orders_before(b: Binding, customer_id: _Col, order: OrderRef | None) -> _Col:
+    """How many orders the customer ``customer_id`` placed before ``order``.
+
+    "Before" is by creation instant, then by id for orders created at the
+    same instant; an order not stored yet comes after every stored order of
+    its instant. Without an order (a customer alone): all their orders.
+    """
+    orders = b.orders.alias("placed")
+    counted = select(func.count()).select_from(orders).where(orders.c.customer_id == customer_id)
+    if order is not None:
+        earlier = orders.c.created_at < order.created_at
+        same = orders.c.created_at == order.created_at
+        if order.id is None:
+            counted = counted.where(or_(earlier, same))
+        else:
+            counted = counted.where(or_(earlier, and_(same, orders.c.id < order.id)))
+    return counted.scalar_subquery()
+
+
+def orders_by_customer(b: Binding, lo: _Col, hi: _Col) -> Select[Any]:
+    """(customer id, all their orders) of the customers with an id from ``lo`` to
+    ``hi`` who placed at least one: :func:`orders_before` without an order, for
+    many customers in one statement."""
+    orders = b.orders.alias("placed")
+    return (
+        select(orders.c.customer_id, func.count())
+        .where(orders.c.customer_id.between(lo, hi))
+        .group_by(orders.c.customer_id)
+    )
