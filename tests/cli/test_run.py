@@ -230,7 +230,7 @@ class TestRunErrors:
         def broken(*_args, **_kw):
             raise OperationalError("SELECT 1", {}, Exception(f"server closed the connection {url}"))
 
-        monkeypatch.setattr(scheduler, "_claim", broken)
+        monkeypatch.setattr(scheduler, "claim", broken)
         result = invoke(
             "run", "daily", "--db", url, "--rules", str(rules), "--period", "2026-11-26"
         )

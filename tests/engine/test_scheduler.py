@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 import rulec
 from rulec.engine.core.rules import LabelChange_, Rule_
 from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db import runs
 from rulec.engine.db import scheduled as scheduler
 from rulec.engine.db.scheduled import (
     BatchInfo,
@@ -545,7 +546,7 @@ class TestConcurrentRuns:
         seed(sessions, 6)
         with pytest.raises(Crash):
             run_scheduled(sessions, rules, "daily", period=DAY, batch_size=4, progress=Recorder(1))
-        real, blind = scheduler._find_run, [True]
+        real, blind = runs._find_run, [True]
 
         def find_run(conn, event, subject, period):
             if blind:  # the row did not exist yet when this run looked
@@ -553,7 +554,7 @@ class TestConcurrentRuns:
                 return None
             return real(conn, event, subject, period)
 
-        monkeypatch.setattr(scheduler, "_find_run", find_run)
+        monkeypatch.setattr(runs, "_find_run", find_run)
         report = run_scheduled(sessions, rules, "daily", period=DAY, batch_size=4)
         [s] = report.subjects
         assert (s.status, s.processed, s.total) == (RunStatus.DONE, 2, 6)
