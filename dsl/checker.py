@@ -51,6 +51,7 @@ from rulec.dsl.nodes import (
     Value,
     Window,
 )
+from rulec.dsl.resolve import entity_of, negative_atom, resolve_field, window_bounds
 from rulec.dsl.values import Instant, known_zones, parse_date, resolve_zone, suggest
 from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Type, Vocabulary
 
@@ -61,11 +62,7 @@ __all__ = [
     "MAX_RULE_NAME",
     "OPERATORS",
     "check",
-    "entity_of",
-    "negative_atom",
-    "resolve_field",
     "spelled",
-    "window_bounds",
 ]
 
 #: A rule set with more rules than this gets R112.
@@ -96,35 +93,6 @@ _OPERATOR_TYPOS = {"==": "=", "=>": ">=", "=<": "<=", "<>": "!=", "=!": "!=", "!
 _ORDERED = {Type.MONEY, Type.DECIMAL, Type.INTEGER, Type.DATETIME}
 #: Disjunctive normal forms larger than this are not searched for contradictions.
 _MAX_DNF_TERMS = 256
-
-
-def resolve_field(vocabulary: Vocabulary, ref: FieldRef) -> tuple[Entity, Field] | None:
-    entity = vocabulary.entity(ref.entity.text)
-    if entity is None:
-        return None
-    f = entity.field(ref.field.text)
-    return (entity, f) if f is not None else None
-
-
-def window_bounds(window: Window) -> tuple[Instant | None, Instant | None] | str:
-    """The start and end instants of a validity window, or an error message.
-
-    A zone written after the end applies to the start too when the start
-    has none: ``from 2026-11-27 until 2026-11-30 Europe/Paris``.
-    """
-    zone = None
-    if window.end is not None and window.end.zone is not None:
-        zone = window.end.zone
-    out: list[Instant | None] = []
-    for d in (window.start, window.end):
-        if d is None:
-            out.append(None)
-            continue
-        got = parse_date(d, zone)
-        if isinstance(got, str):
-            return got
-        out.append(got)
-    return out[0], out[1]
 
 
 @define
@@ -1109,23 +1077,6 @@ def _atoms(c: Condition, positive: bool = True) -> list[list[tuple[Condition, bo
                 raise _TooBig
         return out
     return [[(c, positive)]]
-
-
-def entity_of(c: Condition) -> str | None:
-    """The entity an atomic condition is about (None for and, or, not, any)."""
-    if isinstance(c, HasLabel | HasAnyLabel | Is):
-        return c.entity.text
-    if isinstance(c, Compare | Between | In):
-        return c.field.entity.text
-    return None
-
-
-def negative_atom(c: Condition) -> bool:
-    """Whether an atom would hold on a missing entity's facts (no labels, None fields)
-    if it were not guarded: lacks, is not, !=, not in, not between."""
-    if isinstance(c, HasLabel | HasAnyLabel | Is | Between | In):
-        return c.negated
-    return isinstance(c, Compare) and c.op.text == "!="
 
 
 def _presence(ctx: _Context, atom: Condition, positive: bool) -> str | None:
