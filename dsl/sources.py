@@ -13,7 +13,7 @@ from pathlib import Path
 
 from attrs import field, frozen
 
-from rulec.dsl.checker import check
+from rulec.dsl.check import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
 from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.nodes import Item
@@ -94,7 +94,7 @@ def analyze(sources: Sequence[Source], vocabulary: Vocabulary, *, lint: bool = T
     """Parse and check a rule set made of ``sources``.
 
     ``lint=False`` leaves out the checks that only warn (for a load, which
-    keeps only the errors): see :data:`rulec.dsl.checker.LINT_STAGES`.
+    keeps only the errors): see :data:`rulec.dsl.check.LINT_STAGES`.
     """
     with paused_gc():
         return _analyze(sources, vocabulary, lint)
