@@ -5,6 +5,10 @@ steps (a transformer given to ``Lark`` gets no positions). Syntax errors
 become :class:`Diagnostic` values; the parser resynchronises at the next
 top-level item so one pass reports every broken rule of a file, not only the
 first.
+
+Comments are kept (:func:`parse_source`), for a formatter and a language
+server: Lark hands each one to a lexer callback on the grammar's ``COMMENT``
+terminal (its ``lexer_callbacks``), and the fast path finds the same ones.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from attrs import field, frozen
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
@@ -28,12 +34,13 @@ from lark.exceptions import (
 from lark.lexer import PatternStr
 
 from rulec.dsl.diagnostics import CODES, Diagnostic, RulesSyntaxError
-from rulec.dsl.fastparse import Driver
+from rulec.dsl.fastparse import COMMENT, Driver
 from rulec.dsl.nodes import And as AndNode
 from rulec.dsl.nodes import (
     Between,
     Cap,
     Combinable,
+    Comment,
     Compare,
     Condition,
     DateValue,
@@ -64,6 +71,7 @@ from rulec.dsl.nodes import (
     Span,
     String,
     Window,
+    comment_at,
     name_at,
 )
 
@@ -71,9 +79,11 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_NESTING",
     "MAX_SYNTAX_ERRORS",
+    "Parsed",
     "decode_source",
     "parse",
     "parse_collect",
+    "parse_source",
     "source_line",
 ]
 
@@ -91,6 +101,20 @@ _DISPLAY_WIDTH = 160
 logger = logging.getLogger("rulec.dsl")
 
 
+#: Where the comment callback puts the comment tokens of the parse under way
+#: (None: not collecting). The Lark parser is shared; each thread and task
+#: sees its own sink.
+_COMMENT_SINK: ContextVar[list[Token] | None] = ContextVar("rulec_comments", default=None)
+
+
+def _keep_comment(token: Token) -> Token:
+    """Lark's lexer callback on ``COMMENT``: keep the token, if a parse asks for comments."""
+    sink = _COMMENT_SINK.get()
+    if sink is not None:
+        sink.append(token)
+    return token
+
+
 @functools.cache
 def _lark() -> Lark:
     return Lark.open_from_package(
@@ -100,7 +124,13 @@ def _lark() -> Lark:
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=False,
+        lexer_callbacks={COMMENT: _keep_comment},
     )
+
+
+def _comment(file: str, text: str, line: int, column: int) -> Comment:
+    """A comment as both paths build it: the text without a CRLF file's ``\\r``."""
+    return comment_at(text.removesuffix("\r"), file, line, column)
 
 
 # ------------------------------------------------------------- decoding ---
@@ -722,9 +752,22 @@ def _nesting_error(tree: Tree[Token], file: str, text: str) -> Diagnostic | None
     return None
 
 
-def _parse_tree(text: str, file: str) -> tuple[list[Item], list[Diagnostic]]:
-    """Parse a whole (possibly masked) text; raise UnexpectedInput on syntax errors."""
-    tree = _lark().parse(text)
+def _parse_tree(
+    text: str, file: str, comments: list[Comment] | None = None
+) -> tuple[list[Item], list[Diagnostic]]:
+    """Parse a whole (possibly masked) text; raise UnexpectedInput on syntax errors.
+
+    ``comments`` receives the comments Lark read, up to the error if it
+    raises.
+    """
+    sink: list[Token] | None = [] if comments is not None else None
+    reset = _COMMENT_SINK.set(sink)
+    try:
+        tree = _lark().parse(text)
+    finally:
+        _COMMENT_SINK.reset(reset)
+        if comments is not None and sink:
+            comments.extend(_comment(file, str(c), c.line or 1, c.column or 1) for c in sink)
     # drop only the items nested too deep: the others are still checked
     deep = [(c, _nesting_error(c, file, text)) for c in tree.children if isinstance(c, Tree)]
     tree.children = [c for c, d in deep if d is None]
@@ -751,17 +794,45 @@ def _driver() -> Driver | None:
         return None
 
 
-def _fast_parse(text: str, file: str) -> tuple[list[Item], list[Diagnostic]] | None:
-    """Clean input through the fast driver; None when the Lark path must report errors."""
+def _fast_parse(
+    text: str, file: str, comments: list[Comment] | None = None
+) -> tuple[list[Item], list[Diagnostic]] | None:
+    """Clean input through the fast driver; None when the Lark path must report errors.
+
+    ``comments`` receives the file's comments (nothing when it returns None).
+    """
     driver = _driver()
     if driver is None:
         return None
     t = _ToAst(file, text)
-    items = driver.parse(text, t, MAX_NESTING)
+    found: list[tuple[str, int, int]] | None = [] if comments is not None else None
+    items = driver.parse(text, t, MAX_NESTING, found)
     if items is None:
         return None
+    if comments is not None and found:
+        comments.extend(_comment(file, *c) for c in found)
     diagnostics = sorted(t.diagnostics, key=lambda d: (d.span.line, d.span.column))
     return items, diagnostics
+
+
+@frozen
+class Parsed:
+    """One file's parse: the items that parsed, its comments, its syntax diagnostics."""
+
+    items: list[Item]
+    comments: tuple[Comment, ...] = field(converter=tuple)
+    diagnostics: list[Diagnostic]
+
+
+def parse_source(text: str, file: str = "<string>") -> Parsed:
+    """Parse ``text`` as :func:`parse_collect` does, keeping its comments too.
+
+    In a file with syntax errors, the comments from an error to the next
+    item are not kept: the parser skips that text.
+    """
+    comments: list[Comment] = []
+    items, diagnostics = _parse(text, file, comments)
+    return Parsed(items, comments, diagnostics)
 
 
 def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[Diagnostic]]:
@@ -771,6 +842,13 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
     item (a line starting with ``rule`` or ``label``, or ``on`` in the first
     column) and goes on, up to :data:`MAX_SYNTAX_ERRORS` errors.
     """
+    return _parse(text, file, None)
+
+
+def _parse(
+    text: str, file: str, comments: list[Comment] | None
+) -> tuple[list[Item], list[Diagnostic]]:
+    """:func:`parse_collect`, the comments (when wanted) put in ``comments``."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if len(text) > MAX_FILE_BYTES:
@@ -782,9 +860,23 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
                 suggestion="split the rules into several files",
             )
         ]
-    fast = _fast_parse(text, file)
+    fast = _fast_parse(text, file, comments)
     if fast is not None:
         return fast
+    # the Lark path: a region is parsed again after an error, so a comment
+    # may be read twice
+    found: list[Comment] | None = [] if comments is not None else None
+    parsed = _parse_slow(text, file, found)
+    if comments is not None and found:
+        unique = {(c.span.line, c.span.column): c for c in found if c.span is not None}
+        comments.extend(unique[k] for k in sorted(unique))
+    return parsed
+
+
+def _parse_slow(
+    text: str, file: str, comments: list[Comment] | None
+) -> tuple[list[Item], list[Diagnostic]]:
+    """The Lark path of :func:`parse_collect`, with error recovery."""
     items: list[Item] = []
     diagnostics: list[Diagnostic] = []
     starts = [m.start() for m in _RESYNC.finditer(text)]
@@ -792,7 +884,7 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
     errors = 0
     while True:
         try:
-            got, ds = _parse_tree(_mask(text, pos, len(text)) if pos else text, file)
+            got, ds = _parse_tree(_mask(text, pos, len(text)) if pos else text, file, comments)
         except UnexpectedInput as e:
             diag, off = _error_diagnostic(e, text, file)
             diagnostics.append(diag)
@@ -806,7 +898,7 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
                 resume = min((s for s in starts if s > off), default=None)
             if fail_start > pos:
                 try:
-                    got, ds = _parse_tree(_mask(text, pos, fail_start), file)
+                    got, ds = _parse_tree(_mask(text, pos, fail_start), file, comments)
                     items.extend(got)
                     diagnostics.extend(ds)
                 except UnexpectedInput:
