@@ -75,7 +75,7 @@ def _dnf(c: Condition, positive: bool = True) -> list[list[Any]]:
 
 def _contradictory(term: list[Any], ctx: Context) -> bool:
     labels: dict[tuple[str, str], bool] = {}
-    fields: dict[tuple[str, str], list[tuple[Condition, bool]]] = {}
+    fields: dict[tuple[str, str], list[tuple[Compare | Between | In, bool]]] = {}
     for kind, what, positive in term:
         if kind == "label":
             if labels.get(what, positive) != positive:
@@ -87,9 +87,9 @@ def _contradictory(term: list[Any], ctx: Context) -> bool:
     return any(_empty_range(conds, ctx) for conds in fields.values())
 
 
-def _empty_range(conds: list[tuple[Condition, bool]], ctx: Context) -> bool:
+def _empty_range(conds: list[tuple[Compare | Between | In, bool]], ctx: Context) -> bool:
     """Whether the comparisons on one field leave no value possible."""
-    resolved = resolve_field(ctx.vocabulary, conds[0][0].field)  # type: ignore[attr-defined]
+    resolved = resolve_field(ctx.vocabulary, conds[0][0].field)
     if resolved is None:
         return False
     entity, f = resolved
