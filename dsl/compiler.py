@@ -27,7 +27,6 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.checker import entity_of, negative_atom, resolve_field, window_bounds
 from rulec.dsl.codetemplate import Template, pattern
 from rulec.dsl.nodes import (
     And,
@@ -57,6 +56,7 @@ from rulec.dsl.nodes import (
     String,
     Value,
 )
+from rulec.dsl.resolve import entity_of, negative_atom, resolve_field, window_bounds
 from rulec.dsl.values import Instant, parse_date
 from rulec.dsl.vocabulary import (
     Event,

@@ -14,6 +14,11 @@ through, and a node's position runs from the first to the last token of its
 reduction, inlined children and filtered keywords included (Lark's
 ``propagate_positions`` "containers").
 
+Comments are ignored text to the parser; when asked, the driver reports
+each one as Lark's ``lexer_callbacks`` on the comment terminal would see it
+(its text, line and column), provided the grammar's comment is ``#`` to the
+end of the line, the only form it knows how to find.
+
 It only handles input that parses cleanly. On anything else (a syntax
 error, a character no terminal matches, conditions nested too deep) it
 returns ``None`` and the caller uses the Lark parser, which reports the
@@ -69,6 +74,12 @@ class _Unsupported(Exception):
 
 
 _VALUE, _SPLICE, _TOKEN = 0, 1, 2
+
+#: The one comment terminal the driver reproduces, and the pattern it knows:
+#: ``#`` to the end of the line (its newline as the character, as Lark 1.2 and
+#: 1.3 hold it, or escaped).
+COMMENT = "COMMENT"
+_COMMENT_PATTERNS = frozenset({"#[^\n]*", r"#[^\n]*"})
 
 #: Lark's Token constructor without its keyword-argument shim.
 _new_token = getattr(Token, "_future_new", Token)
@@ -131,7 +142,7 @@ class _Scanner:
 
     __slots__ = ("keywords", "regex", "rest")
 
-    def __init__(self, lexer: Any) -> None:
+    def __init__(self, lexer: Any, comment: str | None) -> None:
         scanner = lexer.scanner  # builds Lark's scanner and its callbacks
         flags = lexer.g_regex_flags
         ignore = [t for t in scanner.terminals if t.name in lexer.ignore_types]
@@ -151,6 +162,8 @@ class _Scanner:
         # Lark turns a NAME that spells a keyword into that keyword ("unless")
         self.keywords: dict[str, dict[str, str]] = {}
         for type_, callback in lexer.callback.items():
+            if type_ == comment:
+                continue  # ignored text: the driver reports comments itself
             if not isinstance(callback, UnlessCallback):
                 raise _Unsupported(f"lexer callback on {type_}")
             words: dict[str, str] = {}
@@ -166,6 +179,14 @@ class Driver:
 
     def __init__(self, lark: Lark) -> None:
         frontend = lark.parser
+        terminal = next((d for d in lark.terminals if d.name == COMMENT), None)
+        comment: str | None = None
+        if terminal is not None and COMMENT in lark.ignore_tokens:
+            if terminal.pattern.to_regexp() not in _COMMENT_PATTERNS or terminal.pattern.flags:
+                raise _Unsupported(f"comment pattern {terminal.pattern.to_regexp()}")
+            comment = COMMENT
+        #: the comment terminal the driver reports, if the grammar has one
+        self.comment = comment
         table = frontend.parser.parser.parse_table
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
@@ -190,14 +211,22 @@ class Driver:
         self.scanners: dict[Any, _Scanner] = {}
         for state, lexer in lexers.items():
             if id(lexer) not in by_lexer:
-                by_lexer[id(lexer)] = _Scanner(lexer)
+                by_lexer[id(lexer)] = _Scanner(lexer, comment)
             self.scanners[state] = by_lexer[id(lexer)]
 
-    def parse(self, text: str, transformer: Any, max_nesting: int) -> Any | None:
+    def parse(
+        self,
+        text: str,
+        transformer: Any,
+        max_nesting: int,
+        comments: list[tuple[str, int, int]] | None = None,
+    ) -> Any | None:
         """The transformer's result for ``text``, or None when the fast path does not apply.
 
         ``max_nesting`` bounds the or/not levels below an item's top
         condition; deeper input returns None (the Lark path reports it).
+        ``comments``, when given, receives each comment's ``(text, line,
+        column)`` in the order of the file (the text as Lark's token has it).
         """
         states = self.actions
         scanners = self.scanners
@@ -228,6 +257,13 @@ class Driver:
         pos, end = 0, len(text)
         line, line_start = 1, 0
         value_text = ""
+        # the next '#' at or after pos (end + 1: none, or comments not wanted):
+        # one comparison per token instead of a search of every gap
+        if self.comment is None:
+            comments = None
+        hash_at = text.find("#") if comments is not None else -1
+        if hash_at < 0:
+            hash_at = end + 1
         while True:
             state = state_stack[-1]
             if pos < end:
@@ -237,16 +273,24 @@ class Driver:
                     # only spaces and comments left, or a character no terminal takes
                     if scanner.rest.fullmatch(text, pos) is None:
                         return None
+                    if hash_at < end and comments is not None:
+                        _comments_in(text, pos, end, line, line_start, comments)
                     pos = end
                     type_ = "$END"
                 else:
                     type_ = m.lastgroup  # type: ignore[assignment]
                     start_pos = m.start(type_)  # type: ignore[arg-type]
+                    if hash_at < start_pos and comments is not None:
+                        _comments_in(text, pos, start_pos, line, line_start, comments)
                     newlines = text.count("\n", pos, start_pos)
                     if newlines:
                         line += newlines
                         line_start = text.rindex("\n", pos, start_pos) + 1
                     pos = m.end()
+                    if hash_at < pos:  # past a comment, or a '#' inside a quoted text
+                        hash_at = text.find("#", pos)
+                        if hash_at < 0:
+                            hash_at = end + 1
                     value_text = m.group(type_)  # type: ignore[arg-type]
                     if "\n" in value_text:  # pragma: no cover - tokens are one line long
                         return None
@@ -349,3 +393,26 @@ class Driver:
             column = start_pos - line_start + 1
             values.append((type_, value_text, start_pos, line, column))
             extents.append((line, column, line, column + n))
+
+
+def _comments_in(
+    text: str, start: int, stop: int, line: int, line_start: int, out: list[tuple[str, int, int]]
+) -> None:
+    """The comments in ``text[start:stop]``, ignored text between two tokens.
+
+    ``line`` is the line of ``start`` and ``line_start`` that line's offset.
+    Ignored text is spaces and comments, so a ``#`` in it starts a comment,
+    which runs to the end of its line.
+    """
+    i = text.find("#", start, stop)
+    while i >= 0:
+        newlines = text.count("\n", start, i)
+        if newlines:
+            line += newlines
+            line_start = text.rindex("\n", start, i) + 1
+        j = text.find("\n", i, stop)
+        if j < 0:
+            j = stop
+        out.append((text[i:j], line, i - line_start + 1))
+        start = j
+        i = text.find("#", j, stop)

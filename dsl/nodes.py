@@ -23,6 +23,7 @@ __all__ = [
     "Between",
     "Cap",
     "Combinable",
+    "Comment",
     "Compare",
     "Condition",
     "DateValue",
@@ -55,6 +56,7 @@ __all__ = [
     "String",
     "Value",
     "Window",
+    "comment_at",
     "name_at",
     "walk",
 ]
@@ -448,3 +450,36 @@ class Rule(Item):
     def window(self) -> Window | None:
         m = self._last(Window)
         return m if isinstance(m, Window) else None
+
+
+# ------------------------------------------------------------- comments ---
+
+
+@frozen
+class Comment(Node):
+    """A ``#`` comment, kept beside a file's items for tools (a formatter, a
+    language server); rules never see it.
+
+    ``text`` runs from the ``#`` to the end of its line, without the line
+    break (nor the ``\\r`` of a CRLF file); the span covers exactly ``text``.
+    """
+
+    text: str = attrs.field(validator=instance_of(str))
+
+
+_set_comment_text, _set_comment_span = _slot_setters(Comment, "text span")
+
+
+def comment_at(text: str, file: str, line: int, column: int) -> Comment:
+    """``Comment(text, span=Span(file, line, column, line, column + len(text)))``,
+    built faster (as :func:`name_at`): a load pays for every comment of a file."""
+    span = object.__new__(Span)
+    _set_file(span, file)
+    _set_line(span, line)
+    _set_column(span, column)
+    _set_end_line(span, line)
+    _set_end_column(span, column + len(text))
+    comment = object.__new__(Comment)
+    _set_comment_text(comment, text)
+    _set_comment_span(comment, span)
+    return comment

@@ -1,8 +1,9 @@
 """Reading rule files and running the front end over a whole rule set.
 
 ``analyze`` is the one place where parse and check meet: it parses every
-source (collecting syntax errors per file), checks all the items together
-(labels declared in one file serve every file) and returns the lot.
+source (collecting syntax errors per file, and its comments when asked),
+checks all the items together (labels declared in one file serve every
+file) and returns the lot.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 from attrs import field, frozen
 
-from rulec.dsl.checker import check
+from rulec.dsl.check import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
 from rulec.dsl.gcpause import paused_gc
-from rulec.dsl.nodes import Item
-from rulec.dsl.parser import decode_source, parse_collect
+from rulec.dsl.nodes import Comment, Item
+from rulec.dsl.parser import decode_source, parse_collect, parse_source
 from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = ["Analysis", "RulesInputError", "Source", "analyze", "find_rule_files", "read_sources"]
@@ -76,11 +77,14 @@ def read_sources(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
 
 @frozen
 class Analysis:
-    """The front end's result for a rule set: items per file and all diagnostics."""
+    """The front end's result for a rule set: items and comments per file, all diagnostics."""
 
     sources: tuple[Source, ...]
     items: dict[str, list[Item]]
     diagnostics: tuple[Diagnostic, ...]
+    #: Each file's comments in the order of the file, for a formatter or a language
+    #: server: only from ``analyze(..., comments=True)`` (empty otherwise).
+    comments: dict[str, tuple[Comment, ...]] = field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -90,29 +94,43 @@ class Analysis:
         return {s.path: s.text for s in self.sources if s.text is not None}
 
 
-def analyze(sources: Sequence[Source], vocabulary: Vocabulary, *, lint: bool = True) -> Analysis:
+def analyze(
+    sources: Sequence[Source], vocabulary: Vocabulary, *, lint: bool = True, comments: bool = False
+) -> Analysis:
     """Parse and check a rule set made of ``sources``.
 
     ``lint=False`` leaves out the checks that only warn (for a load, which
-    keeps only the errors): see :data:`rulec.dsl.checker.LINT_STAGES`.
+    keeps only the errors): see :data:`rulec.dsl.check.LINT_STAGES`.
+    ``comments=True`` keeps each file's comments in :attr:`Analysis.comments`
+    (for tools; a check or a load does without them, and their cost).
     """
     with paused_gc():
-        return _analyze(sources, vocabulary, lint)
+        return _analyze(sources, vocabulary, lint, comments)
 
 
-def _analyze(sources: Sequence[Source], vocabulary: Vocabulary, lint: bool) -> Analysis:
+def _analyze(
+    sources: Sequence[Source], vocabulary: Vocabulary, lint: bool, keep_comments: bool
+) -> Analysis:
     diagnostics: list[Diagnostic] = []
     items: dict[str, list[Item]] = {}
+    comments: dict[str, tuple[Comment, ...]] = {}
     for s in sources:
         diagnostics.extend(s.diagnostics)
         if s.text is None:
             items[s.path] = []
+            if keep_comments:
+                comments[s.path] = ()
             continue
-        got, ds = parse_collect(s.text, s.path)
+        if keep_comments:
+            parsed = parse_source(s.text, s.path)
+            got, ds = parsed.items, parsed.diagnostics
+            comments[s.path] = parsed.comments
+        else:
+            got, ds = parse_collect(s.text, s.path)
         items[s.path] = got
         diagnostics.extend(ds)
     everything = [i for its in items.values() for i in its]
     diagnostics.extend(check(everything, vocabulary, lint=lint))
     order = {s.path: n for n, s in enumerate(sources)}
     diagnostics.sort(key=lambda d: (order.get(d.span.file, 0), d.span.line, d.span.column, d.code))
-    return Analysis(tuple(sources), items, tuple(diagnostics))
+    return Analysis(tuple(sources), items, tuple(diagnostics), comments)

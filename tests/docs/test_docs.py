@@ -55,7 +55,7 @@ from click.testing import CliRunner
 
 import rulec
 from rulec.cli import main
-from rulec.dsl.checker import MAX_RULES
+from rulec.dsl.check import MAX_RULES
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import Rule
 from rulec.dsl.parser import MAX_FILE_BYTES, MAX_NESTING, MAX_PRIORITY, MAX_SYNTAX_ERRORS

@@ -7,13 +7,13 @@ import inspect
 import textwrap
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import rulec
 from rulec import Entity, Event, Field, Source, Type, Vocabulary
-from rulec.dsl import checker as checker_module
+from rulec.dsl import check as checker_module
+from rulec.dsl.check import limits
 from rulec.dsl.diagnostics import CODES
 from rulec.dsl.sources import analyze, read_sources
 
@@ -925,7 +925,7 @@ label VIP for customer
 
 class TestLimits:
     def test_too_many_rules(self, monkeypatch):
-        monkeypatch.setattr(checker_module, "MAX_RULES", 3)
+        monkeypatch.setattr(limits, "MAX_RULES", 3)
         text = "".join(f'on order_created then discount {n}% "x"\n' for n in range(1, 6))
         d = one(text)
         assert d.check_tuple() == ("R112", 4, 1)
@@ -933,12 +933,12 @@ class TestLimits:
         assert d.severity == "error"
 
     def test_as_many_rules_as_allowed(self, monkeypatch):
-        monkeypatch.setattr(checker_module, "MAX_RULES", 3)
+        monkeypatch.setattr(limits, "MAX_RULES", 3)
         text = "".join(f'on order_created then discount {n}% "x"\n' for n in range(1, 4))
         assert diags(text) == []
 
     def test_label_declarations_are_not_rules(self, monkeypatch):
-        monkeypatch.setattr(checker_module, "MAX_RULES", 1)
+        monkeypatch.setattr(limits, "MAX_RULES", 1)
         text = 'label A for customer\nlabel B for customer\non order_created then discount 1% "x"'
         assert diags(text) == []
 
@@ -1106,9 +1106,9 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 
 
-def _reported_codes(stage: Any) -> set[str]:
+def _reported_codes(stage: checker_module.Stage) -> set[str]:
     """The codes a stage's source passes to ``ctx.report``."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(stage)))
+    tree = ast.parse(textwrap.dedent(inspect.getsource(stage.run)))
     return {
         call.args[0].value
         for call in ast.walk(tree)
@@ -1126,8 +1126,8 @@ class TestLintStages:
     def test_the_lint_stages_only_warn(self) -> None:
         for stage in checker_module.LINT_STAGES:
             codes = _reported_codes(stage)
-            assert codes, stage.__name__  # the scan finds what it looks for
-            assert {CODES[c][0] for c in codes} == {"warning"}, (stage.__name__, codes)
+            assert codes, stage.name  # the scan finds what it looks for
+            assert {CODES[c][0] for c in codes} == {"warning"}, (stage.name, codes)
 
     def test_they_run_after_every_other_stage(self) -> None:
         stages = checker_module.STAGES

@@ -39,6 +39,7 @@ from rulec.dsl.nodes import (
     walk,
 )
 from rulec.dsl.parser import decode_source, parse_collect
+from rulec.dsl.sources import analyze
 
 VIP = (
     "on order_created when customer has label Customer_VIP"
@@ -160,6 +161,107 @@ class TestComments:
 
     def test_comment_on_the_last_line_without_newline(self):
         assert rulec.parse(VIP + " # end") == rulec.parse(VIP)
+
+
+#: Comments in every position (line, column of each, 1-based).
+COMMENTED = (
+    "# rules for VIPs\n"  # 1:1, own line at the top
+    "label VIP, Gold for customer # declared once\n"  # 2:30, end of line
+    "\n"
+    'rule "No #1 # deal" # after the name\n'  # 4:21, '#' in a quoted text is text
+    "  # inside the block, own line\n"  # 5:3
+    "  priority 3\t# after a tab\n"  # 6:14
+    "  on order_created\n"
+    "  when customer has label VIP#no space before\n"  # 8:30
+    '  then discount 10% "VIP #2"\n'
+    "  # before end\n"  # 10:3
+    "end # after end\n"  # 11:5
+    "#\n"  # 12:1, empty
+    '# say "hi" (quotes in a comment)\n'  # 13:1
+    "# à la fin, sans saut de ligne"  # 14:1, no newline at the end of the file
+)
+COMMENTED_AT = [
+    ("# rules for VIPs", 1, 1),
+    ("# declared once", 2, 30),
+    ("# after the name", 4, 21),
+    ("# inside the block, own line", 5, 3),
+    ("# after a tab", 6, 14),
+    ("#no space before", 8, 30),
+    ("# before end", 10, 3),
+    ("# after end", 11, 5),
+    ("#", 12, 1),
+    ('# say "hi" (quotes in a comment)', 13, 1),
+    ("# à la fin, sans saut de ligne", 14, 1),
+]
+
+
+def comments_at(comments) -> list[tuple[str, int, int]]:
+    """(text, line, column) of each comment; the span ends where the text ends."""
+    for c in comments:
+        assert (c.span.end_line, c.span.end_column) == (c.span.line, c.span.column + len(c.text))
+    return [(c.text, c.span.line, c.span.column) for c in comments]
+
+
+class TestKeptComments:
+    """Comments are kept beside the items, with their positions, for tools (a formatter)."""
+
+    def test_every_position(self):
+        parsed = parser_module.parse_source(COMMENTED, "c.rules")
+        assert comments_at(parsed.comments) == COMMENTED_AT
+        assert {c.span.file for c in parsed.comments} == {"c.rules"}
+        assert parsed.diagnostics == []
+        assert parsed.items == list(rulec.parse(COMMENTED))
+        assert parsed.items[1].name == "No #1 # deal"
+        assert parsed.items[1].actions[0].title == "VIP #2"
+
+    def test_a_crlf_file_keeps_no_carriage_return(self):
+        parsed = parser_module.parse_source(COMMENTED.replace("\n", "\r\n"), "c.rules")
+        assert comments_at(parsed.comments) == COMMENTED_AT
+
+    def test_positions_count_from_after_a_byte_order_mark(self):
+        parsed = parser_module.parse_source("\ufeff# first\n" + VIP, "c.rules")
+        assert comments_at(parsed.comments) == [("# first", 1, 1)]
+
+    def test_a_file_of_comments_only(self):
+        parsed = parser_module.parse_source("  # one\n\n# two\n", "c.rules")
+        assert comments_at(parsed.comments) == [("# one", 1, 3), ("# two", 3, 1)]
+        assert parsed.items == []
+
+    def test_no_comments(self):
+        assert parser_module.parse_source(VIP).comments == ()
+
+    def test_a_file_with_syntax_errors_keeps_the_comments_outside_the_broken_part(self):
+        text = (
+            "# head\n"
+            'on order_created then discount 5% "y" # fine\n'
+            'on order_created then discount 10 "x" # broken: no %\n'
+            "# skipped with the broken rule\n"
+            'on order_created then discount 5% "z" # fine too\n'
+        )
+        parsed = parser_module.parse_source(text, "c.rules")
+        assert [d.code for d in parsed.diagnostics] == ["R104"]
+        assert len(parsed.items) == 2
+        # the parser skips from the error to the next item, comments included
+        assert comments_at(parsed.comments) == [
+            ("# head", 1, 1),
+            ("# fine", 2, 39),
+            ("# fine too", 5, 39),
+        ]
+
+    def test_analyze_keeps_each_files_comments_when_asked(self):
+        sources = [
+            rulec.Source.from_text(COMMENTED, "a.rules"),
+            rulec.Source.from_text('on order_created then discount 5% "x"', "b.rules"),
+        ]
+        analysis = analyze(sources, rulec.DEFAULT_VOCABULARY, comments=True)
+        assert comments_at(analysis.comments["a.rules"]) == COMMENTED_AT
+        assert analysis.comments["b.rules"] == ()
+        assert analysis.diagnostics == ()
+
+    def test_a_check_or_a_load_does_without_them(self):
+        sources = [rulec.Source.from_text(COMMENTED, "a.rules")]
+        assert analyze(sources, rulec.DEFAULT_VOCABULARY).comments == {}
+        assert analyze(sources, rulec.DEFAULT_VOCABULARY, lint=False).comments == {}
 
 
 class TestBlockRule:

@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from rulec import cli
-from rulec.dsl import checker, parser
+from rulec.dsl import parser
+from rulec.dsl.check import limits
 
 HEADER = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<code>R\d{3}) (?P<msg>.+)$")
 
@@ -76,7 +77,7 @@ def test_r111_five_thousand_levels(tmp_path: Path, opener: str, column: int) -> 
 
 
 def test_r112_too_many_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checker, "MAX_RULES", 3)  # 200,001 real rules take a minute
+    monkeypatch.setattr(limits, "MAX_RULES", 3)  # 200,001 real rules take a minute
     text = "label A for customer\n" + "".join(
         f'on order_created then discount {n}% "x"\n' for n in range(1, 6)
     )

@@ -1,0 +1,89 @@
+"""The checker: an ordered list of named stages that turn parsed rules into diagnostics.
+
+Every stage walks the rule set and adds diagnostics through
+:meth:`Context.report`; none stops at the first problem. The checker is
+handed a :class:`Vocabulary` value and knows nothing of databases or of the
+engine. One module per family of stages:
+
+* :mod:`.limits`: rule count and name lengths (R112, R114);
+* :mod:`.names`: label declarations, events, entities, fields, operators,
+  labels and action verbs (R2xx);
+* :mod:`.types`: values against their fields' types (R206 to R209, R219, R306);
+* :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
+* :mod:`.ruleset`: rule names, settings, windows, labels added and removed
+  (R304, R305, R309, R310);
+* :mod:`.satisfiability` (R307) and :mod:`.optional` (R311), the lints:
+  they only warn, run last and are skipped by ``check(..., lint=False)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from attrs import frozen
+
+from rulec.dsl.check import actions, limits, names, optional, ruleset, satisfiability, types
+from rulec.dsl.check.context import Context
+from rulec.dsl.check.limits import MAX_LABEL_NAME, MAX_RULE_NAME, MAX_RULES
+from rulec.dsl.check.names import ACTIONS, OPERATORS, spelled
+from rulec.dsl.diagnostics import Diagnostic
+from rulec.dsl.nodes import Item, Rule
+from rulec.dsl.vocabulary import Vocabulary
+
+__all__ = [
+    "ACTIONS",
+    "LINT_STAGES",
+    "MAX_LABEL_NAME",
+    "MAX_RULES",
+    "MAX_RULE_NAME",
+    "OPERATORS",
+    "STAGES",
+    "Stage",
+    "check",
+    "spelled",
+]
+
+
+@frozen
+class Stage:
+    """One named step of the checker."""
+
+    name: str
+    run: Callable[[Context], None]
+    #: The stage only ever warns (a lint): ``check(..., lint=False)`` skips it.
+    lint: bool = False
+
+
+#: The checker's stages, in the order they run. A stage may read what an
+#: earlier one left in the context (``names`` resolves each rule's event).
+STAGES: tuple[Stage, ...] = (
+    Stage("limits", limits.stage_limits),
+    Stage("declarations", names.stage_declarations),
+    Stage("names", names.stage_names),
+    Stage("types", types.stage_types),
+    Stage("actions", actions.stage_actions),
+    Stage("rule_set", ruleset.stage_rule_set),
+    Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
+    Stage("optional", optional.stage_optional, lint=True),
+)
+
+#: The stages that only ever warn (lints: R307, R311). They come last, so no
+#: other stage depends on them; loading a rule set, which keeps only errors,
+#: skips them (about 40 % of the check of a large file).
+LINT_STAGES = frozenset(s for s in STAGES if s.lint)
+
+
+def check(items: Sequence[Item], vocabulary: Vocabulary, *, lint: bool = True) -> list[Diagnostic]:
+    """Check parsed items (from one or more files) against ``vocabulary``.
+
+    Returns every diagnostic found, sorted by file and position; with
+    ``lint=False``, without running :data:`LINT_STAGES` (every error is
+    still found, some warnings are not).
+    """
+    ctx = Context(vocabulary, items)
+    ctx.rules = [i for i in items if isinstance(i, Rule)]
+    for stage in STAGES:
+        if lint or not stage.lint:
+            stage.run(ctx)
+    ctx.diagnostics.sort(key=lambda d: (d.span.file, d.span.line, d.span.column, d.code))
+    return ctx.diagnostics

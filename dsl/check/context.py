@@ -1,0 +1,76 @@
+"""What the checker's stages share: the rule set, what earlier stages found,
+and :meth:`Context.report`, the one way a stage adds a diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from attrs import define, field
+
+from rulec.dsl.diagnostics import CODES, Diagnostic
+from rulec.dsl.nodes import And, Condition, Item, LabelDecl, Not, Or, Rule, Some, Span
+from rulec.dsl.values import suggest
+from rulec.dsl.vocabulary import Event, Vocabulary
+
+__all__ = ["Context", "did_you_mean", "walk"]
+
+
+@define
+class Context:
+    """The rule set under check, what the stages found so far, and the diagnostics."""
+
+    vocabulary: Vocabulary
+    items: Sequence[Item]
+    diagnostics: list[Diagnostic] = field(factory=list)
+    rules: list[Rule] = field(factory=list)
+    labels: dict[str, dict[str, LabelDecl]] = field(factory=dict)  # label -> entity -> decl
+    warned_undeclared: bool = False
+    reported: set[tuple[str, str, Span]] = field(factory=set)
+    #: id(rule) -> its event, once stage_names has resolved it (None: unknown).
+    events: dict[int, Event | None] = field(factory=dict)
+    #: (event name, subject) -> the event, for names resolved without a problem.
+    known_events: dict[tuple[str, str | None], Event] = field(factory=dict)
+
+    def report(
+        self, code: str, message: str, span: Span | None, suggestion: str | None = None
+    ) -> None:
+        if span is None:  # pragma: no cover - every parsed node has a span
+            span = Span("<unknown>", 1, 1, 1, 1)
+        message = _clip_quoted(message)
+        suggestion = _clip_quoted(suggestion) if suggestion else suggestion
+        # one problem, one diagnostic: a zone shared by both dates of a
+        # 'between' is checked twice but reported once
+        key = (code, message, span)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
+
+
+_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+
+
+def _clip_quoted(text: str) -> str:
+    """Shorten quoted user text (a name or title can be a megabyte long) in a message."""
+    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:60]}…'", text)
+
+
+def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
+    """A suggestion naming the candidate closest to ``word``, if one is close."""
+    best = suggest(word, candidates)
+    return f"did you mean '{best}'?" if best else None
+
+
+def walk(cond: Condition | None) -> Iterator[Condition]:
+    """``cond`` and every condition inside it, in the order they are written."""
+    stack = [cond] if cond is not None else []
+    while stack:
+        c = stack.pop()
+        yield c
+        if isinstance(c, And | Or):
+            stack.extend(reversed(c.operands))
+        elif isinstance(c, Not):
+            stack.append(c.operand)
+        elif isinstance(c, Some):
+            stack.append(c.condition)

@@ -1,0 +1,100 @@
+"""Rule-set checks: unique rule names (R304), settings given once and
+consistent (R309), validity windows with valid dates (R207) that end after
+they start (R305), no rule that adds and removes the same label (R310).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rulec.dsl.check.context import Context
+from rulec.dsl.check.types import known_zone
+from rulec.dsl.nodes import (
+    Combinable,
+    Description,
+    Enabled,
+    Exclusive,
+    LabelAction,
+    Priority,
+    Rule,
+    Window,
+)
+from rulec.dsl.resolve import window_bounds
+
+__all__ = ["stage_rule_set"]
+
+
+def stage_rule_set(ctx: Context) -> None:
+    """Unique names, consistent settings, sane windows, no add-and-remove."""
+    seen: dict[str, Rule] = {}
+    for rule in ctx.rules:
+        if rule.name is not None:
+            first = seen.get(rule.name)
+            if first is not None and first.span is not None:
+                ctx.report(
+                    "R304",
+                    f"rule name '{rule.name}' is already used at "
+                    f"{first.span.file}:{first.span.line}",
+                    rule.span,
+                    "give each rule its own name",
+                )
+            else:
+                seen[rule.name] = rule
+        kinds: dict[type, Any] = {}
+        for m in rule.meta:
+            k = type(m)
+            if k in kinds:
+                what = {
+                    Description: "description",
+                    Priority: "priority",
+                    Enabled: "enabled/disabled",
+                    Exclusive: "exclusive",
+                    Combinable: "combinable",
+                    Window: "validity window",
+                }[k]
+                ctx.report("R309", f"the rule sets its {what} twice", m.span, "keep one")
+            kinds[k] = m
+        if Exclusive in kinds and Combinable in kinds:
+            ctx.report(
+                "R309",
+                "a rule cannot be both exclusive and combinable",
+                kinds[Combinable].span,
+                "exclusive blocks every other discount; combinable stacks with others",
+            )
+        for m in rule.meta:
+            if isinstance(m, Window):
+                _window(ctx, m)
+        added = {
+            (a.entity.text, a.label.text)
+            for a in rule.actions
+            if isinstance(a, LabelAction) and a.verb.text == "add"
+        }
+        for a in rule.actions:
+            if (
+                isinstance(a, LabelAction)
+                and a.verb.text == "remove"
+                and (a.entity.text, a.label.text) in added
+            ):
+                ctx.report(
+                    "R310",
+                    f"the rule both adds and removes label '{a.label.text}'",
+                    a.span,
+                )
+
+
+def _window(ctx: Context, w: Window) -> None:
+    ok = all(known_zone(ctx, d) for d in (w.start, w.end) if d is not None)
+    if not ok:
+        return
+    got = window_bounds(w)
+    if isinstance(got, str):
+        ctx.report("R207", got, w.span)
+        return
+    start, end = got
+    if start is not None and end is not None and end.end <= start.start:
+        ctx.report(
+            "R305",
+            "the validity window ends before it starts",
+            w.span,
+            "the date after 'until' must be later than the date after 'from'",
+        )
