@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import rulec
+from rulec.engine.core.load import version_of
 from rulec.engine.core.policy import nothing
-from rulec.engine.core.ruleset import RuleSet, version_of
+from rulec.engine.core.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 VIP_FILE = ROOT / "rules" / "vip.rules"

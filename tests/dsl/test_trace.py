@@ -76,6 +76,8 @@ class TestOracle:
                 if compiled[0] == "value":
                     compiled = ("value", bool(compiled[1]))
                 assert compiled == traced, (low.condition, flat)
+                # and the loaded rule carries that lowered condition, for tracers
+                assert rule.condition == low.condition
 
     @pytest.mark.parametrize("path", [*GOLDEN_GOOD, *SHIPPED], ids=lambda p: p.name)
     def test_golden_and_shipped_files(self, path: Path):
