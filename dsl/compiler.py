@@ -1,6 +1,6 @@
 """The compiler: lowered rules → one Python factory per condition shape.
 
-Rules whose lowered conditions have one shape (:func:`rulec.dsl.lower.split`)
+Rules whose lowered conditions have one shape (:func:`rulec.dsl.shapes.split`)
 share one factory, generated from Python ``ast`` nodes and compiled once::
 
     def shape_1(c0, c1):
@@ -32,9 +32,9 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.lower import (
+from rulec.dsl.lower import RECORD_FIELDS, LoweredRule, lower_rules, rule_name
+from rulec.dsl.lowered import (
     INLINE_LABELS,
-    RECORD_FIELDS,
     AllOf,
     AnyOf,
     Between,
@@ -45,17 +45,13 @@ from rulec.dsl.lower import (
     HasLabel,
     In,
     InDays,
-    LoweredRule,
     Negation,
     OnDay,
     Present,
     Slot,
-    lower_rules,
-    rule_name,
-    shape_tree,
-    slot_types,
 )
 from rulec.dsl.nodes import Item
+from rulec.dsl.shapes import shape_tree, slot_types
 from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_lowered", "compile_rules", "rule_name"]

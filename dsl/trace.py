@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rulec.dsl.lower import (
+from rulec.dsl.lowered import (
     INLINE_LABELS,
     AllOf,
     AnyOf,

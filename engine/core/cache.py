@@ -40,8 +40,10 @@ from typing import Any
 from rulec.dsl import compiler
 from rulec.dsl.compiler import CompiledModule, compile_lowered
 from rulec.dsl.gcpause import paused_gc
-from rulec.dsl.lower import Condition, Lowered, LoweredRule, shape_tree, slot_types, split
+from rulec.dsl.lower import LoweredRule
+from rulec.dsl.lowered import Condition
 from rulec.dsl.parser import MAX_PRIORITY
+from rulec.dsl.shapes import Lowered, shape_tree, slot_types, split
 from rulec.dsl.sources import Source, analyze
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import rules as records

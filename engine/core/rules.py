@@ -15,7 +15,8 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.lower import Condition, Lowered
+from rulec.dsl.lowered import Condition
+from rulec.dsl.shapes import Lowered
 
 __all__ = [
     "Action",

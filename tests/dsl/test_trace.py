@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import rulec
 from rulec.dsl import trace
-from rulec.dsl.lower import AllOf, Atom, Compare, HasLabel, LoweredRule, Present, lower_rules
+from rulec.dsl.lower import LoweredRule, lower_rules
+from rulec.dsl.lowered import AllOf, Atom, Compare, HasLabel, Present
 from rulec.dsl.nodes import Rule
 
 from .test_fuzz import SETTINGS, boundary_facts, merged_files
