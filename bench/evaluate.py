@@ -49,7 +49,8 @@ from typing import Any
 
 import rulec
 from rulec.engine.core.decision import AppliedDiscount, LostRule
-from rulec.engine.core.ruleset import RuleSet, version_of
+from rulec.engine.core.load import version_of
+from rulec.engine.core.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 VIP_FILE = ROOT / "rules" / "vip.rules"

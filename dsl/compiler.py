@@ -1,191 +1,251 @@
-"""The compiler: checked AST → Python ``ast`` module → code object.
+"""The compiler: lowered rules → one Python factory per condition shape.
 
-Rule text never becomes source code. Every value taken from a rule is an
-``ast.Constant`` (strings, numbers as strings handed to ``D``), every name in
-the generated module is the compiler's own (``rule_0001``, ``_k1``) or one
-of :data:`RUNTIME_NAMES`, which the engine's loader supplies, and the module
-runs with no builtins. Conditions compile to one function per rule; actions
-stay data, so the engine's policy sees every candidate before applying any.
+Rules whose lowered conditions have one shape (:func:`rulec.dsl.shapes.split`)
+share one factory, generated from Python ``ast`` nodes and compiled once::
 
-A loaded rule set is compiled by shape (:func:`compile_rules` without
-``keep_syntax``): the first rule of each condition shape is compiled from
-its syntax tree, and the other rules' functions are made from that code
-object with their own constants, names and positions
-(:mod:`rulec.dsl.codetemplate`), a rule's values still only ever constants.
-"""
+    def shape_1(c0, c1):
+        def test(facts):
+            return c0 in facts['customer.labels'] and ((_v1 := facts['order.subtotal']) is not None and _v1 >= c1)
+        return test
+
+and each rule's test is ``shape_1(*constants)``: a closure over that rule's
+own constants. A value from a rule never becomes code, not even a constant
+of it: it is an argument of the factory. Every name in the generated code is
+the compiler's own (``shape_1``, ``test``, ``facts``, ``c0``, ``_v1``,
+``_w1``, ``_any1``) or one of :data:`RUNTIME_NAMES`, which the engine's
+loader supplies (``rulec.engine.core.sandbox``), and the code runs with no
+builtins. Its source is registered in :mod:`linecache` under a made-up file
+name, so tracebacks show the generated line.
+"""  # noqa: E501
 
 from __future__ import annotations
 
 import ast
-import json
+import hashlib
+import linecache
 import sys
-import threading
 import types
 from collections.abc import Hashable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.codetemplate import Template, pattern
-from rulec.dsl.nodes import (
-    And,
+from rulec.dsl.lower import RECORD_FIELDS, LoweredRule, lower_rules, rule_name
+from rulec.dsl.lowered import (
+    INLINE_LABELS,
+    AllOf,
+    AnyOf,
     Between,
     Compare,
     Condition,
-    DateValue,
-    EntityAction,
-    FieldRef,
-    FixedDiscount,
+    Exists,
     HasAnyLabel,
     HasLabel,
-    Ident,
     In,
-    Is,
-    Item,
-    LabelAction,
-    Name,
-    Node,
-    Not,
-    Number,
-    Or,
-    PercentDiscount,
-    Rule,
-    SetField,
-    Some,
-    String,
-    Value,
+    InDays,
+    Negation,
+    OnDay,
+    Present,
+    Slot,
 )
-from rulec.dsl.resolve import entity_of, negative_atom, resolve_field, window_bounds
-from rulec.dsl.values import Instant, parse_date
-from rulec.dsl.vocabulary import (
-    Event,
-    Type,
-    Vocabulary,
-    absent_key,
-    fact_key,
-    labels_key,
-    many_key,
-)
+from rulec.dsl.nodes import Item
+from rulec.dsl.shapes import shape_tree, slot_types
+from rulec.dsl.vocabulary import Vocabulary
 
-__all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_rules", "rule_name"]
+__all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_lowered", "compile_rules", "rule_name"]
 
 #: The names generated code may use; ``rulec.engine.core.sandbox`` exports exactly these.
 RUNTIME_NAMES = (
-    "D",  # Decimal from a constant string
-    "T",  # aware datetime from a constant ISO string
-    "FS",  # frozenset from a constant tuple
     "ANY_",  # ANY_(wanted, present): whether the two label sets meet
+    "FS",  # FS(items): a frozenset (of a factory's label constants)
     "GET_",  # GET_(facts, key): the fact, or None when the mapping leaves it out
     "SOME_",  # SOME_(members, test): whether test holds for one of a list's members
-    "RULES_",  # RULES_(tests, table): the Rule_ records from a table of JSON texts
-    "FN_",  # FN_(anchor, codes): the rule functions, from the module's own code objects
 )
 
 #: Python 3.12 added ``type_params`` to function definitions.
 _TYPE_PARAMS: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
 
 
-class _Position(threading.local):
-    """Where the nodes being generated come from, per thread.
-
-    Every generated node gets its line and column as it is created (not by
-    walking the tree afterwards, which cost more than compiling it).
-    """
-
-    def __init__(self) -> None:
-        self.pos: dict[str, Any] = _position(None)
-
-
-def _position(node: Node | None) -> dict[str, Any]:
-    span = node.span if node is not None else None
-    if span is None:
-        return {"lineno": 1, "col_offset": 0, "end_lineno": 1, "end_col_offset": 0}
-    return {
-        "lineno": span.line,
-        "col_offset": span.column - 1,
-        "end_lineno": span.end_line,
-        "end_col_offset": span.end_column - 1,
-    }
-
-
-_AT = _Position()
-
-
-#: Up to this many labels, ``has any label of`` compiles to an ``or`` chain.
-_INLINE_ANY = 4
-
-
 @frozen
 class CompiledModule:
-    """A compiled rule file: the ``ast`` module, its code objects and the file name.
+    """A compiled rule file: its lowered rules and the factories of their shapes.
 
-    ``codes`` run one after the other in one namespace and leave ``RULES``
-    there. ``module`` is the whole syntax tree, or None when there was none
-    (a loaded rule set, compiled by shape; code from a cache file);
-    ``source`` needs it.
+    ``shapes`` are the shape keys in order of first use: factory
+    ``shape_{n}`` is made for ``shapes[n - 1]`` (the key None: a rule
+    without a condition). ``shape_of[i]`` is the index in ``shapes`` of
+    ``rules[i]``. ``code`` defines the factories when run (in the sandbox's
+    namespace); ``module`` is its syntax tree and ``text`` its source, kept
+    in :mod:`linecache` under ``filename``.
     """
 
     file: str
-    module: ast.Module | None
-    codes: tuple[types.CodeType, ...]
-    rule_count: int
+    rules: tuple[LoweredRule, ...]
+    shapes: tuple[Hashable, ...]
+    shape_of: tuple[int, ...]
+    module: ast.Module
+    code: types.CodeType
+    filename: str
+    text: str
     #: The facts the rules read, e.g. ``{"customer.labels", "order.subtotal"}``.
     fact_keys: frozenset[str] = frozenset()
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.rules)
+
+    @property
+    def factory_names(self) -> tuple[str, ...]:
+        return tuple(f"shape_{n}" for n in range(1, len(self.shapes) + 1))
 
     @property
     def source(self) -> str:
         """The generated module as Python source, for reading and debugging.
 
-        The same module as ``ast.unparse`` gives, laid out one rule per line.
+        The factories, then ``RULES``: per rule (source order) its factory,
+        its constants and its record, one rule per line.
         """
-        if self.module is None:
-            raise ValueError(f"the syntax tree of {self.file} was not kept; compile it again")
-        *body, assign = self.module.body
-        head = ast.unparse(ast.Module(body=body, type_ignores=[]))
-        call = assign.value  # type: ignore[attr-defined]
-        tests, table = call.args
+        rows = []
+        names = self.factory_names
+        for rule, n in zip(self.rules, self.shape_of, strict=True):
+            constants = rule.lowered.constants if rule.lowered is not None else ()
+            row = ast.Tuple(
+                elts=[ast.Name(names[n], ast.Load()), _literal(constants), _literal(rule.record())],
+                ctx=ast.Load(),
+            )
+            rows.append(ast.unparse(row))
+        table = "\n".join(rows)
+        imports = []
+        if "datetime(" in table:
+            imports.append("from datetime import UTC, datetime")
+        if "Decimal(" in table:
+            imports.append("from decimal import Decimal")
         lines = [f"# generated by rulec from {self.file}"]
-        if head:
-            lines += [head, ""]
-        lines.append("RULES = RULES_(")
-        lines.append("    (")
-        lines += [f"        {t.id}," for t in tests.elts]
-        lines.append("    ),")
-        lines.append("    (")
-        lines.append(f"        # ({', '.join(RECORD_FIELDS)})")
-        lines += [f"        {record!r}," for record in table.value]  # one JSON text per rule
-        lines.append("    ),")
+        if imports:
+            lines += [*imports, ""]
+        if self.text:
+            lines += [self.text.rstrip("\n"), ""]
+        lines.append("RULES = (")
+        lines.append(f"    # (factory, constants, ({', '.join(RECORD_FIELDS)}))")
+        lines += [f"    {row}," for row in rows]
         lines.append(")")
         return "\n".join(lines) + "\n"
 
 
-def rule_name(rule: Rule, file: str) -> str:
-    """A rule's display name: its block name, else ``file:line``."""
-    if rule.name is not None:
-        return rule.name
-    base = file.replace("\\", "/").rsplit("/", 1)[-1]
-    return f"{base}:{rule.span.line if rule.span else 0}"
+def _literal(value: Any) -> ast.expr:
+    """A record's or a constant's value as a Python expression (``rulec compile``)."""
+    if isinstance(value, tuple):
+        return ast.Tuple(elts=[_literal(v) for v in value], ctx=ast.Load())
+    if isinstance(value, Decimal):
+        return ast.Call(ast.Name("Decimal", ast.Load()), [ast.Constant(str(value))], [])
+    if isinstance(value, datetime):
+        parts = [value.year, value.month, value.day, value.hour, value.minute]
+        if value.second or value.microsecond:
+            parts.append(value.second)
+        if value.microsecond:
+            parts.append(value.microsecond)
+        return ast.Call(
+            ast.Name("datetime", ast.Load()),
+            [ast.Constant(p) for p in parts],
+            [ast.keyword("tzinfo", ast.Name("UTC", ast.Load()))],
+        )
+    if isinstance(value, frozenset):
+        members = sorted(value, key=lambda v: (type(v).__name__, v))
+        return ast.Call(
+            ast.Name("frozenset", ast.Load()), [ast.Set([_literal(v) for v in members])], []
+        )
+    return ast.Constant(value)
 
 
-def _const(value: Any) -> ast.Constant:
-    return ast.Constant(**_AT.pos, value=value)
+def compile_rules(
+    items: Sequence[Item], vocabulary: Vocabulary, file: str = "<string>"
+) -> CompiledModule:
+    """Lower and compile the checked items of one file.
+
+    Only rules that passed :func:`rulec.dsl.check.check` may be compiled.
+    """
+    return compile_lowered(lower_rules(items, vocabulary, file), file)
 
 
-def _call(func: str, *args: ast.expr, **kwargs: ast.expr) -> ast.Call:
-    return ast.Call(
-        **_AT.pos,
-        func=ast.Name(**_AT.pos, id=func, ctx=ast.Load()),
-        args=list(args),
-        keywords=[ast.keyword(**_AT.pos, arg=k, value=v) for k, v in kwargs.items()],
+def compile_lowered(
+    rules: Sequence[LoweredRule],
+    file: str,
+    trees: dict[Hashable, Condition] | None = None,
+) -> CompiledModule:
+    """The factories of the shapes of ``rules`` (lowered rules of the file ``file``).
+
+    ``trees`` may give the shape tree of some keys (a cache reader has them
+    already); the others are made from their keys.
+    """
+    index: dict[Hashable, int] = {}
+    #: id(key) -> its index: rules of one shape mostly share one key object
+    #: (lowering and the cache reader intern them), which is cheaper to look up.
+    same: dict[int, int] = {}
+    shape_of = []
+    facts: dict[int, tuple[str, ...]] = {}
+    for rule in rules:
+        key = rule.lowered.shape if rule.lowered is not None else None
+        n = same.get(id(key))
+        if n is None:
+            n = index.get(key)
+            if n is None:
+                n = index[key] = len(index)
+            same[id(key)] = n
+        shape_of.append(n)
+        facts[id(rule.facts)] = rule.facts
+    fact_keys = {k for keys in facts.values() for k in keys}
+    shapes = tuple(index)
+    known = trees or {}
+    functions: list[ast.stmt] = []
+    texts = []
+    for n, key in enumerate(shapes, start=1):
+        tree = None if key is None else known.get(key) or shape_tree(key)
+        fn, text = _Factory(f"shape_{n}").build(tree)
+        functions.append(fn)
+        texts.append(text)
+    text = "\n\n".join(texts) + "\n" if texts else ""
+    digest = hashlib.sha256(f"{file}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    filename = f"<rulec factories of {file} {digest[:12]}>"
+    module = _placed(ast.Module(body=functions, type_ignores=[]), text, filename)
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    code = compile(module, filename, "exec", dont_inherit=True)
+    return CompiledModule(
+        file,
+        tuple(rules),
+        shapes,
+        tuple(shape_of),
+        module,
+        code,
+        filename,
+        text,
+        frozenset(fact_keys),
     )
 
 
-def _facts_argument() -> ast.arguments:
-    """The one parameter of a condition function (or of an ``any`` test): ``facts``."""
+def _placed(module: ast.Module, text: str, filename: str) -> ast.Module:
+    """``module`` with the positions its nodes have in ``text``.
+
+    ``text`` is the source written for ``module``: it is parsed only to
+    read the positions off, and must parse to the very same tree.
+    """
+    parsed = ast.parse(text, filename)
+    if ast.dump(parsed) != ast.dump(module):  # pragma: no cover - a compiler bug
+        raise AssertionError(f"the source written for {filename} is not its code")
+    for ours, theirs in zip(ast.walk(module), ast.walk(parsed), strict=True):
+        for attr in theirs._attributes:
+            setattr(ours, attr, getattr(theirs, attr, None))
+    return module
+
+
+def _name(name: str) -> ast.Name:
+    return ast.Name(name, ast.Load())
+
+
+def _arguments(*names: str) -> ast.arguments:
     return ast.arguments(
         posonlyargs=[],
-        args=[ast.arg(**_AT.pos, arg="facts")],
+        args=[ast.arg(n) for n in names],
         vararg=None,
         kwonlyargs=[],
         kw_defaults=[],
@@ -194,916 +254,166 @@ def _facts_argument() -> ast.arguments:
     )
 
 
-def _guarded_entity(node: Condition, event: Event | None, within: bool) -> str | None:
-    """The optional entity whose presence must guard ``node``, or None.
-
-    A negative test (``customer lacks label X``) of an entity the event may
-    not have, outside ``any …``, is compiled as ``not GET_(facts,
-    'customer.absent') and …``: about a missing entity it is false.
-    """
-    entity = entity_of(node)
-    if (
-        entity is not None
-        and not within
-        and event
-        and entity in event.optional
-        and negative_atom(node)
-    ):
-        return entity
-    return None
-
-
-class _Compiler:
-    """One ``visit_<Node>`` per condition node, returning ``ast.expr``."""
-
-    def __init__(self, vocabulary: Vocabulary, file: str) -> None:
-        self.vocabulary = vocabulary
-        self.file = file
-        self.constants: dict[tuple[str, Any], str] = {}
-        self.prelude: list[ast.stmt] = []
-        self.temp = 0
-        self.fact_keys: set[str] = set()
-        #: The facts the rule being compiled reads.
-        self.rule_keys: set[str] = set()
-        #: The event of the rule being compiled (its optional entities get guards).
-        self.event: Event | None = None
-        #: Inside ``any ENTITY …``: facts are the member's, not the event's.
-        self.within = False
-
-    # helpers
-    def hoist(self, kind: str, value: Any, make: ast.expr, node: Node | None) -> ast.Name:
-        """A module-level constant computed once at load time: ``_k1 = D('50.00')``."""
-        key = (kind, value)
-        name = self.constants.get(key)
-        if name is None:
-            name = f"_k{len(self.constants) + 1}"
-            self.constants[key] = name
-            target = ast.Name(**_AT.pos, id=name, ctx=ast.Store())
-            self.prelude.append(ast.Assign(**_AT.pos, targets=[target], value=make))
-        return ast.Name(**_AT.pos, id=name, ctx=ast.Load())
-
-    def decimal(self, value: Decimal, node: Node | None) -> ast.Name:
-        text = str(value)
-        return self.hoist("D", text, _call("D", _const(text)), node)
-
-    def instant(self, value: Any, node: Node | None) -> ast.Name:
-        text = value.isoformat()
-        return self.hoist("T", text, _call("T", _const(text)), node)
-
-    def fact(self, key: str) -> ast.Subscript:
-        if not self.within:
-            self.fact_keys.add(key)
-            self.rule_keys.add(key)
-        return ast.Subscript(
-            **_AT.pos,
-            value=ast.Name(**_AT.pos, id="facts", ctx=ast.Load()),
-            slice=_const(key),
-            ctx=ast.Load(),
-        )
-
-    def maybe(self, key: str) -> ast.Call:
-        """``GET_(facts, key)``: a fact a caller's mapping may leave out (None then)."""
-        self.fact_keys.add(key)
-        self.rule_keys.add(key)
-        return _call("GET_", ast.Name(**_AT.pos, id="facts", ctx=ast.Load()), _const(key))
-
-    def fresh(self) -> str:
-        self.temp += 1
-        return f"_v{self.temp}"
-
-    # dispatch
-    def visit(self, node: Condition) -> ast.expr:
-        method = getattr(self, f"visit_{type(node).__name__}")
-        test: ast.expr = method(node)
-        entity = _guarded_entity(node, self.event, self.within)
-        if entity is not None:
-            # A condition about a missing entity (no customer) is false. The
-            # others are already: a missing entity has no labels and its
-            # fields are None, which no positive test accepts.
-            present = ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=self.maybe(absent_key(entity)))
-            test = ast.BoolOp(**_AT.pos, op=ast.And(), values=[present, test])
-        return test
-
-    def visit_Some(self, node: Some) -> ast.expr:
-        members = self.fact(many_key(node.entity.text))
-        self.within = True
-        try:
-            inner = self.visit(node.condition)
-        finally:
-            self.within = False
-        test = ast.Lambda(**_AT.pos, args=_facts_argument(), body=inner)
-        return _call("SOME_", members, test)
-
-    def visit_Is(self, node: Is) -> ast.expr:
-        entity = self.vocabulary.entity(node.entity.text)
-        assert entity is not None and entity.identity is not None, "compile only checked rules"
-        ref = FieldRef(node.entity, Name(entity.identity, span=node.span), span=node.span)
-        return self.visit_Compare(
-            Compare(ref, Name("!=" if node.negated else "="), node.value, span=node.span)
-        )
-
-    def visit_And(self, node: And) -> ast.expr:
-        return ast.BoolOp(**_AT.pos, op=ast.And(), values=[self.visit(o) for o in node.operands])
-
-    def visit_Or(self, node: Or) -> ast.expr:
-        return ast.BoolOp(**_AT.pos, op=ast.Or(), values=[self.visit(o) for o in node.operands])
-
-    def visit_Not(self, node: Not) -> ast.expr:
-        return ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=self.visit(node.operand))
-
-    def visit_HasLabel(self, node: HasLabel) -> ast.expr:
-        op: ast.cmpop = ast.NotIn() if node.negated else ast.In()
-        return ast.Compare(
-            **_AT.pos,
-            left=_const(node.label.text),
-            ops=[op],
-            comparators=[self.fact(labels_key(node.entity.text))],
-        )
-
-    def visit_HasAnyLabel(self, node: HasAnyLabel) -> ast.expr:
-        names = list(dict.fromkeys(n.text for n in node.labels))
-        labels = self.fact(labels_key(node.entity.text))
-        test: ast.expr
-        if len(names) <= _INLINE_ANY:
-            tests: list[ast.expr] = [
-                ast.Compare(**_AT.pos, left=_const(n), ops=[ast.In()], comparators=[labels])
-                for n in names
-            ]
-            test = tests[0] if len(tests) == 1 else ast.BoolOp(**_AT.pos, op=ast.Or(), values=tests)
-        else:
-            wanted = self.hoist(
-                "FS",
-                tuple(names),
-                _call("FS", ast.Tuple(**_AT.pos, elts=[_const(n) for n in names], ctx=ast.Load())),
-                node,
-            )
-            test = _call("ANY_", wanted, labels)
-        return ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=test) if node.negated else test
-
-    def _field(self, ref: FieldRef) -> tuple[str, Type]:
-        resolved = resolve_field(self.vocabulary, ref)
-        assert resolved is not None, "compile only checked rules"
-        entity, f = resolved
-        return fact_key(entity.name, f.name), f.type
-
-    def _value(self, v: Value, t: Type, node: Node) -> Any:
-        """The compiled form of a literal: an ast expression, or an Instant for dates."""
-        if isinstance(v, Number):
-            if t is Type.INTEGER:
-                return _const(int(v.value))
-            return self.decimal(v.value, node)
-        if isinstance(v, String):
-            return _const(v.value)
-        if isinstance(v, Ident):
-            if t is Type.BOOLEAN:
-                return _const(v.name in ("true", "yes"))
-            return _const(v.name)
-        assert isinstance(v, DateValue)
-        got = parse_date(v)
-        assert isinstance(got, Instant), "compile only checked rules"
-        return got
-
-    def _guarded(self, key: str, build: Any) -> ast.expr:
-        """``(_v := facts[key]) is not None and <build(_v)>``: a missing fact is never true."""
-        name = self.fresh()
-        bind = ast.NamedExpr(
-            **_AT.pos, target=ast.Name(**_AT.pos, id=name, ctx=ast.Store()), value=self.fact(key)
-        )
-        not_none = ast.Compare(**_AT.pos, left=bind, ops=[ast.IsNot()], comparators=[_const(None)])
-        return ast.BoolOp(
-            **_AT.pos,
-            op=ast.And(),
-            values=[not_none, build(ast.Name(**_AT.pos, id=name, ctx=ast.Load()))],
-        )
-
-    def visit_Compare(self, node: Compare) -> ast.expr:
-        key, t = self._field(node.field)
-        value = self._value(node.value, t, node)
-        op = node.op.text
-        if isinstance(value, Instant):
-            return self._guarded(key, lambda x: self._compare_instant(x, op, value, node))
-        cmp = {
-            "=": ast.Eq(),
-            "!=": ast.NotEq(),
-            "<": ast.Lt(),
-            "<=": ast.LtE(),
-            ">": ast.Gt(),
-            ">=": ast.GtE(),
-        }[op]
-        if op in ("=", "!="):
-            return ast.Compare(**_AT.pos, left=self.fact(key), ops=[cmp], comparators=[value])
-        return self._guarded(
-            key, lambda x: ast.Compare(**_AT.pos, left=x, ops=[cmp], comparators=[value])
-        )
-
-    def _compare_instant(self, x: ast.expr, op: str, v: Instant, node: Node) -> ast.expr:
-        start = self.instant(v.start, node)
-        if not v.date_only:
-            cmp = {
-                "=": ast.Eq(),
-                "!=": ast.NotEq(),
-                "<": ast.Lt(),
-                "<=": ast.LtE(),
-                ">": ast.Gt(),
-                ">=": ast.GtE(),
-            }[op]
-            return ast.Compare(**_AT.pos, left=x, ops=[cmp], comparators=[start])
-        end = self.instant(v.end, node)
-        within = ast.Compare(**_AT.pos, left=start, ops=[ast.LtE(), ast.Lt()], comparators=[x, end])
-        return {
-            "=": lambda: within,
-            "!=": lambda: ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=within),
-            "<": lambda: ast.Compare(**_AT.pos, left=x, ops=[ast.Lt()], comparators=[start]),
-            "<=": lambda: ast.Compare(**_AT.pos, left=x, ops=[ast.Lt()], comparators=[end]),
-            ">": lambda: ast.Compare(**_AT.pos, left=x, ops=[ast.GtE()], comparators=[end]),
-            ">=": lambda: ast.Compare(**_AT.pos, left=x, ops=[ast.GtE()], comparators=[start]),
-        }[op]()
-
-    def visit_Between(self, node: Between) -> ast.expr:
-        key, t = self._field(node.field)
-        low = self._value(node.low, t, node)
-        high = self._value(node.high, t, node)
-
-        def build(x: ast.expr) -> ast.expr:
-            test: ast.expr
-            if isinstance(low, Instant):
-                assert isinstance(high, Instant)
-                lo = self.instant(low.start, node)
-                if high.date_only:
-                    hi = self.instant(high.end, node)
-                    test = ast.Compare(
-                        **_AT.pos, left=lo, ops=[ast.LtE(), ast.Lt()], comparators=[x, hi]
-                    )
-                else:
-                    hi = self.instant(high.start, node)
-                    test = ast.Compare(
-                        **_AT.pos, left=lo, ops=[ast.LtE(), ast.LtE()], comparators=[x, hi]
-                    )
-            else:
-                test = ast.Compare(
-                    **_AT.pos, left=low, ops=[ast.LtE(), ast.LtE()], comparators=[x, high]
-                )
-            return ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=test) if node.negated else test
-
-        return self._guarded(key, build)
-
-    def visit_In(self, node: In) -> ast.expr:
-        key, t = self._field(node.field)
-        values = [self._value(v, t, node) for v in node.values]
-        if t is Type.DATETIME:  # a date is a whole day: membership is an 'or' of ranges
-
-            def build(x: ast.expr) -> ast.expr:
-                tests = [self._compare_instant(x, "=", v, node) for v in values]
-                test = (
-                    tests[0]
-                    if len(tests) == 1
-                    else ast.BoolOp(**_AT.pos, op=ast.Or(), values=tests)
-                )
-                return ast.UnaryOp(**_AT.pos, op=ast.Not(), operand=test) if node.negated else test
-
-            return self._guarded(key, build)
-        consts: list[Any] = []
-        for v in values:
-            if isinstance(v, ast.Constant):
-                consts.append(v.value)
-            else:  # a hoisted Decimal: membership by value
-                consts.append(Decimal(self._constant_text(v)))
-        members = tuple(dict.fromkeys(consts))
-        elts: list[ast.expr] = [
-            _call("D", _const(str(c))) if isinstance(c, Decimal) else _const(c) for c in members
-        ]
-        wanted = self.hoist(
-            "FS",
-            tuple((type(c).__name__, str(c)) for c in members),
-            _call("FS", ast.Tuple(**_AT.pos, elts=elts, ctx=ast.Load())),
-            node,
-        )
-        op: ast.cmpop = ast.NotIn() if node.negated else ast.In()
-        return ast.Compare(**_AT.pos, left=self.fact(key), ops=[op], comparators=[wanted])
-
-    def _constant_text(self, name: ast.Name) -> str:
-        for (kind, value), n in self.constants.items():
-            if n == name.id and kind == "D":
-                return str(value)
-        raise AssertionError(name.id)  # pragma: no cover
-
-
-class _Shape:
-    """A condition's shape and constants, found without building its syntax tree.
-
-    Walks a rule's condition as :class:`_Compiler` does, method for method,
-    and instead of ``ast`` nodes records
-
-    - ``tokens``: the shape, everything that decides the condition's
-      bytecode but its constants, module-level names and positions;
-    - ``consts``: every constant the rule's function holds (fact keys,
-      labels, texts, whole numbers, booleans, None), in walk order;
-    - ``names``: the hoisted module-level names it reads (``_k3``), in walk
-      order, hoisted through the same ``_Compiler`` in the same order as the
-      syntax path hoists them, so they get the same names;
-    - ``keys``: the facts the rule reads (its record's ``facts``).
-
-    Two rules with equal :meth:`walk` keys compile to code objects that
-    differ only in those constants, names and positions, which is what
-    :class:`rulec.dsl.codetemplate.Template` replaces. The two walks must
-    stay in step: ``TestShapes`` and ``TestCompiledByShape`` in
-    tests/dsl/test_compiler.py hold the code objects of both paths equal
-    over the golden files, the shipped rules and generated rule files.
-    """
-
-    #: Types a constant may have (``compile()`` refuses others in ``ast.Constant``).
-    PLAIN = frozenset({str, int, bool, type(None)})
-
-    def __init__(self, comp: _Compiler) -> None:
-        self.comp = comp
-        self.tokens: list[Any] = []
-        self.consts: list[Any] = []
-        self.names: list[str] = []
-        self.keys: set[str] = set()
-        self.event: Event | None = None
-        self.within = False
-        self.rule: Rule | None = None
-        self.placed = False
-
-    def walk(self, rule: Rule, event: Event | None) -> Hashable | None:
-        """The shape key of ``rule``'s condition; None if it must take the syntax path."""
-        self.tokens = []
-        self.consts = []
-        self.names = []
-        self.keys = set()
-        self.event = event
-        self.within = False
-        self.rule = rule
-        self.placed = False
-        if rule.condition is None:
-            self.tokens.append("T")
-            self.consts.append(True)
-        else:
-            self.visit(rule.condition)
-        if not self.PLAIN.issuperset(map(type, self.consts)):
-            return None
-        names = self.names
-        # (most rules read one hoisted name or none: their pattern is their length)
-        return (tuple(self.tokens), pattern(self.consts), pattern(names) if names[1:] else ())
-
-    # helpers, as _Compiler's
-    def hoist(self, kind: str, value: Any, make: Any) -> str:
-        """``_Compiler.hoist``, building the value's expression only when it is new."""
-        name = self.comp.constants.get((kind, value))
-        if name is not None:
-            return name
-        if not self.placed:  # the prelude's positions, as the syntax path gives them
-            assert self.rule is not None
-            _AT.pos = _position(self.rule.condition or self.rule)
-            self.placed = True
-        return self.comp.hoist(kind, value, make(), None).id
-
-    def decimal(self, value: Decimal) -> str:
-        text = str(value)
-        return self.hoist("D", text, lambda: _call("D", _const(text)))
-
-    def instant(self, value: Any) -> str:
-        text = value.isoformat()
-        return self.hoist("T", text, lambda: _call("T", _const(text)))
-
-    def fact(self, key: str) -> None:
-        if not self.within:
-            self.comp.fact_keys.add(key)
-            self.keys.add(key)
-        self.consts.append(key)
-
-    def maybe(self, key: str) -> None:
-        self.comp.fact_keys.add(key)
-        self.keys.add(key)
-        self.consts.append(key)
-
-    def use(self, value: tuple[str, Any]) -> None:
-        """A value from ``_value`` used in the function: a constant or a hoisted name."""
-        kind, v = value
-        (self.consts if kind == "c" else self.names).append(v)
-
-    # dispatch
-    def visit(self, node: Condition) -> None:
-        entity = _guarded_entity(node, self.event, self.within)
-        if entity is not None:
-            self.tokens.append("G")  # not GET_(facts, 'customer.absent') and …
-            self.maybe(absent_key(entity))
-        _SHAPE_VISITS[type(node)](self, node)
-
-    def visit_Some(self, node: Some) -> None:
-        self.tokens.append("S")
-        self.fact(many_key(node.entity.text))
-        self.within = True
-        try:
-            self.visit(node.condition)
-        finally:
-            self.within = False
-
-    def visit_Is(self, node: Is) -> None:
-        entity = self.comp.vocabulary.entity(node.entity.text)
-        assert entity is not None and entity.identity is not None, "compile only checked rules"
-        ref = FieldRef(node.entity, Name(entity.identity, span=node.span), span=node.span)
-        self.visit_Compare(
-            Compare(ref, Name("!=" if node.negated else "="), node.value, span=node.span)
-        )
-
-    def visit_And(self, node: And) -> None:
-        self.tokens.append(("and", len(node.operands)))
-        for o in node.operands:
-            self.visit(o)
-
-    def visit_Or(self, node: Or) -> None:
-        self.tokens.append(("or", len(node.operands)))
-        for o in node.operands:
-            self.visit(o)
-
-    def visit_Not(self, node: Not) -> None:
-        self.tokens.append("not")
-        self.visit(node.operand)
-
-    def visit_HasLabel(self, node: HasLabel) -> None:
-        self.tokens.append(("has", node.negated))
-        self.consts.append(node.label.text)
-        self.fact(labels_key(node.entity.text))
-
-    def visit_HasAnyLabel(self, node: HasAnyLabel) -> None:
-        names = list(dict.fromkeys(n.text for n in node.labels))
-        self.fact(labels_key(node.entity.text))
-        if len(names) <= _INLINE_ANY:
-            self.tokens.append(("any", node.negated, len(names)))
-            self.consts.extend(names)
-            return
-        self.tokens.append(("any-of", node.negated))
-        self.names.append(
-            self.hoist(
-                "FS",
-                tuple(names),
-                lambda: _call(
-                    "FS", ast.Tuple(**_AT.pos, elts=[_const(n) for n in names], ctx=ast.Load())
-                ),
-            )
-        )
-
-    def _value(self, v: Value, t: Type) -> Any:
-        """``_Compiler._value``: ("c", constant), ("n", hoisted name), or an Instant."""
-        if isinstance(v, Number):
-            if t is Type.INTEGER:
-                return ("c", int(v.value))
-            return ("n", self.decimal(v.value))
-        if isinstance(v, String):
-            return ("c", v.value)
-        if isinstance(v, Ident):
-            if t is Type.BOOLEAN:
-                return ("c", v.name in ("true", "yes"))
-            return ("c", v.name)
-        assert isinstance(v, DateValue)
-        got = parse_date(v)
-        assert isinstance(got, Instant), "compile only checked rules"
-        return got
-
-    def _guarded(self, key: str) -> None:
-        """``_Compiler._guarded``: ``(_v := facts[key]) is not None and …``."""
-        self.fact(key)
-        self.consts.append(None)
-
-    def visit_Compare(self, node: Compare) -> None:
-        key, t = self.comp._field(node.field)
-        value = self._value(node.value, t)
-        op = node.op.text
-        if isinstance(value, Instant):
-            self.tokens.append(("compare-instant", op, value.date_only))
-            self._guarded(key)
-            self._compare_instant(op, value)
-            return
-        self.tokens.append(("compare", op, value[0]))
-        if op in ("=", "!="):
-            self.fact(key)
-        else:
-            self._guarded(key)
-        self.use(value)
-
-    def _compare_instant(self, op: str, v: Instant) -> None:
-        start = self.instant(v.start)
-        if not v.date_only:
-            self.names.append(start)
-            return
-        end = self.instant(v.end)
-        used = {
-            "=": (start, end),
-            "!=": (start, end),
-            "<": (start,),
-            "<=": (end,),
-            ">": (end,),
-            ">=": (start,),
-        }[op]
-        self.names.extend(used)
-
-    def visit_Between(self, node: Between) -> None:
-        key, t = self.comp._field(node.field)
-        low = self._value(node.low, t)
-        high = self._value(node.high, t)
-        self._guarded(key)
-        if isinstance(low, Instant):
-            assert isinstance(high, Instant)
-            self.tokens.append(("between-instant", node.negated, high.date_only))
-            self.names.append(self.instant(low.start))
-            self.names.append(self.instant(high.end if high.date_only else high.start))
-            return
-        self.tokens.append(("between", node.negated, low[0], high[0]))
-        self.use(low)
-        self.use(high)
-
-    def visit_In(self, node: In) -> None:
-        key, t = self.comp._field(node.field)
-        values = [self._value(v, t) for v in node.values]
-        if t is Type.DATETIME:
-            self.tokens.append(("in-instant", node.negated, tuple(v.date_only for v in values)))
-            self._guarded(key)
-            for v in values:
-                self._compare_instant("=", v)
-            return
-        consts: list[Any] = []
-        for v, got in zip(node.values, values, strict=True):
-            if got[0] == "c":
-                consts.append(got[1])
-            else:  # a hoisted Decimal: membership by value
-                assert isinstance(v, Number)
-                consts.append(Decimal(str(v.value)))
-        members = tuple(dict.fromkeys(consts))
-        wanted = self.hoist(
-            "FS",
-            tuple((type(c).__name__, str(c)) for c in members),
-            lambda: _call(
-                "FS",
-                ast.Tuple(
-                    **_AT.pos,
-                    elts=[
-                        _call("D", _const(str(c))) if isinstance(c, Decimal) else _const(c)
-                        for c in members
-                    ],
-                    ctx=ast.Load(),
-                ),
-            ),
-        )
-        self.fact(key)
-        self.tokens.append(("in", node.negated))
-        self.names.append(wanted)
-
-
-#: ``_Shape``'s visit method per node class (as ``_Compiler``'s by class name).
-_SHAPE_VISITS: dict[type, Any] = {
-    cls: getattr(_Shape, f"visit_{cls.__name__}")
-    for cls in (Some, Is, And, Or, Not, HasLabel, HasAnyLabel, Compare, Between, In)
-}
-
-
-def _index_labels(cond: Condition | None) -> frozenset[tuple[str, str]] | None:
-    """Labels of which at least one must be present for ``cond`` to hold.
-
-    None means no such set is known and the rule must be scanned on every
-    event; the engine indexes rules by these labels (a Rete alpha network).
-    """
-    if isinstance(cond, HasLabel) and not cond.negated:
-        return frozenset({(cond.entity.text, cond.label.text)})
-    if isinstance(cond, HasAnyLabel) and not cond.negated:
-        return frozenset((cond.entity.text, n.text) for n in cond.labels)
-    if isinstance(cond, And):
-        known = [s for s in map(_index_labels, cond.operands) if s is not None]
-        return min(known, key=len) if known else None
-    if isinstance(cond, Or):
-        parts = [_index_labels(o) for o in cond.operands]
-        if any(p is None for p in parts):
-            return None
-        return frozenset().union(*parts)  # type: ignore[arg-type]
-    return None
-
-
-def _label_only(cond: Condition | None) -> bool:
-    """Whether ``cond`` holds exactly when one of its :func:`_index_labels` is present.
-
-    ``customer has label VIP``, ``has any label of A, B`` and ``or`` of such:
-    the engine, which finds the rule through those labels, knows the answer
-    without calling the rule's test.
-    """
-    if isinstance(cond, HasLabel | HasAnyLabel):
-        return not cond.negated
-    if isinstance(cond, Or):
-        return all(map(_label_only, cond.operands))
-    return False
-
-
-#: The fields of a rule's record in the generated table, in order.
-RECORD_FIELDS = (
-    "id",
-    "name",
-    "file",
-    "line",
-    "column",
-    "event",
-    "actions",
-    "priority",
-    "enabled",
-    "exclusive",
-    "combinable",
-    "valid_from",
-    "valid_until",
-    "description",
-    "labels",
-    "facts",
-    "label_only",
-)
-
-
-def _record(
-    rule: Rule, fname: str, file: str, event: Event | None, keys: set[str]
-) -> tuple[Any, ...]:
-    """A rule's data as one tuple, in the order ``RULES_`` reads it (written as JSON).
-
-    Everything but the condition is data: numbers are decimal strings and
-    instants ISO strings, which the runtime turns into ``Decimal`` and
-    ``datetime`` once, when the module is loaded.
-    """
-    start = end = None
-    if rule.meta:
-        window = rule.window
-        if window is not None:
-            got = window_bounds(window)
-            assert not isinstance(got, str), "compile only checked rules"
-            w_start, w_end = got
-            start = w_start.start.isoformat() if w_start else None
-            end = w_end.end.isoformat() if w_end else None
-        meta = (rule.priority, rule.enabled, rule.exclusive, rule.combinable)
-        description = rule.description
-    else:  # a one-line rule: the defaults, without a look at its (empty) metadata
-        meta = _NO_META
-        description = None
-    labels = _index_labels(rule.condition)
-    span = rule.span
-    return (
-        fname,
-        rule_name(rule, file),
-        file,
-        span.line if span else 0,
-        span.column if span else 0,
-        event.key if event is not None else rule.event.text,
-        tuple(_action(a) for a in rule.actions),
-        *meta,
-        start,
-        end,
-        description,
-        None if labels is None else tuple(sorted(labels)),
-        tuple(sorted(keys)),
-        labels is not None and _label_only(rule.condition),
-    )
-
-
-#: Priority, enabled, exclusive and combinable of a rule without metadata.
-_NO_META = (0, True, False, False)
-
-
-def _action(a: Any) -> tuple[Any, ...]:
-    """An action as constant data: ``("percent", "10", title, cap, cap_currency)``, …"""
-    if isinstance(a, PercentDiscount):
-        cap = a.cap
-        return (
-            "percent",
-            str(a.percent),
-            a.title,
-            None if cap is None else str(cap.amount),
-            None if cap is None else cap.currency.text,
-        )
-    if isinstance(a, FixedDiscount):
-        return ("fixed", str(a.amount), a.currency.text, a.title)
-    if isinstance(a, SetField):
-        value = a.value
-        text = value.name if isinstance(value, Ident) else getattr(value, "value", None)
-        assert isinstance(text, str), "compile only checked rules: settable fields are texts"
-        return ("set", a.field.entity.text, a.field.field.text, text)
-    if isinstance(a, EntityAction):
-        return (a.verb.text, a.entity.text)
-    assert isinstance(a, LabelAction)
-    return ("label", a.entity.text, a.label.text, a.verb.text == "add")
-
-
-#: One rule's record as JSON text (one encoder: ``json.dumps`` with options makes
-#: a new one per call).
-_JSON = json.JSONEncoder(ensure_ascii=False).encode
-
-#: Rules compiled to one code object; the syntax tree of one chunk at a time
-#: is alive, which bounds the memory a big rule file needs.
-CHUNK = 256
-
-
-def compile_rules(
-    items: Sequence[Item],
-    vocabulary: Vocabulary,
-    file: str = "<string>",
-    *,
-    keep_syntax: bool = True,
-) -> CompiledModule:
-    """Compile checked items of one file to a module defining ``RULES``.
-
-    Each rule's condition becomes a function ``rule_NNNN(facts)``; the rest
-    of the rule is one constant JSON text in a table, which the runtime's
-    ``RULES_`` turns into ``Rule_`` records, in source order, when the module
-    runs. Only rules that passed :func:`rulec.dsl.checker.check` may be
-    compiled.
-
-    With ``keep_syntax`` (``rulec compile``) the whole module is built as a
-    syntax tree, kept for ``CompiledModule.source``, and compiled in chunks
-    of :data:`CHUNK` rules. Without it (a loaded rule set) the rules are
-    compiled by shape: the first rule of each shape from its syntax tree,
-    the others' functions made from that one's code object with their own
-    constants, names and positions (:mod:`rulec.dsl.codetemplate`). Both
-    give equal code objects and records.
-    """
-    rules = [i for i in items if isinstance(i, Rule)]
-    if keep_syntax:
-        return _compile_syntax(rules, vocabulary, file)
-    return _compile_shapes(rules, vocabulary, file)
-
-
-def _event_of(rule: Rule, vocabulary: Vocabulary) -> Event | None:
-    return vocabulary.event(
-        rule.event.text, rule.subject.text if rule.subject is not None else None
-    )
-
-
-def _function(comp: _Compiler, rule: Rule, fname: str) -> ast.FunctionDef:
-    """The syntax tree of a rule's condition function ``rule_NNNN(facts)``."""
-    comp.temp = 0
-    comp.rule_keys = set()
-    _AT.pos = _position(rule.condition or rule)
-    body = comp.visit(rule.condition) if rule.condition is not None else _const(True)
-    fn = ast.FunctionDef(
-        **_AT.pos,
-        name=fname,
-        args=_facts_argument(),
-        body=[ast.Return(**_AT.pos, value=body)],
+def _function(name: str, params: Sequence[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    return ast.FunctionDef(
+        name=name,
+        args=_arguments(*params),
+        body=body,
         decorator_list=[],
         returns=None,
         **_TYPE_PARAMS,
     )
-    fn.lineno = rule.span.line if rule.span else 1
-    return fn
 
 
-def _compile_syntax(rules: list[Rule], vocabulary: Vocabulary, file: str) -> CompiledModule:
-    """The module as one syntax tree, compiled in chunks, kept for ``source``."""
-    comp = _Compiler(vocabulary, file)
-    names: list[str] = []
-    records: list[tuple[Any, ...]] = []
-    codes: list[types.CodeType] = []
-    kept_constants: list[ast.stmt] = []
-    kept_functions: list[ast.stmt] = []
-    functions: list[ast.stmt] = []
-
-    def flush() -> None:
-        body = [*comp.prelude, *functions]
-        if body:
-            module = ast.Module(body=body, type_ignores=[])
-            codes.append(compile(module, filename=file, mode="exec", dont_inherit=True))
-        kept_constants.extend(comp.prelude)
-        kept_functions.extend(functions)
-        comp.prelude.clear()
-        functions.clear()
-
-    for n, rule in enumerate(rules, start=1):
-        fname = f"rule_{n:04d}"
-        comp.event = _event_of(rule, vocabulary)
-        functions.append(_function(comp, rule, fname))
-        names.append(fname)
-        _AT.pos = _position(rule)
-        records.append(_record(rule, fname, file, comp.event, comp.rule_keys))
-        if n % CHUNK == 0:
-            flush()
-    flush()
-
-    _AT.pos = _position(rules[0] if rules else None)
-    table = ast.Call(
-        **_AT.pos,
-        func=ast.Name(**_AT.pos, id="RULES_", ctx=ast.Load()),
-        args=[
-            ast.Tuple(
-                **_AT.pos,
-                elts=[ast.Name(**_AT.pos, id=name, ctx=ast.Load()) for name in names],
-                ctx=ast.Load(),
-            ),
-            # one JSON text per rule: cheap for compile() (a deeply nested
-            # tuple constant costs it more than all the conditions together)
-            _const(tuple(map(_JSON, records))),
-        ],
-        keywords=[],
-    )
-    assign = ast.Assign(
-        **_AT.pos, targets=[ast.Name(**_AT.pos, id="RULES", ctx=ast.Store())], value=table
-    )
-    last = ast.Module(body=[assign], type_ignores=[])
-    codes.append(compile(last, filename=file, mode="exec", dont_inherit=True))
-    module = ast.Module(body=[*kept_constants, *kept_functions, assign], type_ignores=[])
-    return CompiledModule(file, module, tuple(codes), len(rules), frozenset(comp.fact_keys))
+def _not(test: ast.expr, negated: bool = True) -> ast.expr:
+    return ast.UnaryOp(ast.Not(), test) if negated else test
 
 
-#: Where the module of :func:`_compile_shapes` gets its tuple of code objects
-#: (``compile()`` takes no code object in an ``ast.Constant``) and its table of
-#: records (tuples: a nested constant costs ``compile()`` more than the rules).
-_CODES = ("rulec: the code objects of the rule functions",)
-_TABLE = ("rulec: the records of the rules",)
+def _any_of(tests: list[ast.expr]) -> ast.expr:
+    return tests[0] if len(tests) == 1 else ast.BoolOp(ast.Or(), tests)
 
 
-def _compile_shapes(rules: list[Rule], vocabulary: Vocabulary, file: str) -> CompiledModule:
-    """The module without a syntax tree for each rule: functions made by shape.
+_CMP: dict[str, type[ast.cmpop]] = {
+    "=": ast.Eq,
+    "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+}
 
-    The module runs ``_k1 = D('50.00')``, … (the hoisted constants), then
-    ``RULES = RULES_(FN_(lambda: None, CODES), TABLE)``, where CODES is the
-    tuple of the rule functions' code objects and TABLE that of the records
-    (tuples, not the JSON texts ``source`` shows: nothing needs their text,
-    and the loader need not parse it); ``FN_`` makes the functions, in the
-    module's namespace. Both are put in the compiled code's constants.
-    """
-    comp = _Compiler(vocabulary, file)
-    shape = _Shape(comp)
-    #: Per shape key, its template; None when its first rule made none (``Template.of``).
-    templates: dict[Hashable, Template | None] = {}
-    codes: list[types.CodeType] = []
-    records: list[tuple[Any, ...]] = []
-    runtime_names = frozenset(RUNTIME_NAMES)
 
-    for n, rule in enumerate(rules, start=1):
-        fname = f"rule_{n:04d}"
-        event = _event_of(rule, vocabulary)
-        key = shape.walk(rule, event)
-        lines, columns = _lines_columns(rule)
-        if key is not None:
-            (r, c, e), (_, col, end) = lines, columns
-            key = (key, r == c, c == e, r == e, col == 0, end == 0, col == end)
-        template = templates.get(key) if key is not None else None
-        if template is not None:
-            code = template.make(shape.consts, shape.names, fname, lines, columns)
-            keys = shape.keys
+def _cmp(left: ast.expr, op: type[ast.cmpop], right: ast.expr) -> ast.Compare:
+    return ast.Compare(left, [op()], [right])
+
+
+class _Factory:
+    """The factory of one shape: one ``visit_<Node>`` per lowered node, returning ``ast.expr``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: Statements before ``def test``: label sets, ``any`` tests (with their text).
+        self.prelude: list[tuple[ast.stmt, list[str]]] = []
+        self.temps = 0
+        self.sets = 0
+        self.anys = 0
+
+    def build(self, tree: Condition | None) -> tuple[ast.FunctionDef, str]:
+        """The factory's definition and its source text."""
+        slots = len(slot_types(tree)) if tree is not None else 0
+        params = [f"c{n}" for n in range(slots)]
+        body = self.visit(tree) if tree is not None else ast.Constant(True)
+        test = _function("test", ["facts"], [ast.Return(body)])
+        done = ast.Return(_name("test"))
+        fn = _function(self.name, params, [*(s for s, _ in self.prelude), test, done])
+        lines = [f"def {self.name}({', '.join(params)}):"]
+        for _, text in self.prelude:
+            lines += [f"    {line}" for line in text]
+        lines += ["    def test(facts):", f"        return {ast.unparse(body)}", "    return test"]
+        return fn, "\n".join(lines)
+
+    def visit(self, node: Condition) -> ast.expr:
+        got: ast.expr = getattr(self, f"visit_{type(node).__name__}")(node)
+        return got
+
+    def value(self, v: Any) -> ast.expr:
+        assert isinstance(v, Slot), "factories are made from shapes"
+        return _name(f"c{v.index}")
+
+    def fact(self, key: str) -> ast.Subscript:
+        return ast.Subscript(_name("facts"), ast.Constant(key), ast.Load())
+
+    def guarded(self, key: str, build: Any) -> ast.expr:
+        """``(_v := facts[key]) is not None and <build(_v)>``: a missing fact is never true."""
+        self.temps += 1
+        name = f"_v{self.temps}"
+        bind = ast.NamedExpr(ast.Name(name, ast.Store()), self.fact(key))
+        present = _cmp(bind, ast.IsNot, ast.Constant(None))
+        return ast.BoolOp(ast.And(), [present, build(_name(name))])
+
+    def visit_AllOf(self, node: AllOf) -> ast.expr:
+        return ast.BoolOp(ast.And(), [self.visit(o) for o in node.operands])
+
+    def visit_AnyOf(self, node: AnyOf) -> ast.expr:
+        return ast.BoolOp(ast.Or(), [self.visit(o) for o in node.operands])
+
+    def visit_Negation(self, node: Negation) -> ast.expr:
+        return _not(self.visit(node.operand))
+
+    def visit_Exists(self, node: Exists) -> ast.expr:
+        self.anys += 1
+        name = f"_any{self.anys}"
+        inner = self.visit(node.condition)
+        fn = _function(name, ["facts"], [ast.Return(inner)])
+        self.prelude.append((fn, [f"def {name}(facts):", f"    return {ast.unparse(inner)}"]))
+        return ast.Call(_name("SOME_"), [self.fact(node.key), _name(name)], [])
+
+    def visit_Present(self, node: Present) -> ast.expr:
+        return _not(ast.Call(_name("GET_"), [_name("facts"), ast.Constant(node.key)], []))
+
+    def visit_HasLabel(self, node: HasLabel) -> ast.expr:
+        op = ast.NotIn if node.negated else ast.In
+        return _cmp(self.value(node.label), op, self.fact(node.key))
+
+    def visit_HasAnyLabel(self, node: HasAnyLabel) -> ast.expr:
+        test: ast.expr
+        if len(node.labels) <= INLINE_LABELS:
+            test = _any_of([_cmp(self.value(n), ast.In, self.fact(node.key)) for n in node.labels])
         else:
-            code = _compile_function(comp, rule, fname, event, file)
-            keys = comp.rule_keys
-            if key is not None and key not in templates:  # the first rule of its shape
-                templates[key] = (
-                    Template.of(code, shape.consts, shape.names, lines, columns, runtime_names)
-                    if keys == shape.keys
-                    else None
-                )
-        codes.append(code)
-        records.append(_record(rule, fname, file, event, keys))
+            self.sets += 1
+            name = f"_w{self.sets}"
+            members = ast.Tuple([self.value(n) for n in node.labels], ast.Load())
+            made = ast.Call(_name("FS"), [members], [])
+            assign = ast.Assign([ast.Name(name, ast.Store())], made)
+            self.prelude.append((assign, [f"{name} = {ast.unparse(made)}"]))
+            test = ast.Call(_name("ANY_"), [_name(name), self.fact(node.key)], [])
+        return _not(test, node.negated)
 
-    out: list[types.CodeType] = []
-    if comp.prelude:
-        module = ast.Module(body=comp.prelude, type_ignores=[])
-        out.append(compile(module, filename=file, mode="exec", dont_inherit=True))
-    _AT.pos = _position(rules[0] if rules else None)
-    anchor = ast.Lambda(
-        **_AT.pos,
-        args=ast.arguments(
-            posonlyargs=[],
-            args=[],
-            vararg=None,
-            kwonlyargs=[],
-            kw_defaults=[],
-            kwarg=None,
-            defaults=[],
-        ),
-        body=_const(None),
-    )
-    table = _call("RULES_", _call("FN_", anchor, _const(_CODES)), _const(_TABLE))
-    assign = ast.Assign(
-        **_AT.pos, targets=[ast.Name(**_AT.pos, id="RULES", ctx=ast.Store())], value=table
-    )
-    last = compile(ast.Module(body=[assign], type_ignores=[]), file, "exec", dont_inherit=True)
-    assert last.co_consts.count(_CODES) == last.co_consts.count(_TABLE) == 1
-    filled = {_CODES: tuple(codes), _TABLE: tuple(records)}
-    consts = [filled.get(c, c) if type(c) is tuple else c for c in last.co_consts]
-    out.append(last.replace(co_consts=tuple(consts)))
-    return CompiledModule(file, None, tuple(out), len(rules), frozenset(comp.fact_keys))
+    def visit_Compare(self, node: Compare) -> ast.expr:
+        op = _CMP[node.op]
+        value = self.value(node.value)
+        if node.guarded:
+            return self.guarded(node.key, lambda x: _cmp(x, op, value))
+        return _cmp(self.fact(node.key), op, value)
 
+    def visit_OnDay(self, node: OnDay) -> ast.expr:
+        start, end = self.value(node.start), self.value(node.end)
 
-def _lines_columns(rule: Rule) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """The lines and columns a rule's function has positions at (see ``_function``).
+        def build(x: ast.expr) -> ast.expr:
+            within = ast.Compare(start, [ast.LtE(), ast.Lt()], [x, end])
+            return {
+                "=": lambda: within,
+                "!=": lambda: _not(within),
+                "<": lambda: _cmp(x, ast.Lt, start),
+                "<=": lambda: _cmp(x, ast.Lt, end),
+                ">": lambda: _cmp(x, ast.GtE, end),
+                ">=": lambda: _cmp(x, ast.GtE, start),
+            }[node.op]()
 
-    Lines: the rule's (the function's first line) and its condition's
-    first and last; columns: 0 and the condition's first and end columns.
-    Which of them are equal is part of a shape's key: a template puts the
-    rule's own values where the template had its own.
-    """
-    pos = _position(rule.condition or rule)
-    return (
-        (rule.span.line if rule.span else 1, pos["lineno"], pos["end_lineno"]),
-        (0, pos["col_offset"], pos["end_col_offset"]),
-    )
+        return self.guarded(node.key, build)
 
+    def visit_Between(self, node: Between) -> ast.expr:
+        low, high = self.value(node.low), self.value(node.high)
+        top = ast.Lt() if node.open_high else ast.LtE()
+        return self.guarded(
+            node.key,
+            lambda x: _not(ast.Compare(low, [ast.LtE(), top], [x, high]), node.negated),
+        )
 
-def _compile_function(
-    comp: _Compiler, rule: Rule, fname: str, event: Event | None, file: str
-) -> types.CodeType:
-    """One rule's function, compiled alone from its syntax tree."""
-    comp.event = event
-    fn = _function(comp, rule, fname)
-    module = compile(ast.Module(body=[fn], type_ignores=[]), file, "exec", dont_inherit=True)
-    (code,) = [c for c in module.co_consts if isinstance(c, types.CodeType)]
-    return code
+    def visit_In(self, node: In) -> ast.expr:
+        op = ast.NotIn if node.negated else ast.In
+        return _cmp(self.fact(node.key), op, self.value(node.values))
+
+    def visit_InDays(self, node: InDays) -> ast.expr:
+        def build(x: ast.expr) -> ast.expr:
+            tests: list[ast.expr] = []
+            for start, end in node.members():
+                if end is None:
+                    tests.append(_cmp(x, ast.Eq, self.value(start)))
+                else:
+                    tests.append(
+                        ast.Compare(self.value(start), [ast.LtE(), ast.Lt()], [x, self.value(end)])
+                    )
+            return _not(_any_of(tests), node.negated)
+
+        return self.guarded(node.key, build)

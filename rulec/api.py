@@ -12,7 +12,8 @@ from rulec.dsl.parser import parse
 from rulec.dsl.sources import Analysis, Source, analyze, read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
-from rulec.engine.core.ruleset import RuleSet, from_analysis
+from rulec.engine.core.load import from_analysis
+from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 __all__ = [

@@ -1,67 +1,74 @@
-"""A cache of compiled rule sets on disk, like Python's ``.pyc`` files.
+"""A cache of loaded rule sets on disk: their lowered rules, as plain data.
 
 An order backend that restarts with unchanged rule files should not parse,
-check and compile them again. :func:`load_sources` looks for a cache file
-whose key is the hash of everything the compiled code depends on (the rule
-files' paths and texts, the vocabulary, the rulec version and the Python
-bytecode version); on a hit it runs the cached code objects, otherwise it
-builds the rule set as usual and writes the cache file for next time.
+check and lower them again. :func:`load_sources` looks for a cache file
+whose key is the hash of everything the lowered rules depend on (the rule
+files' paths and texts, the vocabulary, the rulec version); on a hit it
+builds the rule set from the lowered rules stored there (compiling one
+factory per condition shape, as a cold load does), otherwise it builds the
+rule set as usual and writes the cache file for next time.
 
-A cache file is never trusted. It is used only when its header, its
-SHA-256 checksum, its key and the shape of its code objects are all what
-this version writes: code objects whose names are the compiler's own and
-the runtime's (``RUNTIME_NAMES``), and nothing else, so no attribute access
-and no builtin. Anything else (a truncated, corrupt, stale or foreign file)
-is ignored and replaced. Writing is atomic (a temporary file renamed into
-place) and a cache folder that cannot be written only costs the speed-up.
-Only rule sets without errors are cached.
+A cache file holds data, never code: tuples, strings, whole numbers,
+booleans and None (decimals and instants as their text), so a forged file
+cannot run anything. It is still never trusted: it is used only when its
+header, its SHA-256 checksum, its key and every value in it are what this
+version writes (each shape a known kind of condition with its fields, each
+rule's constants as many as its shape's slots and of the types they take,
+every text, number and position within bounds). Anything else (a
+truncated, corrupt, stale or forged file) is ignored and replaced. Writing
+is atomic (a temporary file renamed into place) and a cache folder that
+cannot be written only costs the speed-up. Only rule sets without errors
+are cached.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import logging
 import marshal
 import os
-import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
 from importlib import resources
+from itertools import chain, repeat
 from pathlib import Path
-from types import CodeType
+from typing import Any
 
 from rulec.dsl import compiler
-from rulec.dsl.compiler import RUNTIME_NAMES, CompiledModule
+from rulec.dsl.compiler import CompiledModule, compile_lowered
+from rulec.dsl.gcpause import paused_gc
+from rulec.dsl.lower import LoweredRule
+from rulec.dsl.lowered import Condition
+from rulec.dsl.parser import MAX_PRIORITY
+from rulec.dsl.shapes import Lowered, shape_tree, slot_types, split
 from rulec.dsl.sources import Source, analyze
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import rules as records
 from rulec.engine.core import sandbox as runtime
-from rulec.engine.core.ruleset import RuleSet, from_analysis, load_modules
+from rulec.engine.core.load import from_analysis, load_modules
+from rulec.engine.core.ruleset import RuleSet
 
 __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 
 logger = logging.getLogger("rulec.engine")
 
-#: Bumped whenever the layout of a cache file or of the compiled code changes.
-FORMAT = 3
+#: Bumped whenever the layout of a cache file changes.
+FORMAT = 4
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
 KEEP = 8
 
-#: Names compiled code may hold: the runtime's and the compiler's own.
-_OWN_NAME = re.compile(r"rule_\d{4,}|_k\d+|_v\d+|RULES|facts")
-_RUNTIME = frozenset(RUNTIME_NAMES)
-
 
 @functools.cache
 def _compiler_fingerprint() -> bytes:
-    """A hash of the code that decides what compiled rules are: the front end and runtime.
+    """A hash of the code that decides what lowered rules are: the front end and runtime.
 
-    Part of every key, so a changed compiler (a new release, or a developer's
-    edit) never runs code that an older one cached.
+    Part of every key, so a changed front end (a new release, or a
+    developer's edit) never loads what an older one cached.
     """
     h = hashlib.sha256()
     files = sorted(Path(compiler.__file__).parent.glob("*.py"))
@@ -83,7 +90,6 @@ def cache_key(sources: Sequence[Source], vocabulary: Vocabulary) -> str | None:
     parts = [
         f"rulec-cache {FORMAT}".encode(),
         _compiler_fingerprint(),
-        importlib.util.MAGIC_NUMBER,
         repr(vocabulary).encode("utf-8", "surrogatepass"),
     ]
     for s in sources:
@@ -104,7 +110,7 @@ def load_sources(
 
     On a miss, or with no ``directory``, the rule set is analysed and
     compiled (raising RulesCheckError on errors, like
-    :func:`rulec.engine.core.ruleset.from_analysis`), then cached in ``directory``.
+    :func:`rulec.engine.core.load.from_analysis`), then cached in ``directory``.
     """
     if directory is None:
         return from_analysis(analyze(sources, vocabulary, lint=False), vocabulary)
@@ -131,16 +137,17 @@ def _read(path: Path, key: str, vocabulary: Vocabulary) -> RuleSet | None:
     except OSError as e:
         logger.warning("rule cache %s unreadable, rebuilding: %s", path, e.strerror)
         return None
-    payload = _unwrap(data, key)
-    if payload is None:
-        logger.warning("rule cache %s is damaged or stale; rebuilding it", path)
-        return None
-    version, modules = payload
-    return load_modules(modules, version, vocabulary)
+    with paused_gc():  # (see rulec.dsl.gcpause: a rule set's objects are long-lived)
+        payload = _unwrap(data, key)
+        if payload is None:
+            logger.warning("rule cache %s is damaged or stale; rebuilding it", path)
+            return None
+        version, modules = payload
+        return load_modules(modules, version, vocabulary)
 
 
 def _unwrap(data: bytes, key: str) -> tuple[str, list[CompiledModule]] | None:
-    """The checked content of a cache file, or None for anything unexpected."""
+    """The checked content of a cache file, compiled; None for anything unexpected."""
     head = len(_MAGIC) + 32
     if len(data) < head or not data.startswith(_MAGIC):
         return None
@@ -153,67 +160,328 @@ def _unwrap(data: bytes, key: str) -> tuple[str, list[CompiledModule]] | None:
         return None
     try:
         fmt, stored_key, version, entries = content
-        if fmt != FORMAT or stored_key != key or not isinstance(version, str):
+        if fmt != FORMAT or stored_key != key or type(version) is not str:
             return None
-        modules = []
-        for file, codes, rule_count, fact_keys in entries:
-            if not (
-                isinstance(file, str)
-                and isinstance(codes, tuple)
-                and codes
-                and all(isinstance(c, CodeType) and _safe(c) for c in codes)
-                and isinstance(rule_count, int)
-                and isinstance(fact_keys, tuple)
-                and all(isinstance(k, str) for k in fact_keys)
-            ):
-                return None
-            modules.append(CompiledModule(file, None, codes, rule_count, frozenset(fact_keys)))
-    except (TypeError, ValueError):  # not the tuples this version writes
-        return None
+        if type(entries) is not tuple:
+            return None
+        modules = [_module(entry) for entry in entries]
+    except (_Refused, TypeError, ValueError, ArithmeticError, RecursionError):
+        return None  # not the data this version writes
     return version, modules
 
 
-def _safe(code: CodeType) -> bool:
-    """Whether a code object only names what the compiler generates (recursively).
+class _Refused(Exception):
+    """A value of a cache file that this version does not write."""
 
-    Its constants are checked too, tuples opened: a module made by shape
-    holds its rule functions' code objects in a tuple, which ``FN_`` turns
-    into functions. A constant of a type ``compile()`` never makes (a list,
-    a dict: ``marshal`` reads those too) is refused.
+
+#: Bounds of the numbers a cache file may hold (rulec writes none beyond them).
+MAX_NUMBER_TEXT = 400
+MAX_INT_BITS = 256
+MAX_POSITION = 2**31
+
+_NONE = type(None)
+#: The types of a rule's row, field by field (see ``_entry``); several where a field may be None.
+_ROW: tuple[set[type], ...] = tuple(
+    set(types)
+    for types in (
+        (str,),  # id
+        (str,),  # name
+        (int,),  # line
+        (int,),  # column
+        (str,),  # event
+        (tuple,),  # actions: indexes in the entry's table of actions
+        (int,),  # priority
+        (bool,),  # enabled
+        (bool,),  # exclusive
+        (bool,),  # combinable
+        (_NONE, tuple),  # valid_from
+        (_NONE, tuple),  # valid_until
+        (_NONE, str),  # description
+        (_NONE, tuple),  # labels
+        (tuple,),  # facts
+        (bool,),  # label_only
+        (int,),  # shape: its index in the entry's shapes, -1 for a rule without condition
+        (tuple,),  # constants
+        (tuple,),  # positions
+    )
+)
+
+
+def _module(entry: Any) -> CompiledModule:
+    """One rule file's lowered rules from a cache entry, checked, then compiled.
+
+    The rows are checked a field at a time over all rules (each distinct
+    value decoded and checked once), so that a warm start costs little more
+    than making the records.
     """
-    for name in code.co_names:
-        if name not in _RUNTIME and not _OWN_NAME.fullmatch(name):
-            return False
-    return _safe_constants(code.co_consts)
+    file, keys, table, rows = entry
+    if type(file) is not str or type(keys) is not tuple or type(rows) is not tuple:
+        raise _Refused
+    if type(table) is not tuple:
+        raise _Refused
+    trees: dict[Hashable, Condition] = {}
+    shapes: list[tuple[Hashable, tuple[tuple[type, ...], ...], int]] = []
+    for k in keys:
+        tree = shape_tree(k)  # ValueError for anything but a shape
+        trees[k] = tree
+        shapes.append((k, slot_types(tree), len(split(tree)[2])))
+    if not rows:
+        return compile_lowered([], file, trees)
+    columns = tuple(zip(*rows, strict=True))  # the rules' ids, their names, …
+    if len(columns) != len(_ROW) or len(columns[0]) != len(rows):
+        raise _Refused
+    for column, types in zip(columns, _ROW, strict=True):  # the types of a field, in one pass
+        if not set(map(type, column)) <= types:
+            raise _Refused
+    (
+        ids,
+        names,
+        lines,
+        columns_,
+        events,
+        actions,
+        priorities,
+        enabled,
+        exclusive,
+        combinable,
+        froms,
+        untils,
+        descriptions,
+        labels,
+        facts,
+        label_only,
+        shape_of,
+        constants,
+        positions,
+    ) = columns
+    _within(lines, 0, MAX_POSITION)
+    _within(columns_, 0, MAX_POSITION)
+    _within(priorities, -MAX_PRIORITY, MAX_PRIORITY)
+    _within(shape_of, -1, len(shapes) - 1)
+    decoder = _Decoder()
+    # actions: a table of the file's distinct actions, each rule's are indexes in it
+    made = list(map(decoder.action, table))
+    numbers = tuple(chain.from_iterable(actions))
+    if numbers and (
+        set(map(type, numbers)) != {int} or min(numbers) < 0 or max(numbers) >= len(made)
+    ):
+        raise _Refused
+    actions = tuple(map(tuple, map(map, repeat(made.__getitem__), actions)))
+    instants: dict[Any, datetime | None] = {None: None}
+    instants.update((v, decoder.instant(v)) for v in {*froms, *untils} if v is not None)
+    for index in set(labels):
+        if index is not None and not set(map(tuple, map(map, repeat(type), index))) <= {_PAIR}:
+            raise _Refused
+    if not set(map(type, chain.from_iterable(set(facts)))) <= {str}:
+        raise _Refused
+    # constants: each distinct one decoded once; then, per shape and types, checked once
+    values = {v: decoder.constant(v) for v in set(chain.from_iterable(constants))}
+    constants = tuple(map(tuple, map(map, repeat(values.__getitem__), constants)))
+    signatures = map(tuple, map(map, repeat(type), constants))
+    for n, signature in set(zip(shape_of, signatures, strict=True)):
+        slots = shapes[n][1] if n >= 0 else ()
+        if len(signature) != len(slots) or not all(map(contains, slots, signature)):
+            raise _Refused
+    # positions: four whole numbers per node of the shape
+    for n, length in set(zip(shape_of, map(len, positions), strict=True)):
+        if length != (shapes[n][2] if n >= 0 else 0):
+            raise _Refused
+    numbers = tuple(chain.from_iterable(positions))
+    if numbers and (
+        set(map(type, numbers)) != {int} or min(numbers) < 0 or max(numbers) > MAX_POSITION
+    ):
+        raise _Refused
+    keys_of = [k for k, _, _ in shapes]
+    lowered = [
+        None if n < 0 else Lowered(keys_of[n], c, file, p)
+        for n, c, p in zip(shape_of, constants, positions, strict=True)
+    ]
+    rules = list(
+        map(
+            LoweredRule,
+            ids,
+            names,
+            repeat(file),
+            lines,
+            columns_,
+            events,
+            actions,
+            priorities,
+            enabled,
+            exclusive,
+            combinable,
+            map(instants.__getitem__, froms),
+            map(instants.__getitem__, untils),
+            descriptions,
+            labels,
+            facts,
+            label_only,
+            lowered,
+        )
+    )
+    return compile_lowered(rules, file, trees)
 
 
-#: The types of the constants ``compile()`` makes, besides tuples, frozensets and code.
-_INERT = frozenset({type(None), type(Ellipsis), bool, int, float, complex, str, bytes})
+def _within(numbers: Iterable[int], low: int, high: int) -> None:
+    """Refuse unless all ``numbers`` (whole numbers already) are from ``low`` to ``high``."""
+    got = set(numbers)
+    if got and (min(got) < low or max(got) > high):
+        raise _Refused
 
 
-def _safe_constants(values: tuple[object, ...] | frozenset[object]) -> bool:
-    for value in values:  # a loop, not a call per constant: a module holds thousands
+def contains(types: tuple[type, ...], kind: type) -> bool:
+    return kind in types
+
+
+_PAIR = (str, str)
+#: The types of a percentage's title, cap and cap currency.
+_PERCENT = frozenset({(str, tuple, str), (str, type(None), type(None))})
+
+
+class _Decoder:
+    """Values of a cache file back to what lowering made (equal decimals decoded once)."""
+
+    def __init__(self) -> None:
+        self.decimals: dict[str, Decimal] = {}
+
+    def decimal(self, value: Any) -> Decimal:
+        if type(value) is not tuple or len(value) != 2 or value[0] != "D":
+            raise _Refused
+        text = value[1]
+        got = self.decimals.get(text) if type(text) is str else None
+        if got is None:
+            if type(text) is not str or len(text) > MAX_NUMBER_TEXT:
+                raise _Refused
+            got = Decimal(text)  # InvalidOperation (an ArithmeticError) for a non-number
+            if not got.is_finite() or str(got) != text:
+                raise _Refused
+            self.decimals[text] = got
+        return got
+
+    def instant(self, value: Any) -> datetime:
+        if type(value) is not tuple or len(value) != 2 or value[0] != "T":
+            raise _Refused
+        text = value[1]
+        if type(text) is not str or len(text) > 64:
+            raise _Refused
+        got = datetime.fromisoformat(text)
+        if got.tzinfo is None or got.isoformat() != text:
+            raise _Refused
+        return got
+
+    def constant(self, value: Any) -> Any:
+        """A constant of a condition: a text, a boolean, a whole number, or a tagged value."""
         kind = type(value)
-        if kind in _INERT:
-            continue
-        if kind is CodeType:
-            assert isinstance(value, CodeType)
-            if not _safe(value):
-                return False
-        elif kind is tuple or kind is frozenset:
-            assert isinstance(value, tuple | frozenset)
-            if not _safe_constants(value):
-                return False
-        else:
-            return False
-    return True
+        if kind is str or kind is bool:
+            return value
+        if kind is int:
+            if value.bit_length() > MAX_INT_BITS:
+                raise _Refused
+            return value
+        if kind is not tuple or len(value) != 2:
+            raise _Refused
+        tag = value[0]
+        if tag == "D":
+            return self.decimal(value)
+        if tag == "T":
+            return self.instant(value)
+        if tag == "S" and type(value[1]) is tuple:
+            members = frozenset(map(self.constant, value[1]))
+            if not set(map(type, members)) <= {str, bool, int, Decimal}:
+                raise _Refused
+            return members
+        raise _Refused
+
+    def action(self, value: Any) -> tuple[Any, ...]:
+        if type(value) is not tuple or not value:
+            raise _Refused
+        kind = value[0]
+        types = tuple(map(type, value))
+        if kind == "percent" and types[2:] in _PERCENT:
+            _, percent, title, cap, currency = value
+            return (
+                kind,
+                self.decimal(percent),
+                title,
+                None if cap is None else self.decimal(cap),
+                currency,
+            )
+        if kind == "fixed" and types[2:] == (str, str):
+            return (kind, self.decimal(value[1]), value[2], value[3])
+        if kind == "label" and types[1:] == (str, str, bool):
+            return value
+        if kind == "set" and types[1:] == (str, str, str):
+            return value
+        if kind in ("show", "hide") and types[1:] == (str,):
+            return value
+        raise _Refused
 
 
 # ---------------------------------------------------------------- writing ---
 
 
+def _encode(value: Any) -> Any:
+    """A value as plain data: decimals and instants as tagged texts, sets as tuples."""
+    kind = type(value)
+    if kind is Decimal:
+        text = str(value)
+        if len(text) > MAX_NUMBER_TEXT or not value.is_finite():
+            raise _Refused
+        return ("D", text)
+    if kind is datetime:
+        return ("T", value.isoformat())
+    if kind is frozenset:
+        return ("S", tuple(map(_encode, value)))
+    if kind is int and value.bit_length() > MAX_INT_BITS:
+        raise _Refused
+    if kind is tuple:
+        return tuple(map(_encode, value))
+    return value
+
+
+def _entry(module: CompiledModule) -> tuple[Any, ...]:
+    """One rule file's lowered rules as plain data.
+
+    ``(file, shapes, actions, rows)``: the shape keys, the distinct actions,
+    then per rule its record, the index of its shape (-1: no condition), its
+    constants and positions; its actions are indexes in ``actions``.
+    """
+    index = {key: n for n, key in enumerate(k for k in module.shapes if k is not None)}
+    table: dict[tuple[Any, ...], int] = {}
+    rows = []
+    for r in module.rules:
+        lowered = r.lowered
+        rows.append(
+            (
+                r.id,
+                r.name,
+                r.line,
+                r.column,
+                r.event,
+                tuple(table.setdefault(a, len(table)) for a in r.actions),
+                r.priority,
+                r.enabled,
+                r.exclusive,
+                r.combinable,
+                _encode(r.valid_from),
+                _encode(r.valid_until),
+                r.description,
+                r.labels,
+                r.facts,
+                r.label_only,
+                -1 if lowered is None else index[lowered.shape],
+                () if lowered is None else _encode(lowered.constants),
+                () if lowered is None else lowered.positions,
+            )
+        )
+    return (module.file, tuple(index), tuple(map(_encode, table)), tuple(rows))
+
+
 def _write(folder: Path, key: str, rules: RuleSet) -> None:
-    entries = [(m.file, m.codes, m.rule_count, tuple(sorted(m.fact_keys))) for m in rules.modules]
+    try:
+        entries = tuple(_entry(m) for m in rules.modules)
+    except _Refused:  # a value beyond what a cache file may hold: not cached
+        return
     payload = marshal.dumps((FORMAT, key, rules.version, entries))
     data = _MAGIC + hashlib.sha256(payload).digest() + payload
     try:

@@ -25,6 +25,7 @@ from typing import Any
 
 from attrs import frozen
 
+from rulec.dsl import trace
 from rulec.dsl.diagnostics import RuleRuntimeError
 from rulec.dsl.nodes import Span
 from rulec.engine.core.decision import RuleFailure
@@ -139,8 +140,13 @@ def _rank(c: Candidate) -> int:
     return c.rank
 
 
-def span_of(rule: Rule_) -> Span:
-    """Where ``rule`` is, as a diagnostic names it."""
+def span_of(rule: Rule_, facts: Mapping[str, Any] | None = None) -> Span:
+    """Where ``rule`` is, as a diagnostic names it: with ``facts``, the part of its
+    condition that raises on them."""
+    part = trace.raising(rule.condition, facts) if facts is not None else None
+    span = part.span if part is not None else None
+    if span is not None:
+        return Span(rule.file, span.line, span.column, span.end_line, span.end_column)
     return Span(rule.file, rule.line, rule.column, rule.line, rule.column)
 
 
@@ -189,9 +195,10 @@ def match(
                 ok = True if c.test is None else c.test(facts)
         except Exception as e:
             message = f"{type(e).__name__}: {e}"
+            where = span_of(rule, facts)  # the line that raised
             if raise_errors:
-                raise RuleRuntimeError(rule.name, span_of(rule), message) from e
-            failures.append(RuleFailure(rule.name, rule.file, rule.line, message))
+                raise RuleRuntimeError(rule.name, where, message) from e
+            failures.append(RuleFailure(rule.name, rule.file, where.line, message))
             if tracer is not None:
                 tracer.rule(rule, Outcome.FAILED, _found(c, by_index, all_rules), message)
             if c.fails_closed:
@@ -214,5 +221,11 @@ def _found(c: Candidate, by_index: set[int], all_rules: bool) -> bool:
 
 
 def _traced(c: Candidate, facts: Mapping[str, Any], tracer: Tracer) -> bool:
-    """The candidate's condition, evaluated for a tracer (label-only rules too)."""
-    return bool(c.rule.test(facts))
+    """The candidate's condition, evaluated atom by atom by the tracing interpreter,
+    which means what the compiled test means (label-only rules too)."""
+    rule = c.rule
+
+    def heard(atom: Any, value: Any, result: bool) -> None:
+        tracer.atom(rule, atom, value, result)
+
+    return trace.evaluate(rule.condition, facts, heard)

@@ -1,8 +1,9 @@
-"""A loaded rule as data: its record and its actions.
+"""A loaded rule as data: its record, its actions and its condition.
 
-Compiled rule files make these through the sandbox's ``RULES_``; the
-decision core reads them. Conditions are functions; everything else is
-plain, frozen data.
+The loader (``rulec.engine.core.load``) makes these from lowered rules; the
+decision core reads them. A condition is a function (``test``, made by its
+shape's factory) and the lowered condition it was made from (``lowered``,
+for the tracing interpreter); everything else is plain, frozen data.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
+
+from rulec.dsl.lowered import Condition
+from rulec.dsl.shapes import Lowered
 
 __all__ = [
     "Action",
@@ -79,7 +83,7 @@ Action = PercentDiscount_ | FixedDiscount_ | LabelChange_ | SetField_ | Visibili
 
 @frozen
 class Rule_:
-    """A compiled rule: its test function and its actions as data."""
+    """A loaded rule: its test function, its lowered condition and its actions as data."""
 
     id: str
     name: str
@@ -103,6 +107,13 @@ class Rule_:
     #: The condition holds exactly when one of ``labels`` is present
     #: (``customer has label VIP``): finding the rule by label is its test.
     label_only: bool = False
+    #: The lowered condition ``test`` was made from (None: no condition, it holds).
+    lowered: Lowered | None = None
+
+    @property
+    def condition(self) -> Condition | None:
+        """The lowered condition as a tree, for ``rulec.dsl.trace.evaluate``."""
+        return None if self.lowered is None else self.lowered.condition
 
     @property
     def location(self) -> str:

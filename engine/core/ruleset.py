@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from types import CodeType
 from typing import Any
 
 from attrs import field, frozen
 
-from rulec.dsl.compiler import CompiledModule, compile_rules
-from rulec.dsl.diagnostics import RulesCheckError
-from rulec.dsl.gcpause import paused_gc
-from rulec.dsl.sources import Analysis
+from rulec.dsl.compiler import CompiledModule
 from rulec.dsl.vocabulary import Event, Kind, Vocabulary
 from rulec.engine.core import discount, visibility
-from rulec.engine.core import sandbox as runtime
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts, flatten_facts
@@ -23,36 +17,7 @@ from rulec.engine.core.match import Plan, candidates, make_plan, match
 from rulec.engine.core.rules import Rule_
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
-__all__ = [
-    "Facts",
-    "RuleSet",
-    "execute",
-    "flatten_facts",
-    "from_analysis",
-    "load_modules",
-    "version_of",
-]
-
-
-def execute(codes: CodeType | Sequence[CodeType]) -> tuple[Rule_, ...]:
-    """Run a compiled module's code objects, in one namespace with only the
-    runtime's names and no builtins; return the ``RULES`` they define."""
-    namespace: dict[str, Any] = {name: getattr(runtime, name) for name in runtime.__all__}
-    namespace["__builtins__"] = {}
-    for code in (codes,) if isinstance(codes, CodeType) else codes:
-        exec(code, namespace)
-    rules = namespace["RULES"]
-    assert isinstance(rules, tuple)
-    return rules
-
-
-def version_of(texts: Mapping[str, str]) -> str:
-    """A short hash of the rule set's sources, their paths included."""
-    h = hashlib.sha256()
-    for path in sorted(texts):
-        h.update(path.encode("utf-8", "surrogatepass") + b"\0")
-        h.update(texts[path].encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()[:16]
+__all__ = ["Facts", "RuleSet", "flatten_facts"]
 
 
 @frozen
@@ -220,28 +185,3 @@ class RuleSet:
         :func:`~rulec.engine.core.decide.decide` for the rest.
         """
         return decide(self, event, facts, raise_errors=raise_errors)
-
-
-def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
-    """Compile and load an analysed rule set; raise RulesCheckError on errors."""
-    if not analysis.ok:
-        raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
-    with paused_gc():
-        # the syntax trees are not kept: a loaded rule set needs only the code
-        modules = [
-            compile_rules(analysis.items[s.path], vocabulary, s.path, keep_syntax=False)
-            for s in analysis.sources
-            if s.text is not None
-        ]
-        return load_modules(modules, version_of(analysis.texts()), vocabulary)
-
-
-def load_modules(
-    modules: Sequence[CompiledModule], version: str, vocabulary: Vocabulary
-) -> RuleSet:
-    """Run compiled modules, in order, into one rule set."""
-    with paused_gc():
-        rules: list[Rule_] = []
-        for m in modules:
-            rules.extend(execute(m.codes))
-        return RuleSet.build(rules, version, modules, vocabulary)

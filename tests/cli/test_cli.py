@@ -674,8 +674,9 @@ class TestCompile:
     def test_prints_the_generated_module(self) -> None:
         result = invoke("compile", str(ROOT / "rules" / "vip.rules"))
         assert result.exit_code == 0, result.output
-        assert "def rule_0001(facts):" in result.stdout
-        assert "RULES = RULES_(" in result.stdout
+        assert "def shape_1(c0):" in result.stdout
+        assert "RULES = (" in result.stdout
+        assert "(shape_1, ('Customer_VIP',), ('rule_0001', " in result.stdout
         assert "VIP New Order Discount" in result.stdout
         compile(result.stdout, "vip.py", "exec")  # it is Python
 
@@ -683,12 +684,12 @@ class TestCompile:
         result = invoke("compile", str(write(tmp_path, "a.rules", BAD_EVENT)))
         assert result.exit_code == 1
         assert codes(result) == ["R201"]
-        assert "def rule_" not in result.stdout
+        assert "def shape_" not in result.stdout
 
     def test_warnings_do_not_stop_compilation(self, tmp_path: Path) -> None:
         result = invoke("compile", str(write(tmp_path, "a.rules", WARN_ONLY)))
         assert result.exit_code == 0
-        assert "def rule_0001(facts):" in result.stdout
+        assert "def shape_1(" in result.stdout
 
     def test_hostile_title_stays_a_string(self, tmp_path: Path) -> None:
         f = write(
@@ -713,7 +714,7 @@ class TestCompile:
     def test_real_process(self) -> None:
         p = run_rulec("compile", "rules/vip.rules", cwd=ROOT)
         assert p.returncode == 0
-        assert "def rule_0001(facts):" in p.stdout
+        assert "def shape_1(c0):" in p.stdout
 
 
 def read_simple_yaml_list(text: str) -> list[dict[str, str]]:

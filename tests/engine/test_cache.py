@@ -1,4 +1,4 @@
-"""The compiled rule-set cache: warm starts, and never trusting a cache file."""
+"""The rule-set cache: warm starts, and never trusting a cache file (data, never code)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import marshal
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,57 +172,156 @@ class TestNeverTrusted:
         assert key is not None
         return key
 
+    def written(self, rules_dir: Path, cache_dir: Path) -> tuple[Path, list[Any]]:
+        """The cache file rulec writes for ``rules_dir``, and its content (as lists)."""
+        load(rules_dir, cache_dir)
+        (path,) = cache_files(cache_dir)
+        content = marshal.loads(path.read_bytes()[len(cache._MAGIC) + 32 :])
+        return path, as_lists(content)
+
     @pytest.mark.parametrize(
-        "code",
+        "forgery",
         [
-            "RULES = ().__class__.__base__.__subclasses__()",
-            "RULES = __import__('os').system('touch PWNED')",
-            "def rule_0001(facts):\n    return facts.__class__\nRULES = ()",
-            "RULES = open('PWNED', 'w')",
+            # the shape of the rule's condition
+            lambda c: set_in(c, SHAPE, ("Exec", "customer.labels", False)),
+            lambda c: set_in(c, SHAPE, ("HasLabel", "customer.labels")),
+            lambda c: set_in(c, SHAPE, ("HasLabel", "customer.labels", False, True)),
+            lambda c: set_in(c, SHAPE, ("HasLabel", 7, False)),
+            lambda c: set_in(c, SHAPE, ("HasLabel", "customer.labels", "no")),
+            lambda c: set_in(c, SHAPE, ("Compare", "order.subtotal", "is", False)),
+            lambda c: set_in(c, SHAPE, ("HasAnyLabel", "customer.labels", 10**9, False)),
+            lambda c: set_in(c, SHAPE, deep(1500)),
+            lambda c: set_in(c, SHAPE, "HasLabel"),
+            lambda c: set_in(c, SHAPES, ("HasLabel", "customer.labels", False)),
+            # the rule's constants and which shape it has
+            lambda c: set_in(c, CONSTANTS, ()),
+            lambda c: set_in(c, CONSTANTS, ("Customer_VIP", "Other")),
+            lambda c: set_in(c, CONSTANTS, (1,)),
+            lambda c: set_in(c, CONSTANTS, (b"Customer_VIP",)),
+            lambda c: set_in(c, CONSTANTS, (("D", "10"),)),
+            lambda c: set_in(c, CONSTANTS, (1.5,)),
+            lambda c: set_in(c, SHAPE_INDEX, 1),
+            lambda c: set_in(c, SHAPE_INDEX, -2),
+            lambda c: set_in(c, SHAPE_INDEX, True),
+            lambda c: set_in(c, POSITIONS, ()),
+            lambda c: set_in(c, POSITIONS, ("2", 23, 2, 54)),
+            lambda c: set_in(c, POSITIONS, (2**40, 23, 2, 54)),
+            lambda c: set_in(c, POSITIONS, (2, 23, 2, 54, 2, 23, 2, 54)),
+            # the rule's record
+            lambda c: set_in(c, ROW, ("rule_0001",)),
+            lambda c: set_in(c, [*ROW, 0], 1),
+            lambda c: set_in(c, [*ROW, 2], "2"),
+            lambda c: set_in(c, [*ROW, 6], 10**12),
+            lambda c: set_in(c, [*ROW, 7], 1),
+            lambda c: set_in(c, [*ROW, 10], ("T", "2026-01-01T00:00:00")),
+            lambda c: set_in(c, [*ROW, 10], ("T", "tomorrow")),
+            lambda c: set_in(c, [*ROW, 13], (("customer",),)),
+            lambda c: set_in(c, [*ROW, 14], (1,)),
+            lambda c: set_in(c, ACTION, ("exec", "x")),
+            lambda c: set_in(c, ACTION, ("percent", ("D", "10"), "VIP")),
+            lambda c: set_in(c, [*ACTION, 1], ("D", "NaN")),
+            lambda c: set_in(c, [*ACTION, 1], ("D", "1e2")),
+            lambda c: set_in(c, [*ACTION, 1], ("D", "9" * 100_000)),
+            lambda c: set_in(c, [*ACTION, 1], 10),
+            lambda c: set_in(c, [*ROW, 5, 0], 1),
+            lambda c: set_in(c, [*ROW, 5, 0], -1),
+            lambda c: set_in(c, [*ROW, 5, 0], "0"),
+            lambda c: set_in(c, [3, 0, 2], "percent"),
         ],
-        ids=["attribute", "import", "attribute-in-function", "builtin"],
+        ids=[
+            "unknown-kind",
+            "field-missing",
+            "field-extra",
+            "key-not-text",
+            "flag-not-bool",
+            "unknown-operator",
+            "huge-arity",
+            "too-deep",
+            "shape-not-a-tuple",
+            "shapes-not-shapes",
+            "constants-missing",
+            "constants-extra",
+            "label-not-text",
+            "label-bytes",
+            "label-a-decimal",
+            "float",
+            "shape-out-of-range",
+            "shape-negative",
+            "shape-bool",
+            "positions-missing",
+            "position-not-int",
+            "position-huge",
+            "positions-extra",
+            "record-short",
+            "id-not-text",
+            "line-not-int",
+            "priority-huge",
+            "enabled-not-bool",
+            "naive-instant",
+            "not-an-instant",
+            "label-index-not-pairs",
+            "facts-not-texts",
+            "unknown-action",
+            "action-short",
+            "percent-nan",
+            "percent-not-as-written",
+            "percent-huge",
+            "percent-not-tagged",
+            "action-out-of-range",
+            "action-negative",
+            "action-not-an-index",
+            "actions-not-a-table",
+        ],
     )
-    def test_forged_code_is_never_run(
+    def test_forged_values_are_refused_and_rebuilt(
         self,
         rules_dir: Path,
         cache_dir: Path,
-        code: str,
+        forgery: Any,
         caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path,
     ) -> None:
-        monkeypatch.chdir(tmp_path)
-        key = self.key_of(rules_dir)
-        evil = compile(code, "vip.rules", "exec")
-        content = (cache.FORMAT, key, "forged", [("vip.rules", (evil,), 1, ())])
-        cache_dir.mkdir()
-        (cache_dir / f"{key}{CACHE_SUFFIX}").write_bytes(self.forge(content))
+        path, content = self.written(rules_dir, cache_dir)
+        content[2] = "forged"  # the version: a rule set from this file would carry it
+        forgery(content)
+        path.write_bytes(self.forge(as_tuples(content)))
         with caplog.at_level(logging.WARNING, logger="rulec.engine"):
             rs = load(rules_dir, cache_dir)
         assert "damaged or stale" in caplog.text
         assert rs.version != "forged"
-        assert not (tmp_path / "PWNED").exists()
+        assert rs.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
+
+    def test_the_file_rulec_writes_is_accepted_as_it_is(
+        self, rules_dir: Path, cache_dir: Path
+    ) -> None:
+        """Control for the test above: the same file, only its version changed, is read."""
+        path, content = self.written(rules_dir, cache_dir)
+        content[2] = "forged"
+        path.write_bytes(self.forge(as_tuples(content)))
+        rs = load(rules_dir, cache_dir)
+        assert rs.version == "forged"
         assert rs.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
 
     @pytest.mark.parametrize(
         "content",
         [
             "not a tuple",
-            (cache.FORMAT + 1, "KEY", "v", []),
-            (cache.FORMAT, "another key", "v", []),
-            (cache.FORMAT, "KEY", 1, []),
-            (cache.FORMAT, "KEY", "v", [("vip.rules", ("not code",), 1, ())]),
-            (cache.FORMAT, "KEY", "v", [("vip.rules", (), 1, ())]),
-            (cache.FORMAT, "KEY", "v", [("vip.rules",)]),
+            (cache.FORMAT + 1, "KEY", "v", ()),
+            (cache.FORMAT, "another key", "v", ()),
+            (cache.FORMAT, "KEY", 1, ()),
+            (cache.FORMAT, "KEY", "v", [("vip.rules", (), ())]),
+            (cache.FORMAT, "KEY", "v", (("vip.rules", (), [()]),)),
+            (cache.FORMAT, "KEY", "v", (("vip.rules",),)),
+            (cache.FORMAT, "KEY", "v", ((7, (), ()),)),
         ],
         ids=[
             "not-a-tuple",
             "other-format",
             "other-key",
             "bad-version",
-            "not-code",
-            "no-code",
+            "files-in-a-list",
+            "rules-in-a-list",
             "short",
+            "file-not-text",
         ],
     )
     def test_unexpected_content_is_rebuilt(
@@ -240,6 +340,40 @@ class TestNeverTrusted:
             rs = load(rules_dir, cache_dir)
         assert "damaged or stale" in caplog.text
         assert rs.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
+
+
+#: Where things are in the content of the VIP rule set's cache file (``as_lists``).
+SHAPES = [3, 0, 1]
+SHAPE = [*SHAPES, 0]
+ACTION = [3, 0, 2, 0]
+ROW = [3, 0, 3, 0]
+SHAPE_INDEX = [*ROW, 16]
+CONSTANTS = [*ROW, 17]
+POSITIONS = [*ROW, 18]
+
+
+def as_lists(value: Any) -> Any:
+    return [as_lists(v) for v in value] if isinstance(value, tuple) else value
+
+
+def as_tuples(value: Any) -> Any:
+    return tuple(as_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def set_in(content: list[Any], where: list[int], value: Any) -> None:
+    """Put ``value`` at the path ``where`` of the content (as lists)."""
+    target = content
+    for n in where[:-1]:
+        target = target[n]
+    target[where[-1]] = value
+
+
+def deep(n: int) -> tuple[Any, ...]:
+    """A shape of ``n`` nested negations."""
+    shape: tuple[Any, ...] = ("HasLabel", "customer.labels", False)
+    for _ in range(n):
+        shape = ("Negation", shape)
+    return shape
 
 
 class TestEngine:

@@ -1,11 +1,14 @@
-"""No code but the compiler's: ``FN_``, and the cache's check of the code it reads.
+"""No code but the compiler's: a cache file holds data, and forged data runs nothing.
 
-A loaded rule set's module holds its rule functions as a tuple of code
-objects, which the runtime's ``FN_`` turns into functions (rules of one
-shape are made from one compiled code object: ``rulec.dsl.codetemplate``).
-``FN_`` only makes functions in a namespace without builtins, and a cache
-file is refused when any code object in it, tuples of constants opened,
-names anything but the compiler's and the runtime's names.
+A loaded rule set's cache file holds its lowered rules as plain data
+(tuples, texts, whole numbers, booleans, None; decimals and instants as
+texts): the shapes of the conditions and, per rule, its record, its
+constants and positions. A warm start compiles the factories again from the
+shapes, which only ever name the compiler's and the runtime's names, and
+calls them with the constants as values. So code smuggled anywhere into a
+cache file (a code object, a hostile text, a shape naming something that is
+not a kind of condition) is refused and the rule set rebuilt, or stays an
+inert value; it is never run.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import pytest
 import rulec
 from rulec.engine.core import cache
 from rulec.engine.core.cache import CACHE_SUFFIX
-from rulec.engine.core.sandbox import FN_
 
 VIP = (
     "label Customer_VIP for customer\n"
@@ -33,51 +35,7 @@ FACTS = {
     "customer": {"labels": {"Customer_VIP"}},
     "order": {"subtotal": Decimal("120.00"), "currency": "EUR"},
 }
-
-
-def sandboxed() -> dict[str, Any]:
-    """A namespace as the loader makes it: the runtime's names, no builtins."""
-    namespace: dict[str, Any] = {"FN_": FN_, "__builtins__": {}}
-    return namespace
-
-
-class TestFN:
-    def test_makes_functions_in_the_modules_namespace(self):
-        namespace = sandboxed()
-        code = compile("def rule_0001(facts):\n    return facts", "x.rules", "exec")
-        (function_code,) = [c for c in code.co_consts if isinstance(c, types.CodeType)]
-        exec(compile("anchor = lambda: None", "x.rules", "exec"), namespace)
-        (made,) = FN_(namespace["anchor"], (function_code,))
-        assert made.__globals__ is namespace and made.__name__ == "rule_0001"
-        assert made(7) == 7
-
-    def test_refuses_a_namespace_with_builtins(self):
-        # a function of this module (full builtins), or of the runtime's
-        code = (lambda facts: facts).__code__
-        with pytest.raises(TypeError, match="without builtins"):
-            FN_(lambda: None, (code,))
-        with pytest.raises(TypeError, match="without builtins"):
-            FN_(rulec.engine.core.sandbox.D, (code,))  # type: ignore[arg-type]
-
-    @pytest.mark.parametrize(
-        "codes",
-        [["not a tuple"], ("not code",), ((lambda x: lambda: x).__code__.co_consts[1],)],
-        ids=["list", "not-code", "closure"],
-    )
-    def test_refuses_anything_but_a_tuple_of_plain_code_objects(self, codes: Any):
-        namespace = sandboxed()
-        exec(compile("anchor = lambda: None", "x.rules", "exec"), namespace)
-        with pytest.raises(TypeError):
-            FN_(namespace["anchor"], codes)
-
-    def test_loaded_rules_run_without_builtins(self):
-        rules = rulec.load_text(VIP + VIP.split("\n")[1].replace("10%", "20%") + "\n")
-        assert len(rules) == 2
-        for rule in rules.rules:
-            assert rule.test.__globals__["__builtins__"] == {}
-
-
-# ------------------------------------------------------------------ cache ---
+EVIL = "__import__('os').system('touch PWNED')"
 
 
 def forge(content: object) -> bytes:
@@ -86,97 +44,122 @@ def forge(content: object) -> bytes:
     return cache._MAGIC + hashlib.sha256(payload).digest() + payload
 
 
-def hidden(evil: str, container: type = tuple) -> types.CodeType:
-    """A module as the compiler makes it by shape, with a forged rule function inside.
+def content_of(path: Path) -> Any:
+    return marshal.loads(path.read_bytes()[len(cache._MAGIC) + 32 :])
 
-    ``RULES = RULES_(FN_(lambda: None, (<code>,)), (<record>,))``: the code
-    object is in a tuple (or another container) of constants, as the rule
-    functions are.
-    """
-    evil_module = compile(evil, "vip.rules", "exec")
-    (function,) = [c for c in evil_module.co_consts if isinstance(c, types.CodeType)]
-    record = (
-        '["rule_0001", "vip.rules:2", "vip.rules", 2, 1, "order_created", '
-        '[["percent", "10", "VIP", null, null]], 0, true, false, false, null, null, null, '
-        'null, ["customer.labels"], false]'
-    )
-    module = compile(
-        "RULES = RULES_(FN_(lambda: None, ('placeholder',)), ('RECORD',))", "vip.rules", "exec"
-    )
-    consts = []
-    for c in module.co_consts:
-        if c == ("placeholder",):
-            c = container([function])
-        elif c == ("RECORD",):
-            c = (record,)
-        consts.append(c)
-    return module.replace(co_consts=tuple(consts))
+
+def plain(value: Any) -> bool:
+    """Whether ``value`` is plain data: tuples of texts, whole numbers, booleans, None."""
+    if isinstance(value, tuple):
+        return all(plain(v) for v in value)
+    return type(value) in (str, int, bool, type(None))
+
+
+def evil_code(source: str) -> types.CodeType:
+    return compile(source, "vip.rules", "exec")
+
+
+def warm_cache(folder: Path) -> tuple[Path, Path, list[Any]]:
+    """A rules folder with VIP, its cache file, and the file's content (version "forged")."""
+    rules_dir = folder / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "vip.rules").write_text(VIP, encoding="utf-8")
+    rulec.load_paths([rules_dir], cache=folder / "cache")
+    (path,) = (folder / "cache").glob(f"*{CACHE_SUFFIX}")
+    fmt, key, _, ((file, shapes, actions, (row,)),) = content_of(path)
+    return rules_dir, path, [fmt, key, "forged", file, list(shapes), list(actions), list(row)]
+
+
+def rewrite(path: Path, parts: list[Any]) -> None:
+    fmt, key, version, file, shapes, actions, row = parts
+    entry = (file, tuple(shapes), tuple(actions), (tuple(row),))
+    path.write_bytes(forge((fmt, key, version, (entry,))))
+
+
+def test_the_file_rulec_writes_is_plain_data(tmp_path: Path) -> None:
+    rules_dir, path, _ = warm_cache(tmp_path)
+    assert plain(content_of(path))
+    warm = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
+    assert warm.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
 
 
 @pytest.mark.parametrize(
-    ("evil", "container"),
+    ("where", "value"),
     [
-        ("def rule_0001(facts):\n    return facts.__class__", tuple),
-        ("def rule_0001(facts):\n    return open('PWNED', 'w')", tuple),
-        ("def rule_0001(facts):\n    return open('PWNED', 'w')", frozenset),
-        ("def rule_0001(facts):\n    return True", list),
+        ("constant", evil_code("open('PWNED', 'w')")),
+        ("constant", ("S", (evil_code("open('PWNED', 'w')"),))),
+        ("shape", ("HasLabel", evil_code("open('PWNED', 'w')"), False)),
+        ("shape", evil_code("open('PWNED', 'w')")),
+        ("shape", ("open", "PWNED", "w")),
+        ("shape", ("__import__", "os")),
+        ("action", ("percent", evil_code("open('PWNED', 'w')"), "VIP", None, None)),
+        ("title", evil_code("open('PWNED', 'w')")),
+        ("description", evil_code("open('PWNED', 'w')")),
     ],
-    ids=["attribute-in-tuple", "builtin-in-tuple", "builtin-in-frozenset", "code-in-a-list"],
+    ids=[
+        "code-as-constant",
+        "code-in-a-set",
+        "code-as-fact-key",
+        "code-as-shape",
+        "builtin-as-kind",
+        "import-as-kind",
+        "code-as-amount",
+        "code-as-title",
+        "code-as-description",
+    ],
 )
-def test_a_cache_file_hiding_code_in_constants_is_never_run(
+def test_forged_code_in_a_cache_file_is_refused_and_never_run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    evil: str,
-    container: type,
+    where: str,
+    value: Any,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    (rules_dir / "vip.rules").write_text(VIP, encoding="utf-8")
-    key = cache.cache_key(rulec.dsl.sources.read_sources([rules_dir]), rulec.DEFAULT_VOCABULARY)
-    assert key is not None
-    forged = (cache.FORMAT, key, "forged", [("vip.rules", (hidden(evil, container),), 1, ())])
-    cache_dir = tmp_path / "cache"
-    cache_dir.mkdir()
-    (cache_dir / f"{key}{CACHE_SUFFIX}").write_bytes(forge(forged))
+    rules_dir, path, parts = warm_cache(tmp_path)
+    row = parts[6]
+    if where == "constant":
+        row[17] = (value,)
+    elif where == "shape":
+        parts[4] = [value]
+    elif where == "action":
+        parts[5] = [value]
+    elif where == "title":
+        parts[5] = [("percent", ("D", "10"), value, None, None)]
+    else:
+        row[12] = value
+    rewrite(path, parts)
     with caplog.at_level(logging.WARNING, logger="rulec.engine"):
-        rules = rulec.load_paths([rules_dir], cache=cache_dir)
+        rules = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
     assert "damaged or stale" in caplog.text
     assert rules.version != "forged"
     assert rules.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_a_cache_file_written_by_rulec_is_accepted(tmp_path: Path) -> None:
-    """The check above is not refusing everything: rulec's own file (functions in a tuple) loads."""
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    (rules_dir / "vip.rules").write_text(VIP, encoding="utf-8")
-    cold = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
-    (path,) = (tmp_path / "cache").glob(f"*{CACHE_SUFFIX}")
-    key = path.name.removesuffix(CACHE_SUFFIX)
-    unwrapped = cache._unwrap(path.read_bytes(), key)
-    assert unwrapped is not None
-    _, (module,) = unwrapped
-    functions = [c for code in module.codes for c in code.co_consts if isinstance(c, tuple)]
-    assert any(isinstance(f, types.CodeType) for t in functions for f in t)
-    warm = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
-    assert warm.evaluate("order_created", FACTS) == cold.evaluate("order_created", FACTS)
+def test_hostile_text_in_a_cache_file_stays_an_inert_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Control for the test above: well-formed data is read, and a text is only ever a text.
 
-
-def test_the_same_file_with_harmless_code_is_read(tmp_path: Path) -> None:
-    """Control for the test above: what is refused there is the code, not the file's form."""
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    (rules_dir / "vip.rules").write_text(VIP, encoding="utf-8")
-    key = cache.cache_key(rulec.dsl.sources.read_sources([rules_dir]), rulec.DEFAULT_VOCABULARY)
-    harmless = hidden(
-        "def rule_0001(facts):\n    return 'Customer_VIP' in facts['customer.labels']"
-    )
-    content = (cache.FORMAT, key, "forged", [("vip.rules", (harmless,), 1, ())])
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / f"{key}{CACHE_SUFFIX}").write_bytes(forge(content))
+    The forged label is the rule's constant: the rule matches a customer
+    carrying that very label, compared as a plain string, and runs nothing.
+    """
+    monkeypatch.chdir(tmp_path)
+    rules_dir, path, parts = warm_cache(tmp_path)
+    row = parts[6]
+    row[13] = (("customer", EVIL),)  # the label index
+    row[15] = False  # not label-only: the test runs
+    row[17] = (EVIL,)
+    rewrite(path, parts)
     rules = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
     assert rules.version == "forged"
-    assert rules.evaluate("order_created", FACTS).total_amount == Decimal("108.00")
+    (rule,) = rules.rules
+    assert rule.lowered is not None and rule.lowered.constants == (EVIL,)
+    assert EVIL not in "".join(str(c) for c in rule.test.__code__.co_consts)
+    assert rule.test({"customer.labels": frozenset({EVIL})}) is True
+    assert rule.test({"customer.labels": frozenset({EVIL + " "})}) is False
+    assert rules.evaluate("order_created", FACTS).total_amount == Decimal("120.00")
+    evil_facts = {**FACTS, "customer": {"labels": {EVIL}}}
+    assert rules.evaluate("order_created", evil_facts).total_amount == Decimal("108.00")
+    assert not (tmp_path / "PWNED").exists()

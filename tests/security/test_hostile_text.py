@@ -5,8 +5,10 @@ text (rule names, descriptions, discount titles, label names, currency
 codes, comments, event, entity and field names). Each combination is either
 refused with a diagnostic inside the file, or stays inert data:
 
-- in the compiled code, only as a constant (the ``ast`` and the code
-  objects' ``co_consts`` / ``co_names``);
+- in the compiled code, never: a rule's values are data (its lowered
+  record and constants), the arguments of its shape's factory, and the
+  generated code (the ``ast``, the code objects' ``co_consts`` /
+  ``co_names``) holds none of them;
 - in the database, byte for byte (an ``AppliedDiscount`` row written by the
   engine, read back in a fresh session);
 - in every output format of ``rulec check``: json and sarif stay valid JSON
@@ -26,7 +28,6 @@ import re
 import types
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -34,7 +35,6 @@ from sqlalchemy import select
 
 import rulec
 from rulec import cli
-from rulec.dsl import compiler
 from rulec.dsl.compiler import RUNTIME_NAMES
 from rulec.dsl.report import Format, render
 from rulec.engine.core import sandbox as runtime
@@ -131,7 +131,7 @@ def tried(where: str, position: str, hostile: str) -> None:
 #: Characters the text format must never print raw: C0/C1 controls but
 #: newline, and the bidirectional and zero-width format characters.
 RAW_FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-OURS = re.compile(r"rule_\d+|_k\d+|_v\d+|facts|RULES")
+OURS = re.compile(r"shape_\d+|test|facts|c\d+|_v\d+|_w\d+|_any\d+")
 
 
 def code_objects(code: types.CodeType) -> list[types.CodeType]:
@@ -145,25 +145,21 @@ def code_objects(code: types.CodeType) -> list[types.CodeType]:
 
 def assert_sandboxed(module: rulec.CompiledModule) -> None:
     """No attribute access, no builtins: every name is ours or the runtime's."""
-    assert module.module is not None
     for node in ast.walk(module.module):
         assert not isinstance(node, ast.Attribute | ast.Import | ast.ImportFrom), ast.dump(node)
         if isinstance(node, ast.Name):
             assert OURS.fullmatch(node.id) or node.id in RUNTIME_NAMES, node.id
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name) and node.func.id in RUNTIME_NAMES
-    for code in module.codes:
-        for c in code_objects(code):
-            for name in (*c.co_names, *c.co_varnames, *c.co_freevars, *c.co_cellvars):
-                assert OURS.fullmatch(name) or name in RUNTIME_NAMES, (c.co_name, name)
+    for c in code_objects(module.code):
+        for name in (*c.co_names, *c.co_varnames, *c.co_freevars, *c.co_cellvars):
+            assert OURS.fullmatch(name) or name in RUNTIME_NAMES, (c.co_name, name)
 
 
-def constants(module: rulec.CompiledModule) -> list[object]:
-    """Every constant of every code object (tuples opened)."""
+def code_constants(module: rulec.CompiledModule) -> list[object]:
+    """Every constant of every code object of the generated code (tuples opened)."""
     out: list[object] = []
-    stack: list[object] = [
-        k for code in module.codes for c in code_objects(code) for k in c.co_consts
-    ]
+    stack: list[object] = [k for c in code_objects(module.code) for k in c.co_consts]
     while stack:
         k = stack.pop()
         if isinstance(k, tuple | frozenset):
@@ -173,15 +169,28 @@ def constants(module: rulec.CompiledModule) -> list[object]:
     return out
 
 
+def data_of(module: rulec.CompiledModule) -> list[object]:
+    """Every value of the module's lowered rules: records and constants (sets opened)."""
+    out: list[object] = []
+    stack: list[object] = [r.record() for r in module.rules]
+    stack += [r.lowered.constants for r in module.rules if r.lowered is not None]
+    while stack:
+        k = stack.pop()
+        if isinstance(k, tuple | frozenset):
+            stack.extend(k)
+        else:
+            out.append(k)
+    return out
+
+
 class TestRuntime:
     def test_runtime_exports_exactly_the_compilers_names(self):
         assert sorted(runtime.__all__) == sorted(RUNTIME_NAMES)
         # a new name is a new power for generated code: review it before adding it
         # here (GET_ reads one fact by a constant key; SOME_ runs a compiled
-        # condition on each member of a list fact; FN_ makes functions from
-        # code objects that are the module's own constants, only in a
-        # namespace without builtins: tests/security/test_forged_code.py)
-        assert set(RUNTIME_NAMES) == {"D", "T", "FS", "ANY_", "GET_", "SOME_", "RULES_", "FN_"}
+        # condition on each member of a list fact; FS and ANY_ make and test
+        # a set of labels)
+        assert set(RUNTIME_NAMES) == {"FS", "ANY_", "GET_", "SOME_"}
 
 
 GENERATED = {
@@ -220,10 +229,12 @@ def refused_or_inert(position: str, name: str) -> None:
     assert_sandboxed(module)
     tried("compiled code", position, name)
     if position in QUOTED or position == "label-action":
-        # the text (as the rule says it) is a constant, or inside one (the JSON table)
-        consts = [k for k in constants(module) if isinstance(k, str)]
-        assert any(hostile in k or json.dumps(hostile)[1:-1] in k for k in consts), position
-    names = {n.id for n in ast.walk(module.module) if isinstance(n, ast.Name)}  # type: ignore[arg-type]
+        # the text (as the rule says it) is data of the lowered rule
+        assert hostile in data_of(module), position
+    # and never part of the generated code
+    assert hostile not in module.text
+    assert hostile not in code_constants(module)
+    names = {n.id for n in ast.walk(module.module) if isinstance(n, ast.Name)}
     assert hostile not in names
     rules = rulec.load_text(text, "hostile.rules")
     for event in ("order_created", "order_updated"):
@@ -244,23 +255,14 @@ def test_nul_is_refused_where_it_would_reach_the_database() -> None:
 LITERALS = {h: v for h, v in HOSTILE.items() if "\x00" not in v and "\r" not in v}
 
 
-def test_rules_made_from_a_shape_compare_hostile_text_as_plain_strings(
+def test_rules_of_one_shape_compare_hostile_text_as_plain_strings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A loaded rule set compiles the first rule of each condition shape from its
-    syntax tree and makes the others' functions from that code object, with their
-    own constants (rulec.dsl.codetemplate): hostile text still is one constant,
-    compared as a plain string, and runs nothing."""
+    """Rules of one condition shape share one factory, each test a closure over its
+    own values: hostile text is one of those values, compared as a plain string,
+    never part of the code, and runs nothing."""
     calls: list[object] = []
     monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
-    compiled: list[str] = []
-    real = compiler._compile_function
-
-    def counting(*args: Any) -> types.CodeType:
-        compiled.append(args[2])
-        return real(*args)
-
-    monkeypatch.setattr(compiler, "_compile_function", counting)
     values = list(LITERALS.values())
     labels = [v for v in LITERALS.values() if re.fullmatch(r"\w{1,100}", v)]
     text = f"label {', '.join(labels)}, Customer_VIP for customer\n" + "".join(
@@ -271,25 +273,26 @@ def test_rules_made_from_a_shape_compare_hostile_text_as_plain_strings(
         f'rule "l{n}" on order_created when customer has label {v} then discount 1% "t" end\n'
         for n, v in enumerate(labels)
     )
+    module = rulec.compile_text(text, "hostile.rules")
+    assert len(module.shapes) == 2  # one factory per shape, not per rule
     rules = rulec.load_text(text, "hostile.rules")
-    # one rule of each shape compiled; the others were made from its code object
-    assert compiled == ["rule_0001", f"rule_{len(values) + 1:04d}"]
     assert len(labels) >= 2 and len(rules) == len(values) + len(labels)
+    assert len({r.test.__code__ for r in rules.rules}) == 2
     named = {r.name: r for r in rules.rules}
     for n, value in enumerate(values):
-        code = named[f"r{n}"].test.__code__
-        assert value in code.co_consts
-        assert code.co_names == ()
+        test = named[f"r{n}"].test
+        assert [c.cell_contents for c in test.__closure__ or ()] == [value]
+        assert value not in test.__code__.co_consts
         want = [f"r{n}"] + [f"l{m}" for m, v in enumerate(labels) if v == value]
         facts = {"agent.name": value, "customer.labels": {value}}
         assert [r.name for r in rules.matching("order_created", facts)] == want
         for near in (value + " ", repr(value), value.upper(), value[:-1]):
             if near != value:
-                assert not named[f"r{n}"].test(rulec.flatten_facts({"agent.name": near}))
+                assert not test(rulec.flatten_facts({"agent.name": near}))
     for n, label in enumerate(labels):  # look-alikes of Customer_VIP stay other labels
         facts = {"customer.labels": {"Customer_VIP"}}
         assert not named[f"l{n}"].test(rulec.flatten_facts(facts))
-        assert label in named[f"l{n}"].test.__code__.co_consts
+        assert [c.cell_contents for c in named[f"l{n}"].test.__closure__ or ()] == [label]
     assert calls == []
 
 

@@ -1,0 +1,413 @@
+"""Lowering: a checked rule becomes a lowered rule, its record and its condition as data.
+
+Everything the language means is decided here, once: the fact each test
+reads, date-only values as whole days, the ``is not None`` guard of ordered
+comparisons, the presence guard of optional entities on negative tests,
+``is`` by the entity's identity field, ``has any label of`` without repeats.
+What comes out is plain data that the compiler (:mod:`rulec.dsl.compiler`),
+the tracing interpreter (:mod:`rulec.dsl.trace`) and later SQL all read
+alike: a :class:`LoweredRule`, the rule's record (id, name, position,
+event, actions as data, settings, validity window as instants, the label
+index, the facts it reads) and its condition as a tree of tests
+(:mod:`rulec.dsl.lowered`), kept with its shape and constants
+(:class:`rulec.dsl.shapes.Lowered`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+
+from rulec.dsl import nodes
+from rulec.dsl.lowered import (
+    AllOf,
+    AnyOf,
+    Between,
+    Compare,
+    Condition,
+    Exists,
+    HasAnyLabel,
+    HasLabel,
+    In,
+    InDays,
+    Negation,
+    OnDay,
+    Present,
+)
+from rulec.dsl.resolve import entity_of, negative_atom, resolve_field, window_bounds
+from rulec.dsl.shapes import Lowered, split
+from rulec.dsl.values import Instant, parse_date
+from rulec.dsl.vocabulary import (
+    Event,
+    Type,
+    Vocabulary,
+    absent_key,
+    fact_key,
+    labels_key,
+    many_key,
+)
+
+__all__ = ["RECORD_FIELDS", "LoweredRule", "lower_rules", "rule_name"]
+
+
+#: The fields of a rule's record, in order (``rulec compile`` shows them so).
+RECORD_FIELDS = (
+    "id",
+    "name",
+    "file",
+    "line",
+    "column",
+    "event",
+    "actions",
+    "priority",
+    "enabled",
+    "exclusive",
+    "combinable",
+    "valid_from",
+    "valid_until",
+    "description",
+    "labels",
+    "facts",
+    "label_only",
+)
+
+
+@frozen
+class LoweredRule:
+    """A checked rule as data: its record and its lowered condition.
+
+    ``actions`` are tuples of ready values: ``("percent", Decimal, title,
+    cap or None, cap currency or None)``, ``("fixed", Decimal, currency,
+    title)``, ``("label", entity, label, add)``, ``("set", entity, field,
+    value)``, ``("show" | "hide", entity)``. ``lowered`` is None for a rule
+    without a condition (it always holds).
+    """
+
+    id: str
+    name: str
+    file: str
+    line: int
+    column: int
+    event: str
+    actions: tuple[tuple[Any, ...], ...]
+    priority: int
+    enabled: bool
+    exclusive: bool
+    combinable: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    description: str | None
+    #: ``(entity, label)`` pairs of which one must be present, or None.
+    labels: tuple[tuple[str, str], ...] | None
+    #: The facts the condition reads, sorted.
+    facts: tuple[str, ...]
+    #: The condition holds exactly when one of ``labels`` is present.
+    label_only: bool
+    lowered: Lowered | None
+
+    @property
+    def condition(self) -> Condition | None:
+        return None if self.lowered is None else self.lowered.condition
+
+    def record(self) -> tuple[Any, ...]:
+        """The record's fields in :data:`RECORD_FIELDS` order."""
+        return tuple(getattr(self, f) for f in RECORD_FIELDS)
+
+
+def rule_name(rule: nodes.Rule, file: str) -> str:
+    """A rule's display name: its block name, else ``file:line``."""
+    if rule.name is not None:
+        return rule.name
+    base = file.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{base}:{rule.span.line if rule.span else 0}"
+
+
+def lower_rules(
+    items: Sequence[nodes.Item], vocabulary: Vocabulary, file: str = "<string>"
+) -> tuple[LoweredRule, ...]:
+    """The lowered rules of one file's checked items, in source order (``rule_0001``, …).
+
+    Only rules that passed :func:`rulec.dsl.check.check` may be lowered.
+    """
+    lowering = _Lowering(vocabulary, file)
+    rules = [i for i in items if isinstance(i, nodes.Rule)]
+    return tuple(lowering.rule(r, f"rule_{n:04d}") for n, r in enumerate(rules, start=1))
+
+
+#: Priority, enabled, exclusive and combinable of a rule without metadata.
+_NO_META = (0, True, False, False)
+
+
+class _Lowering:
+    """One ``lower_<Node>`` per condition node of the syntax tree."""
+
+    def __init__(self, vocabulary: Vocabulary, file: str) -> None:
+        self.vocabulary = vocabulary
+        self.file = file
+        #: (entity, field) -> (fact key, type), resolved once per rule set.
+        self.fields: dict[tuple[str, str], tuple[str, Type]] = {}
+        self.events: dict[tuple[str, str | None], Event | None] = {}
+        self.shapes: dict[Hashable, Hashable] = {}
+        self.read_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: The facts the rule being lowered reads.
+        self.keys: set[str] = set()
+        self.event: Event | None = None
+        #: Inside ``any ENTITY …``: facts are the member's, not the event's.
+        self.within = False
+
+    def rule(self, rule: nodes.Rule, rule_id: str) -> LoweredRule:
+        subject = rule.subject.text if rule.subject is not None else None
+        where = (rule.event.text, subject)
+        if where not in self.events:
+            self.events[where] = self.vocabulary.event(*where)
+        self.event = event = self.events[where]
+        self.keys = set()
+        self.within = False
+        cond = rule.condition
+        lowered = None
+        if cond is not None:
+            tree = self.lower(cond)
+            shape, constants, positions = split(tree)
+            shape = self.shapes.setdefault(shape, shape)  # one key object per shape
+            lowered = Lowered(shape, constants, self.file, positions, tree=tree)
+        start = end = None
+        if rule.meta:
+            window = rule.window
+            if window is not None:
+                got = window_bounds(window)
+                assert not isinstance(got, str), "lower only checked rules"
+                w_start, w_end = got
+                start = w_start.start if w_start else None
+                end = w_end.end if w_end else None
+            meta = (rule.priority, rule.enabled, rule.exclusive, rule.combinable)
+            description = rule.description
+        else:  # a one-line rule: the defaults, without a look at its (empty) metadata
+            meta = _NO_META
+            description = None
+        labels = _index_labels(cond)
+        span = rule.span
+        return LoweredRule(
+            rule_id,
+            rule_name(rule, self.file),
+            self.file,
+            span.line if span else 0,
+            span.column if span else 0,
+            event.key if event is not None else rule.event.text,
+            tuple(_action(a) for a in rule.actions),
+            *meta,
+            start,
+            end,
+            description,
+            None if labels is None else tuple(sorted(labels)),
+            self.interned(tuple(sorted(self.keys))),
+            labels is not None and _label_only(cond),
+            lowered,
+        )
+
+    def interned(self, value: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple object for equal tuples of facts (most rules read the same few)."""
+        return self.read_keys.setdefault(value, value)
+
+    # -- conditions
+
+    def lower(self, node: nodes.Condition) -> Condition:
+        got: Condition = _LOWER[type(node)](self, node)
+        entity = entity_of(node)
+        event = self.event
+        if (
+            entity is not None
+            and not self.within
+            and event
+            and entity in event.optional
+            and negative_atom(node)
+        ):
+            # About a missing entity (no customer) a condition is false. The
+            # positive ones already are: a missing entity has no labels and
+            # its fields are None, which no positive test accepts.
+            key = absent_key(entity)
+            self.keys.add(key)
+            guard = Present(key, span=node.span)
+            got = AllOf((guard, got), span=node.span)
+        return got
+
+    def read(self, key: str) -> str:
+        if not self.within:
+            self.keys.add(key)
+        return key
+
+    def lower_And(self, node: nodes.And) -> Condition:
+        return AllOf(tuple(map(self.lower, node.operands)), span=node.span)
+
+    def lower_Or(self, node: nodes.Or) -> Condition:
+        return AnyOf(tuple(map(self.lower, node.operands)), span=node.span)
+
+    def lower_Not(self, node: nodes.Not) -> Condition:
+        return Negation(self.lower(node.operand), span=node.span)
+
+    def lower_Some(self, node: nodes.Some) -> Condition:
+        key = self.read(many_key(node.entity.text))
+        self.within = True
+        try:
+            inner = self.lower(node.condition)
+        finally:
+            self.within = False
+        return Exists(key, inner, span=node.span)
+
+    def lower_HasLabel(self, node: nodes.HasLabel) -> Condition:
+        key = self.read(labels_key(node.entity.text))
+        return HasLabel(key, node.label.text, node.negated, span=node.span)
+
+    def lower_HasAnyLabel(self, node: nodes.HasAnyLabel) -> Condition:
+        key = self.read(labels_key(node.entity.text))
+        names = tuple(dict.fromkeys(n.text for n in node.labels))
+        return HasAnyLabel(key, names, node.negated, span=node.span)
+
+    def lower_Is(self, node: nodes.Is) -> Condition:
+        entity = self.vocabulary.entity(node.entity.text)
+        assert entity is not None and entity.identity is not None, "lower only checked rules"
+        ref = nodes.FieldRef(
+            node.entity, nodes.Name(entity.identity, span=node.span), span=node.span
+        )
+        op = nodes.Name("!=" if node.negated else "=")
+        return self.lower_Compare(nodes.Compare(ref, op, node.value, span=node.span))
+
+    def field(self, ref: nodes.FieldRef) -> tuple[str, Type]:
+        where = (ref.entity.text, ref.field.text)
+        got = self.fields.get(where)
+        if got is None:
+            resolved = resolve_field(self.vocabulary, ref)
+            assert resolved is not None, "lower only checked rules"
+            entity, f = resolved
+            got = self.fields[where] = (fact_key(entity.name, f.name), f.type)
+        self.read(got[0])
+        return got
+
+    def lower_Compare(self, node: nodes.Compare) -> Condition:
+        key, t = self.field(node.field)
+        value = _value(node.value, t)
+        op = node.op.text
+        if isinstance(value, Instant):
+            if value.date_only:
+                return OnDay(key, op, value.start, value.end, span=node.span)
+            return Compare(key, op, value.start, True, span=node.span)
+        return Compare(key, op, value, op not in ("=", "!="), span=node.span)
+
+    def lower_Between(self, node: nodes.Between) -> Condition:
+        key, t = self.field(node.field)
+        low = _value(node.low, t)
+        high = _value(node.high, t)
+        if isinstance(low, Instant):
+            assert isinstance(high, Instant)
+            top = high.end if high.date_only else high.start
+            return Between(key, low.start, top, node.negated, high.date_only, span=node.span)
+        return Between(key, low, high, node.negated, False, span=node.span)
+
+    def lower_In(self, node: nodes.In) -> Condition:
+        key, t = self.field(node.field)
+        values = [_value(v, t) for v in node.values]
+        if t is Type.DATETIME:  # a date is a whole day: membership of ranges
+            whole: list[bool] = []
+            bounds: list[datetime] = []
+            for v in values:
+                assert isinstance(v, Instant)
+                whole.append(v.date_only)
+                bounds += (v.start, v.end) if v.date_only else (v.start,)
+            return InDays(key, tuple(whole), tuple(bounds), node.negated, span=node.span)
+        return In(key, frozenset(values), node.negated, span=node.span)
+
+
+#: ``_Lowering``'s method per syntax node class.
+_LOWER: dict[type, Any] = {
+    cls: getattr(_Lowering, f"lower_{cls.__name__}")
+    for cls in (
+        nodes.Some,
+        nodes.Is,
+        nodes.And,
+        nodes.Or,
+        nodes.Not,
+        nodes.HasLabel,
+        nodes.HasAnyLabel,
+        nodes.Compare,
+        nodes.Between,
+        nodes.In,
+    )
+}
+
+
+def _value(v: nodes.Value, t: Type) -> Any:
+    """A literal as a ready value: Decimal, int, str, bool, or an Instant for dates."""
+    if isinstance(v, nodes.Number):
+        return int(v.value) if t is Type.INTEGER else v.value
+    if isinstance(v, nodes.String):
+        return v.value
+    if isinstance(v, nodes.Ident):
+        return v.name in ("true", "yes") if t is Type.BOOLEAN else v.name
+    assert isinstance(v, nodes.DateValue)
+    got = parse_date(v)
+    assert isinstance(got, Instant), "lower only checked rules"
+    return got
+
+
+def _action(a: Any) -> tuple[Any, ...]:
+    """An action as data: ``("percent", Decimal("10"), title, cap, cap_currency)``, …"""
+    if isinstance(a, nodes.PercentDiscount):
+        cap = a.cap
+        return (
+            "percent",
+            a.percent,
+            a.title,
+            None if cap is None else cap.amount,
+            None if cap is None else cap.currency.text,
+        )
+    if isinstance(a, nodes.FixedDiscount):
+        return ("fixed", a.amount, a.currency.text, a.title)
+    if isinstance(a, nodes.SetField):
+        value = a.value
+        text = value.name if isinstance(value, nodes.Ident) else getattr(value, "value", None)
+        assert isinstance(text, str), "lower only checked rules: settable fields are texts"
+        return ("set", a.field.entity.text, a.field.field.text, text)
+    if isinstance(a, nodes.EntityAction):
+        return (a.verb.text, a.entity.text)
+    assert isinstance(a, nodes.LabelAction)
+    return ("label", a.entity.text, a.label.text, a.verb.text == "add")
+
+
+def _index_labels(cond: nodes.Condition | None) -> frozenset[tuple[str, str]] | None:
+    """Labels of which at least one must be present for ``cond`` to hold.
+
+    None means no such set is known and the rule must be scanned on every
+    event; the engine indexes rules by these labels (a Rete alpha network).
+    """
+    if isinstance(cond, nodes.HasLabel) and not cond.negated:
+        return frozenset({(cond.entity.text, cond.label.text)})
+    if isinstance(cond, nodes.HasAnyLabel) and not cond.negated:
+        return frozenset((cond.entity.text, n.text) for n in cond.labels)
+    if isinstance(cond, nodes.And):
+        known = [s for s in map(_index_labels, cond.operands) if s is not None]
+        return min(known, key=len) if known else None
+    if isinstance(cond, nodes.Or):
+        parts: list[frozenset[tuple[str, str]]] = []
+        for o in cond.operands:
+            part = _index_labels(o)
+            if part is None:
+                return None
+            parts.append(part)
+        return frozenset().union(*parts)
+    return None
+
+
+def _label_only(cond: nodes.Condition | None) -> bool:
+    """Whether ``cond`` holds exactly when one of its :func:`_index_labels` is present.
+
+    ``customer has label VIP``, ``has any label of A, B`` and ``or`` of such:
+    the engine, which finds the rule through those labels, knows the answer
+    without calling the rule's test.
+    """
+    if isinstance(cond, nodes.HasLabel | nodes.HasAnyLabel):
+        return not cond.negated
+    if isinstance(cond, nodes.Or):
+        return all(map(_label_only, cond.operands))
+    return False

@@ -1,0 +1,134 @@
+"""Loading: compiled rule files become ``Rule_`` records and a ``RuleSet``.
+
+A compiled module (``rulec.dsl.compiler.CompiledModule``) holds its lowered
+rules and the code of its factories, one per condition shape. Loading runs
+that code in the sandbox's namespace (only ``rulec.engine.core.sandbox``'s
+names, no builtins), then makes each rule's test by calling its shape's
+factory with the rule's constants, and its record from its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rulec.dsl.compiler import CompiledModule, compile_rules
+from rulec.dsl.diagnostics import RulesCheckError
+from rulec.dsl.gcpause import paused_gc
+from rulec.dsl.sources import Analysis
+from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.core import sandbox
+from rulec.engine.core.rules import (
+    Action,
+    FixedDiscount_,
+    LabelChange_,
+    PercentDiscount_,
+    Rule_,
+    SetField_,
+    Visibility_,
+)
+from rulec.engine.core.ruleset import RuleSet
+
+__all__ = ["execute", "factories", "from_analysis", "load_modules", "version_of"]
+
+
+def factories(module: CompiledModule) -> tuple[Callable[..., Any], ...]:
+    """The factories of ``module``, defined in a sandboxed namespace, in shape order."""
+    namespace = sandbox.namespace()
+    exec(module.code, namespace)
+    return tuple(namespace[name] for name in module.factory_names)
+
+
+def execute(module: CompiledModule) -> tuple[Rule_, ...]:
+    """The ``Rule_`` records of a compiled module, in source order.
+
+    Each rule's test is its shape's factory called with the rule's
+    constants; equal actions are built once and shared.
+    """
+    made = factories(module)
+    rules = module.rules
+    built: dict[Any, Action] = {}  # by the action's data, and by its id (cheaper to hash)
+    for r in rules:
+        for a in r.actions:
+            if id(a) not in built:
+                built[id(a)] = built.get(a) or built.setdefault(a, _action(a))
+    return tuple(
+        map(
+            Rule_,
+            [r.id for r in rules],
+            [r.name for r in rules],
+            [r.file for r in rules],
+            [r.line for r in rules],
+            [r.column for r in rules],
+            [r.event for r in rules],
+            [
+                made[n](*r.lowered.constants) if r.lowered is not None else made[n]()
+                for r, n in zip(rules, module.shape_of, strict=True)
+            ],
+            [tuple([built[id(a)] for a in r.actions]) for r in rules],
+            [r.priority for r in rules],
+            [r.enabled for r in rules],
+            [r.exclusive for r in rules],
+            [r.combinable for r in rules],
+            [r.valid_from for r in rules],
+            [r.valid_until for r in rules],
+            [r.description for r in rules],
+            [r.labels for r in rules],
+            [r.facts for r in rules],
+            [r.label_only for r in rules],
+            [r.lowered for r in rules],
+        )
+    )
+
+
+def _action(row: tuple[Any, ...]) -> Action:
+    kind = row[0]
+    if kind == "percent":
+        _, percent, title, cap, cap_currency = row
+        return PercentDiscount_(percent, title, cap, cap_currency)
+    if kind == "fixed":
+        _, amount, currency, title = row
+        return FixedDiscount_(amount, currency, title)
+    if kind == "label":
+        _, entity, label, add = row
+        return LabelChange_(entity, label, add)
+    if kind == "set":
+        _, entity, name, value = row
+        return SetField_(entity, name, value)
+    if kind in ("show", "hide"):
+        return Visibility_(row[1], kind == "show")
+    raise ValueError(f"unknown action {kind!r} in a lowered rule")
+
+
+def version_of(texts: Mapping[str, str]) -> str:
+    """A short hash of the rule set's sources, their paths included."""
+    h = hashlib.sha256()
+    for path in sorted(texts):
+        h.update(path.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(texts[path].encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()[:16]
+
+
+def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
+    """Compile and load an analysed rule set; raise RulesCheckError on errors."""
+    if not analysis.ok:
+        raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
+    with paused_gc():
+        modules = [
+            compile_rules(analysis.items[s.path], vocabulary, s.path)
+            for s in analysis.sources
+            if s.text is not None
+        ]
+        return load_modules(modules, version_of(analysis.texts()), vocabulary)
+
+
+def load_modules(
+    modules: Sequence[CompiledModule], version: str, vocabulary: Vocabulary
+) -> RuleSet:
+    """Load compiled modules, in order, into one rule set."""
+    with paused_gc():
+        rules: list[Rule_] = []
+        for m in modules:
+            rules.extend(execute(m))
+        return RuleSet.build(rules, version, modules, vocabulary)
