@@ -43,9 +43,13 @@ class Heard(Tracer):
 
     def __init__(self) -> None:
         self.rules: list[tuple[str, Outcome, bool]] = []
+        self.atoms: list[tuple[str, int, str, Any, bool]] = []
 
     def rule(self, rule: Rule_, outcome: Outcome, found: bool, message: str = "") -> None:
         self.rules.append((rule.name, outcome, found))
+
+    def atom(self, rule: Rule_, atom: Any, value: Any, result: bool) -> None:
+        self.atoms.append((rule.name, atom.span.line, atom.key, value, result))
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +111,46 @@ class TestTracer:
         ]
         assert full == plain  # all_rules cannot change the decision
 
+    def test_hears_each_atom_with_its_value_and_result(self, rules):
+        heard = Heard()
+        decide(rules, "order_created", facts("VIP", "Loyal", subtotal="600.00"), tracer=heard)
+        labels = frozenset({"VIP", "Loyal"})
+        assert heard.atoms == [
+            ("vip", 2, "customer.labels", labels, True),
+            ("big", 4, "order.subtotal", Decimal("600.00"), True),
+            ("loyal", 6, "customer.labels", labels, True),
+            ("loyal", 6, "customer.order_count", 3, True),
+        ]
+
     def test_hears_a_failure_with_its_message(self, rules):
         heard = Heard()
         d = decide(rules, "order_created", facts("Loyal", count="three"), tracer=heard)
         assert ("loyal", Outcome.FAILED, True) in heard.rules
         assert [(e.rule, e.line) for e in d.errors] == [("loyal", 6)]
+
+
+class TestFailures:
+    BLOCK = HEAD + (
+        'rule "counted"\n'
+        "  on order_created\n"
+        "  when customer has label VIP\n"
+        "   and customer order count > 2\n"
+        '  then discount 5% "five"\n'
+        "end\n"
+    )
+
+    def test_a_failure_names_the_line_of_the_condition_that_raised(self):
+        rs = rulec.load_text(self.BLOCK, "block.rules")
+        d = decide(rs, "order_created", facts("VIP", count="three"))
+        assert [(e.rule, e.file, e.line) for e in d.errors] == [("counted", "block.rules", 5)]
+        with pytest.raises(rulec.RuleRuntimeError) as info:
+            decide(rs, "order_created", facts("VIP", count="three"), raise_errors=True)
+        span = info.value.span
+        assert (span.file, span.line, span.column) == ("block.rules", 5, 8)
+
+    def test_a_condition_that_does_not_raise_there_is_reported_at_the_rule(self):
+        rs = rulec.load_text(self.BLOCK, "block.rules")
+        assert decide(rs, "order_created", facts("VIP")).errors == ()
 
 
 class TestEveryPathDecidesAlike:
