@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     block_ns = int(args.block_ms * 1_000_000)
 
     print(header(args.repeat, args.block_ms), flush=True)
-    print(f"{'case':<34}{'rulec µs':>10}{'base µs':>10}{'ratio':>8}{'target':>9}{'met':>5}")
+    print(f"{'case':<38}{'rulec µs':>10}{'base µs':>10}{'ratio':>8}{'target':>9}{'met':>5}")
     rows = 0
     missed = 0
 
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += 1
         missed += ratio > target
         print(
-            f"{name:<34}{ours_us:>10.2f}{base_us:>10.2f}{ratio:>8.2f}"
+            f"{name:<38}{ours_us:>10.2f}{base_us:>10.2f}{ratio:>8.2f}"
             f"{'<= ' + format(target, '.1f'):>9}{'yes' if ratio <= target else 'no':>5}",
             flush=True,
         )
