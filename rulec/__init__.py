@@ -35,8 +35,10 @@ from rulec.dsl.diagnostics import (
 from rulec.dsl.nodes import Span
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.match import Outcome, Tracer
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -91,6 +93,7 @@ __all__ = [
     "Event",
     "Facts",
     "Field",
+    "Outcome",
     "RuleRuntimeError",
     "RuleSet",
     "RulesCheckError",
@@ -99,6 +102,7 @@ __all__ = [
     "RulesSyntaxError",
     "Source",
     "Span",
+    "Tracer",
     "Type",
     "Verdict",
     "Vocabulary",
@@ -110,6 +114,7 @@ __all__ = [
     "check_text",
     "compile_rules",
     "compile_text",
+    "decide",
     "explain_listing",
     "flatten_facts",
     "list_visible",
