@@ -22,6 +22,7 @@ from rulec.api import (
     load_paths,
     load_text,
     parse,
+    shipped_rules,
 )
 from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import (
@@ -122,6 +123,7 @@ __all__ = [
     "load_text",
     "parse",
     "render_basket",
+    "shipped_rules",
     "verdicts",
     "visible",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
 
 from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import Diagnostic, RulesCheckError, has_errors
@@ -25,6 +27,7 @@ __all__ = [
     "load_paths",
     "load_text",
     "parse",
+    "shipped_rules",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -88,3 +91,12 @@ def load_paths(
     again; see :mod:`rulec.engine.core.cache`.
     """
     return load_sources(read_sources(paths), vocabulary or DEFAULT_VOCABULARY, cache)
+
+
+def shipped_rules() -> Path:
+    """The folder of the rule files rulec ships (the old system's rules, as text).
+
+    Installed with rulec as package data, so it is there from any folder:
+    ``rulec.load_paths([rulec.shipped_rules()])``.
+    """
+    return Path(str(resources.files("rulec.rules")))

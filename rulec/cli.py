@@ -201,14 +201,21 @@ def _rules_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @main.command()
 @click.option("--db", "url", default="sqlite:///rulec-demo.db", show_default=True, help=_DB_HELP)
-@_rules_option
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(path_type=str),
+    help="Rule files or folders to load.  [default: the rules rulec ships]",
+)
 @_guard
 def demo(url: str, rule_paths: tuple[str, ...]) -> None:
     """Migrate the database, load the rules and replay the VIP discount story."""
+    from rulec.api import shipped_rules
     from rulec.demo import run_demo
 
     _open_db(url).dispose()
-    run_demo(url, rule_paths, click.echo)
+    run_demo(url, rule_paths or (str(shipped_rules()),), click.echo)
 
 
 @main.group()

@@ -522,11 +522,12 @@ class TestReadme:
         text = "\n".join(b.text for b in README_RULES)
         assert show(rulec.check_text(text, "README.rules")) == []
 
-    def test_python_tour_runs(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        # The "From Python" block of the tour runs as written, its asserts included.
+    def test_python_tour_runs(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        # The "From Python" block of the tour runs as written, its asserts
+        # included, from any folder (not only a checkout of rulec).
         tour = [b for b in README_BLOCKS if b.info == "python"]
         assert tour, "the README has no plain python block"
-        monkeypatch.chdir(ROOT)
+        monkeypatch.chdir(tmp_path)
         for block in tour:
             exec(compile(block.text, block.where, "exec"), {})
 
@@ -555,11 +556,11 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 
 class TestArchitecture:
-    def test_python_examples_run(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_python_examples_run(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         # The decide-with-a-tracer example runs as written, its asserts included.
         examples = [b for b in blocks(ARCHITECTURE) if b.info == "python"]
         assert examples, "docs/architecture.md has no python example"
-        monkeypatch.chdir(ROOT)
+        monkeypatch.chdir(tmp_path)
         for block in examples:
             exec(compile(block.text, block.where, "exec"), {})
 

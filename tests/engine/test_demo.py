@@ -37,6 +37,13 @@ class TestDemo:
         assert total(cleo) == "1170.00 EUR"
         assert (tmp_path / "rulec-demo.db").exists()
 
+    def test_demo_runs_from_any_folder_with_the_rules_rulec_ships(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)  # no rules/ here: the shipped ones are package data
+        result = CliRunner().invoke(main, ["demo"])
+        assert result.exit_code == 0, result.output
+        assert "Rules: 11 loaded" in result.stdout
+        assert re.search(r"VIP New Order Discount \(10%\) +-12.00 EUR", result.stdout)
+
     def test_demo_runs_twice_on_the_same_database(self, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
         for _ in range(2):

@@ -298,8 +298,7 @@ class TestEmbedding:
 
         readme = pathlib.Path(__file__).parents[2].joinpath("README.md").read_text()
         snippet = re.search(r"```python embed\n(.*?)```", readme, re.S).group(1)
-        rules = pathlib.Path(__file__).parents[2] / "rules"
-        monkeypatch.chdir(rules.parent)
+        monkeypatch.chdir(tmp_path)  # from any folder, not only a checkout
         namespace = {"DATABASE_URL": db.url.render_as_string(hide_password=False)}
         try:
             exec(compile(snippet, "README.md", "exec"), namespace)
