@@ -43,7 +43,7 @@ from rulec.storage.models import (
     Service,
 )
 
-__all__ = ["DecisionListener", "Engine", "logger"]
+__all__ = ["DecisionListener", "Engine", "awaits_decision", "logger"]
 
 logger = logging.getLogger("rulec.engine")
 
@@ -225,13 +225,10 @@ class Engine:
         for obj in list(session.dirty):
             if isinstance(obj, Order) and obj not in session.new and _inputs_changed(obj):
                 updated[id(obj)] = obj
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            if isinstance(obj, OrderItem):  # a line added, changed or removed
-                order = obj.order
-                if order is None and obj.order_id is not None:  # added by order_id
-                    order = session.get(Order, obj.order_id)
-                if order is not None and order not in session.new and inspect(order).persistent:
-                    updated.setdefault(id(order), order)
+        for line in _changed_lines(session):
+            order = _order_of(session, line)
+            if order is not None and order not in session.new and inspect(order).persistent:
+                updated.setdefault(id(order), order)
         for order in updated.values():
             self.fire("order_updated", order, session)
         for holder, row, label, add in labelled:
@@ -297,6 +294,37 @@ class Engine:
                 order.id,
                 err.message,
             )
+
+
+def awaits_decision(order: Order) -> bool:
+    """Whether the next flush decides ``order`` (again): it is new, or its subtotal,
+    currency or lines changed since it was last decided (what ``_before_flush``
+    fires ``order_created`` and ``order_updated`` for)."""
+    state = inspect(order)
+    session = state.session
+    if state.transient or state.pending:
+        return True
+    if _inputs_changed(order):
+        return True
+    return session is not None and any(
+        _order_of(session, line) is order for line in _changed_lines(session)
+    )
+
+
+def _changed_lines(session: Session) -> list[OrderItem]:
+    """The order lines added, changed or removed in ``session`` and not flushed yet."""
+    return [
+        obj
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, OrderItem)
+    ]
+
+
+def _order_of(session: Session, line: OrderItem) -> Order | None:
+    """The order of ``line`` (also when it was added by ``order_id``)."""
+    if line.order is None and line.order_id is not None:
+        return session.get(Order, line.order_id)
+    return line.order
 
 
 def _inputs_changed(order: Order) -> bool:

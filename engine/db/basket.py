@@ -1,4 +1,4 @@
-"""The basket view of an order, as data: what every page shows, from what is stored.
+"""The basket view of an order, as data: what every page shows, one consistent set of numbers.
 
 The engine writes an order's discount (``discount_percentage``,
 ``discount_amount``, ``discount_description``, ``total_amount``), each
@@ -9,6 +9,13 @@ page, the order-detail page and an e-mail built from the same order show the
 same numbers. (The old system's order-detail page showed the undiscounted
 total under a discount alert.)
 
+A basket is never a mix of old and new numbers. An order changed in its
+session and not flushed yet (a new subtotal, a line added) shows its
+**stored** decision with the values it was decided from, and says that a
+change awaits a decision (``pending``); with an ``engine``, it shows a
+**fresh** decision of its current state instead, made now and not written.
+``Basket.source`` says which.
+
 Amounts are shown in the currency's minor unit (``12.00`` EUR, ``1999``
 JPY) when that is exact, as it is for everything the engine computes; a
 stored amount with more places is kept as it is, never rounded. The
@@ -17,13 +24,22 @@ percentage is the stored one: 12.5 stays 12.5 and reads ``12.5%``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
+from sqlalchemy import inspect
 from sqlalchemy.orm import object_session
 
-from rulec.engine.core.money import minor_unit
-from rulec.storage.models import Order
+from rulec.engine.core.money import allocate, minor_unit
+from rulec.engine.db.attach import awaits_decision
+from rulec.engine.db.facts.catalog import line_cost
+from rulec.engine.db.facts.row import lines_of
+from rulec.storage.models import Order, OrderItem
+
+if TYPE_CHECKING:
+    from rulec.engine.db.attach import Engine
 
 __all__ = [
     "Basket",
@@ -108,6 +124,13 @@ class Basket:
     total_amount: Decimal
     #: The discounts applied, in the order they were applied.
     applied: tuple[BasketDiscount, ...]
+    #: Where the numbers come from: ``"stored"`` (the decision the engine wrote),
+    #: ``"fresh"`` (a decision of the order as it is now, made for this basket and
+    #: not written) or ``"undecided"`` (no rule set has decided the order).
+    source: str = "stored"
+    #: Whether the order changed since the numbers shown were decided: the next
+    #: flush decides it again (only a ``"stored"`` or ``"undecided"`` basket).
+    pending: bool = False
 
     @property
     def has_discount(self) -> bool:
@@ -124,59 +147,148 @@ class Basket:
         return sum((line.discount_amount for line in self.lines), _amount(_ZERO, self.currency))
 
 
-def basket(order: Order) -> Basket:
-    """The basket of ``order``, read from what is stored on it; writes nothing.
+def basket(order: Order, engine: Engine | None = None) -> Basket:
+    """The basket of ``order``: one consistent set of numbers; writes nothing.
+
+    Without ``engine``: the decision the engine stored on the order, with
+    the subtotal and lines it was decided from (an order changed since in
+    its session shows its stored values, not the changed ones, and
+    ``pending`` says a change awaits a decision). An order no rule set has
+    decided yet (``rule_set_version`` empty) shows ``subtotal -
+    discount_amount`` as its total, as ``Order.calculate_total`` does.
+
+    With ``engine`` (an :class:`~rulec.engine.db.attach.Engine`), an order
+    that awaits a decision (new, or changed since it was decided) is decided
+    now, from its current state, as the next flush would decide it, and the
+    basket shows that decision (``source == "fresh"``); nothing is written.
 
     Reads the order's fields, its lines and its audit rows (loading them if
-    needed, without flushing the session). An order no rule set has decided
-    yet (``rule_set_version`` empty) shows ``subtotal - discount_amount`` as
-    its total, as ``Order.calculate_total`` does.
+    needed, without flushing the session).
     """
     session = object_session(order)
-    if session is None:
-        return _basket(order)
-    with session.no_autoflush:
-        return _basket(order)
+    with session.no_autoflush if session is not None else nullcontext():
+        pending = awaits_decision(order)
+        if engine is not None and pending and session is not None:
+            event = "order_updated" if inspect(order).persistent else "order_created"
+            return _fresh(order, engine.evaluate(event, order, session))
+        return _stored(order, pending)
 
 
-def _basket(order: Order) -> Basket:
-    currency = order.currency or "EUR"
+def _was(obj: Any, name: str) -> Any:
+    """``obj.name`` as it was loaded, before a change not flushed yet."""
+    history = inspect(obj).attrs[name].history
+    return history.deleted[0] if history.deleted else getattr(obj, name)
+
+
+def _stored_lines(order: Order) -> list[OrderItem]:
+    """The order's lines as stored: without those added since, with those removed since."""
+    state = inspect(order)
+    if not state.persistent:
+        return list(order.items)
+    lines = [line for line in order.items if inspect(line).persistent]
+    lines += [line for line in state.attrs["items"].history.deleted or () if line not in lines]
+    return lines
+
+
+def _stored(order: Order, pending: bool) -> Basket:
+    currency = _was(order, "currency") or "EUR"
     lines = []
-    for line in order.items:
-        line_total = line.line_total if line.line_total is not None else line.compute_line_total()
-        share = line.discount_amount or _ZERO
+    for line in _stored_lines(order):
+        stored_total = _was(line, "line_total")
+        line_total = stored_total if stored_total is not None else line.compute_line_total()
         lines.append(
-            BasketLine(
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=_amount(line.unit_price, currency),
-                line_total=_amount(line_total, currency),
-                discount_amount=_amount(share, currency),
-                total=_amount(max(line_total - share, _ZERO), currency),
+            _line(
+                _was(line, "description"),
+                _was(line, "quantity"),
+                _was(line, "unit_price"),
+                line_total,
+                _was(line, "discount_amount") or _ZERO,
+                currency,
             )
         )
     applied = tuple(
-        BasketDiscount(
-            rule=a.rule_name,
-            description=a.description,
-            amount=_amount(a.amount, currency),
-            percentage=_percent(a.percentage),
-            kind=a.kind,
-        )
+        _discount(a.rule_name, a.description, a.amount, a.percentage, a.kind, currency)
         for a in order.applied_discounts
     )
-    total = order.total_amount if order.rule_set_version is not None else None
+    decided = order.rule_set_version is not None
+    subtotal, discount = _was(order, "subtotal"), _was(order, "discount_amount")
+    # an order no rule set decided: subtotal less discount, as Order.calculate_total
+    total = _was(order, "total_amount") if decided else (subtotal or _ZERO) - (discount or _ZERO)
     return Basket(
         order_id=order.id,
         status=order.status or "new",
         currency=currency,
         lines=tuple(lines),
-        subtotal=_amount(order.subtotal, currency),
-        discount_description=order.discount_description,
-        discount_percentage=_percent(order.discount_percentage),
-        discount_amount=_amount(order.discount_amount, currency),
-        total_amount=_amount(order.calculate_total() if total is None else total, currency),
+        subtotal=_amount(subtotal, currency),
+        discount_description=_was(order, "discount_description"),
+        discount_percentage=_percent(_was(order, "discount_percentage")),
+        discount_amount=_amount(discount, currency),
+        total_amount=_amount(total, currency),
         applied=applied,
+        source="stored" if decided else "undecided",
+        pending=pending,
+    )
+
+
+def _fresh(order: Order, d: Any) -> Basket:
+    """The basket of decision ``d``, made now for ``order`` as it is."""
+    currency = d.currency
+    current = lines_of(order)
+    totals = [line_cost(line) for line in current]
+    shares = allocate(d.discount_amount, totals, currency) if current else []
+    return Basket(
+        order_id=order.id,
+        status=order.status or "new",
+        currency=currency,
+        lines=tuple(
+            _line(line.description, line.quantity, line.unit_price, total, share, currency)
+            for line, total, share in zip(current, totals, shares, strict=True)
+        ),
+        subtotal=_amount(d.subtotal, currency),
+        discount_description=d.discount_description,
+        discount_percentage=_percent(d.discount_percentage),
+        discount_amount=_amount(d.discount_amount, currency),
+        total_amount=_amount(d.total_amount, currency),
+        applied=tuple(
+            _discount(a.rule, a.description, a.amount, a.percentage, a.kind, currency)
+            for a in d.applied
+        ),
+        source="fresh",
+    )
+
+
+def _line(
+    description: str,
+    quantity: int,
+    unit_price: Decimal,
+    line_total: Decimal,
+    share: Decimal,
+    currency: str,
+) -> BasketLine:
+    return BasketLine(
+        description=description,
+        quantity=quantity,
+        unit_price=_amount(unit_price, currency),
+        line_total=_amount(line_total, currency),
+        discount_amount=_amount(share, currency),
+        total=_amount(max(line_total - share, _ZERO), currency),
+    )
+
+
+def _discount(
+    rule: str,
+    description: str,
+    amount: Decimal,
+    percentage: Decimal | None,
+    kind: str,
+    currency: str,
+) -> BasketDiscount:
+    return BasketDiscount(
+        rule=rule,
+        description=description,
+        amount=_amount(amount, currency),
+        percentage=_percent(percentage),
+        kind=kind,
     )
 
 

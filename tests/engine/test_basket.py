@@ -221,6 +221,97 @@ class TestReadOnly:
         )
 
 
+class TestBeforeAFlush:
+    """A basket is one consistent set of numbers: the stored decision, or a fresh
+    decision of the order as it is now, and it says which (issue 13, bug 3)."""
+
+    @pytest.fixture
+    def stored(self, engine, people, sessions):
+        with sessions.begin() as s:
+            o = Order(customer_id=people["ben"], subtotal=Decimal("120.00"), currency="EUR")
+            s.add(o)
+        return o.id
+
+    def test_a_changed_order_shows_its_stored_decision_and_says_a_change_waits(
+        self, engine, sessions, stored
+    ):
+        with sessions() as s:
+            o = s.get(Order, stored)
+            o.subtotal = Decimal("200.00")  # not flushed
+            b = basket(o)
+            assert (b.subtotal, b.discount_amount, b.total_amount) == (
+                Decimal("120.00"),
+                Decimal("12.00"),
+                Decimal("108.00"),
+            )
+            assert (b.source, b.pending) == ("stored", True)
+            assert o in s.dirty  # nothing was flushed
+
+    def test_with_an_engine_it_shows_a_fresh_decision_of_the_order_as_it_is(
+        self, engine, sessions, stored
+    ):
+        with sessions() as s:
+            o = s.get(Order, stored)
+            o.subtotal = Decimal("200.00")
+            b = basket(o, engine)
+            assert (b.subtotal, b.discount_amount, b.total_amount) == (
+                Decimal("200.00"),
+                Decimal("20.00"),
+                Decimal("180.00"),
+            )
+            assert (b.source, b.pending) == ("fresh", False)
+            assert [a.amount for a in b.applied] == [Decimal("20.00")]
+            assert o.discount_amount == Decimal("12.00")  # the fresh decision is not written
+        with sessions() as s:
+            assert s.get(Order, stored).total_amount == Decimal("108.00")
+
+    def test_a_line_added_and_not_flushed(self, engine, people, sessions):
+        with sessions.begin() as s:
+            o = Order(
+                customer_id=people["ben"],
+                items=[OrderItem(description="Album", quantity=1, unit_price=Decimal("100"))],
+            )
+            s.add(o)
+        with sessions() as s:
+            o = s.get(Order, o.id)
+            o.items.append(OrderItem(description="Frame", quantity=2, unit_price=Decimal("25")))
+            stored, fresh = basket(o), basket(o, engine)
+            assert [line.description for line in stored.lines] == ["Album"]
+            assert (stored.subtotal, stored.total_amount, stored.pending) == (
+                Decimal("100.00"),
+                Decimal("90.00"),
+                True,
+            )
+            assert [(line.description, line.discount_amount) for line in fresh.lines] == [
+                ("Album", Decimal("10.00")),
+                ("Frame", Decimal("5.00")),
+            ]
+            assert (fresh.subtotal, fresh.total_amount, fresh.source) == (
+                Decimal("150.00"),
+                Decimal("135.00"),
+                "fresh",
+            )
+            assert fresh.lines_discount_total == fresh.discount_amount
+
+    def test_an_unchanged_order_shows_what_is_stored_even_with_an_engine(
+        self, engine, sessions, stored
+    ):
+        with sessions() as s:
+            o = s.get(Order, stored)
+            b = basket(o, engine)
+            assert (b.source, b.pending, b.total_amount) == ("stored", False, Decimal("108.00"))
+
+    def test_a_new_order_with_an_engine_is_decided_as_its_flush_would(
+        self, engine, people, sessions
+    ):
+        with sessions() as s:
+            o = Order(customer_id=people["ben"], subtotal=Decimal("50.00"), currency="EUR")
+            s.add(o)
+            b = basket(o, engine)
+            assert (b.order_id, b.source, b.total_amount) == (None, "fresh", Decimal("45.00"))
+            assert basket(o).source == "undecided" and basket(o).pending
+
+
 class TestDocs:
     def test_the_documented_basket_is_what_render_basket_prints(self, engine, people, sessions):
         doc = (pathlib.Path(__file__).parents[2] / "docs" / "discounts.md").read_text("utf-8")
