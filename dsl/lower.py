@@ -71,7 +71,6 @@ RECORD_FIELDS = (
     "description",
     "labels",
     "facts",
-    "label_only",
 )
 
 
@@ -104,8 +103,6 @@ class LoweredRule:
     labels: tuple[tuple[str, str], ...] | None
     #: The facts the condition reads, sorted.
     facts: tuple[str, ...]
-    #: The condition holds exactly when one of ``labels`` is present.
-    label_only: bool
     lowered: Lowered | None
 
     @property
@@ -203,7 +200,6 @@ class _Lowering:
             description,
             None if labels is None else tuple(sorted(labels)),
             self.interned(tuple(sorted(self.keys))),
-            labels is not None and _label_only(cond),
             lowered,
         )
 
@@ -397,17 +393,3 @@ def _index_labels(cond: nodes.Condition | None) -> frozenset[tuple[str, str]] | 
             parts.append(part)
         return frozenset().union(*parts)
     return None
-
-
-def _label_only(cond: nodes.Condition | None) -> bool:
-    """Whether ``cond`` holds exactly when one of its :func:`_index_labels` is present.
-
-    ``customer has label VIP``, ``has any label of A, B`` and ``or`` of such:
-    the engine, which finds the rule through those labels, knows the answer
-    without calling the rule's test.
-    """
-    if isinstance(cond, nodes.HasLabel | nodes.HasAnyLabel):
-        return not cond.negated
-    if isinstance(cond, nodes.Or):
-        return all(map(_label_only, cond.operands))
-    return False

@@ -178,10 +178,12 @@ def _migrating(url: str) -> Iterator[SqlEngine]:
     """``url``'s engine for a migration; an unknown revision is a usage error (exit 2)."""
     from alembic.util import CommandError
 
+    from rulec.storage.migrate import MigrationError
+
     engine = _open_db(url)
     try:
         yield engine
-    except CommandError as e:
+    except (CommandError, MigrationError) as e:
         _db_fail(url, str(e))
     finally:
         engine.dispose()
@@ -213,9 +215,13 @@ def demo(url: str, rule_paths: tuple[str, ...]) -> None:
     """Migrate the database, load the rules and replay the VIP discount story."""
     from rulec.api import shipped_rules
     from rulec.demo import run_demo
+    from rulec.storage.migrate import MigrationError
 
     _open_db(url).dispose()
-    run_demo(url, rule_paths or (str(shipped_rules()),), click.echo)
+    try:
+        run_demo(url, rule_paths or (str(shipped_rules()),), click.echo)
+    except MigrationError as e:
+        _db_fail(url, str(e))
 
 
 @main.group()

@@ -68,10 +68,26 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
             conn.commit()
 
 
+def _known(conn: Connection) -> None:
+    """MigrationError when the database is at a revision this rulec does not know."""
+    have = MigrationContext.configure(conn).get_current_revision()
+    if have is None:
+        return
+    try:
+        ScriptDirectory.from_config(_config(conn)).get_revision(have)
+    except Exception:  # Alembic's errors for an unknown revision vary by version
+        raise MigrationError(
+            f"the database is at revision {have!r}, which this version of rulec does not "
+            f"know (its newest is {head()!r}): a newer rulec migrated it; use that "
+            "version, or migrate the database down with it first"
+        ) from None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to ``revision`` in one transaction."""
     logger.info("upgrading %s to %s", mask_url(engine.url), revision)
     with _migrating(engine) as conn:
+        _known(conn)
         command.upgrade(_config(conn), revision)
 
 
@@ -79,6 +95,7 @@ def downgrade(engine: Engine, revision: str = "-1") -> None:
     """Migrate the database down to ``revision`` (``base`` drops everything)."""
     logger.info("downgrading %s to %s", mask_url(engine.url), revision)
     with _migrating(engine) as conn:
+        _known(conn)
         command.downgrade(_config(conn), revision)
 
 

@@ -56,7 +56,7 @@ __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 logger = logging.getLogger("rulec.engine")
 
 #: Bumped whenever the layout of a cache file changes.
-FORMAT = 4
+FORMAT = 5
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
@@ -199,7 +199,6 @@ _ROW: tuple[set[type], ...] = tuple(
         (_NONE, str),  # description
         (_NONE, tuple),  # labels
         (tuple,),  # facts
-        (bool,),  # label_only
         (int,),  # shape: its index in the entry's shapes, -1 for a rule without condition
         (tuple,),  # constants
         (tuple,),  # positions
@@ -249,7 +248,6 @@ def _module(entry: Any) -> CompiledModule:
         descriptions,
         labels,
         facts,
-        label_only,
         shape_of,
         constants,
         positions,
@@ -315,7 +313,6 @@ def _module(entry: Any) -> CompiledModule:
             descriptions,
             labels,
             facts,
-            label_only,
             lowered,
         )
     )
@@ -468,7 +465,6 @@ def _entry(module: CompiledModule) -> tuple[Any, ...]:
                 r.description,
                 r.labels,
                 r.facts,
-                r.label_only,
                 -1 if lowered is None else index[lowered.shape],
                 () if lowered is None else _encode(lowered.constants),
                 () if lowered is None else lowered.positions,

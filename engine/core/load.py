@@ -76,7 +76,6 @@ def execute(module: CompiledModule) -> tuple[Rule_, ...]:
             [r.description for r in rules],
             [r.labels for r in rules],
             [r.facts for r in rules],
-            [r.label_only for r in rules],
             [r.lowered for r in rules],
         )
     )

@@ -97,7 +97,7 @@ def make_plan(
         Candidate(
             n,
             r,
-            None if r.label_only else r.test,
+            r.test,
             r.valid_from is not None or r.valid_until is not None,
             fails_closed(r) if fails_closed is not None else False,
         )

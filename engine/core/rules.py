@@ -104,9 +104,6 @@ class Rule_:
     labels: tuple[tuple[str, str], ...] | None = None
     #: The facts the rule's condition reads (``"customer.labels"``, …).
     facts: tuple[str, ...] = ()
-    #: The condition holds exactly when one of ``labels`` is present
-    #: (``customer has label VIP``): finding the rule by label is its test.
-    label_only: bool = False
     #: The lowered condition ``test`` was made from (None: no condition, it holds).
     lowered: Lowered | None = None
 

@@ -23,7 +23,8 @@ ENCODED = "s3cr3t-P%40ss"
 PG_ADMIN_URL = os.environ.get(
     "RULEC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PG_DB = "rulec_test_secrets"
+#: The suite's own database name (conftest: RULEC_TEST_PG_DB), with a suffix.
+PG_DB = os.environ.get("RULEC_TEST_PG_DB", "rulec_test") + "_secrets"
 
 
 def leaks(output: str) -> bool:
@@ -35,11 +36,9 @@ def pg_url():
     """A database of its own, reached with a password (the local server trusts anyone)."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            if not conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_DB}
-            ).scalar():
-                conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+        with admin.connect() as conn:  # a new one: nothing left by an earlier run
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
     finally:
         admin.dispose()
     u = create_engine(PG_ADMIN_URL).url

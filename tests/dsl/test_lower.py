@@ -224,14 +224,12 @@ class TestRecords:
             "d",
             (("customer", "VIP"),),
             ("customer.labels", "order.subtotal"),
-            False,
         )
 
     def test_a_rule_without_condition(self):
         (rule,) = lowered('on order_created then discount 5.00 EUR "x"', "a/one.rules")
         assert rule.lowered is None and rule.condition is None
         assert (rule.name, rule.facts, rule.labels) == ("one.rules:1", (), None)
-        assert rule.label_only is False
         assert rule.actions == (("fixed", Decimal("5.00"), "EUR", "x"),)
 
     def test_facts_read_inside_any_are_the_members(self):

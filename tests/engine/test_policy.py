@@ -462,8 +462,7 @@ class TestFailingRulesAreOnlySkipped:
         rs = self.RULES
 
         broken = [
-            attrs.evolve(r, test=_explode, label_only=False) if n in failing else r
-            for n, r in enumerate(rs.rules)
+            attrs.evolve(r, test=_explode) if n in failing else r for n, r in enumerate(rs.rules)
         ]
         rules = rulec.RuleSet.build(broken, rs.version, rs.modules, rulec.DEFAULT_VOCABULARY)
         survivors = [r for n, r in enumerate(rs.rules) if n not in failing]

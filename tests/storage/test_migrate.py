@@ -440,3 +440,34 @@ class TestDataKeptAcross0003:
             assert o.items_subtotal() == Decimal("20")
             assert o.agent.name == "Alice"
             assert o.total_amount == o.calculate_total()
+
+
+class TestANewerDatabase:
+    """A database a newer rulec migrated: a clear error, nothing changed."""
+
+    @pytest.fixture
+    def newer(self, db):
+        with db.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        yield db
+        with db.begin() as conn:
+            conn.execute(text(f"UPDATE alembic_version SET version_num = '{migrate.head()}'"))
+
+    def test_upgrade_and_downgrade_say_what_to_do(self, newer):
+        for step in (migrate.upgrade, migrate.downgrade):
+            with pytest.raises(
+                MigrationError, match=r"revision '9999'.*does not know.*newer rulec"
+            ):
+                step(newer)
+        assert migrate.current(newer) == "9999"
+
+    def test_rulec_db_upgrade_and_demo_exit_2_with_the_message(self, newer):
+        from click.testing import CliRunner
+
+        from rulec.cli import main
+
+        url = newer.url.render_as_string(hide_password=False)
+        for args in (["db", "upgrade", "--db", url], ["demo", "--db", url]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 2, result.output
+            assert "revision '9999'" in result.stderr and "newer rulec" in result.stderr
