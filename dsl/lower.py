@@ -71,6 +71,7 @@ RECORD_FIELDS = (
     "description",
     "labels",
     "facts",
+    "action_lines",
 )
 
 
@@ -103,6 +104,8 @@ class LoweredRule:
     labels: tuple[tuple[str, str], ...] | None
     #: The facts the condition reads, sorted.
     facts: tuple[str, ...]
+    #: The line of each action, in the order of ``actions``.
+    action_lines: tuple[int, ...]
     lowered: Lowered | None
 
     @property
@@ -200,6 +203,7 @@ class _Lowering:
             description,
             None if labels is None else tuple(sorted(labels)),
             self.interned(tuple(sorted(self.keys))),
+            tuple(a.span.line if a.span else 0 for a in rule.actions),
             lowered,
         )
 

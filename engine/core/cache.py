@@ -34,6 +34,7 @@ from datetime import datetime
 from decimal import Decimal
 from importlib import resources
 from itertools import chain, repeat
+from operator import ne
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,7 @@ _ROW: tuple[set[type], ...] = tuple(
         (_NONE, str),  # description
         (_NONE, tuple),  # labels
         (tuple,),  # facts
+        (tuple,),  # action_lines
         (int,),  # shape: its index in the entry's shapes, -1 for a rule without condition
         (tuple,),  # constants
         (tuple,),  # positions
@@ -248,6 +250,7 @@ def _module(entry: Any) -> CompiledModule:
         descriptions,
         labels,
         facts,
+        action_lines,
         shape_of,
         constants,
         positions,
@@ -259,12 +262,12 @@ def _module(entry: Any) -> CompiledModule:
     decoder = _Decoder()
     # actions: a table of the file's distinct actions, each rule's are indexes in it
     made = list(map(decoder.action, table))
-    numbers = tuple(chain.from_iterable(actions))
-    if numbers and (
-        set(map(type, numbers)) != {int} or min(numbers) < 0 or max(numbers) >= len(made)
-    ):
-        raise _Refused
+    _whole(chain.from_iterable(actions), 0, len(made) - 1)
     actions = tuple(map(tuple, map(map, repeat(made.__getitem__), actions)))
+    # each action's line: as many whole numbers as the rule has actions
+    if any(map(ne, map(len, action_lines), map(len, actions))):
+        raise _Refused
+    _whole(chain.from_iterable(action_lines), 0, MAX_POSITION)
     instants: dict[Any, datetime | None] = {None: None}
     instants.update((v, decoder.instant(v)) for v in {*froms, *untils} if v is not None)
     for index in set(labels):
@@ -284,11 +287,7 @@ def _module(entry: Any) -> CompiledModule:
     for n, length in set(zip(shape_of, map(len, positions), strict=True)):
         if length != (shapes[n][2] if n >= 0 else 0):
             raise _Refused
-    numbers = tuple(chain.from_iterable(positions))
-    if numbers and (
-        set(map(type, numbers)) != {int} or min(numbers) < 0 or max(numbers) > MAX_POSITION
-    ):
-        raise _Refused
+    _whole(chain.from_iterable(positions), 0, MAX_POSITION)
     keys_of = [k for k, _, _ in shapes]
     lowered = [
         None if n < 0 else Lowered(keys_of[n], c, file, p)
@@ -313,10 +312,18 @@ def _module(entry: Any) -> CompiledModule:
             descriptions,
             labels,
             facts,
+            action_lines,
             lowered,
         )
     )
     return compile_lowered(rules, file, trees)
+
+
+def _whole(values: Iterable[Any], low: int, high: int) -> None:
+    """Refuse unless all ``values`` are whole numbers (not bools) from ``low`` to ``high``."""
+    got = tuple(values)
+    if got and (set(map(type, got)) != {int} or min(got) < low or max(got) > high):
+        raise _Refused
 
 
 def _within(numbers: Iterable[int], low: int, high: int) -> None:
@@ -465,6 +472,7 @@ def _entry(module: CompiledModule) -> tuple[Any, ...]:
                 r.description,
                 r.labels,
                 r.facts,
+                r.action_lines,
                 -1 if lowered is None else index[lowered.shape],
                 () if lowered is None else _encode(lowered.constants),
                 () if lowered is None else lowered.positions,

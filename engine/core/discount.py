@@ -58,26 +58,35 @@ def _applied(
     return AppliedDiscount(rule.name, rule.file, rule.line, kind, pct, amount, text, capped)
 
 
-def _lost(rule: Rule_, reason: str) -> LostRule:
-    return LostRule(rule.name, rule.file, rule.line, reason)
+def _lost(rule: Rule_, reason: str, line: int | None = None) -> LostRule:
+    return LostRule(rule.name, rule.file, rule.line if line is None else line, reason)
+
+
+def _line_of(rule: Rule_, n: int) -> int:
+    """The line of ``rule``'s action ``n`` (a block rule's actions have lines of their own)."""
+    lines = rule.action_lines
+    return lines[n] if n < len(lines) else rule.line
 
 
 #: One discount a rule offers: (rule, kind, percentage, amount, description, capped).
 _Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool]
 
 
-def _offer(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[_Row], str]:
-    """The discounts of one rule for this order, or the reason why there are none
-    (no rows and no reason: the rule has no discount action)."""
+def _offer(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[_Row], str, int]:
+    """The discounts of one rule for this order, or the reason why there are none and
+    the line of the action it is about (no rows and no reason: the rule has no
+    discount action)."""
     out: list[_Row] = []
     reason = ""
-    for a in rule.actions:
+    line = rule.line
+    for n, a in enumerate(rule.actions):
         if type(a) is PercentDiscount_:
             amount = percent_of(subtotal, a.percent, currency)
             capped = False
             if a.cap is not None:
                 if a.cap_currency != currency:
                     reason = f"its cap is in {a.cap_currency}, the order in {currency}"
+                    line = _line_of(rule, n)
                     continue
                 if amount > a.cap:
                     amount, capped = quantize(a.cap, currency), True
@@ -85,9 +94,10 @@ def _offer(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[_Row], s
         elif type(a) is FixedDiscount_:
             if a.currency != currency:
                 reason = f"its amount is in {a.currency}, the order in {currency}"
+                line = _line_of(rule, n)
                 continue
             out.append((rule, "fixed", None, quantize(a.amount, currency), a.title, False))
-    return out, reason
+    return out, reason, line
 
 
 def _effects(
@@ -109,18 +119,19 @@ def _effects(
     for r in rules:
         if r.event != event:
             continue
-        for a in r.actions:
+        for n, a in enumerate(r.actions):
             if type(a) is LabelChange_:
                 labels.append(a)
             elif type(a) is SetField_:
                 first = chosen.get((a.entity, a.field))
                 if first is None:
                     chosen[a.entity, a.field] = FieldChange(
-                        a.entity, a.field, a.value, r.name, r.file, r.line
+                        a.entity, a.field, a.value, r.name, r.file, _line_of(r, n)
                     )
                 elif first.value != a.value:
                     what = f"{a.entity} {a.field.replace('_', ' ')}"
-                    overruled.append(_lost(r, f"{what} is set by rule '{first.rule}'"))
+                    reason = f"{what} is set by rule '{first.rule}'"
+                    overruled.append(_lost(r, reason, _line_of(r, n)))
     return labels, list(chosen.values()), overruled
 
 
@@ -139,13 +150,13 @@ def resolve(
     losses: list[LostRule] = []
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
     for r in matched:
-        rows, reason = _offer(r, subtotal, currency)
+        rows, reason, line = _offer(r, subtotal, currency)
         if len(rows) == 1:
             offers.append((r, rows, rows[0][3]))
         elif rows:
             offers.append((r, rows, sum([row[3] for row in rows], ZERO)))
         elif reason:
-            losses.append(_lost(r, _NONE.format(reason)))
+            losses.append(_lost(r, _NONE.format(reason), line))
 
     chosen: list[tuple[Rule_, list[_Row], Decimal]] = []
     exclusive = None

@@ -76,6 +76,7 @@ def execute(module: CompiledModule) -> tuple[Rule_, ...]:
             [r.description for r in rules],
             [r.labels for r in rules],
             [r.facts for r in rules],
+            [r.action_lines for r in rules],
             [r.lowered for r in rules],
         )
     )

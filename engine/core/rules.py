@@ -104,6 +104,9 @@ class Rule_:
     labels: tuple[tuple[str, str], ...] | None = None
     #: The facts the rule's condition reads (``"customer.labels"``, …).
     facts: tuple[str, ...] = ()
+    #: The line of each action, in the order of ``actions`` (a block rule's
+    #: actions may be on other lines than the rule's first).
+    action_lines: tuple[int, ...] = ()
     #: The lowered condition ``test`` was made from (None: no condition, it holds).
     lowered: Lowered | None = None
 

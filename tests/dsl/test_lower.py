@@ -224,6 +224,7 @@ class TestRecords:
             "d",
             (("customer", "VIP"),),
             ("customer.labels", "order.subtotal"),
+            (10, 10),  # each action's own line
         )
 
     def test_a_rule_without_condition(self):

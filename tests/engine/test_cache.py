@@ -347,9 +347,9 @@ SHAPES = [3, 0, 1]
 SHAPE = [*SHAPES, 0]
 ACTION = [3, 0, 2, 0]
 ROW = [3, 0, 3, 0]
-SHAPE_INDEX = [*ROW, 15]
-CONSTANTS = [*ROW, 16]
-POSITIONS = [*ROW, 17]
+SHAPE_INDEX = [*ROW, 16]
+CONSTANTS = [*ROW, 17]
+POSITIONS = [*ROW, 18]
 
 
 def as_lists(value: Any) -> Any:

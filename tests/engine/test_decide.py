@@ -148,6 +148,24 @@ class TestFailures:
         span = info.value.span
         assert (span.file, span.line, span.column) == ("block.rules", 5, 8)
 
+    def test_an_action_is_reported_at_its_own_line(self):
+        rs = rulec.load_text(
+            HEAD + 'rule "usd"\n'  # line 2
+            "  on order_created\n"
+            "  when customer has label VIP\n"
+            '  then discount 5.00 USD "five",\n'  # line 5
+            "       set order status to confirmed\n"  # line 6
+            "end\n"
+            'rule "first" priority 1 on order_created then set order status to pending end\n',
+            "lines.rules",
+        )
+        d = decide(rs, "order_created", facts("VIP"))
+        assert [(lost.rule, lost.line, lost.reason) for lost in d.lost] == [
+            ("usd", 5, "no discount applies: its amount is in USD, the order in EUR"),
+            ("usd", 6, "order status is set by rule 'first'"),
+        ]
+        assert [(c.rule, c.line, c.value) for c in d.field_changes] == [("first", 8, "pending")]
+
     def test_a_condition_that_does_not_raise_there_is_reported_at_the_rule(self):
         rs = rulec.load_text(self.BLOCK, "block.rules")
         assert decide(rs, "order_created", facts("VIP")).errors == ()

@@ -119,7 +119,7 @@ def test_forged_code_in_a_cache_file_is_refused_and_never_run(
     rules_dir, path, parts = warm_cache(tmp_path)
     row = parts[6]
     if where == "constant":
-        row[16] = (value,)
+        row[17] = (value,)
     elif where == "shape":
         parts[4] = [value]
     elif where == "action":
@@ -149,7 +149,7 @@ def test_hostile_text_in_a_cache_file_stays_an_inert_value(
     rules_dir, path, parts = warm_cache(tmp_path)
     row = parts[6]
     row[13] = (("customer", EVIL),)  # the label index
-    row[16] = (EVIL,)
+    row[17] = (EVIL,)
     rewrite(path, parts)
     rules = rulec.load_paths([rules_dir], cache=tmp_path / "cache")
     assert rules.version == "forged"
