@@ -24,7 +24,10 @@ def show_basket(order: Order, who: str) -> str:
 
 
 def _label(session: Session, name: str) -> Label:
-    label = session.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+    """The customer label ``name`` (a label is its name and its entity type)."""
+    label = session.execute(
+        select(Label).where(Label.name == name, Label.entity_type == "customer")
+    ).scalar_one_or_none()
     if label is None:
         label = Label(name=name, entity_type="customer", description="VIP customers")
         session.add(label)

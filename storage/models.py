@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -28,11 +28,12 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from rulec.storage.base import Base, Money, Percent
 
 __all__ = [
+    "HOLDER_LABEL_TYPES",
     "LABEL_LINKS",
     "LABEL_TYPES",
     "Agent",
@@ -40,6 +41,7 @@ __all__ = [
     "Customer",
     "Item",
     "Label",
+    "LabelTypeError",
     "Order",
     "OrderItem",
     "OrderStatusChange",
@@ -122,11 +124,32 @@ LABEL_LINKS: dict[str, Table] = {
 }
 
 
+#: The entity type of the labels each kind of holder carries: its own, except
+#: an order line, which carries item labels (to the rules, a line's labels and
+#: its catalog item's are one set, ``item.labels``).
+HOLDER_LABEL_TYPES: dict[str, str] = {
+    holder: "item" if holder == "order_item" else holder for holder in LABEL_LINKS
+}
+
+#: How an error names each kind of holder.
+_HOLDER_NAMES = {"order_item": "order line"}
+
+
+class LabelTypeError(ValueError):
+    """A label linked to a holder that does not carry labels of its entity type."""
+
+
 class Label(Base):
-    """A named tag for one kind of entity (``entity_type``, one of :data:`LABEL_TYPES`)."""
+    """A named tag for one kind of entity (``entity_type``, one of :data:`LABEL_TYPES`).
+
+    A label is its name *and* its entity type: ``Gold`` for customers and
+    ``Gold`` for orders are two labels (revision 0004). Without an
+    ``entity_type`` a label is a customer label, from its construction on.
+    """
 
     __tablename__ = "labels"
     __table_args__ = (
+        UniqueConstraint("name", "entity_type", name="uq_labels_name_entity_type"),
         CheckConstraint(
             "entity_type IN (" + ", ".join(f"'{t}'" for t in LABEL_TYPES) + ")",
             name="entity_type",  # ck_labels_entity_type (revision 0003)
@@ -134,7 +157,7 @@ class Label(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     entity_type: Mapped[str] = mapped_column(String(30), default="customer")
     description: Mapped[str | None] = mapped_column(Text, default=None)
     #: How the back office shows the label, e.g. "#d4af37" or "gold" (revision 0002).
@@ -142,15 +165,47 @@ class Label(Base):
     #: Whether the customer may see the label, e.g. on the basket page (revision 0002).
     visible_to_client: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
+    def __init__(self, **kw: Any) -> None:
+        # the column's default is applied at the INSERT: set it now, so that
+        # linking the new label is checked against the type it will have
+        kw.setdefault("entity_type", "customer")
+        super().__init__(**kw)
+
     def __repr__(self) -> str:
         return f"Label({self.name!r}, {self.entity_type!r})"
+
+
+class _LabelHolder:
+    """A row that carries labels: only labels of its kind's entity type.
+
+    Linking any other label raises :class:`LabelTypeError` at once (append,
+    extend, insert, assignment, the constructor's ``labels=``), so the link
+    is never written. Links written without the ORM are not checked here;
+    the fact readers never count them (``docs/facts.md``).
+    """
+
+    #: The holder's name in :data:`LABEL_LINKS` (``"order_item"`` for a line).
+    _label_holder: ClassVar[str]
+
+    @validates("labels")
+    def _check_label_type(self, _key: str, label: Label) -> Label:
+        holder = self._label_holder
+        wanted = HOLDER_LABEL_TYPES[holder]
+        if label.entity_type != wanted:
+            name = _HOLDER_NAMES.get(holder, holder)
+            raise LabelTypeError(
+                f"cannot link label {label.name!r} of entity type {label.entity_type!r} "
+                f"to {name} {self!r}: {name}s carry only labels of entity type {wanted!r}"
+            )
+        return label
 
 
 # ------------------------------------------------------------------ people --
 
 
-class Customer(Base):
+class Customer(_LabelHolder, Base):
     __tablename__ = "customers"
+    _label_holder = "customer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -162,10 +217,11 @@ class Customer(Base):
         return f"Customer({self.id!r}, {self.name!r})"
 
 
-class Professional(Base):
+class Professional(_LabelHolder, Base):
     """Someone who provides services (a photographer, a caterer, …)."""
 
     __tablename__ = "professionals"
+    _label_holder = "professional"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -179,10 +235,11 @@ class Professional(Base):
         return f"Professional({self.id!r}, {self.name!r})"
 
 
-class Agent(Base):
+class Agent(_LabelHolder, Base):
     """Staff who place orders, with or without a customer."""
 
     __tablename__ = "agents"
+    _label_holder = "agent"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -197,10 +254,11 @@ class Agent(Base):
 # ----------------------------------------------------------------- catalog --
 
 
-class Service(Base):
+class Service(_LabelHolder, Base):
     """A service offered, by a professional or by the house (``professional_id`` NULL)."""
 
     __tablename__ = "services"
+    _label_holder = "service"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -218,10 +276,11 @@ class Service(Base):
         return f"Service({self.id!r}, {self.name!r})"
 
 
-class Item(Base):
+class Item(_LabelHolder, Base):
     """A catalog item and its current unit price. Order lines copy the price when sold."""
 
     __tablename__ = "items"
+    _label_holder = "item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -238,10 +297,11 @@ class Item(Base):
         return f"Item({self.id!r}, {self.name!r}, {self.unit_price!r} {self.currency})"
 
 
-class Price(Base):
+class Price(_LabelHolder, Base):
     """A price-list entry for an item or a service, optionally for one wedding year."""
 
     __tablename__ = "prices"
+    _label_holder = "price"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -267,10 +327,11 @@ class Price(Base):
 # ------------------------------------------------------------------ orders --
 
 
-class Order(Base):
+class Order(_LabelHolder, Base):
     """An order. The engine writes the discount fields; ``subtotal`` is the input."""
 
     __tablename__ = "orders"
+    _label_holder = "order"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -327,7 +388,7 @@ class Order(Base):
         return f"Order({self.id!r}, {self.subtotal!r} {self.currency})"
 
 
-class OrderItem(Base):
+class OrderItem(_LabelHolder, Base):
     """One line of an order, with the unit price copied from the catalog when it was sold.
 
     Built with an ``item`` and no ``unit_price``, the line copies
@@ -338,6 +399,7 @@ class OrderItem(Base):
     """
 
     __tablename__ = "order_items"
+    _label_holder = "order_item"
     __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

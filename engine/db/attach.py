@@ -32,6 +32,7 @@ from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import (
+    HOLDER_LABEL_TYPES,
     Agent,
     Customer,
     Item,
@@ -367,7 +368,11 @@ _LABEL_EVENTS = tuple(
 
 def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
     """(holder, row, label name, added) for every label link the application made
-    or undid in ``session`` (those rules made, in a scheduled run, are left out)."""
+    or undid in ``session`` (those rules made, in a scheduled run, are left out).
+
+    Only labels of the holder's entity type count: undoing a link the ORM
+    would have refused (written with Core) takes away no label the holder had.
+    """
     by_rules: set[tuple[int, str, bool]] = session.info.pop(RULE_LINKS, set())
     out: list[tuple[str, Any, str, bool]] = []
     for obj in (*session.new, *session.dirty):
@@ -378,11 +383,12 @@ def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
         if "labels" in state.unloaded:
             continue
         history = state.attrs["labels"].history
+        kind = HOLDER_LABEL_TYPES[holder]
         for labels, added in ((history.added or (), True), (history.deleted or (), False)):
             out.extend(
                 (holder, obj, label.name, added)
                 for label in labels
-                if (id(obj), label.name, added) not in by_rules
+                if label.entity_type == kind and (id(obj), label.name, added) not in by_rules
             )
     return out
 

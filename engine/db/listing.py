@@ -132,7 +132,7 @@ def listing_facts(
 
         def labels_of(n: int, row: Any) -> frozenset[str]:
             if labels_loaded(row):
-                return frozenset(label.name for label in row.labels)
+                return REFERENCE.held(holders[n][0], row.labels)
             return frozenset(loaded[n].get(row.id, ()))
 
         shared = Facts({f"viewer.{k}": v for k, v in (viewer or {}).items()})

@@ -262,7 +262,7 @@ def _apply(
             if eid is not None and entity in _MODELS:
                 wanted.setdefault(entity, set()).add(eid)
     loaded = {e: _load(session, e, ids, plan.sets_fields) for e, ids in wanted.items()}
-    labels: dict[str, Label] = {}  # looked up once per batch, by name
+    labels: dict[tuple[str, str], Label] = {}  # looked up once per batch: (type, name)
     for row, decision, _ in pending:
         targets = {
             entity: (loaded.get(entity, {}).get(eid) if eid is not None else None)

@@ -21,6 +21,7 @@ from rulec.engine.core.decision import Decision, FieldChange
 from rulec.engine.core.money import allocate
 from rulec.engine.core.rules import LabelChange_
 from rulec.storage.models import (
+    HOLDER_LABEL_TYPES,
     LABEL_LINKS,
     Agent,
     AppliedDiscount,
@@ -46,43 +47,46 @@ __all__ = [
 RULE_LINKS = "rulec.rule_links"
 
 
-def _label_type(holder: str) -> str:
-    """The ``Label.entity_type`` of a label a rule creates for ``holder``."""
-    return "item" if holder == "order_item" else holder
-
-
 def change_label(
     session: Session,
     holder: str,
     target: Any,
     name: str,
     add: bool,
-    known: dict[str, Label] | None = None,
+    known: dict[tuple[str, str], Label] | None = None,
 ) -> bool:
     """Link (``add``) or unlink the label ``name`` and ``target``, a ``holder`` row.
 
-    A missing label is created when it is added (with the holder's type).
-    When ``target``'s labels are not in memory, the link is written with one
-    idempotent statement (``INSERT … ON CONFLICT DO NOTHING`` or a plain
-    ``DELETE``), so concurrent decisions adding the same label do not
-    collide; otherwise the ORM collection is changed, keeping the caller's
-    unflushed changes. Returns whether anything was done.
+    The label is the one of that name for the holder's entity type
+    (:data:`~rulec.storage.models.HOLDER_LABEL_TYPES`: an order line's are
+    item labels); ``Gold`` for customers and ``Gold`` for orders are two
+    labels. A missing label is created when it is added. When ``target``'s
+    labels are not in memory, the link is written with one idempotent
+    statement (``INSERT … ON CONFLICT DO NOTHING`` or a plain ``DELETE``), so
+    concurrent decisions adding the same label do not collide; otherwise the
+    ORM collection is changed, keeping the caller's unflushed changes.
+    Returns whether anything was done.
 
     ``known``, a dict the caller keeps for one transaction (a batch of a
-    scheduled run), remembers labels by name so each is looked up once.
+    scheduled run), remembers labels by (entity type, name) so each is
+    looked up once.
     """
-    label = known.get(name) if known is not None else None
+    kind = HOLDER_LABEL_TYPES[holder]
+    key = (kind, name)
+    label = known.get(key) if known is not None else None
     if label is None:
-        label = _pending_label(session, name)
+        label = _pending_label(session, kind, name)
     if label is None:
-        label = session.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+        label = session.execute(
+            select(Label).where(Label.name == name, Label.entity_type == kind)
+        ).scalar_one_or_none()
     if label is None:
         if not add:
             return False
-        label = Label(name=name, entity_type=_label_type(holder))
+        label = Label(name=name, entity_type=kind)
         session.add(label)
     if known is not None:
-        known[name] = label
+        known[key] = label
     if _link_directly(session, holder, target, label, add):
         return True
     labels = target.labels
@@ -97,16 +101,16 @@ def change_label(
     return True
 
 
-def _pending_label(session: Session, name: str) -> Label | None:
-    """A label named ``name`` added to the session and not flushed yet.
+def _pending_label(session: Session, kind: str, name: str) -> Label | None:
+    """The label ``name`` of entity type ``kind`` added to the session and not flushed yet.
 
     The engine decides during a flush, before the new rows are written: a
     label the application (or an earlier decision of the same flush)
     created is not in the database yet, and creating a second one would
-    break the labels' unique name and lose the whole flush.
+    break the labels' unique (name, entity type) and lose the whole flush.
     """
     for obj in session.new:
-        if isinstance(obj, Label) and obj.name == name:
+        if isinstance(obj, Label) and obj.name == name and obj.entity_type == kind:
             return obj
     return None
 
@@ -263,7 +267,7 @@ def apply_effects(
     session: Session,
     decision: Decision,
     targets: Mapping[str, Any],
-    labels: dict[str, Label] | None = None,
+    labels: dict[tuple[str, str], Label] | None = None,
 ) -> None:
     """Apply ``decision``'s label changes and field settings to ``targets``.
 

@@ -327,3 +327,118 @@ class TestThreads:
                 expected = Decimal(f"{10 + n}.00") / 10 if customer == people[1] else Decimal(0)
                 assert o.discount_amount == expected.quantize(Decimal("0.01"))
                 assert len(o.applied_discounts) == (1 if customer == people[1] else 0)
+
+
+# ------------------------------------------------------ labels and their type --
+
+
+def stored_order(sessions):
+    """The one stored order, its discount, its audit rows and its labels (name, type)."""
+    with sessions() as s:
+        [o] = s.scalars(select(Order)).all()
+        audits = [(a.rule_name, a.amount) for a in o.applied_discounts]
+        labels = sorted((x.name, x.entity_type) for x in o.labels)
+        return o.discount_amount, o.total_amount, audits, labels
+
+
+class TestALabelCountsOnlyForItsEntity:
+    """Issue 13, bug 1: a label typed for orders never satisfies ``customer has label``."""
+
+    def test_linking_an_order_label_to_a_customer_is_refused(self, engine, sessions):
+        from rulec.storage import models
+
+        with (
+            pytest.raises(
+                models.LabelTypeError,
+                match=r"^cannot link label 'Customer_VIP' of entity type 'order' to customer "
+                r"Customer\(None, 'A'\): customers carry only labels of entity type "
+                r"'customer'$",
+            ),
+            sessions.begin() as s,
+        ):
+            s.add(
+                Order(
+                    customer=Customer(
+                        name="A", labels=[Label(name="Customer_VIP", entity_type="order")]
+                    ),
+                    subtotal=Decimal("100.00"),
+                )
+            )
+        with sessions() as s:  # nothing was stored, no discount given
+            assert s.scalar(select(func.count()).select_from(Order)) == 0
+            assert s.scalar(select(func.count()).select_from(AppliedDiscount)) == 0
+            assert s.scalar(select(func.count()).select_from(Customer)) == 0
+
+    @pytest.mark.parametrize("in_memory", [False, True], ids=["queried", "loaded"])
+    def test_a_link_written_by_other_means_never_counts(self, engine, sessions, in_memory):
+        """A link the ORM would refuse, written with Core (an import, a backend's own
+        SQL): the customer's order label is not a customer label, queried or loaded."""
+        from sqlalchemy.orm import selectinload
+
+        from rulec.storage.models import customer_labels
+
+        with sessions.begin() as s:
+            a = Customer(name="A")
+            wrong = Label(name="Customer_VIP", entity_type="order")
+            s.add_all([a, wrong])
+        with sessions.begin() as s:
+            s.execute(customer_labels.insert().values(customer_id=a.id, label_id=wrong.id))
+        with sessions.begin() as s:
+            if in_memory:
+                query = select(Customer).options(selectinload(Customer.labels))
+                customer = s.execute(query).scalar_one()
+                assert [x.name for x in customer.labels] == ["Customer_VIP"]
+                s.add(Order(customer=customer, subtotal=Decimal("100.00")))
+            else:
+                s.add(Order(customer_id=a.id, subtotal=Decimal("100.00")))
+        assert stored_order(sessions) == (Decimal("0"), Decimal("100.00"), [], [])
+
+
+class TestOneNameForTwoEntities:
+    """Issue 13, bug 2: a label is (name, entity type); ``Gold`` may be a customer's and
+    an order's label at once, and a rule links the one of the entity it names."""
+
+    RULES = (
+        "label Gold for customer\n"
+        "label Gold for order\n"
+        "on order_created when customer has label Gold then add label Gold to order\n"
+        'on order_created when order has label Gold then discount 5% "Gold order"\n'
+    )
+
+    @pytest.fixture
+    def gold_engine(self, sessions):
+        e = Engine(rulec.load_text(self.RULES, "rules/gold.rules"))
+        e.attach(sessions)
+        yield e
+        e.detach(sessions)
+
+    def test_a_rule_adds_the_order_label_not_the_customer_one(self, gold_engine, sessions):
+        with sessions.begin() as s:
+            ada = Customer(name="Ada", labels=[Label(name="Gold", entity_type="customer")])
+            s.add(ada)
+        with sessions.begin() as s:
+            s.add(Order(customer_id=ada.id, subtotal=Decimal("100.00")))
+        # the label change counts from the next event: no discount on this order
+        assert stored_order(sessions) == (
+            Decimal("0"),
+            Decimal("100.00"),
+            [],
+            [("Gold", "order")],
+        )
+        with sessions() as s:
+            got = s.execute(select(Label.name, Label.entity_type).order_by(Label.id)).all()
+            assert [tuple(r) for r in got] == [("Gold", "customer"), ("Gold", "order")]
+            assert [x.entity_type for x in s.get(Customer, ada.id).labels] == ["customer"]
+
+    def test_both_labels_may_exist_before_the_rule_runs(self, gold_engine, sessions):
+        with sessions.begin() as s:
+            ada = Customer(name="Ada", labels=[Label(name="Gold", entity_type="customer")])
+            s.add_all([ada, Label(name="Gold", entity_type="order", color="gold")])
+        with sessions.begin() as s:
+            s.add(Order(customer_id=ada.id, subtotal=Decimal("100.00")))
+        with sessions() as s:
+            [o] = s.scalars(select(Order)).all()
+            assert [(x.name, x.entity_type, x.color) for x in o.labels] == [
+                ("Gold", "order", "gold")
+            ]
+            assert s.scalar(select(func.count()).select_from(Label)) == 2

@@ -53,7 +53,9 @@ def engine(sessions):
 
 
 def label(s, name, kind):
-    found = s.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+    found = s.execute(
+        select(Label).where(Label.name == name, Label.entity_type == kind)
+    ).scalar_one_or_none()
     if found is None:
         found = Label(name=name, entity_type=kind)
         s.add(found)
@@ -224,6 +226,25 @@ class TestLabelEvents:
             s.add(ada)
         with sessions() as s:
             assert [x.name for x in s.get(Customer, ada.id).labels] == ["Blocked"]
+
+    def test_undoing_a_link_to_a_label_of_another_type_fires_no_event(self, engine, sessions):
+        """A customer linked (with Core: the ORM refuses it) to the *order* label
+        Customer_VIP never had the customer label: taking that link away is no
+        ``customer_unlabeled``, and Welcomed stays."""
+        from rulec.storage.models import customer_labels
+
+        with sessions.begin() as s:
+            ada = Customer(name="Ada", labels=[label(s, "Customer_VIP", "customer")])
+            wrong = Label(name="Customer_VIP", entity_type="order")
+            s.add_all([ada, wrong])
+        with sessions.begin() as s:
+            s.execute(customer_labels.insert().values(customer_id=ada.id, label_id=wrong.id))
+        with sessions.begin() as s:
+            c = s.get(Customer, ada.id)
+            c.labels.remove(next(x for x in c.labels if x.entity_type == "order"))
+        with sessions() as s:
+            got = sorted((x.name, x.entity_type) for x in s.get(Customer, ada.id).labels)
+            assert got == [("Customer_VIP", "customer"), ("Welcomed", "customer")]
 
     def test_label_events_without_rules_cost_nothing(self, sessions):
         e = Engine(rulec.load_text("", "empty.rules"))

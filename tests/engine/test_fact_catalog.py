@@ -16,19 +16,31 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import selectinload
 
 import rulec
 from rulec.engine.db.attach import Engine
-from rulec.engine.db.facts.batch import CustomerBatches, OrderBatches
+from rulec.engine.db.facts.batch import CustomerBatches, OrderBatches, labels_of_many
 from rulec.engine.db.facts.binding import REFERENCE
 from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch, holder_sql
 from rulec.engine.db.facts.row import load_facts, load_holder_facts
 from rulec.engine.db.facts.sql import HolderRef, OrderRef
 from rulec.engine.db.listing import explain_listing, listing_facts
 from rulec.engine.db.scheduled import run_scheduled
-from rulec.storage.models import Agent, Customer, Item, Label, Order, OrderItem, Price
+from rulec.storage.models import (
+    LABEL_LINKS,
+    LABEL_TYPES,
+    Agent,
+    Customer,
+    Item,
+    Label,
+    Order,
+    OrderItem,
+    Price,
+    Professional,
+    Service,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 LABELS = {
@@ -41,6 +53,8 @@ LABELS = {
     "Bulky": "item",
     "Season": "price",
 }
+#: One label of every type, linked by :func:`link_strays` where it does not belong.
+STRAYS = {f"Stray_{kind}": kind for kind in LABEL_TYPES}
 #: Every order fact whose value is one SQL scalar (labels and item.all apart).
 SCALARS = [k for k, f in ORDER_FACTS.items() if f.batch not in (Batch.LABELS, Batch.ITEMS)]
 LABEL_KEYS = [k for k, f in ORDER_FACTS.items() if f.batch is Batch.LABELS]
@@ -139,7 +153,7 @@ def by_sql(s, ids: list[int]) -> dict[int, dict[str, Any]]:
     b = REFERENCE
     orders = b.orders
     ref = OrderRef.of(orders)
-    names = sorted(LABELS)
+    names = sorted({*LABELS, *STRAYS})
     columns = [ORDER_FACTS[k].sql(b, ref) for k in SCALARS]
     for key in LABEL_KEYS:
         names_of = ORDER_FACTS[key].sql(b, ref)
@@ -501,3 +515,163 @@ class TestOneMeaning:
                 decision = engine.evaluate("order_created", order, s)
                 assert (decision.discount_description == "recent") is recent
             assert new.id is None  # nothing was flushed
+
+
+# ------------------------------------------------------------ label types --
+
+
+#: The entity type of the labels each holder carries (an order line: its item's).
+CARRIES = {holder: "item" if holder == "order_item" else holder for holder in LABEL_LINKS}
+
+
+def link_strays(sessions) -> int:
+    """Link every label of :data:`STRAYS` to every holder row that carries labels of
+    another type, with Core (as an import or a backend's own SQL could; the ORM
+    refuses): returns how many links were written."""
+    with sessions.begin() as s:
+        strays = {name: Label(name=name, entity_type=kind) for name, kind in STRAYS.items()}
+        s.add_all(strays.values())
+        s.flush()
+        written = 0
+        for holder, link in LABEL_LINKS.items():
+            holders = REFERENCE.table(REFERENCE.holders[holder])
+            ids = s.execute(select(holders.c.id)).scalars().all()
+            assert ids, f"no {holder}: the test proves nothing for it"
+            rows = [
+                {f"{holder}_id": i, "label_id": label.id}
+                for label in strays.values()
+                if label.entity_type != CARRIES[holder]
+                for i in ids
+            ]
+            s.execute(link.insert(), rows)
+            written += len(rows)
+        return written
+
+
+LISTING = rulec.load_text(
+    "label Season for price\nlabel VIP for customer\nlabel Senior for agent\n"
+    "label Rush for order\n"
+    "on price_listed when price has label Season or customer has label VIP"
+    " or agent has label Senior or order has label Rush then hide price\n",
+    "l.rules",
+)
+
+
+def every_label_fact(sessions, shop) -> dict[str, Any]:
+    """The label facts of the shop on every path: each order's (SQL, batches, one
+    order queried and loaded), each holder's alone (SQL, one row queried and loaded,
+    a batch of customers, ``labels_of_many``), and a listing's (queried and loaded)."""
+    ids = shop["orders"]
+    got: dict[str, Any] = {}
+    with sessions() as s:
+        got["sql"] = by_sql(s, ids)
+        for size in (1, 100):
+            got[f"batches of {size}"] = by_batches(s, size)
+    got["row"] = by_rows(sessions, ids, loaded=False)
+    got["row, loaded"] = by_rows(sessions, ids, loaded=True)
+    names = sorted({*LABELS, *STRAYS})
+    for loaded in (False, True):
+        with sessions() as s:
+            holders: dict[str, Any] = {}
+            for holder, cls in REFERENCE.holders.items():
+                query = select(cls).order_by(cls.id)
+                if loaded:
+                    query = query.options(selectinload(cls.labels))
+                key = f"{holder}.labels"
+                for row in s.scalars(query):
+                    holders[f"{holder} {row.id}"] = load_holder_facts(s, holder, row, [key])[key]
+            got[f"holders{', loaded' if loaded else ''}"] = holders
+            prices = s.scalars(select(Price).order_by(Price.id)).all()
+            listings = {}
+            for oid in ids:
+                order = s.get(Order, oid)
+                shared, own = listing_facts(
+                    s,
+                    LISTING,
+                    "price_listed",
+                    prices,
+                    viewer={},
+                    customer=order.customer,
+                    agent=order.agent,
+                    order=order,
+                )
+                listings[oid] = (
+                    {k: v for k, v in shared.items() if k.endswith(".labels")},
+                    [f["price.labels"] for f in own],
+                )
+            got[f"listings{', loaded' if loaded else ''}"] = listings
+    with sessions() as s:
+        conn = s.connection()
+        by_holder_sql: dict[str, Any] = {}
+        wanted = []
+        for holder, cls in REFERENCE.holders.items():
+            table = REFERENCE.table(cls)
+            ref = HolderRef.of(holder, table)
+            has = [literal(n).in_(label_names_sql(holder, ref)) for n in names]
+            for row in conn.execute(select(table.c.id, *has).order_by(table.c.id)):
+                by_holder_sql[f"{holder} {row[0]}"] = frozenset(
+                    n for n, h in zip(names, row[1:], strict=True) if h
+                )
+            wanted.append((holder, list(conn.execute(select(table.c.id)).scalars())))
+        got["holders, sql"] = by_holder_sql
+        many = labels_of_many(conn, wanted, chunk=3)
+        got["labels_of_many"] = {
+            f"{holder} {i}": frozenset(found.get(i, ()))
+            for (holder, ids_), found in zip(wanted, many, strict=True)
+            for i in ids_
+        }
+        customers, last = CustomerBatches(["customer.labels"], ("customer",)), 0
+        batch: dict[int, Any] = {}
+        while (page := customers.read(conn, last, 2)).ids:
+            batch.update({r.id: page.facts(r, ("customer",))["customer.labels"] for r in page.rows})
+            last = page.ids[-1]
+        got["customer batches"] = batch
+    return got
+
+
+def strays_in(facts: Any, where: str = "") -> list[str]:
+    """Where a stray label shows up in ``facts`` (nested dicts, lists and sets)."""
+    if isinstance(facts, dict):
+        return [x for k, v in facts.items() for x in strays_in(v, f"{where}/{k}")]
+    if isinstance(facts, (list, tuple)):
+        return [x for n, v in enumerate(facts) for x in strays_in(v, f"{where}[{n}]")]
+    if isinstance(facts, frozenset | set):
+        return [f"{where}: {n}" for n in sorted(facts & set(STRAYS))]
+    return []
+
+
+def label_names_sql(holder: str, ref: HolderRef) -> Any:
+    if holder == "order_item":  # not a holder alone in the catalog: its own labels
+        from rulec.engine.db.facts.sql import label_names
+
+        return label_names(REFERENCE, holder, ref.row.c.id)
+    return holder_sql(REFERENCE, f"{holder}.labels", ref)
+
+
+class TestLabelTypes:
+    """Issue 13, bug 1: a label counts only for the entities of its type, on every path,
+    even when a link to another kind of holder was written without the ORM."""
+
+    def test_links_to_holders_of_another_type_change_no_fact_on_any_path(self, sessions, shop):
+        with sessions.begin() as s:  # the holders link_strays adds, without labels
+            s.add_all([Professional(name="Studio"), Service(name="Photography")])
+        before = every_label_fact(sessions, shop)
+        seen = {n for f in before["holders"].values() for n in f}
+        assert seen == set(LABELS)  # every label of the shop, and no stray yet
+        held = {key.split()[0] for key in before["holders"]}
+        assert held == set(LABEL_LINKS)  # a row of every kind of holder
+        assert before["holders, loaded"] == before["labels_of_many"] == before["holders"]
+        assert before["holders, sql"] == before["holders"]
+
+        written = link_strays(sessions)
+        with sessions() as s:
+            link_rows = sum(
+                s.scalar(select(func.count()).select_from(link)) for link in LABEL_LINKS.values()
+            )
+        assert written >= 6 * len(LABEL_LINKS) and link_rows > written
+
+        after = every_label_fact(sessions, shop)
+        assert after.keys() == before.keys()
+        for path, facts in after.items():
+            assert strays_in(facts) == [], path
+            assert facts == before[path], path

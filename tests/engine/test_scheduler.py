@@ -376,6 +376,29 @@ class TestOrders:
         assert firsts == [("Ada", Decimal("0.00")), ("Ben", Decimal("0.00"))]
         assert snapshot(sessions)["customers"] == {"Ada": ["Seen"], "Ben": ["Seen"]}
 
+    @pytest.mark.parametrize("batch_size", [1, 100])
+    def test_one_label_name_for_two_entities_links_each_its_own(self, sessions, batch_size):
+        """Issue 13, bug 2: ``Gold`` for customers and ``Gold`` for orders are two
+        labels; within a batch each rule links the one of the entity it names."""
+        rules = rulec.load_text(
+            "label Gold for customer\nlabel Gold for order\n"
+            "on daily for order then add label Gold to order, add label Gold to customer\n"
+        )
+        with sessions.begin() as s:
+            ada, ben = Customer(name="Ada"), Customer(name="Ben")
+            s.add_all([Order(customer=ada), Order(customer=ben), Order(customer=ada)])
+        report = run_scheduled(sessions, rules, "daily", period=DAY, batch_size=batch_size)
+        assert (report.processed, report.errors) == (3, 0)
+        with sessions() as s:
+            assert sorted(s.execute(select(Label.name, Label.entity_type)).all()) == [
+                ("Gold", "customer"),
+                ("Gold", "order"),
+            ]
+            orders = s.scalars(select(Order).order_by(Order.id)).all()
+            assert [[x.entity_type for x in o.labels] for o in orders] == [["order"]] * 3
+            customers = s.scalars(select(Customer).order_by(Customer.id)).all()
+            assert [[x.entity_type for x in c.labels] for c in customers] == [["customer"]] * 2
+
 
 # ------------------------------------------------------------ once a period --
 

@@ -23,7 +23,9 @@ def engine(sessions):
 
 
 def label(s, name, kind):
-    found = s.execute(select(Label).where(Label.name == name)).scalar_one_or_none()
+    found = s.execute(
+        select(Label).where(Label.name == name, Label.entity_type == kind)
+    ).scalar_one_or_none()
     return found or Label(name=name, entity_type=kind)
 
 

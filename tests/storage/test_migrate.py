@@ -7,6 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, event, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 import rulec
 from rulec.engine.db.attach import Engine
@@ -65,7 +66,7 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0003"
+        assert migrate.current(db) == migrate.head() == "0004"
         assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003
         assert set(Base.metadata.tables) == TABLES | TABLES_0003
         migrate.downgrade(db, "base")
@@ -74,7 +75,7 @@ class TestMigrations:
             assert not (TABLES | TABLES_0003) & set(inspect(db).get_table_names())
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0003"
+        assert migrate.current(db) == migrate.head()
 
     def test_the_migrated_schema_matches_the_models(self, db):
         with db.connect() as conn:
@@ -107,7 +108,7 @@ class TestRevision0002:
             assert "visible_to_client" not in cols
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0003"
+        assert migrate.current(db) == migrate.head()
 
     def test_existing_labels_are_not_visible_to_clients(self, db):
         migrate.downgrade(db, "0001")
@@ -181,7 +182,7 @@ class TestRevision0003:
                 conn.execute(text("DELETE FROM labels"))
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0003"
+        assert migrate.current(db) == migrate.head()
         assert _check_names(db, "labels") == {"ck_labels_entity_type"}
         assert _check_names(db, "order_items") == {"ck_order_items_quantity_positive"}
 
@@ -221,7 +222,7 @@ class TestRevision0003:
                 conn.execute(text("UPDATE labels SET entity_type = 'professional'"))
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0003"
+        assert migrate.current(db) == migrate.head()
 
     def test_a_failed_upgrade_changes_nothing(self, db):
         """The last step (the labels' CHECK) fails: every table and column before it goes."""
@@ -248,7 +249,7 @@ class TestRevision0003:
             assert not set(ORDER_COLUMNS_0003) & set(_columns(db, "orders"))
         finally:
             migrate.upgrade(db)
-        assert migrate.current(db) == "0003"
+        assert migrate.current(db) == migrate.head()
 
 
 def _check_names(db, table):
@@ -377,7 +378,7 @@ def _fill_0003(sessions):
                     unit_price=Decimal("0.35"),
                     quantity=10 + i,
                     discount_amount=Decimal("0.10"),
-                    labels=[labels["order"]],
+                    labels=[labels["item"]],  # a line carries item labels
                 )
             )
             o.status_changes.append(OrderStatusChange(old_status="new", new_status=o.status))
@@ -471,3 +472,143 @@ class TestANewerDatabase:
             result = CliRunner().invoke(main, args)
             assert result.exit_code == 2, result.output
             assert "revision '9999'" in result.stderr and "newer rulec" in result.stderr
+
+
+# ------------------------------------------------------------------ 0004 --
+
+
+def _unique(db, table="labels"):
+    return sorted((c["name"], c["column_names"]) for c in inspect(db).get_unique_constraints(table))
+
+
+UNIQUE_0003 = [("uq_labels_name", ["name"])]
+UNIQUE_0004 = [("uq_labels_name_entity_type", ["name", "entity_type"])]
+
+
+class TestRevision0004:
+    """A label is its name and its entity type (issue 13, bug 2); and back, when it can."""
+
+    def test_upgrade_makes_name_and_type_unique_and_downgrade_the_name_alone(self, db):
+        assert _unique(db) == UNIQUE_0004
+        migrate.downgrade(db, "0003")
+        try:
+            assert migrate.current(db) == "0003"
+            assert _unique(db) == UNIQUE_0003
+            assert _check_names(db, "labels") == {"ck_labels_entity_type"}
+            with db.begin() as conn:  # at 0003 a name is one label
+                conn.execute(
+                    text("INSERT INTO labels (name, entity_type) VALUES ('Gold', 'customer')")
+                )
+            with pytest.raises(IntegrityError), db.begin() as conn:
+                conn.execute(
+                    text("INSERT INTO labels (name, entity_type) VALUES ('Gold', 'order')")
+                )
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        assert _unique(db) == UNIQUE_0004
+        assert _check_names(db, "labels") == {"ck_labels_entity_type"}  # kept by the rebuild
+        with db.begin() as conn:
+            conn.execute(text("INSERT INTO labels (name, entity_type) VALUES ('Gold', 'order')"))
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(
+                    text("INSERT INTO labels (name, entity_type) VALUES ('Gold', 'order')")
+                )
+
+    def test_the_upgrade_keeps_every_row(self, db, sessions):
+        migrate.downgrade(db, "0003")
+        try:
+            _fill_0003(sessions)
+            before = _dump(db, TABLES | TABLES_0003)
+        finally:
+            migrate.upgrade(db)
+        assert _dump(db, TABLES | TABLES_0003) == before
+        for name in TABLES | TABLES_0003:
+            assert before[name], f"{name} is empty: the test proves nothing for it"
+        with sessions.begin() as s:  # and a second Customer_VIP, for orders, comes in
+            s.add(Label(name="Customer_VIP", entity_type="order"))
+        with sessions() as s:
+            got = s.execute(select(Label.entity_type).where(Label.name == "Customer_VIP"))
+            assert sorted(got.scalars()) == ["customer", "order"]
+
+    def test_the_downgrade_refuses_labels_that_share_a_name(self, db, sessions):
+        """0003 holds one label per name: rather than drop or rename labels (and their
+        links), the downgrade stops, names them and changes nothing."""
+        with sessions.begin() as s:
+            gold = Label(name="Gold", entity_type="order")
+            s.add_all(
+                [
+                    Customer(name="Ada", labels=[Label(name="Gold"), Label(name="Silver")]),
+                    Order(labels=[gold]),
+                    Label(name="Gold", entity_type="item"),
+                    Label(name="Silver", entity_type="price"),
+                    Label(name="Rush", entity_type="order"),
+                ]
+            )
+        before = _dump(db, TABLES | TABLES_0003)
+        with pytest.raises(
+            MigrationError,
+            match=r"^labels of several entity types share a name: 'Gold' \(customer, item, "
+            r"order\), 'Silver' \(customer, price\); revision 0003 allows one label per name\. "
+            r"Rename or delete labels until each name is used once, then downgrade again; "
+            r"nothing was changed$",
+        ):
+            migrate.downgrade(db, "0003")
+        assert migrate.current(db) == migrate.head()
+        assert _unique(db) == UNIQUE_0004
+        assert _dump(db, TABLES | TABLES_0003) == before
+
+        with sessions.begin() as s:  # once the names are told apart, it goes through
+            for label in s.scalars(select(Label).where(Label.entity_type != "customer")):
+                label.name = f"{label.name}_{label.entity_type}"
+        migrate.downgrade(db, "0003")
+        try:
+            assert _unique(db) == UNIQUE_0003
+            with db.connect() as conn:
+                names = conn.execute(text("SELECT name FROM labels ORDER BY name")).scalars()
+                assert names.all() == [
+                    "Gold",
+                    "Gold_item",
+                    "Gold_order",
+                    "Rush_order",
+                    "Silver",
+                    "Silver_price",
+                ]
+                links = conn.execute(text("SELECT count(*) FROM order_labels")).scalar()
+                assert links == 1
+        finally:
+            migrate.upgrade(db)
+
+    def test_many_shared_names_are_counted_not_all_listed(self, db, sessions):
+        with sessions.begin() as s:
+            for n in range(25):
+                s.add_all(Label(name=f"L{n:02d}", entity_type=t) for t in ("customer", "order"))
+        with pytest.raises(MigrationError, match=r"'L09' \(customer, order\) and 15 more;"):
+            migrate.downgrade(db, "0003")
+        assert migrate.current(db) == migrate.head()
+
+    def test_a_failed_upgrade_changes_nothing(self, db):
+        def fail_at_the_end(conn, cursor, statement, *args):
+            sql = " ".join(statement.split()).upper()
+            if sql.startswith(
+                (
+                    "ALTER TABLE LABELS ADD CONSTRAINT UQ_LABELS_NAME_ENTITY_TYPE",
+                    "INSERT INTO _ALEMBIC_TMP_LABELS",
+                )
+            ):
+                raise RuntimeError("injected")
+
+        migrate.downgrade(db, "0003")
+        try:
+            event.listen(db, "before_cursor_execute", fail_at_the_end)
+            try:
+                with pytest.raises(RuntimeError, match="injected"):
+                    migrate.upgrade(db)
+            finally:
+                event.remove(db, "before_cursor_execute", fail_at_the_end)
+            assert migrate.current(db) == "0003"
+            assert _unique(db) == UNIQUE_0003
+            assert not {n for n in inspect(db).get_table_names() if n.startswith("_alembic_tmp")}
+        finally:
+            migrate.upgrade(db)
+        assert _unique(db) == UNIQUE_0004

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import CheckConstraint, delete, func, select
+from sqlalchemy import CheckConstraint, UniqueConstraint, delete, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from rulec.storage.models import (
@@ -14,6 +14,7 @@ from rulec.storage.models import (
     Customer,
     Item,
     Label,
+    LabelTypeError,
     Order,
     OrderItem,
     OrderStatusChange,
@@ -459,7 +460,7 @@ class TestLabelLinks:
     def test_labels_link_and_cascade(self, sessions, holder):
         table = LABEL_LINKS[holder]
         key = table.c[f"{holder}_id"]
-        entity_type = "order" if holder == "order_item" else holder
+        entity_type = "item" if holder == "order_item" else holder  # a line: item labels
         with sessions.begin() as s:
             gold = Label(name="Gold", entity_type=entity_type)
             other = Label(name="Other", entity_type=entity_type)
@@ -483,6 +484,135 @@ class TestLabelLinks:
         with sessions() as s:
             assert s.execute(select(key, table.c.label_id)).all() == [(kept.id, gold.id)]
             assert [x.name for x in s.get(type(kept), kept.id).labels] == ["Gold"]
+
+
+# ------------------------------------------- a label's identity and its type --
+
+#: The entity type of the labels each holder carries: its own; an order line's are
+#: its item's (what a line's labels mean to the rules: ``item.labels``).
+CARRIES = {holder: "item" if holder == "order_item" else holder for holder in LABEL_LINKS}
+#: How an error names each kind of holder.
+HOLDER_NAMES = {
+    holder: "order line" if holder == "order_item" else holder for holder in LABEL_LINKS
+}
+
+
+def _link_counts(s):
+    return {h: s.scalar(select(func.count()).select_from(t)) for h, t in LABEL_LINKS.items()}
+
+
+class TestLabelIdentity:
+    """Issue 13, bug 2: a label is its name and its entity type."""
+
+    def test_one_name_may_name_a_label_of_every_type(self, sessions):
+        with sessions.begin() as s:
+            s.add(Label(name="Gold", entity_type="customer", color="gold"))
+        with sessions.begin() as s:
+            s.add_all(Label(name="Gold", entity_type=t) for t in LABEL_TYPES if t != "customer")
+        with sessions() as s:
+            got = s.execute(select(Label.name, Label.entity_type, Label.color).order_by(Label.id))
+            assert [tuple(r) for r in got] == [
+                ("Gold", t, "gold" if t == "customer" else None) for t in LABEL_TYPES
+            ]
+
+    def test_a_name_is_unique_within_its_type(self, sessions):
+        with sessions.begin() as s:
+            s.add_all([Label(name="Gold", entity_type="order"), Label(name="Gold")])
+        with pytest.raises(IntegrityError), sessions.begin() as s:
+            s.add(Label(name="Gold", entity_type="order"))
+        with pytest.raises(IntegrityError), sessions.begin() as s:
+            s.add(Label(name="Gold", entity_type="customer"))
+        with sessions() as s:
+            assert s.scalar(select(func.count()).select_from(Label)) == 2
+
+    def test_the_unique_constraint_is_on_name_and_type(self):
+        unique = [
+            (c.name, [col.name for col in c.columns])
+            for c in Label.__table__.constraints
+            if isinstance(c, UniqueConstraint)
+        ]
+        assert unique == [("uq_labels_name_entity_type", ["name", "entity_type"])]
+        assert not Label.__table__.c.name.unique
+
+    def test_a_label_without_a_type_is_a_customer_label_at_once(self):
+        """Its type is known before the INSERT, so linking it is checked at once."""
+        assert Label(name="Loyal").entity_type == "customer"
+        assert Label(name="Rush", entity_type="order").entity_type == "order"
+
+
+class TestLabelTypeEnforced:
+    """Issue 13, bug 1: a holder carries only labels of its entity type; any other link is
+    refused when it is made, naming the label, its type and the holder."""
+
+    @pytest.mark.parametrize("holder", sorted(LABEL_LINKS))
+    def test_a_label_of_the_holders_type_is_linked(self, sessions, holder):
+        with sessions.begin() as s:
+            row = _holder(holder, s)
+            row.labels.append(Label(name="Ok", entity_type=CARRIES[holder]))
+        with sessions() as s:
+            got = s.get(type(row), row.id)
+            assert [(x.name, x.entity_type) for x in got.labels] == [("Ok", CARRIES[holder])]
+
+    @pytest.mark.parametrize("holder", sorted(LABEL_LINKS))
+    @pytest.mark.parametrize("how", ["append", "extend", "assign", "insert"])
+    def test_a_label_of_another_type_is_refused(self, sessions, holder, how):
+        with sessions() as s:
+            row = _holder(holder, s)
+            ok = Label(name="Ok", entity_type=CARRIES[holder])
+            row.labels.append(ok)
+            for kind in LABEL_TYPES:
+                if kind == CARRIES[holder]:
+                    continue
+                wrong = Label(name=f"Tag_{kind}", entity_type=kind)
+                message = (
+                    f"cannot link label 'Tag_{kind}' of entity type '{kind}' to "
+                    f"{HOLDER_NAMES[holder]} {row!r}: {HOLDER_NAMES[holder]}s carry only "
+                    f"labels of entity type '{CARRIES[holder]}'"
+                )
+                with pytest.raises(LabelTypeError) as caught:
+                    match how:
+                        case "append":
+                            row.labels.append(wrong)
+                        case "extend":
+                            row.labels.extend([wrong])
+                        case "assign":
+                            row.labels = [ok, wrong]
+                        case "insert":
+                            row.labels.insert(0, wrong)
+                assert str(caught.value) == message
+                assert isinstance(caught.value, ValueError)
+                assert row.labels == [ok]
+            s.commit()
+        with sessions() as s:
+            assert s.get(type(row), row.id).labels[0].name == "Ok"
+            assert sum(_link_counts(s).values()) == 1
+
+    def test_a_wrong_label_given_to_the_constructor_is_refused(self, sessions):
+        """The issue's reproduction: nothing is built, nothing is stored."""
+        with pytest.raises(LabelTypeError, match=r"^cannot link label 'Customer_VIP' of entity"):
+            Customer(name="A", labels=[Label(name="Customer_VIP", entity_type="order")])
+        with pytest.raises(LabelTypeError, match=" to order line OrderItem"):
+            OrderItem(
+                description="Card",
+                unit_price=Decimal("1"),
+                labels=[Label(name="Rush", entity_type="order")],
+            )
+        with sessions() as s:
+            assert s.scalar(select(func.count()).select_from(Label)) == 0
+
+    def test_removing_a_wrongly_typed_link_is_allowed(self, sessions):
+        """A link written without the ORM (it refuses them) can be undone through it."""
+        with sessions.begin() as s:
+            ada, rush = Customer(name="Ada"), Label(name="Rush", entity_type="order")
+            s.add_all([ada, rush])
+        with sessions.begin() as s:
+            s.execute(LABEL_LINKS["customer"].insert().values(customer_id=ada.id, label_id=rush.id))
+        with sessions.begin() as s:
+            ada = s.get(Customer, ada.id)
+            [wrong] = ada.labels
+            ada.labels.remove(wrong)
+        with sessions() as s:
+            assert _link_counts(s)["customer"] == 0
 
 
 class TestScheduledRun:

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import BindParameter
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch
-from rulec.engine.db.facts.sql import OrderRef, label_pairs, orders_by_customer
+from rulec.engine.db.facts.sql import OrderRef, carries, label_pairs, orders_by_customer
 
 __all__ = [
     "ALWAYS",
@@ -187,7 +187,7 @@ class OrderBatches:
         self.sold_labels = (
             select(lines.c.id, labels.c.name)
             .join_from(lines, item_link, item_column == lines.c.item_id)
-            .join(labels, labels.c.id == item_link.c.label_id)
+            .join(labels, carries(b, "item", item_link, labels))
             .where(lines_in_range)
         )
 
@@ -318,7 +318,7 @@ def labels_of_many(
             link, column = binding.link(holder)
             parts.append(
                 select(literal(n, Integer).label("part"), column.label("id"), labels.c.name)
-                .join_from(link, labels, link.c.label_id == labels.c.id)
+                .join_from(link, labels, carries(binding, holder, link, labels))
                 .where(column.in_(take))
             )
             if more:

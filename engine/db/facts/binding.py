@@ -9,7 +9,7 @@ own binding here (a later issue), and the readers will not change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from attrs import frozen
@@ -27,8 +27,9 @@ class Binding:
     The classes must have the columns the reference models have (an order's
     ``customer_id``, ``agent_id``, ``subtotal``, ``currency``,
     ``created_at``, ``status``, ``wedding_date``; a line's ``order_id``,
-    ``item_id``, ``quantity``, ``unit_price``, ``description``) and a
-    ``labels`` relationship on every label holder.
+    ``item_id``, ``quantity``, ``unit_price``, ``description``), a
+    ``labels`` relationship on every label holder, and a label class with
+    ``name`` and ``entity_type``.
     """
 
     order: type[Any]
@@ -41,6 +42,9 @@ class Binding:
     #: Every label holder's link table, by holder name; its holder column is
     #: ``<holder>_id``, its label column ``label_id``.
     links: Mapping[str, Table]
+    #: The entity type of the labels each holder carries (the label class's
+    #: ``entity_type``): a label of another type linked to it never counts.
+    label_types: Mapping[str, str]
 
     def table(self, cls: type[Any]) -> Table:
         table = cls.__table__
@@ -72,6 +76,16 @@ class Binding:
         table = self.links[holder]
         return table, table.c[f"{holder}_id"]
 
+    def label_type(self, holder: str) -> str:
+        """The entity type of the labels ``holder`` carries (``"item"`` for an order line)."""
+        return self.label_types[holder]
+
+    def held(self, holder: str, labels: Iterable[Any]) -> frozenset[str]:
+        """The names of ``labels`` (label objects in memory) that ``holder`` carries:
+        those of its entity type."""
+        kind = self.label_types[holder]
+        return frozenset(label.name for label in labels if label.entity_type == kind)
+
 
 #: The reference models of rulec.storage.
 REFERENCE = Binding(
@@ -91,4 +105,5 @@ REFERENCE = Binding(
         "order_item": models.OrderItem,
     },
     links=models.LABEL_LINKS,
+    label_types=models.HOLDER_LABEL_TYPES,
 )

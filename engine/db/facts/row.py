@@ -79,10 +79,10 @@ def label_names_of(
 ) -> frozenset[str]:
     """The names of ``row``'s labels (a ``holder`` row, or the one with id ``row_id``):
     from memory when they are loaded or the row is new (unflushed changes
-    count), else one query."""
+    count), else one query; only those of the holder's entity type count."""
     if row is not None:
         if labels_loaded(row):
-            return frozenset(label.name for label in row.labels)
+            return binding.held(holder, row.labels)
         row_id = row.id
     if row_id is None:
         return frozenset()
@@ -292,7 +292,7 @@ def _labels_in_bulk(
         elif row is None:
             found.append(frozenset())
         elif labels_loaded(row):
-            found.append(frozenset(label.name for label in row.labels))
+            found.append(b.held(holder, row.labels))
         else:
             wanted.setdefault(row.id, []).append(n)
             found.append(None)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     and_,
     bindparam,
     exists,
@@ -44,6 +45,7 @@ __all__ = [
     "HolderRef",
     "OrderRef",
     "Ref",
+    "carries",
     "has_label",
     "label_names",
     "label_pairs",
@@ -139,13 +141,19 @@ class HolderRef:
 Ref = OrderRef | HolderRef
 
 
+def carries(b: Binding, holder: str, link: Table, labels: Table) -> ColumnElement[bool]:
+    """The join of ``holder``'s link table to the labels it carries: those of its
+    entity type only, whatever other links were written (the ORM refuses them)."""
+    return and_(link.c.label_id == labels.c.id, labels.c.entity_type == b.label_type(holder))
+
+
 def label_names(b: Binding, holder: str, row_id: _Col) -> Select[Any]:
     """The names of the labels of the ``holder`` row with id ``row_id`` (correlated)."""
     link, column = b.link(holder)
     labels = b.labels
     return (
         select(labels.c.name)
-        .join_from(link, labels, link.c.label_id == labels.c.id)
+        .join_from(link, labels, carries(b, holder, link, labels))
         .where(column == row_id)
     )
 
@@ -156,7 +164,7 @@ def has_label(b: Binding, holder: str, row_id: _Col, name: str) -> ColumnElement
     labels = b.labels
     return exists(
         select(literal(1))
-        .select_from(link.join(labels, link.c.label_id == labels.c.id))
+        .select_from(link.join(labels, carries(b, holder, link, labels)))
         .where(column == row_id, labels.c.name == name)
     )
 
@@ -168,7 +176,7 @@ def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[A
     labels = b.labels
     return (
         select(column, labels.c.name)
-        .join_from(link, labels, link.c.label_id == labels.c.id)
+        .join_from(link, labels, carries(b, holder, link, labels))
         .where(which)
     )
 
