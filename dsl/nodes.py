@@ -11,7 +11,6 @@ an unknown label) are the checker's job and become diagnostics with spans.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import attrs
 from attrs import frozen
@@ -118,40 +117,9 @@ class Name(Node):
         return self.text
 
 
-def _slot_setters(cls: type, names: str) -> tuple[Any, ...]:
-    """The slot setters of an attrs class's fields ``names``, found along its MRO."""
-    out = []
-    for name in names.split():
-        for klass in cls.__mro__:
-            if name in klass.__dict__:
-                out.append(klass.__dict__[name].__set__)
-                break
-        else:  # pragma: no cover - caught by the import of this module
-            raise TypeError(f"{cls.__name__} has no slot {name!r}")
-    return tuple(out)
-
-
-_set_file, _set_line, _set_column, _set_end_line, _set_end_column = _slot_setters(
-    Span, "file line column end_line end_column"
-)
-_set_text, _set_span = _slot_setters(Name, "text span")
-_new = object.__new__
-
-
 def name_at(text: str, file: str, line: int, column: int) -> Name:
-    """``Name(text, span=Span(file, line, column, line, column + len(text)))``, built
-    faster, for the parser's hottest path (the lexer's text is always a str).
-    tests/dsl/test_nodes.py holds both ways of building equal."""
-    span = _new(Span)
-    _set_file(span, file)
-    _set_line(span, line)
-    _set_column(span, column)
-    _set_end_line(span, line)
-    _set_end_column(span, column + len(text))
-    name = _new(Name)
-    _set_text(name, text)
-    _set_span(name, span)
-    return name  # type: ignore[no-any-return]
+    """A name at ``line``, ``column`` of ``file`` (the lexer's text is always a str)."""
+    return Name(text, span=Span(file, line, column, line, column + len(text)))
 
 
 # --------------------------------------------------------------- values ---
@@ -467,19 +435,6 @@ class Comment(Node):
     text: str = attrs.field(validator=instance_of(str))
 
 
-_set_comment_text, _set_comment_span = _slot_setters(Comment, "text span")
-
-
 def comment_at(text: str, file: str, line: int, column: int) -> Comment:
-    """``Comment(text, span=Span(file, line, column, line, column + len(text)))``,
-    built faster (as :func:`name_at`): a load pays for every comment of a file."""
-    span = object.__new__(Span)
-    _set_file(span, file)
-    _set_line(span, line)
-    _set_column(span, column)
-    _set_end_line(span, line)
-    _set_end_column(span, column + len(text))
-    comment = object.__new__(Comment)
-    _set_comment_text(comment, text)
-    _set_comment_span(comment, span)
-    return comment
+    """A comment at ``line``, ``column`` of ``file``."""
+    return Comment(text, span=Span(file, line, column, line, column + len(text)))

@@ -54,31 +54,28 @@ def execute(module: CompiledModule) -> tuple[Rule_, ...]:
             if id(a) not in built:
                 built[id(a)] = built.get(a) or built.setdefault(a, _action(a))
     return tuple(
-        map(
-            Rule_,
-            [r.id for r in rules],
-            [r.name for r in rules],
-            [r.file for r in rules],
-            [r.line for r in rules],
-            [r.column for r in rules],
-            [r.event for r in rules],
-            [
-                made[n](*r.lowered.constants) if r.lowered is not None else made[n]()
-                for r, n in zip(rules, module.shape_of, strict=True)
-            ],
-            [tuple([built[id(a)] for a in r.actions]) for r in rules],
-            [r.priority for r in rules],
-            [r.enabled for r in rules],
-            [r.exclusive for r in rules],
-            [r.combinable for r in rules],
-            [r.valid_from for r in rules],
-            [r.valid_until for r in rules],
-            [r.description for r in rules],
-            [r.labels for r in rules],
-            [r.facts for r in rules],
-            [r.action_lines for r in rules],
-            [r.lowered for r in rules],
+        Rule_(
+            r.id,
+            r.name,
+            r.file,
+            r.line,
+            r.column,
+            r.event,
+            made[n](*r.lowered.constants) if r.lowered is not None else made[n](),
+            tuple([built[id(a)] for a in r.actions]),
+            r.priority,
+            r.enabled,
+            r.exclusive,
+            r.combinable,
+            r.valid_from,
+            r.valid_until,
+            r.description,
+            r.labels,
+            r.facts,
+            r.action_lines,
+            r.lowered,
         )
+        for r, n in zip(rules, module.shape_of, strict=True)
     )
 
 
