@@ -158,6 +158,11 @@ def resolve(
         elif reason:
             losses.append(_lost(r, _NONE.format(reason), line))
 
+    if offers and subtotal <= ZERO:
+        # nothing to take off: every discount says so, and none won over another
+        losses += [_lost(o[0], _FREE) for o in offers]
+        offers = []
+
     chosen: list[tuple[Rule_, list[_Row], Decimal]] = []
     exclusive = None
     for o in offers:

@@ -146,6 +146,19 @@ class TestResolution:
         assert [a.amount for a in d.applied] == [Decimal("80.00"), Decimal("20.00")]
         assert d.total_amount == Decimal("0.00")
 
+    def test_a_free_order_tells_one_story(self):
+        # nothing applies, so no discount lost to another: each is lost to the free order
+        d = decide(
+            'rule "ex" exclusive on order_created then discount 10% "ex" end\n'
+            'rule "other" on order_created then discount 5.00 EUR "other" end\n',
+            subtotal="0.00",
+        )
+        assert d.applied == () and d.total_amount == Decimal("0.00")
+        assert [(lost.rule, lost.reason) for lost in d.lost] == [
+            ("ex", "the order is already free"),
+            ("other", "the order is already free"),
+        ]
+
     def test_disabled_rules_never_apply(self):
         d = decide('rule "off" disabled on order_created then discount 10% "x" end')
         assert d.applied == ()

@@ -71,6 +71,20 @@ class TestOrders:
             assert s.get(Order, mine.id).status == "new"
             assert [c.rule_name for c in s.get(Order, o.id).status_changes] == ["agent orders wait"]
 
+    def test_a_rush_order_an_agent_placed_alone_still_waits(self, engine, sessions):
+        # two rules set the status: the rules say which wins (priority), not their order
+        with sessions.begin() as s:
+            o = Order(
+                agent=Agent(name="Bob"),
+                subtotal=Decimal("10.00"),
+                labels=[label(s, "Rush", "order")],
+            )
+            s.add(o)
+        with sessions() as s:
+            o = s.get(Order, o.id)
+            assert o.status == "pending"
+            assert [c.rule_name for c in o.status_changes] == ["agent orders wait"]
+
 
 class TestLabels:
     def test_a_new_vip_is_welcomed_and_the_welcome_goes_with_the_label(self, engine, sessions):
