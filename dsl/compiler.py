@@ -32,7 +32,7 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.lower import RECORD_FIELDS, LoweredRule, lower_rules, rule_name
+from rulec.dsl.lower import RECORD_FIELDS, LoweredRule, lower_rules
 from rulec.dsl.lowered import (
     INLINE_LABELS,
     AllOf,
@@ -51,6 +51,7 @@ from rulec.dsl.lowered import (
     Slot,
 )
 from rulec.dsl.nodes import Item
+from rulec.dsl.resolve import rule_name
 from rulec.dsl.shapes import shape_tree, slot_types
 from rulec.dsl.vocabulary import Vocabulary
 
@@ -159,13 +160,17 @@ def _literal(value: Any) -> ast.expr:
 
 
 def compile_rules(
-    items: Sequence[Item], vocabulary: Vocabulary, file: str = "<string>"
+    items: Sequence[Item],
+    vocabulary: Vocabulary,
+    file: str = "<string>",
+    name: str | None = None,
 ) -> CompiledModule:
-    """Lower and compile the checked items of one file.
+    """Lower and compile the checked items of one file (``name``: its name in the
+    rule set, see :func:`rulec.dsl.lower.lower_rules`).
 
     Only rules that passed :func:`rulec.dsl.check.check` may be compiled.
     """
-    return compile_lowered(lower_rules(items, vocabulary, file), file)
+    return compile_lowered(lower_rules(items, vocabulary, file, name), file)
 
 
 def compile_lowered(

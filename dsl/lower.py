@@ -37,7 +37,14 @@ from rulec.dsl.lowered import (
     OnDay,
     Present,
 )
-from rulec.dsl.resolve import entity_of, negative_atom, resolve_field, window_bounds
+from rulec.dsl.resolve import (
+    entity_of,
+    file_name,
+    negative_atom,
+    resolve_field,
+    rule_name,
+    window_bounds,
+)
 from rulec.dsl.shapes import Lowered, split
 from rulec.dsl.values import Instant, parse_date
 from rulec.dsl.vocabulary import (
@@ -50,7 +57,7 @@ from rulec.dsl.vocabulary import (
     many_key,
 )
 
-__all__ = ["RECORD_FIELDS", "LoweredRule", "lower_rules", "rule_name"]
+__all__ = ["RECORD_FIELDS", "LoweredRule", "lower_rules"]
 
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
@@ -117,22 +124,20 @@ class LoweredRule:
         return tuple(getattr(self, f) for f in RECORD_FIELDS)
 
 
-def rule_name(rule: nodes.Rule, file: str) -> str:
-    """A rule's display name: its block name, else ``file:line``."""
-    if rule.name is not None:
-        return rule.name
-    base = file.replace("\\", "/").rsplit("/", 1)[-1]
-    return f"{base}:{rule.span.line if rule.span else 0}"
-
-
 def lower_rules(
-    items: Sequence[nodes.Item], vocabulary: Vocabulary, file: str = "<string>"
+    items: Sequence[nodes.Item],
+    vocabulary: Vocabulary,
+    file: str = "<string>",
+    name: str | None = None,
 ) -> tuple[LoweredRule, ...]:
     """The lowered rules of one file's checked items, in source order (``rule_0001``, …).
 
-    Only rules that passed :func:`rulec.dsl.check.check` may be lowered.
+    ``name`` is the file's name in its rule set (its one-line rules are named
+    ``NAME:LINE``; see :attr:`rulec.dsl.sources.Source.name`), by default
+    its base name. Only rules that passed :func:`rulec.dsl.check.check` may
+    be lowered.
     """
-    lowering = _Lowering(vocabulary, file)
+    lowering = _Lowering(vocabulary, file, file_name(file) if name is None else name)
     rules = [i for i in items if isinstance(i, nodes.Rule)]
     return tuple(lowering.rule(r, f"rule_{n:04d}") for n, r in enumerate(rules, start=1))
 
@@ -144,9 +149,11 @@ _NO_META = (0, True, False, False)
 class _Lowering:
     """One ``lower_<Node>`` per condition node of the syntax tree."""
 
-    def __init__(self, vocabulary: Vocabulary, file: str) -> None:
+    def __init__(self, vocabulary: Vocabulary, file: str, name: str) -> None:
         self.vocabulary = vocabulary
         self.file = file
+        #: The file's name in its rule set: its one-line rules are ``NAME:LINE``.
+        self.name = name
         #: (entity, field) -> (fact key, type), resolved once per rule set.
         self.fields: dict[tuple[str, str], tuple[str, Type]] = {}
         self.events: dict[tuple[str, str | None], Event | None] = {}
@@ -191,7 +198,7 @@ class _Lowering:
         span = rule.span
         return LoweredRule(
             rule_id,
-            rule_name(rule, self.file),
+            rule_name(rule, self.name),
             self.file,
             span.line if span else 0,
             span.column if span else 0,

@@ -17,12 +17,20 @@ from rulec.dsl.nodes import (
     HasLabel,
     In,
     Is,
+    Rule,
     Window,
 )
 from rulec.dsl.values import Instant, parse_date
 from rulec.dsl.vocabulary import Entity, Field, Vocabulary
 
-__all__ = ["entity_of", "negative_atom", "resolve_field", "window_bounds"]
+__all__ = [
+    "entity_of",
+    "file_name",
+    "negative_atom",
+    "resolve_field",
+    "rule_name",
+    "window_bounds",
+]
 
 
 def resolve_field(vocabulary: Vocabulary, ref: FieldRef) -> tuple[Entity, Field] | None:
@@ -69,3 +77,16 @@ def negative_atom(c: Condition) -> bool:
     if isinstance(c, HasLabel | HasAnyLabel | Is | Between | In):
         return c.negated
     return isinstance(c, Compare) and c.op.text == "!="
+
+
+def file_name(path: str) -> str:
+    """The name a rule file has in its rule set when nothing else says: its base name."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def rule_name(rule: Rule, name: str) -> str:
+    """A rule's display name: its block name, else ``NAME:LINE``, where ``name`` is
+    its file's name in the rule set (:attr:`rulec.dsl.sources.Source.name`)."""
+    if rule.name is not None:
+        return rule.name
+    return f"{name}:{rule.span.line if rule.span else 0}"

@@ -12,13 +12,14 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
 from rulec.dsl.check import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
 from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.nodes import Comment, Item
 from rulec.dsl.parser import decode_source, parse_collect, parse_source
+from rulec.dsl.resolve import file_name
 from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = ["Analysis", "RulesInputError", "Source", "analyze", "find_rule_files", "read_sources"]
@@ -35,43 +36,56 @@ class Source:
     path: str
     text: str | None
     diagnostics: tuple[Diagnostic, ...] = field(default=(), converter=tuple)
+    #: The file's name in its rule set: its path under the folder it was found
+    #: in (``promotions/spring.rules``), or its base name when it was named
+    #: itself. A one-line rule is named after it (``spring.rules:3``), so that
+    #: names stay the same wherever the rules are installed.
+    name: str = field(default=Factory(lambda self: file_name(self.path), takes_self=True))
 
     @classmethod
-    def from_text(cls, text: str, path: str = "<string>") -> Source:
-        return cls(path, text[1:] if text.startswith("\ufeff") else text)
+    def from_text(cls, text: str, path: str = "<string>", name: str | None = None) -> Source:
+        text = text[1:] if text.startswith("\ufeff") else text
+        return cls(path, text, name=file_name(path) if name is None else name)
 
     @classmethod
-    def from_bytes(cls, data: bytes, path: str) -> Source:
+    def from_bytes(cls, data: bytes, path: str, name: str | None = None) -> Source:
         text, diagnostics = decode_source(data, path)
-        return cls(path, text, diagnostics)
+        return cls(path, text, diagnostics, file_name(path) if name is None else name)
 
 
 def find_rule_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files named in ``paths``, and ``*.rules`` files found under folders, sorted."""
-    found: list[Path] = []
+    return list(_named_rule_files(paths))
+
+
+def _named_rule_files(paths: Iterable[str | os.PathLike[str]]) -> dict[Path, str]:
+    """Each rule file under ``paths`` and its name in the rule set (see ``Source.name``)."""
+    found: dict[Path, str] = {}
     for p in paths:
         path = Path(p)
         if path.is_dir():
             try:
-                found.extend(sorted(f for f in path.rglob("*.rules") if f.is_file()))
+                files = sorted(f for f in path.rglob("*.rules") if f.is_file())
             except OSError as e:
                 raise RulesInputError(f"{path}: cannot read folder: {e.strerror}") from None
+            for f in files:
+                found.setdefault(f, f.relative_to(path).as_posix())
         elif path.exists():
-            found.append(path)
+            found.setdefault(path, path.name)
         else:
             raise RulesInputError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(found))
+    return found
 
 
 def read_sources(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
     """Read every rule file under ``paths``; unreadable paths raise RulesInputError."""
     sources = []
-    for f in find_rule_files(paths):
+    for f, name in _named_rule_files(paths).items():
         try:
             data = f.read_bytes()
         except OSError as e:
             raise RulesInputError(f"{f}: cannot read file: {e.strerror}") from None
-        sources.append(Source.from_bytes(data, str(f)))
+        sources.append(Source.from_bytes(data, str(f), name))
     return sources
 
 
@@ -130,7 +144,8 @@ def _analyze(
         items[s.path] = got
         diagnostics.extend(ds)
     everything = [i for its in items.values() for i in its]
-    diagnostics.extend(check(everything, vocabulary, lint=lint))
+    file_names = {s.path: s.name for s in sources}
+    diagnostics.extend(check(everything, vocabulary, lint=lint, file_names=file_names))
     order = {s.path: n for n, s in enumerate(sources)}
     diagnostics.sort(key=lambda d: (order.get(d.span.file, 0), d.span.line, d.span.column, d.code))
     return Analysis(tuple(sources), items, tuple(diagnostics), comments)

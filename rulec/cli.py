@@ -138,7 +138,7 @@ def compile_(path: str) -> None:
         click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
         sys.exit(EXIT_FAIL)
     for s in analysis.sources:
-        module = compile_rules(analysis.items[s.path], DEFAULT_VOCABULARY, s.path)
+        module = compile_rules(analysis.items[s.path], DEFAULT_VOCABULARY, s.path, s.name)
         click.echo(module.source, nl=False)
 
 

@@ -18,7 +18,7 @@ engine. One module per family of stages:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from attrs import frozen
 
@@ -73,14 +73,22 @@ STAGES: tuple[Stage, ...] = (
 LINT_STAGES = frozenset(s for s in STAGES if s.lint)
 
 
-def check(items: Sequence[Item], vocabulary: Vocabulary, *, lint: bool = True) -> list[Diagnostic]:
+def check(
+    items: Sequence[Item],
+    vocabulary: Vocabulary,
+    *,
+    lint: bool = True,
+    file_names: Mapping[str, str] | None = None,
+) -> list[Diagnostic]:
     """Check parsed items (from one or more files) against ``vocabulary``.
 
     Returns every diagnostic found, sorted by file and position; with
     ``lint=False``, without running :data:`LINT_STAGES` (every error is
-    still found, some warnings are not).
+    still found, some warnings are not). ``file_names`` maps a file's path to its
+    name in the rule set (``Source.name``), which names its one-line rules;
+    by default, its base name.
     """
-    ctx = Context(vocabulary, items)
+    ctx = Context(vocabulary, items, file_names=dict(file_names or {}))
     ctx.rules = [i for i in items if isinstance(i, Rule)]
     for stage in STAGES:
         if lint or not stage.lint:

@@ -11,6 +11,7 @@ from attrs import define, field
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import And, Condition, Item, LabelDecl, Not, Or, Rule, Some, Span
+from rulec.dsl.resolve import file_name, rule_name
 from rulec.dsl.values import suggest
 from rulec.dsl.vocabulary import Event, Vocabulary
 
@@ -32,6 +33,13 @@ class Context:
     events: dict[int, Event | None] = field(factory=dict)
     #: (event name, subject) -> the event, for names resolved without a problem.
     known_events: dict[tuple[str, str | None], Event] = field(factory=dict)
+    #: A file's path -> its name in the rule set (``Source.name``).
+    file_names: dict[str, str] = field(factory=dict)
+
+    def rule_name(self, rule: Rule) -> str:
+        """The name ``rule`` gets: its block name, else ``FILE-NAME:LINE``."""
+        path = rule.span.file if rule.span is not None else "<unknown>"
+        return rule_name(rule, self.file_names.get(path) or file_name(path))
 
     def report(
         self, code: str, message: str, span: Span | None, suggestion: str | None = None

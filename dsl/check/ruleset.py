@@ -28,18 +28,22 @@ def stage_rule_set(ctx: Context) -> None:
     """Unique names, consistent settings, sane windows, no add-and-remove."""
     seen: dict[str, Rule] = {}
     for rule in ctx.rules:
-        if rule.name is not None:
-            first = seen.get(rule.name)
-            if first is not None and first.span is not None:
-                ctx.report(
-                    "R304",
-                    f"rule name '{rule.name}' is already used at "
-                    f"{first.span.file}:{first.span.line}",
-                    rule.span,
-                    "give each rule its own name",
-                )
-            else:
-                seen[rule.name] = rule
+        # every rule's name: a block's own, or the one a one-line rule is given
+        # (FILE-NAME:LINE), which may clash with a block's or with another file's
+        name = ctx.rule_name(rule)
+        first = seen.get(name)
+        if first is not None and first.span is not None:
+            ctx.report(
+                "R304",
+                f"rule name '{name}' is already used at {first.span.file}:{first.span.line}",
+                rule.span,
+                "give each rule its own name"
+                if rule.name is not None
+                else f'name it in a block, rule "…" … end, or rename one of the files '
+                f"called '{name.rsplit(':', 1)[0]}'",
+            )
+        else:
+            seen[name] = rule
         kinds: dict[type, Any] = {}
         for m in rule.meta:
             k = type(m)

@@ -95,7 +95,11 @@ def cache_key(sources: Sequence[Source], vocabulary: Vocabulary) -> str | None:
     ]
     for s in sources:
         assert s.text is not None
-        parts += [s.path.encode("utf-8", "surrogatepass"), s.text.encode("utf-8", "surrogatepass")]
+        parts += [
+            s.path.encode("utf-8", "surrogatepass"),
+            s.name.encode("utf-8", "surrogatepass"),  # names its one-line rules
+            s.text.encode("utf-8", "surrogatepass"),
+        ]
     h = hashlib.sha256()
     for part in parts:  # length-prefixed, so that no two lists of parts hash alike
         h.update(len(part).to_bytes(8, "big") + part)

@@ -113,7 +113,7 @@ def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
     with paused_gc():
         modules = [
-            compile_rules(analysis.items[s.path], vocabulary, s.path)
+            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name)
             for s in analysis.sources
             if s.text is not None
         ]

@@ -1153,3 +1153,45 @@ class TestLintStages:
         )
         assert [d.code for d in rulec.check_text(text)] == ["R307"]
         assert len(rulec.load_text(text)) == 1
+
+
+class TestRuleNamesAreUnique:
+    """A one-line rule is named after its file's name in the rule set (its path
+    under the folder given) and its line; a name used twice is an error (R304)."""
+
+    ONE = 'label VIP for customer\non order_created then discount {p}% "r{p}"\n'
+
+    def write(self, root, path, text):
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def test_files_of_one_name_in_two_folders_give_two_names(self, tmp_path):
+        self.write(tmp_path, "a/x.rules", self.ONE.format(p=5))
+        self.write(tmp_path, "b/x.rules", self.ONE.format(p=10).replace("label VIP", "label Gold"))
+        assert rulec.check_paths([tmp_path]) == []
+        rules = rulec.load_paths([tmp_path])
+        assert [r.name for r in rules.rules] == ["a/x.rules:2", "b/x.rules:2"]
+        d = rules.evaluate("order_created", {"order": {"subtotal": Decimal("100.00")}})
+        assert [a.rule for a in d.applied] == ["b/x.rules:2"]
+        assert [(lost.rule, lost.reason) for lost in d.lost] == [
+            ("a/x.rules:2", "a better discount applied: 'b/x.rules:2'")
+        ]
+
+    def test_the_same_name_from_two_roots_is_an_error(self, tmp_path):
+        self.write(tmp_path, "a/x.rules", self.ONE.format(p=5))
+        self.write(tmp_path, "b/x.rules", self.ONE.format(p=10).replace("label VIP", "label Gold"))
+        [d] = rulec.check_paths([tmp_path / "a", tmp_path / "b"])
+        assert (d.code, d.span.file, d.span.line) == ("R304", str(tmp_path / "b/x.rules"), 2)
+        assert "rule name 'x.rules:2' is already used" in d.message
+        assert d.suggestion is not None and "rename one of the files called 'x.rules'" in (
+            d.suggestion
+        )
+
+    def test_a_block_named_like_a_one_line_rule_is_an_error(self, check_codes):
+        text = (
+            "label VIP for customer\n"
+            'on order_created then discount 5% "five"\n'
+            'rule "c.rules:2" on order_created then discount 1% "one" end\n'
+        )
+        assert check_codes(text, "c.rules") == [("R304", 3, 1)]
