@@ -81,6 +81,10 @@ def _parse_date(text: str, zone: str | None, default_zone: str | None) -> Instan
         tz = UTC if zone_name is None else resolve_zone(zone_name)
         if tz is None:
             return f"unknown time zone {zone_name!r}" if zone_name else "unknown time zone"
+        if not date_only:  # a local time the clocks skip, or show twice
+            clash = _local_time_clash(dt, tz, text, zone_name or "UTC")
+            if clash is not None:
+                return clash
         start = dt.replace(tzinfo=tz).astimezone(UTC)
     if date_only:
         # the next local midnight, which need not be 24 hours later (DST)
@@ -92,6 +96,57 @@ def _parse_date(text: str, zone: str | None, default_zone: str | None) -> Instan
             end = nxt.astimezone(UTC)
         return Instant(start, end, True)
     return Instant(start, start, False)
+
+
+def _local_time_clash(dt: datetime, tz: tzinfo, text: str, zone: str) -> str | None:
+    """Why the wall-clock time ``dt`` names no single instant in ``tz``, or None.
+
+    When the clocks go forward (daylight saving time), the skipped hour does
+    not exist; when they go back, an hour happens twice. Neither can be
+    guessed: the message says what to write instead.
+    """
+    first, second = dt.replace(tzinfo=tz, fold=0), dt.replace(tzinfo=tz, fold=1)
+    before, after = first.utcoffset(), second.utcoffset()
+    if before == after:
+        return None
+    back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if back != dt:  # skipped: the clocks jumped over it
+        jump = _transition(second.astimezone(UTC), first.astimezone(UTC), tz)
+        old = (jump + (before or timedelta())).strftime("%H:%M")
+        new = (jump + (after or timedelta())).strftime("%H:%M")
+        return (
+            f"{text} does not exist in {zone}: that night the clocks go forward from "
+            f"{old} to {new} (daylight saving time); write a time before {old} or from {new}"
+        )
+    return (
+        f"{text} happens twice in {zone}: that night the clocks go back; say which one "
+        f"with its UTC offset instead of the zone, {text}{_offset(first)} (the first) or "
+        f"{text}{_offset(second)} (the second)"
+    )
+
+
+def _transition(low: datetime, high: datetime, tz: tzinfo) -> datetime:
+    """The UTC instant between ``low`` and ``high`` (UTC, ``low`` first) at which
+    ``tz``'s offset changes, to the minute, without its zone (a naive UTC time)."""
+    low, high = min(low, high), max(low, high)
+    start = low.astimezone(tz).utcoffset()
+    while high - low > timedelta(minutes=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() == start:
+            low = mid
+        else:
+            high = mid
+    return high.replace(second=0, microsecond=0, tzinfo=None)
+
+
+def _offset(value: datetime) -> str:
+    """The UTC offset of ``value`` as written in a date: ``+02:00``."""
+    return value.isoformat()[-6:]
+
+
+def _hhmm(value: datetime, tz: tzinfo) -> str:
+    """The local wall-clock time of the instant ``value`` in ``tz``: ``03:00``."""
+    return value.astimezone(UTC).astimezone(tz).strftime("%H:%M")
 
 
 def suggest(word: str, candidates: Iterable[str]) -> str | None:

@@ -98,6 +98,47 @@ class TestParseDate:
         assert parse_date(date("9999-12-31 23:59")).start == utc(9999, 12, 31, 23, 59)
 
 
+class TestClockChanges:
+    """A local time the clocks skip or show twice names no single instant: say so."""
+
+    @pytest.mark.parametrize(
+        ("text", "zone", "jump"),
+        [
+            ("2026-03-29 02:30", "Europe/Paris", ("02:00", "03:00")),
+            ("2026-03-08 02:15", "America/New_York", ("02:00", "03:00")),
+            ("2026-10-04 02:59", "Australia/Sydney", ("02:00", "03:00")),
+        ],
+    )
+    def test_a_skipped_time_does_not_exist(self, text, zone, jump):
+        got = parse_date(DateValue(text, Name(zone)))
+        assert isinstance(got, str)
+        assert got.startswith(f"{text} does not exist in {zone}")
+        assert f"write a time before {jump[0]} or from {jump[1]}" in got
+
+    def test_a_time_shown_twice_asks_for_its_offset(self):
+        got = parse_date(DateValue("2026-10-25 02:30", Name("Europe/Paris")))
+        assert isinstance(got, str) and "happens twice in Europe/Paris" in got
+        assert "2026-10-25 02:30+02:00 (the first)" in got
+        assert "2026-10-25 02:30+01:00 (the second)" in got
+        first = parse_date(DateValue("2026-10-25 02:30+02:00"))
+        second = parse_date(DateValue("2026-10-25 02:30+01:00"))
+        assert isinstance(first, Instant) and isinstance(second, Instant)
+        assert second.start - first.start == timedelta(hours=1)
+
+    def test_times_either_side_and_whole_days_are_fine(self):
+        for text in ("2026-03-29 01:59", "2026-03-29 03:00", "2026-03-29", "2026-10-25"):
+            assert isinstance(parse_date(DateValue(text, Name("Europe/Paris"))), Instant)
+
+    def test_the_window_of_a_skipped_hour_says_so_not_that_it_ends_first(self, check_codes):
+        text = (
+            'rule "dst"\n'
+            "  from 2026-03-29 02:30 until 2026-03-29 03:15 Europe/Paris\n"
+            '  on order_created then discount 5% "x"\n'
+            "end\n"
+        )
+        assert check_codes(text) == [("R207", 2, 3)]
+
+
 class TestZones:
     @pytest.mark.parametrize("name", ["UTC", "Z", "Etc/UTC"])
     def test_utc_names(self, name):
