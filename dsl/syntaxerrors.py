@@ -31,11 +31,21 @@ def token_span(file: str, tok: Token) -> Span:
 
 
 def source_line(text: str, line: int, column: int = 1) -> str:
-    """The ``line``-th line of ``text``, shortened around ``column`` if very long."""
-    lines = text.splitlines() if text else []
-    if not 1 <= line <= len(lines):
+    """The ``line``-th line of ``text``, shortened around ``column`` if very long.
+
+    Lines are counted as the parser counts them, at ``\n`` only (``str.splitlines``
+    also splits at form feeds, ``\x1c`` to ``\x1e``, ``\x85`` and U+2028), and a
+    CRLF file's ``\r`` is not part of the line.
+    """
+    if line < 1 or not text:
         return ""
-    s = lines[line - 1]
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if not start:
+            return ""
+    end = text.find("\n", start)
+    s = (text[start:] if end < 0 else text[start:end]).removesuffix("\r")
     if len(s) > _DISPLAY_WIDTH:
         start = max(0, column - 1 - _DISPLAY_WIDTH // 2)
         s = s[start : start + _DISPLAY_WIDTH]

@@ -824,6 +824,17 @@ class TestSyntaxErrors:
         (d,) = parse_collect(text)[1]
         assert d.source_line == 'on order_created then discount 10 "x"'
 
+    def test_the_source_line_is_the_line_the_parser_counts(self):
+        # str.splitlines also splits at \x1e, \x0c, \x85 and U+2028: the line shown was
+        # another than the diagnostic's, and differed between a file and a region of it
+        text = 'label A for customer # a\x1eb\u2028c\r\non order_created then discount 10 "x"\r\n'
+        (d,) = parse_collect(text)[1]
+        assert d.check_tuple()[:2] == ("R104", 2)
+        assert d.source_line == 'on order_created then discount 10 "x"'
+        assert parser_module.source_line(text, 1) == "label A for customer # a\x1eb\u2028c"
+        assert parser_module.source_line(text, 3) == ""
+        assert parser_module.source_line(text, 4) == ""
+
     def test_errors_in_several_rules_are_all_reported(self):
         text = """\
 label A for customer
