@@ -299,10 +299,11 @@ def _parse_slow(
     pos = 0
     errors = 0
     while True:
+        masked = _mask(text, pos, len(text)) if pos else text
         try:
-            got, ds = _parse_tree(_mask(text, pos, len(text)) if pos else text, file, comments)
+            got, ds = _parse_tree(masked, file, comments)
         except UnexpectedInput as e:
-            diag, off = explain(e, text, file, _lark())
+            diag, off = explain(e, text, file, _lark(), masked)
             diagnostics.append(diag)
             errors += 1
             resume: int | None
@@ -459,12 +460,11 @@ class _Read:
         self.items: list[Item] = []
         self.diagnostics: list[Diagnostic] = []
         self.error: tuple[Diagnostic, int] | None = None
+        masked = _region(text, begin)
         try:
-            self.items, self.diagnostics = _parse_tree(
-                _region(text, begin), file, self.comments, text
-            )
+            self.items, self.diagnostics = _parse_tree(masked, file, self.comments, text)
         except UnexpectedInput as e:
-            self.error = explain(e, text, file, _lark())
+            self.error = explain(e, text, file, _lark(), masked)
 
 
 def _parse_fast(
