@@ -437,8 +437,8 @@ class Run:
     ``diagnostic_marks[i]`` and ``comment_marks[i]`` are how many of the
     transformer's diagnostics and of the comments came before that token (so
     ``diagnostics[marks[i]:marks[i + 1]]`` are item ``i``'s own). After a
-    syntax error, the item it is in has a start but is not among
-    :attr:`items`, unless the error is the region's first token.
+    syntax error, the item it is in is not among :attr:`items` but has a
+    start (the last), unless the error is at the region's first token.
     """
 
     __slots__ = (

@@ -2,11 +2,13 @@
 
 The Lark LALR parser is built once. Parsing and transforming are separate
 steps (a transformer given to ``Lark`` gets no positions;
-:mod:`rulec.dsl.transform`). Clean input takes the fast path
-(:mod:`rulec.dsl.fastparse`); on anything else, syntax errors become
-:class:`Diagnostic` values (:mod:`rulec.dsl.syntaxerrors`) and the parser
+:mod:`rulec.dsl.transform`). Text is parsed on the fast path
+(:mod:`rulec.dsl.fastparse`) up to a syntax error; the Lark parser reads
+only the item with the error and says what is wrong, as a
+:class:`Diagnostic` (:mod:`rulec.dsl.syntaxerrors`), and the parser
 resynchronises at the next top-level item, so one pass reports every broken
-rule of a file, not only the first.
+rule of a file, not only the first. Without the fast driver (a Lark it cannot
+read) the Lark parser reads everything, with the same results.
 
 Comments are kept (:func:`parse_source`), for a formatter and a language
 server: Lark hands each one to a lexer callback on the grammar's ``COMMENT``

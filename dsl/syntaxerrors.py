@@ -300,6 +300,10 @@ _WORD = re.compile(
     r'(?P<string>"(?:[^"\\\r\n]|\\.)*")|(?P<percent>[+-]?\d+(?:\.\d+)?%)'
     r"|(?P<number>[+-]?\d+(?:\.\d+)?)|(?P<name>[^\W\d]\w*)|(?P<comment>#)|(?P<sign>\S)"
 )
+#: How far before an error the last 'then' may be for the error to be read
+#: as an action's: no rule's actions are that long, and a text of names that
+#: long (10 µs a token through Lark) is not read twice.
+_NEAR_ACTION = 100_000
 #: Words that end an action on its line (a following action or item).
 _ENDS = frozenset({"and", "then", "when", "on", "rule", "end"})
 
@@ -398,7 +402,11 @@ def _malformed_action(
     for more of it: then the end of the file is not where the mistake is).
     """
     offset = len(parsed) if at_end else tok.start_pos
-    if offset is None or text.rfind("then", 0, offset) < 0:  # no actions before the error
+    if offset is None:  # pragma: no cover - Lark's tokens have their offsets
+        return None
+    # no actions before the error; or none near it: read no more than an action's worth
+    then_at = text.rfind("then", max(0, offset - _NEAR_ACTION), offset)
+    if then_at < 0:
         return None
     kw = _keyword_types(lark)
     then, comma, and_, label = kw["then"], kw[","], kw["and"], kw["label"]

@@ -973,6 +973,13 @@ class TestMalformedActions:
         assert d.check_tuple() == ("R214", 3, 8)
         assert d.suggestion == "write 'set order status to confirmed'"
 
+    def test_a_field_of_a_hundred_thousand_words_is_not_read_as_an_action(self):
+        # past the 'then', the words are read only as far as an action could go
+        text = "on order_created then set order status\n" + "word " * 25_000 + '"x"\n'
+        assert [c for c, _, _ in syntax(text)] == ["R100"]
+        text = "on order_created then set order status\n" + "word " * 10 + '"x"\n'
+        assert [c for c, _, _ in syntax(text)] == ["R214"]
+
     @pytest.mark.parametrize(
         "text",
         [
