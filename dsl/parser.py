@@ -152,6 +152,7 @@ def _nesting_error(tree: Tree[Token], file: str, text: str) -> Diagnostic | None
                     span,
                     suggestion="split the condition into simpler rules",
                     text=text,
+                    at=getattr(m, "start_pos", None),
                 )
         stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
     return None
@@ -332,6 +333,7 @@ def _parse_slow(
                         f"stopped after {MAX_SYNTAX_ERRORS} syntax errors",
                         Span(file, line, 1, line, 1),
                         text=text,
+                        at=resume,
                     )
                 )
                 break
@@ -532,6 +534,7 @@ def _parse_fast(
                     f"stopped after {MAX_SYNTAX_ERRORS} syntax errors",
                     Span(file, line, 1, line, 1),
                     text=text,
+                    at=resume,
                 )
             )
             break

@@ -36,20 +36,25 @@ def token_span(file: str, tok: Token) -> Span:
     return Span(file, tok.line or 1, tok.column or 1, tok.end_line or 1, tok.end_column or 1)
 
 
-def source_line(text: str, line: int, column: int = 1) -> str:
+def source_line(text: str, line: int, column: int = 1, at: int | None = None) -> str:
     """The ``line``-th line of ``text``, shortened around ``column`` if very long.
 
     Lines are counted as the parser counts them, at ``\n`` only (``str.splitlines``
     also splits at form feeds, ``\x1c`` to ``\x1e``, ``\x85`` and U+2028), and a
-    CRLF file's ``\r`` is not part of the line.
+    CRLF file's ``\r`` is not part of the line. ``at``, an offset on that
+    line, finds it without counting the lines before (a file may have
+    hundreds of thousands, and as many diagnostics).
     """
     if line < 1 or not text:
         return ""
-    start = 0
-    for _ in range(line - 1):
-        start = text.find("\n", start) + 1
-        if not start:
-            return ""
+    if at is not None:
+        start = text.rfind("\n", 0, at) + 1
+    else:
+        start = 0
+        for _ in range(line - 1):
+            start = text.find("\n", start) + 1
+            if not start:
+                return ""
     end = text.find("\n", start)
     s = (text[start:] if end < 0 else text[start:end]).removesuffix("\r")
     if len(s) > _DISPLAY_WIDTH:
@@ -65,15 +70,19 @@ def diagnostic(
     *,
     suggestion: str | None = None,
     text: str | None = None,
+    at: int | None = None,
 ) -> Diagnostic:
-    """A diagnostic with the code's severity and, given the file's ``text``, its source line."""
+    """A diagnostic with the code's severity and, given the file's ``text``, its source line.
+
+    ``at`` is an offset in ``text`` on the span's first line, when known.
+    """
     return Diagnostic(
         code,
         message,
         span,
         CODES[code][0],
         suggestion,
-        source_line(text, span.line, span.column) if text is not None else None,
+        source_line(text, span.line, span.column, at) if text is not None else None,
     )
 
 
@@ -186,8 +195,7 @@ _SUGGEST = {
 
 
 def _last_position(text: str) -> tuple[int, int]:
-    lines = text.split("\n")
-    return len(lines), len(lines[-1]) + 1
+    return text.count("\n") + 1, len(text) - text.rfind("\n")
 
 
 def explain(
@@ -210,6 +218,7 @@ def explain(
                 span,
                 suggestion='end the text with " on the same line',
                 text=text,
+                at=pos,
             ), pos
         return diagnostic(
             "R101",
@@ -217,6 +226,7 @@ def explain(
             span,
             suggestion="rules may contain only words, numbers, quoted text and , ( ) % < > = !",
             text=text,
+            at=pos,
         ), pos
 
     tok = getattr(e, "token", None)
@@ -236,6 +246,7 @@ def explain(
             Span(file, line, col, line, col),
             suggestion=f"expected {_expected(expected, lark)}" if expected else None,
             text=text,
+            at=len(text),
         ), len(text)
 
     assert isinstance(e, UnexpectedToken)
@@ -243,7 +254,10 @@ def explain(
     pos = tok.start_pos if tok.start_pos is not None else 0
     code = _match_example(e, lambda s: lark.parse(s))
     if code in _FRIENDLY:
-        return diagnostic(code, _FRIENDLY[code], span, suggestion=_SUGGEST[code], text=text), pos
+        suggestion = _SUGGEST[code]
+        return diagnostic(
+            code, _FRIENDLY[code], span, suggestion=suggestion, text=text, at=tok.start_pos
+        ), pos
     expected = e.accepts or e.expected
     if parsed is not None:
         action = _malformed_action(tok, text, file, lark, parsed)
@@ -255,6 +269,7 @@ def explain(
         span,
         suggestion=f"expected {_expected(expected, lark)}",
         text=text,
+        at=tok.start_pos,
     ), pos
 
 
@@ -444,6 +459,7 @@ def _malformed_action(
                 else "actions are " + ", ".join(ACTIONS)
             ),
             text=text,
+            at=verb_tok.start_pos,
         )
     # the span: the action's words on the verb's line, the error's word too if it is one
     last = action[-1]
@@ -467,4 +483,5 @@ def _malformed_action(
         span,
         suggestion="write " + _rewrite(verb, [(k, _shown(w)) for k, w in _words(line)]),
         text=text,
+        at=verb_tok.start_pos,
     )

@@ -835,6 +835,15 @@ class TestSyntaxErrors:
         assert parser_module.source_line(text, 3) == ""
         assert parser_module.source_line(text, 4) == ""
 
+    def test_every_diagnostic_of_a_long_file_carries_its_own_line(self):
+        # found from the token's offset, not by counting the lines before it for each
+        lines = [f'on order_created then discount 1% "bad \\q {i}"' for i in range(3000)]
+        text = "\r\n".join(lines) + '\r\non order_created then discount 10 "x"\r\n'
+        ds = parse_collect(text)[1]
+        assert [d.code for d in ds] == ["R108"] * 3000 + ["R104"]
+        assert [d.source_line for d in ds[:3000]] == lines
+        assert ds[-1].source_line == 'on order_created then discount 10 "x"'
+
     def test_errors_in_several_rules_are_all_reported(self):
         text = """\
 label A for customer
