@@ -19,12 +19,17 @@ each one as Lark's ``lexer_callbacks`` on the comment terminal would see it
 (its text, line and column), provided the grammar's comment is ``#`` to the
 end of the line, the only form it knows how to find.
 
-It only handles input that parses cleanly. On anything else (a syntax
-error, a character no terminal matches, conditions nested too deep) it
-returns ``None`` and the caller uses the Lark parser, which reports the
-problem. ``tests/dsl/test_fastparse.py`` checks that both give the same
-items, positions and diagnostics, on the golden files and on generated and
-mutated rules.
+It reports no syntax errors itself. A run (:meth:`Driver.run`) parses a
+region of the text item by item (``start: _item*``: declarations, rules,
+blocks) and stops at the first token the table rejects, or at a character
+no terminal matches; it says where each item began, how many of the
+transformer's diagnostics and of the comments came before it, which items
+are nested too deep, and where it stopped. The parser
+(:mod:`rulec.dsl.parser`) hands only the region around a failure to the
+Lark parser, which reports the problem, and resumes here after it.
+``tests/dsl/test_fastparse.py`` checks that both give the same items,
+positions, comments and diagnostics, on the golden files and on generated,
+mutated and damaged rules.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from lark import Lark, Token
 from lark.lexer import PatternStr, UnlessCallback
 from lark.parsers.lalr_analysis import Shift
 
-__all__ = ["Driver"]
+__all__ = ["Driver", "Run"]
 
 #: Reductions counted as one level of condition nesting (the grammar's aliases).
 _NESTING_RULES = frozenset({"or_", "not_"})
@@ -93,6 +98,7 @@ class _Reduction:
         "expand1",
         "goto",
         "grow",
+        "items",
         "keep",
         "name",
         "nesting",
@@ -102,7 +108,7 @@ class _Reduction:
         "splice",
     )
 
-    def __init__(self, rule: Any) -> None:
+    def __init__(self, rule: Any, items: str | None) -> None:
         self.size = len(rule.expansion)
         self.goto = str(rule.origin.name)  # a plain str: Lark's Token compares slowly
         # (index, kind) for every child Lark keeps (anonymous terminals go):
@@ -128,6 +134,8 @@ class _Reduction:
             and self.keep[0] == (0, _SPLICE)
             and rule.expansion[0].name == rule.origin.name
         )
+        #: reduces the list of a file's items: the next token starts an item
+        self.items = self.splice and rule.origin.name == items
         if rule.options.keep_all_tokens or rule.options.template_source:
             raise _Unsupported(str(rule))
 
@@ -175,7 +183,7 @@ class _Scanner:
 
 
 class Driver:
-    """Parses clean input with a Lark LALR parser's tables, reducing into the AST."""
+    """Parses with a Lark LALR parser's tables, reducing into the AST, up to a syntax error."""
 
     def __init__(self, lark: Lark) -> None:
         frontend = lark.parser
@@ -190,6 +198,7 @@ class Driver:
         table = frontend.parser.parser.parse_table
         self.start = table.start_states["start"]
         self.end = table.end_states["start"]
+        items = _items_rule(lark.rules)
         # the table with each Reduce's rule replaced by its _Reduction: a
         # Lark Rule hashes and compares slowly, and this is looked up per token
         reductions: dict[Any, _Reduction] = {}
@@ -202,7 +211,7 @@ class Driver:
                     mine[symbol] = (True, arg)
                 else:
                     if arg not in reductions:
-                        reductions[arg] = _Reduction(arg)
+                        reductions[arg] = _Reduction(arg, items)
                     mine[symbol] = (False, reductions[arg])
             self.actions[state] = mine
         self.reductions = tuple(reductions.values())
@@ -214,19 +223,23 @@ class Driver:
                 by_lexer[id(lexer)] = _Scanner(lexer, comment)
             self.scanners[state] = by_lexer[id(lexer)]
 
-    def parse(
+    def run(
         self,
         text: str,
         transformer: Any,
         max_nesting: int,
         comments: list[tuple[str, int, int]] | None = None,
-    ) -> Any | None:
-        """The transformer's result for ``text``, or None when the fast path does not apply.
+        start: int = 0,
+        stop: int | None = None,
+    ) -> Run:
+        """Parse ``text[start:stop]`` as a file of its own, up to its first syntax error.
 
-        ``max_nesting`` bounds the or/not levels below an item's top
-        condition; deeper input returns None (the Lark path reports it).
+        The text outside the region is as if blank: positions are the
+        file's. ``max_nesting`` bounds the or/not levels below an item's top
+        condition; a deeper item is parsed and marked (:attr:`Run.deep`).
         ``comments``, when given, receives each comment's ``(text, line,
-        column)`` in the order of the file (the text as Lark's token has it).
+        column)`` in the order of the file (the text as Lark's token has it),
+        up to where the run stopped.
         """
         states = self.actions
         scanners = self.scanners
@@ -249,33 +262,46 @@ class Driver:
         }
         # or/and/not nesting of the condition values built so far, by id
         depth: dict[int, int] = {}
+        diagnostics: list[Any] = transformer.diagnostics
 
         state_stack: list[Any] = [self.start]
         values: list[Any] = []
         extents: list[tuple[int, int, int, int] | None] = []
+        result = Run(start)
+        starts, diagnostic_marks, comment_marks = (
+            result.starts,
+            result.diagnostic_marks,
+            result.comment_marks,
+        )
+        # the next token to shift starts an item
+        item_start = True
 
-        pos, end = 0, len(text)
-        line, line_start = 1, 0
+        pos = start
+        end = len(text) if stop is None else stop
+        line = text.count("\n", 0, pos) + 1
+        line_start = text.rfind("\n", 0, pos) + 1
         value_text = ""
         # the next '#' at or after pos (end + 1: none, or comments not wanted):
         # one comparison per token instead of a search of every gap
         if self.comment is None:
             comments = None
-        hash_at = text.find("#") if comments is not None else -1
+        hash_at = text.find("#", pos, end) if comments is not None else -1
         if hash_at < 0:
             hash_at = end + 1
         while True:
             state = state_stack[-1]
             if pos < end:
                 scanner = scanners[state]
-                m = scanner.regex.match(text, pos)
+                m = scanner.regex.match(text, pos, end)
                 if m is None:
                     # only spaces and comments left, or a character no terminal takes
-                    if scanner.rest.fullmatch(text, pos) is None:
-                        return None
+                    if scanner.rest.fullmatch(text, pos, end) is None:
+                        return result.stopped(
+                            values, state_stack, scanner.rest.match(text, pos, end)
+                        )
                     if hash_at < end and comments is not None:
                         _comments_in(text, pos, end, line, line_start, comments)
-                    pos = end
+                    pos = start_pos = end
                     type_ = "$END"
                 else:
                     type_ = m.lastgroup  # type: ignore[assignment]
@@ -288,23 +314,24 @@ class Driver:
                         line_start = text.rindex("\n", pos, start_pos) + 1
                     pos = m.end()
                     if hash_at < pos:  # past a comment, or a '#' inside a quoted text
-                        hash_at = text.find("#", pos)
+                        hash_at = text.find("#", pos, end)
                         if hash_at < 0:
                             hash_at = end + 1
                     value_text = m.group(type_)  # type: ignore[arg-type]
                     if "\n" in value_text:  # pragma: no cover - tokens are one line long
-                        return None
+                        return result.stopped(values, state_stack, start_pos)
                     words = scanner.keywords.get(type_)  # type: ignore[arg-type]
                     if words is not None:
                         type_ = words.get(value_text, type_)
             else:
                 type_ = "$END"
+                start_pos = end
             action_table = states[state]
             # reduce as long as the table says so, then shift the token
             while True:
                 step = action_table.get(type_)  # type: ignore[arg-type]
                 if step is None:
-                    return None
+                    return result.stopped(values, state_stack, start_pos)
                 shift, arg = step
                 if shift:
                     break
@@ -356,17 +383,19 @@ class Driver:
                     elif kind == _SPLICE:
                         kept.extend(kids[i])
                     else:  # a shifted token: (type, text, start, line, column)
-                        t, v, start, ln, col = kids[i]
+                        t, v, tok_start, ln, col = kids[i]
                         n = len(v)
-                        kept.append(new_token(t, v, start, ln, col, ln, col + n, start + n))
+                        kept.append(new_token(t, v, tok_start, ln, col, ln, col + n, tok_start + n))
                 if red.splice:
                     value: Any = kept
+                    if red.items:  # an item is complete: the next token starts one
+                        item_start = True
                 elif red.expand1 and len(kept) == 1:
                     value = kept[0]
                 else:
                     callback = callbacks[red.name]
                     if callback is None:  # pragma: no cover - every rule has a method
-                        return None
+                        return result.stopped(values, state_stack, start_pos)
                     if extent is None:
                         value = callback(_EMPTY, *kept)
                     else:
@@ -378,21 +407,96 @@ class Driver:
                     if red.nesting:
                         d += 1
                         if d > limit:
-                            return None
+                            result.deep.add(len(starts) - 1)
                     depth[id(value)] = d
                 state_stack.append(states[state_stack[-1]][red.goto][1])
                 values.append(value)
                 extents.append(extent)
                 if type_ == "$END" and state_stack[-1] == end_state:
-                    return values[-1]
+                    result.items = values[-1]
+                    return result
                 action_table = states[state_stack[-1]]
             if type_ == "$END":  # pragma: no cover - the table accepts by reducing
-                return None
+                return result.stopped(values, state_stack, start_pos)
+            if item_start:
+                item_start = False
+                starts.append(start_pos)
+                diagnostic_marks.append(len(diagnostics))
+                comment_marks.append(len(comments) if comments is not None else 0)
             state_stack.append(arg)
             n = len(value_text)
             column = start_pos - line_start + 1
             values.append((type_, value_text, start_pos, line, column))
             extents.append((line, column, line, column + n))
+
+
+class Run:
+    """What one :meth:`Driver.run` parsed: its items, and where it stopped if it did.
+
+    ``starts[i]`` is the offset of item ``i``'s first token;
+    ``diagnostic_marks[i]`` and ``comment_marks[i]`` are how many of the
+    transformer's diagnostics and of the comments came before that token (so
+    ``diagnostics[marks[i]:marks[i + 1]]`` are item ``i``'s own). After a
+    syntax error, the item it is in is not among :attr:`items` but has a
+    start (the last), unless the error is at the region's first token.
+    """
+
+    __slots__ = (
+        "comment_marks",
+        "deep",
+        "diagnostic_marks",
+        "failed_at",
+        "items",
+        "start",
+        "starts",
+    )
+
+    def __init__(self, start: int) -> None:
+        #: where the region begins
+        self.start = start
+        #: the items parsed, whole (the deep ones too)
+        self.items: list[Any] = []
+        self.starts: list[int] = []
+        self.diagnostic_marks: list[int] = []
+        self.comment_marks: list[int] = []
+        #: the indexes of the items nested deeper than the limit
+        self.deep: set[int] = set()
+        #: None when the region parsed to its end; else the offset of the token
+        #: the table rejects, of the character no terminal takes, or of the
+        #: region's end where more was expected
+        self.failed_at: int | None = None
+
+    def stopped(self, values: list[Any], state_stack: list[Any], at: Any) -> Run:
+        """This run, stopped by a syntax error at ``at`` (an offset, or the match
+        of the ignored text before a character no terminal takes)."""
+        self.failed_at = at if isinstance(at, int) else at.end()
+        # the items parsed so far are the list on the bottom of the stack,
+        # once the first one is complete (the items' rule is left-recursive)
+        if len(state_stack) > 1 and isinstance(values[0], _Splice):
+            self.items = values[0]
+        return self
+
+
+def _items_rule(rules: Any) -> str:
+    """The name of the rule that lists a file's items (``start: _item*``).
+
+    The driver notes where each item starts, so the grammar's start rule
+    must be a list of items: ``start: X`` (and empty), ``X: _item | X _item``.
+    """
+    starts = [r for r in rules if r.origin.name == "start"]
+    lists = [r.expansion[0].name for r in starts if len(r.expansion) == 1]
+    if len(lists) != 1 or any(len(r.expansion) > 1 for r in starts):
+        raise _Unsupported("the start rule is not a list of items")
+    name = str(lists[0])
+    grows = [r for r in rules if r.origin.name == name]
+    shapes = sorted(len(r.expansion) for r in grows)
+    if (
+        not name.startswith("_")
+        or shapes != [1, 2]
+        or not any(r.expansion[0].name == name for r in grows)
+    ):
+        raise _Unsupported("the start rule is not a list of items")
+    return name
 
 
 def _comments_in(

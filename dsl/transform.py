@@ -137,6 +137,7 @@ class ToAst(Transformer[Token, Any]):
                             Span(self.file, line, col, line, col + 2),
                             suggestion='write \\\\ for a backslash and \\" for a quote',
                             text=self.text,
+                            at=tok.start_pos,
                         )
                     )
                     out.append(nxt)
@@ -157,6 +158,7 @@ class ToAst(Transformer[Token, Any]):
                 Span(self.file, line, col, line, col + 1),
                 suggestion="remove it: a text with a NUL cannot be stored in the database",
                 text=self.text,
+                at=tok.start_pos,
             )
         )
 
@@ -348,6 +350,7 @@ class ToAst(Transformer[Token, Any]):
                     f"-{MAX_PRIORITY:,} and {MAX_PRIORITY:,}",
                     token_span(self.file, tok),
                     text=self.text,
+                    at=tok.start_pos,
                 )
             )
             value = 0

@@ -31,6 +31,7 @@ from rulec.dsl.nodes import (
 )
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.values import suggest
+from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Entity, Event, Kind, Vocabulary
 
 __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names"]
@@ -38,15 +39,6 @@ __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names
 
 #: The comparison operators of the language.
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
-#: Action verbs and what follows each.
-ACTIONS = {
-    "discount": "a percentage (10%) or an amount with its currency (5.00 EUR), then a quoted text",
-    "add": "label NAME to ENTITY",
-    "remove": "label NAME from ENTITY",
-    "set": "ENTITY FIELD to VALUE, e.g. 'set order status to confirmed'",
-    "show": "the listed entity, e.g. 'show price'",
-    "hide": "the listed entity, e.g. 'hide price'",
-}
 #: The verbs allowed on each kind of event.
 _VERBS = {
     Kind.ORDER: ("discount", "add", "remove", "set"),

@@ -1,11 +1,15 @@
-"""The fast parser gives exactly what the Lark parser gives, or steps aside.
+"""The fast parser gives exactly what the Lark parser gives.
 
-``rulec.dsl.fastparse`` runs the grammar's LALR tables itself for speed. For
-any input it must either return the same items, with the same positions on
-every node, the same comments and the same diagnostics as the Lark tree
-path, or return None so that the Lark path reports the problem. Checked on
-the golden files, on generated valid files (with comments sprinkled in), on
-damaged files and at the nesting limit.
+``rulec.dsl.fastparse`` runs the grammar's LALR tables itself for speed. On
+clean input it must return the same items, with the same positions on every
+node, the same comments and the same diagnostics as the Lark tree path, or
+return None so that the Lark path reports the problem. On input with errors
+the parser runs it up to each error and hands only the region around it to
+Lark (``parser._parse_fast``): the items recovered, the diagnostics and the
+comments must then be exactly those of the Lark parser alone
+(``parser._parse_lark``). Checked on the golden files, on generated valid
+files (with comments sprinkled in), on damaged and broken files and at the
+nesting limit.
 
 It reads Lark internals, so it is quarantined: Lark is pinned to the minor
 versions it is tested on (pyproject.toml), and clean input that stops
@@ -25,6 +29,7 @@ from lark.exceptions import UnexpectedInput
 
 import rulec
 from rulec.dsl import parser
+from rulec.dsl.fastparse import Driver, Run
 from rulec.dsl.nodes import Comment, Span
 from rulec.dsl.sources import analyze, read_sources
 
@@ -79,6 +84,33 @@ def assert_same_or_none(text: str) -> bool:
     return True
 
 
+def parsed(text: str, parse: Any) -> tuple[list[Any], list[Any], list[Comment]]:
+    comments: list[Comment] = []
+    items, diagnostics = parse(text, "t.rules", comments)
+    return items, diagnostics, comments
+
+
+def assert_recovers_as_lark(text: str) -> tuple[list[Any], list[Any]]:
+    """The parser on the fast path gives what the Lark parser alone gives, errors or not:
+    the items recovered, every diagnostic (with its source line) and the comments."""
+    text = text.removeprefix("\ufeff")
+    fast = parsed(text, parser._parse_fast)
+    slow = parsed(text, parser._parse_lark)
+    assert fast[0] == slow[0]
+    assert positions(fast[0]) == positions(slow[0])
+    assert [d.to_dict() for d in fast[1]] == [d.to_dict() for d in slow[1]]
+    assert [(d.suggestion, d.source_line) for d in fast[1]] == [
+        (d.suggestion, d.source_line) for d in slow[1]
+    ]
+    assert fast[2] == slow[2]
+    assert positions(fast[2]) == positions(slow[2])
+    # and without comments, as a check or a load parses
+    items, diagnostics = parser._parse_fast(text, "t.rules", None)
+    assert items == slow[0] and positions(items) == positions(slow[0])
+    assert [d.to_dict() for d in diagnostics] == [d.to_dict() for d in slow[1]]
+    return slow[0], slow[1]
+
+
 def text_of(path: Path) -> str:
     data = path.read_bytes()
     return data.decode("utf-8", "replace").removeprefix("\ufeff")
@@ -89,6 +121,7 @@ def test_golden_files(path: Path) -> None:
     taken = assert_same_or_none(text_of(path))
     if path.parent.name == "good":
         assert taken, "a clean file must take the fast path"
+    assert_recovers_as_lark(text_of(path))
 
 
 def test_every_good_golden_file_takes_the_fast_path() -> None:
@@ -130,12 +163,144 @@ def test_generated_commented_files(text: str) -> None:
 @given(damaged())
 def test_damaged_files(text: str) -> None:
     assert_same_or_none(text)
+    assert_recovers_as_lark(text)
 
 
 @SETTINGS
 @given(st.lists(st.sampled_from([*SOUP, " ", "\n", "# on then\n", "\t"]), max_size=40))
 def test_token_soup(pieces: list[str]) -> None:
     assert_same_or_none(" ".join(pieces))
+    assert_recovers_as_lark(" ".join(pieces))
+
+
+#: Lines that break a file, each in its own way: syntax errors of every code,
+#: an unterminated string, a stray character, items nested too deep, an
+#: item start inside a block, a block that never ends.
+BROKEN_LINES = [
+    'on order_created when customer has label A discount 10% "x"',  # R103
+    'on order_created then discount 10 "x"',  # R104
+    "on order_created then discount 10% VIP",  # R105
+    'on order_created then discount 10% "open',  # R106
+    'on order_created when order subtotal > $5 then discount 1% "x"',  # R101
+    'on order_created then discount 1% "nul \x00"',  # R101 from the transformer
+    'on order_created then discount 1% "bad \\q"',  # R108 from the transformer
+    'on order_created when ( customer has label A then discount 1% "x"',  # R100
+    'on order_created then discount cheapest item "3 for 2"',
+    "on order_created then add label A",
+    "on order_created then set order status confirmed",
+    'rule "open block" on order_created then discount 1% "x"',  # no 'end'
+    'rule "inner on"\non order_created\nthen discount 1% "x" "y"\nend',  # 'on' in column 1
+    "on order_created when customer has\n  label A and\n  label B",  # 'label' lines
+    "on order_created when "
+    + "(" * 40
+    + "customer has label A"
+    + ")" * 40
+    + ' then discount 1% "deep"',  # R111
+    "on order_created when " + "not " * 40 + 'customer has label A then discount 1% "deep"',
+    'rule "x" priority 99999999999 on order_created then discount 1% "p" end',  # R206
+    "label",
+    "end",
+    "then then",
+    "on",
+    '"',
+    "# only a comment: on rule label",
+]
+
+
+@st.composite
+def broken_files(draw) -> str:
+    """A valid file (maybe with comments) with broken lines put in or swapped in."""
+    text = draw(commented_files() if draw(st.booleans()) else rules_files())
+    crlf = "\r\n" in text
+    lines = text.removeprefix("\ufeff").split("\n")
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines)))
+        bad = draw(st.sampled_from(BROKEN_LINES))
+        if crlf:
+            bad = bad.replace("\n", "\r\n") + "\r"
+        if draw(st.booleans()) and i < len(lines):
+            lines[i] = bad
+        else:
+            lines.insert(i, bad)
+    text = "\n".join(lines)
+    if draw(st.booleans()):  # cut short
+        text = text[: draw(st.integers(0, len(text)))]
+    return text
+
+
+@SETTINGS
+@given(broken_files())
+def test_broken_files(text: str) -> None:
+    assert_recovers_as_lark(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n  # nothing\n",
+        'on order_created then discount 10 "x"',  # the first token of the first item
+        '"x"\non order_created then discount 1% "after"',  # the first token of the file
+        # an item not in column 1
+        'on order_created then discount 1% "a"\n  on order_created then $\n',
+        'on order_created then discount 1% "a" on order_created then discount 2 "b"',  # one line
+        # an error right after a complete item: the next item start is not taken
+        'on order_created then discount 1% "a" "b"\non order_created then discount 1% "c"',
+        # a block whose 'end' is missing: the error is at the next item
+        'rule "a" on order_created then discount 1% "a"\non order_created then discount 1% "b"\n'
+        'label A for customer\nrule "c" on order_created then discount 1% "c" end',
+        # 'on' in column 1 inside a block: recovery cuts there, so the block is lost too
+        'on order_created then discount 1% "kept"\nrule "r"\non order_created\n'
+        'then discount 10 "x"\nend\non order_created then discount 1% "after"',
+        # an item nested too deep before, between and after errors
+        "label A for customer\n"
+        + "on order_created when "
+        + "(" * 33
+        + "customer has label A"
+        + ")" * 33
+        + ' then discount 1% "deep"\n'
+        'on order_created then discount 10 "x"\n'
+        + "on order_created when "
+        + "not " * 33
+        + 'customer has label A then discount 1% "deep2"\n'
+        'on order_created then discount 1% "ok"\non order_created then $\n'
+        "on order_created when "
+        + "(" * 34
+        + "customer has label A"
+        + ")" * 34
+        + ' then discount 1% "deep3"',
+        # a deep item that is also broken: only the syntax error
+        "on order_created when "
+        + "(" * 40
+        + "customer has label A"
+        + ")" * 39
+        + ' then discount 1% "x"\non order_created then discount 1% "y"',
+        # escapes and NULs in items before and after an error
+        'on order_created then discount 1% "a\\q"\non order_created then discount 1 "b"\n'
+        'on order_created then discount 1% "c\x00"',
+        # errors on every line, past the limit of 20
+        'on order_created then discount 10 "x"\n' * 30,
+        'on order_created then discount 10 "x" # a comment\n# between\n' * 25,
+        # a cut in the middle of the last rule, and of a block
+        'on order_created then discount 1% "a"\non order_created when customer has lab',
+        'rule "r"\n  on order_created # c\n  then discount 1% "a"\n  # before end',
+        # comments around errors
+        '# head\non order_created # one\n then discount 1% "a" # two\n'
+        "on order_created # three\n when customer has # four\n $ # five\n# six\n"
+        'label A for customer # seven\non order_created then discount 1% "b" # eight',
+        'label A, B for customer\r\non order_created then discount 10 "x"\r\n'
+        'on order_created then discount 1% "crlf"\r\n',
+    ],
+)
+def test_errors_recover_as_with_lark(text: str) -> None:
+    assert_recovers_as_lark(text)
+
+
+def test_twenty_errors_stop_where_lark_stops() -> None:
+    text = 'on order_created then discount 1% "ok"\non order_created then discount 10 "x"\n' * 30
+    items, diagnostics = assert_recovers_as_lark(text)
+    assert [d.code for d in diagnostics] == ["R104"] * 20 + ["R113"]
+    assert len(items) == 20
 
 
 @pytest.mark.parametrize(
@@ -239,10 +404,12 @@ def test_clean_input_takes_the_fast_path_and_agrees_with_lark(
     assert len(SHIPPED) >= 5 and all("#" in text for text in texts.values())
     expected = {path: lark_path(text) for path, text in texts.items()}
 
-    def spy(text: str, file: str, comments: object) -> object:
-        raise AssertionError(f"{file}: clean input reached the Lark path")
+    def spy(text: str, file: str, *args: object) -> object:
+        raise AssertionError(f"{file}: clean input reached the Lark parser")
 
+    # the Lark parser is reached through these two only
     monkeypatch.setattr(parser, "_parse_slow", spy)
+    monkeypatch.setattr(parser, "_parse_tree", spy)
     for path, text in texts.items():
         parsed = parser.parse_source(text, "t.rules")  # the spy raises on the Lark path
         slow = expected[path]
@@ -256,17 +423,149 @@ def test_clean_input_takes_the_fast_path_and_agrees_with_lark(
 
 
 def test_the_spy_sees_the_lark_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test above would notice: input with an error goes through ``_parse_slow``."""
+    """The test above would notice: the Lark parser reports an error through
+    ``_parse_tree`` (and parses alone through ``_parse_slow`` without the driver)."""
     seen: list[str] = []
-    real = parser._parse_slow
+    real = parser._parse_tree
 
-    def spy(text: str, file: str, comments: list[Comment] | None) -> object:
+    def spy(text: str, file: str, *args: Any) -> Any:
         seen.append(file)
-        return real(text, file, comments)
+        return real(text, file, *args)
 
-    monkeypatch.setattr(parser, "_parse_slow", spy)
+    monkeypatch.setattr(parser, "_parse_tree", spy)
     parser.parse_source('on order_created then discount 10 "x"', "bad.rules")
     assert seen == ["bad.rules"]
+
+
+# --------------------------- an error costs its own region, not the file ---
+
+
+def lark_regions(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Where each text the Lark parser is given starts and ends (issue 13, bug 8).
+
+    A region of the file is given with the text before it blanked, so it
+    starts at its first character that is not a space. The Lark parser alone
+    (``_parse_slow``) is refused: with the driver it is never needed.
+    """
+    regions: list[tuple[int, int]] = []
+    real = parser._parse_tree
+
+    def spy(text: str, file: str, *args: Any) -> Any:
+        regions.append((len(text) - len(text.lstrip()), len(text)))
+        return real(text, file, *args)
+
+    def refuse(*args: object) -> object:
+        raise AssertionError("the whole file went to the Lark parser")
+
+    monkeypatch.setattr(parser, "_parse_tree", spy)
+    monkeypatch.setattr(parser, "_parse_slow", refuse)
+    return regions
+
+
+def test_one_error_gives_lark_only_its_item_and_the_one_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bug 8: one syntax error made ``rulec check`` 4 to 7 times slower: the Lark
+    parser read the whole file, then again up to the error. Now it starts at the
+    item before the one with the error; the driver reads the rest."""
+    good = clean_file(300)
+    last = good.rindex('rule "Campaign #299"')  # the item before the broken one
+    broken = good + 'on order_created when customer has label A discount 10% "x"\n'
+    text = broken + 'on order_created then discount 1% "after"\n'
+    expected = parser._parse_lark(text, "t.rules", None)
+    regions = lark_regions(monkeypatch)
+    items, diagnostics = parser.parse_collect(text, "t.rules")
+    assert [d.check_tuple() for d in diagnostics] == [("R103", broken.count("\n"), 44)]
+    assert items == expected[0] and len(items) == 301 + 1
+    assert diagnostics == expected[1]
+    assert regions and all(start >= last for start, _ in regions), regions
+
+
+def test_a_file_cut_in_the_middle_of_a_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = clean_file(300)
+    text = good + "on order_created when customer order count = 0 and order currency is EUR th"
+    expected = parser._parse_lark(text, "t.rules", None)
+    regions = lark_regions(monkeypatch)
+    items, diagnostics = parser.parse_collect(text, "t.rules")
+    assert [d.code for d in diagnostics] == ["R100"]
+    assert items == expected[0] and diagnostics == expected[1]
+    assert all(start >= good.rindex('rule "Campaign #299"') for start, _ in regions), regions
+
+
+def test_an_item_nested_too_deep_goes_alone_to_lark(monkeypatch: pytest.MonkeyPatch) -> None:
+    good = clean_file(100)
+    deep = "on order_created when " + "(" * 40 + "customer has label A" + ")" * 40
+    text = good + deep + ' then discount 1% "deep"\n' + good.split("\n", 2)[2]
+    expected = parser._parse_lark(text, "t.rules", None)
+    regions = lark_regions(monkeypatch)
+    items, diagnostics = parser.parse_collect(text, "t.rules")
+    assert [d.code for d in diagnostics] == ["R111"]
+    assert items == expected[0] and diagnostics == expected[1]
+    assert regions == [(len(good), len(good) + len(deep) + len(' then discount 1% "deep"\n'))]
+
+
+# ---------------------- where the driver and Lark might disagree: Lark wins ---
+
+
+def stopping_early(monkeypatch: pytest.MonkeyPatch, at_item: int) -> None:
+    """Make the driver's first run stop in item ``at_item`` although it parsed on."""
+    real = Driver.run
+    calls = []
+
+    def run(self: Driver, text: str, transformer: Any, *args: Any, **kwargs: Any) -> Run:
+        got = real(self, text, transformer, *args, **kwargs)
+        calls.append(got)
+        if len(calls) > 1 or len(got.starts) <= at_item:
+            return got
+        fake = Run(got.start)
+        fake.items = got.items[:at_item]
+        fake.starts = got.starts[: at_item + 1]
+        fake.diagnostic_marks = got.diagnostic_marks[: at_item + 1]
+        fake.comment_marks = got.comment_marks[: at_item + 1]
+        fake.deep = {i for i in got.deep if i < at_item}
+        fake.failed_at = fake.starts[-1] + 1
+        return fake
+
+    monkeypatch.setattr(Driver, "run", run)
+
+
+@pytest.mark.parametrize("at_item", [0, 1, 5])
+def test_a_driver_stopping_where_lark_goes_on_still_gives_larks_result(
+    monkeypatch: pytest.MonkeyPatch, at_item: int
+) -> None:
+    text = clean_file(8) + 'on order_created then discount 10 "x"\n' + clean_file(3)
+    text += "on order_created when " + "not " * 40 + 'customer has label A then discount 1% "d"\n'
+    expected = parsed(text, parser._parse_lark)
+    stopping_early(monkeypatch, at_item)
+    assert parsed(text, parser._parse_fast) == expected
+
+
+def test_a_driver_stopping_past_larks_error_still_gives_larks_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The driver claims the item with the error parsed: Lark, started one item
+    before, finds the error earlier than the driver stopped, and the parser does
+    what the Lark parser alone does from the start of the region."""
+    text = clean_file(6) + 'on order_created then discount 10 "x"\n' + clean_file(3)
+    expected = parsed(text, parser._parse_lark)
+    real = Driver.run
+    calls = []
+
+    def run(self: Driver, text: str, transformer: Any, *args: Any, **kwargs: Any) -> Run:
+        got = real(self, text, transformer, *args, **kwargs)
+        calls.append(got)
+        if len(calls) > 1 or got.failed_at is None:
+            return got
+        # one more item than there is: the broken one, "parsed"
+        got.items = [*got.items, got.items[-1]]
+        got.starts.append(got.failed_at + 1)
+        got.diagnostic_marks.append(len(transformer.diagnostics))
+        got.comment_marks.append(got.comment_marks[-1])
+        got.failed_at += 2
+        return got
+
+    monkeypatch.setattr(Driver, "run", run)
+    assert parsed(text, parser._parse_fast) == expected
 
 
 def nested(levels: int) -> str:

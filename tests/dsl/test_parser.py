@@ -824,6 +824,26 @@ class TestSyntaxErrors:
         (d,) = parse_collect(text)[1]
         assert d.source_line == 'on order_created then discount 10 "x"'
 
+    def test_the_source_line_is_the_line_the_parser_counts(self):
+        # str.splitlines also splits at \x1e, \x0c, \x85 and U+2028: the line shown was
+        # another than the diagnostic's, and differed between a file and a region of it
+        text = 'label A for customer # a\x1eb\u2028c\r\non order_created then discount 10 "x"\r\n'
+        (d,) = parse_collect(text)[1]
+        assert d.check_tuple()[:2] == ("R104", 2)
+        assert d.source_line == 'on order_created then discount 10 "x"'
+        assert parser_module.source_line(text, 1) == "label A for customer # a\x1eb\u2028c"
+        assert parser_module.source_line(text, 3) == ""
+        assert parser_module.source_line(text, 4) == ""
+
+    def test_every_diagnostic_of_a_long_file_carries_its_own_line(self):
+        # found from the token's offset, not by counting the lines before it for each
+        lines = [f'on order_created then discount 1% "bad \\q {i}"' for i in range(3000)]
+        text = "\r\n".join(lines) + '\r\non order_created then discount 10 "x"\r\n'
+        ds = parse_collect(text)[1]
+        assert [d.code for d in ds] == ["R108"] * 3000 + ["R104"]
+        assert [d.source_line for d in ds[:3000]] == lines
+        assert ds[-1].source_line == 'on order_created then discount 10 "x"'
+
     def test_errors_in_several_rules_are_all_reported(self):
         text = """\
 label A for customer
@@ -871,6 +891,134 @@ on order_craeted then discount 10% "x"
         text = 'on order_created then discount 10% "\\q"\non order_created then $\n'
         got = syntax(text)
         assert got == sorted(got, key=lambda t: (t[1], t[2]))
+
+
+class TestMalformedActions:
+    """An action whose shape the language does not know (issue 13, bug 9): R214 names
+    what the verb takes and suggests the action rewritten from the user's own words."""
+
+    @staticmethod
+    def one(text: str) -> rulec.Diagnostic:
+        (d,) = parse_collect(text, "t.rules")[1]
+        return d
+
+    def test_discount_without_an_amount(self):
+        text = 'on order_created then discount cheapest item "3 for 2"'
+        d = self.one(text)
+        assert d.check_tuple() == ("R214", 1, col(text, "discount"))
+        assert (d.span.end_line, d.span.end_column) == (1, len(text) + 1)
+        assert d.message == (
+            "this 'discount' action has an unknown shape: 'discount' takes a percentage"
+            " (10%) or an amount with its currency (5.00 EUR), then a quoted text"
+        )
+        assert d.suggestion == "write 'discount 10% \"3 for 2\"' or 'discount 5.00 EUR \"3 for 2\"'"
+
+    @pytest.mark.parametrize(
+        ("action", "suggestion"),
+        [
+            ('discount cheapest "3 for 2"', 'discount 10% "3 for 2"'),
+            ('discount "3 for 2"', 'discount 10% "3 for 2"'),
+            ('discount 10% up 5.00 EUR "x"', 'discount 10% up to 5.00 EUR "x"'),
+            ('discount 10% up to 5.00 "x"', 'discount 10% up to 5.00 EUR "x"'),
+        ],
+    )
+    def test_other_discounts(self, action, suggestion):
+        text = f"on order_created then {action}"
+        d = self.one(text)
+        assert d.check_tuple() == ("R214", 1, col(text, "discount"))
+        assert "'discount' takes a percentage (10%)" in d.message
+        assert d.suggestion.startswith(f"write '{suggestion}'")
+
+    @pytest.mark.parametrize(
+        ("action", "takes", "suggestion"),
+        [
+            ("add label Gold", "'add' takes label NAME to ENTITY", "add label Gold to ENTITY"),
+            ("add label Gold customer", "'add' takes label NAME", "add label Gold to customer"),
+            ("add Gold to customer", "'add' takes label NAME", "add label Gold to customer"),
+            (
+                "remove label Gold",
+                "'remove' takes label NAME from",
+                "remove label Gold from ENTITY",
+            ),
+            (
+                "set order status confirmed",
+                "'set' takes ENTITY FIELD to VALUE",
+                "set order status to confirmed",
+            ),
+            (
+                'set order note "gift"',
+                "'set' takes ENTITY FIELD to VALUE",
+                'set order note to "gift"',
+            ),
+        ],
+    )
+    def test_label_and_set_actions_say_their_shape(self, action, takes, suggestion):
+        # followed by another rule, as in a real file: the error shows on the next line
+        text = f'on order_created then {action}\non order_updated then discount 1% "y"\n'
+        ds = parse_collect(text, "t.rules")[1]
+        assert [d.check_tuple()[:2] for d in ds] == [("R214", 1)]
+        assert ds[0].span.column == col(text, action)
+        assert takes in ds[0].message
+        assert ds[0].suggestion == f"write '{suggestion}'"
+
+    def test_an_unknown_verb_is_named(self):
+        text = 'on order_created then discont cheapest item "3 for 2"'
+        d = self.one(text)
+        assert d.check_tuple() == ("R202", 1, col(text, "discont"))
+        assert d.message == "unknown action 'discont'"
+        assert d.suggestion == "did you mean 'discount'?"
+
+    def test_a_later_action_of_a_block(self):
+        text = (
+            'rule "r"\n  on order_created\n  then discount 5% "a"\n'
+            '    and discount cheapest item "3 for 2"\nend\n'
+        )
+        assert syntax(text) == [("R214", 4, 9)]
+
+    def test_a_block_whose_end_was_read_as_a_field_word(self):
+        # 'set' reads names up to 'to': the block's 'end' became one, up to the end of the file
+        text = 'rule "r"\n  on order_created\n  then set order status confirmed\nend\n'
+        (d,) = parse_collect(text)[1]
+        assert d.check_tuple() == ("R214", 3, 8)
+        assert d.suggestion == "write 'set order status to confirmed'"
+
+    def test_a_field_of_a_hundred_thousand_words_is_not_read_as_an_action(self):
+        # past the 'then', the words are read only as far as an action could go
+        text = "on order_created then set order status\n" + "word " * 25_000 + '"x"\n'
+        assert [c for c, _, _ in syntax(text)] == ["R100"]
+        text = "on order_created then set order status\n" + "word " * 10 + '"x"\n'
+        assert [c for c, _, _ in syntax(text)] == ["R214"]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            'on order_created then discount 10% "x"\non order_updated then discount 10%',
+            "on order_created then add label X\n",
+            "on order_created then set order status\n",
+        ],
+    )
+    def test_an_action_cut_by_the_end_of_the_file_is_r107(self, text):
+        assert [c for c, _, _ in syntax(text)] == ["R107"]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            'on order_created then discount 10% "x" "y"',  # a whole action, then stray text
+            # a block without its 'end'
+            'rule "r" on order_updated then discount 1% "a"\non order_created then discount 9% "b"',
+            'on order_created then "x"',  # no verb at all
+            'on order_created when ( customer has label X then discount 10% "x"',
+        ],
+    )
+    def test_errors_outside_an_action_keep_their_code(self, text):
+        assert [c for c, _, _ in syntax(text)] == ["R100"]
+
+    def test_shape_errors_the_grammar_reads_are_the_checkers(self):
+        # a known shape with the wrong verb parses; the checker says what the verb takes
+        text = "label Gold for customer\non order_created then discount label Gold to customer"
+        assert parse_collect(text)[1] == []
+        (d,) = rulec.check_text(text)
+        assert d.code == "R214" and "'discount' takes a percentage (10%)" in d.message
 
 
 class TestLimits:
