@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from attrs import field, frozen
@@ -12,6 +13,7 @@ from rulec.dsl.vocabulary import Event, Kind, Vocabulary
 from rulec.engine.core import discount, visibility
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
+from rulec.engine.core.explain import Explanation, explain
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Plan, candidates, make_plan, match
 from rulec.engine.core.rules import Rule_
@@ -89,6 +91,22 @@ class RuleSet:
     def event(self, event: str) -> Event | None:
         """The vocabulary's event of that key (``order_created``, ``daily:customer``)."""
         return self._events.get(event)
+
+    def rules_of(self, event: str, *, disabled: bool = False) -> list[Rule_]:
+        """The rules that run on ``event`` (its own and its included events'), in
+        source order; with ``disabled``, the disabled ones too."""
+        if not disabled:
+            return self._rules_of(event)
+        ev = self._events.get(event)
+        included = {event, *(ev.includes if ev is not None else ())}
+        return [r for r in self.rules if r.event in included]
+
+    def explain(
+        self, event: str, facts: Mapping[str, Any], *, now: datetime | None = None
+    ) -> Explanation:
+        """Decide one event and say what became of each of its rules, and why
+        (:func:`rulec.engine.core.explain.explain`)."""
+        return explain(self, event, facts, now=now)
 
     def _rules_of(self, event: str) -> list[Rule_]:
         """The enabled rules that run on ``event``: its own and its included events',
