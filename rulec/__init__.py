@@ -39,6 +39,7 @@ from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Outcome, Tracer
+from rulec.engine.core.money import MoneyError
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -93,6 +94,7 @@ __all__ = [
     "Event",
     "Facts",
     "Field",
+    "MoneyError",
     "Outcome",
     "RuleRuntimeError",
     "RuleSet",

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rulec
 from rulec.engine.core.money import allocate, minor_unit, percent_of, quantize
 
 
@@ -77,3 +78,88 @@ class TestAllocate:
             exact = amount * w / total if total else D(0)
             assert abs(part - exact) < D("0.01")
             assert part >= 0 and part.as_tuple().exponent == -2
+
+
+class TestTheTieRule:
+    """Issue 13, bug 5: equal remainders go to the earlier line, whatever the lines' sizes.
+
+    The remainders used to be compared as 28-digit Decimals, so a larger line's
+    remainder rounded up and won a tie it should have lost.
+    """
+
+    def test_equal_remainders_go_to_the_earlier_lines_in_euros(self):
+        # 66.67% of 30.00 = 20.00; each exact share is 2/3 of its line's cents
+        d = rulec.load_text('on order_created then discount 66.67% "x"\n').evaluate(
+            "order_created", {"order": {"subtotal": D("30.00"), "currency": "EUR"}}
+        )
+        assert d.discount_amount == D("20.00")
+        got = allocate(d.discount_amount, [D("1.00"), D("1.00"), D("28.00")], "EUR")
+        assert [str(x) for x in got] == ["0.67", "0.67", "18.66"]
+
+    def test_equal_remainders_go_to_the_earlier_lines_in_yen(self):
+        got = allocate(D("68"), [D("1"), D("1"), D("100")], "JPY")
+        assert [str(x) for x in got] == ["1", "1", "66"]
+
+
+class TestAmountsFinerThanTheMinorUnit:
+    """Issue 13, bug 4: an order subtotal must be a whole number of its currency's
+    minor unit; anything else is refused, naming the value, the currency and its places."""
+
+    @pytest.mark.parametrize(
+        ("action", "subtotal", "currency", "places"),
+        [
+            ('discount 15080 JPY "x"', "9873.68", "JPY", 0),  # gave 9874 off 9873.68
+            ('discount 100% "x"', "85.4960", "GBP", 2),  # gave 85.50 off 85.4960
+            ('discount 7.6% "x"', "0.015", "JPY", 0),  # listed as applied with 0
+            ('discount 10% "x"', "10.005", "EUR", 2),  # total 9.005
+            ('discount 10% "x"', "100.5", "JPY", 0),  # total 90.5
+            ('discount 10% "x"', "1.0005", "KWD", 3),
+        ],
+    )
+    def test_a_subtotal_finer_than_its_currency_is_refused(
+        self, action, subtotal, currency, places
+    ):
+        rules = rulec.load_text(f"on order_created then {action}\n")
+        facts = {"order": {"subtotal": D(subtotal), "currency": currency}}
+        unit = f"{places} decimal place{'' if places == 1 else 's'}"
+        with pytest.raises(ValueError, match=rf"order subtotal {subtotal} {currency}\b.*{unit}"):
+            rules.evaluate("order_created", facts)
+
+    @pytest.mark.parametrize("subtotal", ["-5.00", "-0.01"])
+    def test_a_negative_subtotal_is_refused(self, subtotal):
+        rules = rulec.load_text('on order_created then discount 10% "x"\n')
+        facts = {"order": {"subtotal": D(subtotal), "currency": "EUR"}}
+        with pytest.raises(ValueError, match=rf"order subtotal {subtotal} EUR is negative"):
+            rules.evaluate("order_created", facts)
+
+    def test_a_float_subtotal_is_refused(self):
+        rules = rulec.load_text('on order_created then discount 10% "x"\n')
+        with pytest.raises(ValueError, match=r"order subtotal 10\.5 is a float"):
+            rules.evaluate("order_created", {"order": {"subtotal": 10.5, "currency": "EUR"}})
+
+    @pytest.mark.parametrize(
+        ("rule", "subtotal", "currency", "discount", "total"),
+        [
+            ('discount 10% "x"', "12.5", "EUR", "1.25", "11.25"),
+            ('discount 10% "x"', "10.000", "EUR", "1.00", "9.00"),  # exact: not finer
+            ('discount 10% "x"', "0", "EUR", "0.00", "0.00"),
+            ('discount 10% "x"', "0", "JPY", "0", "0"),
+            ('discount 10% "x"', "100.00", "JPY", "10", "90"),
+            ('discount 50.00 EUR "x"', "20", "EUR", "20.00", "0.00"),
+            ("add label X to customer", "12.5", "EUR", "0.00", "12.50"),
+            ("add label X to customer", "7", "KWD", "0.000", "7.000"),
+        ],
+    )
+    def test_figures_have_the_currencys_places(self, rule, subtotal, currency, discount, total):
+        rules = rulec.load_text(f"label X for customer\non order_created then {rule}\n")
+        d = rules.evaluate(
+            "order_created", {"order": {"subtotal": D(subtotal), "currency": currency}}
+        )
+        assert (str(d.discount_amount), str(d.total_amount)) == (discount, total)
+        if not d.discount_amount:
+            assert str(d.subtotal) == total
+
+    def test_no_subtotal_is_zero_in_the_currency(self):
+        rules = rulec.load_text('on order_created then discount 10% "x"\n')
+        d = rules.evaluate("order_created", {"order": {"currency": "JPY"}})
+        assert (str(d.subtotal), str(d.total_amount)) == ("0", "0")
