@@ -100,6 +100,25 @@ class TestTheTieRule:
         got = allocate(D("68"), [D("1"), D("1"), D("100")], "JPY")
         assert [str(x) for x in got] == ["1", "1", "66"]
 
+    def test_a_share_never_exceeds_its_line(self):
+        # USD lines of 1 x 28.9631, 3 x 38.5923 and 10 x 130.88, made free
+        sold = ((1, "28.9631"), (3, "38.5923"), (10, "130.88"))
+        lines = [line_cost(quantity, price, "USD") for quantity, price in sold]
+        assert [str(x) for x in lines] == ["28.96", "115.78", "1308.80"]
+        free = sum(lines, D(0))
+        shares = allocate(free, lines, "USD")
+        assert shares == lines
+        assert all(share <= line for share, line in zip(shares, lines, strict=True))
+
+
+def line_cost(quantity: int, unit_price: str, currency: str) -> D:
+    """A line's total as the engine computes it on the way in."""
+    from types import SimpleNamespace
+
+    from rulec.engine.db.facts.catalog import line_cost as cost
+
+    return cost(SimpleNamespace(quantity=quantity, unit_price=D(unit_price)), currency)
+
 
 class TestAmountsFinerThanTheMinorUnit:
     """Issue 13, bug 4: an order subtotal must be a whole number of its currency's
