@@ -10,12 +10,15 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 import rulec
 from rulec.engine.db.attach import Engine
 from rulec.storage.models import AppliedDiscount, Item, Order, OrderItem, Price
+
+from .test_money import PLACES, half_up, orders, reference_discounts, reference_shares, units
 
 
 def engine_for(sessions, rules: str) -> Engine:
@@ -218,3 +221,54 @@ class TestReadBackWithTheCurrencysPlaces:
             assert texts(*items) == ["150.00", "1.479", "300"]
             prices = s.scalars(select(Price.amount).order_by(Price.id))
             assert texts(*prices) == ["100.00", "2.500"]
+
+
+class TestStoredAgainstTheReference:
+    """Random orders made of lines (unit prices finer than the minor unit included),
+    decided by the engine, stored and read back, against the independent reference
+    of test_money.py."""
+
+    @given(order=orders().filter(lambda o: o[2] is not None))
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    def test_stored_figures_and_shares(self, sessions, order):
+        currency, rules, sold, _ = order
+        engine = Engine(rulec.load_text("".join(r.text(n) for n, r in enumerate(rules)), "r.rules"))
+        engine.attach(sessions)
+        try:
+            oid = store(
+                sessions,
+                Order(
+                    currency=currency,
+                    items=[
+                        OrderItem(description=f"l{n}", quantity=q, unit_price=p)
+                        for n, (q, p) in enumerate(sold)
+                    ],
+                ),
+            )
+        finally:
+            engine.detach(sessions)
+        places = -PLACES[currency]
+        with sessions() as s:
+            o = s.get(Order, oid)
+            totals = [line.line_total for line in o.items]
+            assert [units(x, currency) for x in totals] == [
+                half_up(q * units(p, currency)) for q, p in sold
+            ]
+            subtotal = sum(int(units(x, currency)) for x in totals)
+            want = reference_discounts(rules, subtotal, currency)
+            assert [units(a.amount, currency) for a in o.applied_discounts] == want
+            assert units(o.discount_amount, currency) == sum(want)
+            assert units(o.total_amount, currency) == subtotal - sum(want)
+            shares = [line.discount_amount for line in o.items]
+            assert [units(x, currency) for x in shares] == reference_shares(
+                sum(want), [int(units(x, currency)) for x in totals]
+            )
+            assert all(0 <= share <= total for share, total in zip(shares, totals, strict=True))
+            paid = [o.subtotal, o.discount_amount, o.total_amount, *totals, *shares]
+            paid += [a.amount for a in o.applied_discounts]
+            assert {x.as_tuple().exponent for x in paid} == {places}  # as written, on both
