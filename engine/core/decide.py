@@ -63,12 +63,12 @@ def decide(
         facts = flatten_facts(facts, rule_set.fact_keys)
     ev = rule_set.event(event)
     subtotal = facts["order.subtotal"]
-    if type(subtotal) is not Decimal:
-        subtotal = _ZERO if subtotal is None else Decimal(subtotal)
     currency = facts["order.currency"] or "EUR"
     version = rule_set.version
     plan = rule_set.plan(event)
     if ev is not None and ev.kind is Kind.LISTING and ev.subject is not None:
+        if type(subtotal) is not Decimal:
+            subtotal = _ZERO if subtotal is None else Decimal(subtotal)
         held, failures = match(
             plan,
             facts,
@@ -88,7 +88,7 @@ def decide(
             matched=tuple(r.name for r in held),
             verdict=verdict,
         )
-    subtotal = payable(facts["order.subtotal"], currency, "order subtotal")
+    subtotal = payable(subtotal, currency, "order subtotal")
     if currency not in MINOR_UNITS:
         if raise_errors:
             raise ValueError(f"unknown currency {currency!r}")

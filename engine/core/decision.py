@@ -124,7 +124,7 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
     """
     if not applied:
         try:
-            amount = quantize(ZERO, currency)
+            amount = zero(currency)
         except ValueError:  # an unknown currency: nothing applied
             amount = ZERO
         total = subtotal - amount

@@ -115,17 +115,29 @@ def payable(amount: Any, currency: str, what: str = "amount") -> Decimal:
             raise MoneyError(f"{what} {amount} {currency} is negative")
         return amount
     try:
-        exact = amount.quantize(exp, context=_EXACT)
+        exact = amount.quantize(exp)  # the caller's context: rounds only what is finer
+    except ArithmeticError:  # not a number, or a context that traps: say it exactly
+        exact = _exactly(amount, exp, currency, what)
+    if exact != amount:  # a digit below the minor unit
+        _exactly(amount, exp, currency, what)
+    if not exact.is_signed():
+        return exact
+    if exact:
+        raise MoneyError(f"{what} {amount} {currency} is negative")
+    return _ZEROS[currency]  # never -0.00
+
+
+def _exactly(amount: Decimal, exp: Decimal, currency: str, what: str) -> Decimal:
+    """``amount`` quantized to ``exp`` if that loses nothing, else MoneyError."""
+    if not amount.is_finite():
+        raise MoneyError(f"{what} {amount} {currency} is not an amount")
+    try:
+        return amount.quantize(exp, context=_EXACT)
     except ArithmeticError:  # Inexact: a digit below the minor unit; or not a number
         raise MoneyError(
             f"{what} {amount} {currency} is finer than the currency's minor unit: "
             f"{places_text(currency)}"
         ) from None
-    if exact > 0:
-        return exact
-    if exact < 0:
-        raise MoneyError(f"{what} {amount} {currency} is negative")
-    return _ZEROS[currency]  # never -0.00
 
 
 def _decimal(amount: Any, what: str) -> Decimal:
