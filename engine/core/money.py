@@ -107,9 +107,22 @@ def payable(amount: Any, currency: str, what: str = "amount") -> Decimal:
     JPY is 0). None is zero. In a currency rulec does not know, only its
     type and its sign are checked.
     """
+    exp = _EXPONENTS.get(currency)
+    if (
+        type(amount) is Decimal
+        and exp is not None
+        and amount.same_quantum(exp)
+        and not amount.is_signed()
+    ):
+        return amount  # written with the currency's places, not negative: the usual case
+    return _payable(amount, currency, exp, what)
+
+
+def _payable(amount: Any, currency: str, exp: Decimal | None, what: str) -> Decimal:
+    """:func:`payable` for an amount that is not already written with its currency's
+    places: another type, other places, a sign, an unknown currency, not a number."""
     if type(amount) is not Decimal:
         amount = _decimal(amount, what)
-    exp = _EXPONENTS.get(currency)
     if exp is None:
         if amount < 0:
             raise MoneyError(f"{what} {amount} {currency} is negative")
