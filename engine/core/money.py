@@ -31,7 +31,8 @@ __all__ = [
 
 #: The rounding mode for every amount the engine computes.
 ROUNDING = ROUND_HALF_UP
-_HUNDRED = Decimal(100)
+#: Multiplying by it divides by 100 exactly, and faster than dividing.
+_HUNDREDTH = Decimal("0.01")
 #: Currency code → its minor unit as a quantize exponent, computed once.
 _EXPONENTS = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
 #: Currency code → zero in that currency (``0.00`` EUR, ``0`` JPY).
@@ -82,7 +83,7 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     """``percent`` % of ``amount``, rounded half-up: 25% of 19.99 EUR is 5.00."""
     try:
-        return (amount * percent / _HUNDRED).quantize(_EXPONENTS[currency], ROUNDING)
+        return (amount * percent * _HUNDREDTH).quantize(_EXPONENTS[currency], ROUNDING)
     except KeyError:
         raise _unknown(currency) from None
 
