@@ -125,6 +125,8 @@ def _payable(amount: Any, currency: str, exp: Decimal | None, what: str) -> Deci
     if type(amount) is not Decimal:
         amount = _decimal(amount, what)
     if exp is None:
+        if not amount.is_finite():
+            raise MoneyError(f"{what} {amount} {currency} is not an amount")
         if amount < 0:
             raise MoneyError(f"{what} {amount} {currency} is negative")
         return amount

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rulec
-from rulec.engine.core.money import MoneyError, allocate, minor_unit, percent_of, quantize
+from rulec.engine.core.money import MoneyError, allocate, minor_unit, payable, percent_of, quantize
 
 
 class TestMoney:
@@ -367,3 +367,51 @@ class TestTheMoneyRulesAgainstAReference:
             )
             assert sum(shares, D(0)) == d.discount_amount
             assert all(0 <= share <= line for share, line in zip(shares, lines, strict=True))
+
+
+class TestPayable:
+    """money.payable: what an amount that comes in must be, on its own."""
+
+    @pytest.mark.parametrize(
+        ("value", "currency", "want"),
+        [
+            (D("123.45"), "EUR", "123.45"),
+            (D("12.5"), "EUR", "12.50"),
+            (D("1E+3"), "EUR", "1000.00"),
+            (D("-0.00"), "EUR", "0.00"),
+            (None, "JPY", "0"),
+            (5, "KWD", "5.000"),
+            ("7.50", "USD", "7.50"),
+            (D("10.005"), "ZZZ", "10.005"),  # a currency rulec does not know: as it is
+        ],
+    )
+    def test_accepted_with_the_currencys_places(self, value, currency, want):
+        assert str(payable(value, currency, "x")) == want
+
+    @pytest.mark.parametrize(
+        ("value", "currency", "message"),
+        [
+            (D("NaN"), "EUR", "x NaN EUR is not an amount"),
+            (D("sNaN"), "EUR", "x sNaN EUR is not an amount"),
+            (D("Infinity"), "JPY", "x Infinity JPY is not an amount"),
+            (D("NaN"), "ZZZ", "x NaN ZZZ is not an amount"),
+            (D("-1"), "ZZZ", "x -1 ZZZ is negative"),
+            ("twelve", "EUR", "x 'twelve' is not an amount"),
+        ],
+    )
+    def test_refused(self, value, currency, message):
+        with pytest.raises(MoneyError) as refused:
+            payable(value, currency, "x")
+        assert str(refused.value) == message
+
+    def test_whatever_the_callers_context(self):
+        from decimal import Inexact, Rounded, localcontext
+
+        with localcontext() as c:
+            c.traps[Rounded] = c.traps[Inexact] = True
+            assert str(payable(D("10.000"), "EUR", "x")) == "10.00"
+            with pytest.raises(MoneyError, match="finer"):
+                payable(D("10.005"), "EUR", "x")
+        with localcontext() as c:
+            c.prec = 3
+            assert str(payable(D("12345.67"), "EUR", "x")) == "12345.67"
