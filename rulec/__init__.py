@@ -40,6 +40,7 @@ from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Outcome, Tracer
+from rulec.engine.core.money import MoneyError
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -49,12 +50,14 @@ if TYPE_CHECKING:
     from rulec.engine.db.attach import Engine
     from rulec.engine.db.basket import Basket, basket, render_basket
     from rulec.engine.db.listing import explain_listing, list_visible
+    from rulec.storage.currencies import AmountError
 
 __version__ = "0.1.0"
 
 #: Names that need the database layer (SQLAlchemy), imported on first use:
 #: ``rulec check`` and the language API start without it.
 _ON_FIRST_USE = {
+    "AmountError": "rulec.storage.currencies",
     "Basket": "rulec.engine.db.basket",
     "basket": "rulec.engine.db.basket",
     "render_basket": "rulec.engine.db.basket",
@@ -84,6 +87,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CODES",
     "DEFAULT_VOCABULARY",
+    "AmountError",
     "Analysis",
     "Basket",
     "CompiledModule",
@@ -94,6 +98,7 @@ __all__ = [
     "Event",
     "Facts",
     "Field",
+    "MoneyError",
     "Outcome",
     "RuleRuntimeError",
     "RuleSet",

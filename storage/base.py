@@ -33,10 +33,16 @@ class _ExactDecimal(TypeDecorator[Decimal]):
     cache_ok = True
     precision = 14
     scale = 4
+    #: Whether each value keeps its own places: NUMERIC without (p, s) on
+    #: PostgreSQL, which gives 12.50 back as 12.50 (NUMERIC(14, 4): 12.5000),
+    #: the limits of (p, s) checked here instead, the same on every database.
+    keep_scale = False
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
+        if self.keep_scale:
+            return dialect.type_descriptor(Numeric(asdecimal=True))
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -45,8 +51,28 @@ class _ExactDecimal(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("money must be a Decimal, not a float")
         value = Decimal(value)
+        if self.keep_scale:
+            value = self._within_limits(value)
         if dialect.name == "sqlite":
             return str(value)
+        return value
+
+    def _within_limits(self, value: Decimal) -> Decimal:
+        """``value`` if NUMERIC(p, s) holds it exactly (trailing zeros past ``s``
+        dropped); else ValueError, where NUMERIC(p, s) would round or overflow."""
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int):
+            raise ValueError(f"money must be a number, not {value}")
+        if exponent < -self.scale:
+            exact = value.quantize(Decimal(1).scaleb(-self.scale))
+            if exact != value:
+                raise ValueError(f"money has at most {self.scale} decimal places, not {value}")
+            value = exact
+        if value and value.adjusted() >= self.precision - self.scale:
+            raise ValueError(
+                f"money is below 10**{self.precision - self.scale} "
+                f"(NUMERIC({self.precision}, {self.scale})), not {value}"
+            )
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
@@ -56,9 +82,18 @@ class _ExactDecimal(TypeDecorator[Decimal]):
 
 
 class Money(_ExactDecimal):
-    """A money amount: NUMERIC(14, 4) (up to 4 minor-unit places, e.g. CLF)."""
+    """A money amount: up to 10 digits before the point and 4 after (CLF has 4
+    minor-unit places), read back with the places it was written with.
+
+    PostgreSQL stores it as NUMERIC without a fixed scale, which keeps each
+    value's places (revision 0005; it was NUMERIC(14, 4), which read 12.50
+    back as 12.5000); SQLite as its decimal text. The models write every
+    amount with its currency's places (rulec.storage.currencies), so 12.50
+    EUR and 1799 JPY come back as 12.50 and 1799 on both.
+    """
 
     cache_ok = True
+    keep_scale = True
 
 
 class Percent(_ExactDecimal):

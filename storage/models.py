@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Connection,
     Date,
     DateTime,
     ForeignKey,
@@ -24,13 +25,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
     func,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship, validates
+from sqlalchemy.orm.attributes import flag_modified
 
 from rulec.storage.base import Base, Money, Percent
+from rulec.storage.currencies import AmountError, amount, line_total
 
 __all__ = [
     "HOLDER_LABEL_TYPES",
@@ -73,6 +78,76 @@ def _money(value: Any) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must be a Decimal, not a float")
     return value if isinstance(value, Decimal) else Decimal(value)
+
+
+# ------------------------------------------------------------------- money --
+# The money rules of rulec.storage.currencies, kept by the models as values are
+# set: a row's currency is set before its amounts (its currency is what they
+# are checked against, EUR unless given), and a change of currency checks the
+# amounts already set again.
+
+
+def _currency_first(kw: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments with ``currency`` first (EUR when missing or None)."""
+    currency = kw.pop("currency", None) or "EUR"
+    return {"currency": currency, **kw}
+
+
+def _recheck(row: Any, currency: str, keys: dict[str, tuple[str, bool]]) -> None:
+    """Check and rewrite ``row``'s amounts ``keys`` (key -> (what, finer)) set so far
+    against its new ``currency`` (12.50 EUR becomes 12.5000 CLF; 12.50 EUR is not JPY)."""
+    for key, (what, finer) in keys.items():
+        old = row.__dict__.get(key)
+        new = amount(old, currency, what, finer=finer)
+        if new is not None and str(new) != str(old):
+            row.__dict__[key] = new  # around the validator, which knows the old currency
+            flag_modified(row, key)
+
+
+def _line_currency(line: OrderItem) -> str | None:
+    """A line's currency when it is known without a query: its order's, else its item's."""
+    order = line.__dict__.get("order")
+    if order is not None:
+        return order.currency or "EUR"
+    item = line.__dict__.get("item")
+    return item.currency if item is not None else None
+
+
+def _settle_line(
+    line: OrderItem, currency: str, item: Item | None = None, item_currency: str | None = None
+) -> None:
+    """Make ``line`` a line of an order in ``currency``, or refuse it.
+
+    A line sold from a catalog item priced in another currency is refused
+    (AmountError). Its total, when it is the one its quantity and unit price
+    give, is rounded half-up to the currency's minor unit; one given by hand
+    must be in it; its unit price and share take the currency's places.
+    """
+    if item is None:
+        item = line.__dict__.get("item")
+    description = line.description
+    if description is None and item is not None:
+        description = item.name  # what the line is called once it is built
+    if item_currency is None and item is not None:
+        item_currency = item.currency
+    if item_currency is not None and item_currency != currency:
+        name = f" (catalog item {item.name!r})" if item is not None else ""
+        raise AmountError(
+            f"order line {description!r} is priced in {item_currency}{name}, "
+            f"but its order is in {currency}: a line is in its order's currency"
+        )
+    what = f"order line {description!r}"
+    price, quantity, total = line.unit_price, line.quantity, line.line_total
+    if price is not None:
+        line.unit_price = amount(price, currency, f"{what} unit price", finer=True)  # type: ignore[assignment]
+    if price is not None and quantity is not None and (total is None or total == price * quantity):
+        line.line_total = line_total(quantity, _money(price), currency)
+    elif total is not None:
+        line.line_total = amount(total, currency, f"{what} total")  # type: ignore[assignment]
+    share = line.discount_amount
+    if share is None:
+        share = Decimal(0)  # 0.00 EUR, 0 JPY: not the column default's bare 0
+    line.discount_amount = amount(share, currency, f"{what} discount")  # type: ignore[assignment]
 
 
 # ------------------------------------------------------------------ labels --
@@ -293,6 +368,21 @@ class Item(_LabelHolder, Base):
     service: Mapped[Service | None] = relationship(back_populates="items")
     labels: Mapped[list[Label]] = relationship(secondary=item_labels, lazy="select")
 
+    #: A unit price may be finer than the minor unit (1.479 EUR a litre).
+    _AMOUNTS: ClassVar[dict[str, tuple[str, bool]]] = {"unit_price": ("item unit price", True)}
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**_currency_first(kw))
+
+    @validates("unit_price")
+    def _check_amount(self, key: str, value: Any) -> Decimal | None:
+        return amount(value, self.currency or "EUR", f"item {self.name!r} unit price", finer=True)
+
+    @validates("currency")
+    def _check_currency(self, key: str, value: str | None) -> str | None:
+        _recheck(self, value or "EUR", self._AMOUNTS)
+        return value
+
     def __repr__(self) -> str:
         return f"Item({self.id!r}, {self.name!r}, {self.unit_price!r} {self.currency})"
 
@@ -320,6 +410,21 @@ class Price(_LabelHolder, Base):
     service: Mapped[Service | None] = relationship()
     labels: Mapped[list[Label]] = relationship(secondary=price_labels, lazy="select")
 
+    #: A price-list amount may be a unit price, finer than the minor unit.
+    _AMOUNTS: ClassVar[dict[str, tuple[str, bool]]] = {"amount": ("price amount", True)}
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**_currency_first(kw))
+
+    @validates("amount")
+    def _check_amount(self, key: str, value: Any) -> Decimal | None:
+        return amount(value, self.currency or "EUR", f"price {self.name!r} amount", finer=True)
+
+    @validates("currency")
+    def _check_currency(self, key: str, value: str | None) -> str | None:
+        _recheck(self, value or "EUR", self._AMOUNTS)
+        return value
+
     def __repr__(self) -> str:
         return f"Price({self.id!r}, {self.name!r}, {self.amount!r} {self.currency})"
 
@@ -328,10 +433,22 @@ class Price(_LabelHolder, Base):
 
 
 class Order(_LabelHolder, Base):
-    """An order. The engine writes the discount fields; ``subtotal`` is the input."""
+    """An order. The engine writes the discount fields; ``subtotal`` is the input.
+
+    Its amounts are in its currency (EUR unless given), checked as they are
+    set (rulec.storage.currencies): a negative one, or one finer than the
+    currency's minor unit, is refused with AmountError; each is kept with the
+    currency's places (12.5 EUR is stored 12.50). Its lines are in its
+    currency too. The database refuses a negative amount as well.
+    """
 
     __tablename__ = "orders"
     _label_holder = "order"
+    __table_args__ = (  # revision 0005
+        CheckConstraint("subtotal >= 0", name="subtotal_not_negative"),
+        CheckConstraint("discount_amount >= 0", name="discount_amount_not_negative"),
+        CheckConstraint("total_amount >= 0", name="total_amount_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -369,19 +486,56 @@ class Order(_LabelHolder, Base):
         back_populates="order", cascade="all, delete-orphan", order_by="RuleErrorRecord.id"
     )
 
+    #: What each amount is called in a refusal, and whether it may be finer than the minor unit.
+    _AMOUNTS: ClassVar[dict[str, tuple[str, bool]]] = {
+        "subtotal": ("order subtotal", False),
+        "discount_amount": ("order discount amount", False),
+        "total_amount": ("order total amount", False),
+    }
+
+    def __init__(self, **kw: Any) -> None:
+        kw = _currency_first(kw)
+        zero = amount(Decimal(0), kw["currency"], "zero")
+        for key in self._AMOUNTS:  # 0.00 EUR, 0 JPY: not the column default's bare 0
+            if kw.get(key) is None:
+                kw[key] = zero
+        super().__init__(**kw)
+
+    @validates("subtotal", "discount_amount", "total_amount")
+    def _check_amount(self, key: str, value: Any) -> Decimal | None:
+        return amount(value, self.currency or "EUR", self._AMOUNTS[key][0])
+
+    @validates("currency")
+    def _check_currency(self, key: str, value: str | None) -> str | None:
+        currency = value or "EUR"
+        _recheck(self, currency, self._AMOUNTS)
+        for line in self.__dict__.get("items") or ():
+            _settle_line(line, currency)
+        return value
+
+    @validates("items")
+    def _check_line(self, key: str, line: OrderItem) -> OrderItem:
+        _settle_line(line, self.currency or "EUR")
+        return line
+
+    def _zero(self) -> Decimal:
+        zero = amount(Decimal(0), self.currency or "EUR", "zero")
+        assert zero is not None
+        return zero
+
     def calculate_total(self) -> Decimal:
         """The subtotal less the discount, never below zero (as the old system did)."""
         total = (self.subtotal or Decimal(0)) - (self.discount_amount or Decimal(0))
-        return max(total, Decimal(0))
+        return self._zero() if total < 0 else total
 
     def items_subtotal(self) -> Decimal:
-        """The sum of the lines' totals (``Decimal("0")`` without lines); exact, not rounded."""
+        """The sum of the lines' totals (zero in the currency, 0.00 EUR, without lines)."""
         return sum(
             (
                 line.line_total if line.line_total is not None else line.compute_line_total()
                 for line in self.items
             ),
-            Decimal(0),
+            self._zero(),
         )
 
     def __repr__(self) -> str:
@@ -394,13 +548,22 @@ class OrderItem(_LabelHolder, Base):
     Built with an ``item`` and no ``unit_price``, the line copies
     ``item.unit_price`` (and ``item.name`` as its description) at
     construction, so a later change to the catalog leaves it alone. Without
-    a ``line_total`` it gets ``quantity × unit_price``; ``quantity`` is 1
-    unless given.
+    a ``line_total`` it gets ``quantity × unit_price``, rounded half-up to
+    the minor unit of its currency (its order's; its item's until it has an
+    order); ``quantity`` is 1 unless given. A line is in its order's
+    currency: one sold from an item priced in another currency is refused
+    (AmountError) when it joins the order, or when it is flushed.
     """
 
     __tablename__ = "order_items"
     _label_holder = "order_item"
-    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        # revision 0005
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("line_total >= 0", name="line_total_not_negative"),
+        CheckConstraint("discount_amount >= 0", name="discount_amount_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -438,12 +601,28 @@ class OrderItem(_LabelHolder, Base):
         super().__init__(**kw)
         if self.line_total is None and self.unit_price is not None:
             self.line_total = self.compute_line_total()
+        order = self.__dict__.get("order")
+        if order is not None:  # its item is known now too
+            _settle_line(self, order.currency or "EUR")
+
+    @validates("unit_price", "line_total", "discount_amount")
+    def _check_amount(self, key: str, value: Any) -> Decimal | None:
+        what = f"order line {self.description!r} {key.replace('_', ' ')}"
+        return amount(value, _line_currency(self), what, finer=key == "unit_price")
+
+    @validates("item")
+    def _check_item(self, key: str, item: Item | None) -> Item | None:
+        order = self.__dict__.get("order")
+        if item is not None and order is not None and item.currency != (order.currency or "EUR"):
+            _settle_line(self, order.currency or "EUR", item)
+        return item
 
     def compute_line_total(self) -> Decimal:
-        """``quantity × unit_price``, exact (it does not set ``line_total``)."""
+        """``quantity × unit_price``, rounded half-up to the minor unit of the line's
+        currency (exact while it is not known); it does not set ``line_total``."""
         if self.quantity is None or self.unit_price is None:
             raise ValueError("a line total needs a quantity and a unit price")
-        return _money(self.unit_price) * self.quantity
+        return line_total(self.quantity, _money(self.unit_price), _line_currency(self))
 
     def __repr__(self) -> str:
         return (
@@ -497,6 +676,12 @@ class AppliedDiscount(Base):
 
     order: Mapped[Order] = relationship(back_populates="applied_discounts")
 
+    @validates("amount")
+    def _check_amount(self, key: str, value: Any) -> Decimal | None:
+        order = self.__dict__.get("order")
+        currency = (order.currency or "EUR") if order is not None else None
+        return amount(value, currency, "applied discount amount")
+
 
 class RuleErrorRecord(Base):
     """A rule that raised while an order was evaluated (R401)."""
@@ -547,3 +732,20 @@ class ScheduledRun(Base):
     def __repr__(self) -> str:
         done = "done" if self.finished_at is not None else f"after {self.last_id!r}"
         return f"ScheduledRun({self.event!r}, {self.subject!r}, {self.period!r}, {done})"
+
+
+# ------------------------------------------------------------ order lines --
+
+
+@event.listens_for(OrderItem, "before_insert")
+def _line_before_insert(mapper: Mapper[OrderItem], connection: Connection, line: OrderItem) -> None:
+    """A line added by its order's id alone (not through ``Order.items``) is
+    settled as it is written: its order's currency read with the flush's
+    connection, its item's too when the item is not in memory."""
+    if line.__dict__.get("order") is not None or line.order_id is None:
+        return  # settled when it joined its order (or it has none: the flush fails anyway)
+    currency = connection.scalar(select(Order.currency).where(Order.id == line.order_id))
+    item_currency = None
+    if line.__dict__.get("item") is None and line.item_id is not None:
+        item_currency = connection.scalar(select(Item.currency).where(Item.id == line.item_id))
+    _settle_line(line, currency or "EUR", item_currency=item_currency)

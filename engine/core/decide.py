@@ -23,6 +23,7 @@ from rulec.engine.core.decision import Decision
 from rulec.engine.core.discount import resolve, unknown_currency
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Tracer, match
+from rulec.engine.core.money import payable
 from rulec.engine.core.visibility import verdict_of
 
 if TYPE_CHECKING:
@@ -54,18 +55,20 @@ def decide(
     :class:`~rulec.engine.core.match.Tracer`); ``all_rules`` also considers
     the rules the label index would skip, which cannot change the decision.
     Validity windows are judged at the order's creation, else at ``now``
-    (default: the clock); a listing's at ``now``.
+    (default: the clock); a listing's at ``now``. An order's subtotal must be
+    a payable amount (:func:`~rulec.engine.core.money.payable`): a negative
+    one, or one finer than its currency's minor unit, raises MoneyError.
     """
     if type(facts) is not Facts:
         facts = flatten_facts(facts, rule_set.fact_keys)
     ev = rule_set.event(event)
     subtotal = facts["order.subtotal"]
-    if type(subtotal) is not Decimal:
-        subtotal = _ZERO if subtotal is None else Decimal(subtotal)
     currency = facts["order.currency"] or "EUR"
     version = rule_set.version
     plan = rule_set.plan(event)
     if ev is not None and ev.kind is Kind.LISTING and ev.subject is not None:
+        if type(subtotal) is not Decimal:
+            subtotal = _ZERO if subtotal is None else Decimal(subtotal)
         held, failures = match(
             plan,
             facts,
@@ -85,6 +88,7 @@ def decide(
             matched=tuple(r.name for r in held),
             verdict=verdict,
         )
+    subtotal = payable(subtotal, currency, "order subtotal")
     if currency not in MINOR_UNITS:
         if raise_errors:
             raise ValueError(f"unknown currency {currency!r}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from rulec.engine.core.money import quantize
+from rulec.engine.core.money import quantize, zero
 from rulec.engine.core.rules import LabelChange_
 
 __all__ = [
@@ -124,11 +124,11 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
     """
     if not applied:
         try:
-            amount = quantize(ZERO, currency)
+            amount = zero(currency)
         except ValueError:  # an unknown currency: nothing applied
             amount = ZERO
         total = subtotal - amount
-        return None, amount, None, ZERO if total < ZERO else total
+        return None, amount, None, amount if total < ZERO else total
     summed = percentage = ZERO
     plain = True  # every applied discount an uncapped percentage
     texts = []
@@ -145,7 +145,7 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
         percentage if plain else None,
         amount,
         " + ".join(texts),
-        ZERO if total < ZERO else total,
+        zero(currency) if total < ZERO else total,
     )
 
 

@@ -1,25 +1,59 @@
-"""Money: Decimal end to end, quantized to the currency's minor unit."""
+"""Money: Decimal end to end, quantized to the currency's minor unit.
+
+The only place that rounds. Amounts that come in (an order's subtotal) are
+checked by :func:`payable`: a whole number of the currency's minor unit, not
+negative, else :class:`MoneyError`; amounts the engine computes are rounded
+half-up by :func:`quantize` and :func:`percent_of`; a line's total is its
+quantity times its unit price, rounded half-up (:func:`line_total`); an
+order's discount is split over its lines exactly by :func:`allocate`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
+from typing import Any
 
 from rulec.dsl.currencies import MINOR_UNITS
 
-__all__ = ["ROUNDING", "allocate", "minor_unit", "percent_of", "quantize", "zero"]
+__all__ = [
+    "ROUNDING",
+    "MoneyError",
+    "allocate",
+    "line_total",
+    "minor_unit",
+    "payable",
+    "percent_of",
+    "places_text",
+    "quantize",
+    "zero",
+]
 
 #: The rounding mode for every amount the engine computes.
 ROUNDING = ROUND_HALF_UP
-_HUNDRED = Decimal(100)
+#: Multiplying by it divides by 100 exactly, and faster than dividing.
+_HUNDREDTH = Decimal("0.01")
 #: Currency code → its minor unit as a quantize exponent, computed once.
 _EXPONENTS = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
 #: Currency code → zero in that currency (``0.00`` EUR, ``0`` JPY).
 _ZEROS = {code: Decimal(0).quantize(exp) for code, exp in _EXPONENTS.items()}
+#: Quantizing in this context raises instead of rounding a digit away.
+_EXACT = Context(prec=40, rounding=ROUNDING, traps=[InvalidOperation, Inexact])
+
+
+class MoneyError(ValueError):
+    """An amount the money rules refuse: not a Decimal, negative, or finer than
+    its currency's minor unit (10.005 EUR, 100.5 JPY)."""
 
 
 def _unknown(currency: str) -> ValueError:
     return ValueError(f"unknown currency {currency!r}")
+
+
+def places_text(currency: str) -> str:
+    """``"EUR amounts have 2 decimal places"``: what a message about ``currency`` says."""
+    places = MINOR_UNITS[currency]
+    return f"{currency} amounts have {places} decimal place{'' if places == 1 else 's'}"
 
 
 def minor_unit(currency: str) -> Decimal:
@@ -49,9 +83,88 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     """``percent`` % of ``amount``, rounded half-up: 25% of 19.99 EUR is 5.00."""
     try:
-        return (amount * percent / _HUNDRED).quantize(_EXPONENTS[currency], ROUNDING)
+        return (amount * percent * _HUNDREDTH).quantize(_EXPONENTS[currency], ROUNDING)
     except KeyError:
         raise _unknown(currency) from None
+
+
+def line_total(quantity: int, unit_price: Decimal, currency: str) -> Decimal:
+    """What an order line costs: ``quantity × unit_price``, rounded half-up to the
+    currency's minor unit (3 × 1.479 EUR is 4.44: a line's total is paid, a unit
+    price may be finer). Exact in a currency rulec does not know."""
+    exp = _EXPONENTS.get(currency)
+    cost = unit_price * quantity
+    return cost if exp is None else cost.quantize(exp, ROUNDING)
+
+
+def payable(amount: Any, currency: str, what: str = "amount") -> Decimal:
+    """``amount``, an amount that comes in (an order's subtotal), checked.
+
+    It must be a Decimal (an int or a decimal string will do; a float never),
+    not negative, and a whole number of the currency's minor unit: 10.005 EUR
+    and 100.5 JPY are refused, never rounded, with a :class:`MoneyError`
+    naming ``what``, the value, the currency and its places. It comes back
+    with the currency's places (12.5 EUR is 12.50, 10.000 EUR is 10.00, 0
+    JPY is 0). None is zero. In a currency rulec does not know, only its
+    type and its sign are checked.
+    """
+    exp = _EXPONENTS.get(currency)
+    if (
+        type(amount) is Decimal
+        and exp is not None
+        and amount.same_quantum(exp)
+        and not amount.is_signed()
+    ):
+        return amount  # written with the currency's places, not negative: the usual case
+    return _payable(amount, currency, exp, what)
+
+
+def _payable(amount: Any, currency: str, exp: Decimal | None, what: str) -> Decimal:
+    """:func:`payable` for an amount that is not already written with its currency's
+    places: another type, other places, a sign, an unknown currency, not a number."""
+    if type(amount) is not Decimal:
+        amount = _decimal(amount, what)
+    if exp is None:
+        if not amount.is_finite():
+            raise MoneyError(f"{what} {amount} {currency} is not an amount")
+        if amount < 0:
+            raise MoneyError(f"{what} {amount} {currency} is negative")
+        return amount
+    try:
+        exact = amount.quantize(exp)  # the caller's context: rounds only what is finer
+    except ArithmeticError:  # not a number, or a context that traps: say it exactly
+        exact = _exactly(amount, exp, currency, what)
+    if exact != amount:  # a digit below the minor unit
+        _exactly(amount, exp, currency, what)
+    if not exact.is_signed():
+        return exact
+    if exact:
+        raise MoneyError(f"{what} {amount} {currency} is negative")
+    return _ZEROS[currency]  # never -0.00
+
+
+def _exactly(amount: Decimal, exp: Decimal, currency: str, what: str) -> Decimal:
+    """``amount`` quantized to ``exp`` if that loses nothing, else MoneyError."""
+    if not amount.is_finite():
+        raise MoneyError(f"{what} {amount} {currency} is not an amount")
+    try:
+        return amount.quantize(exp, context=_EXACT)
+    except ArithmeticError:  # Inexact: a digit below the minor unit; or not a number
+        raise MoneyError(
+            f"{what} {amount} {currency} is finer than the currency's minor unit: "
+            f"{places_text(currency)}"
+        ) from None
+
+
+def _decimal(amount: Any, what: str) -> Decimal:
+    if amount is None:
+        return Decimal(0)
+    if isinstance(amount, float):
+        raise MoneyError(f"{what} {amount} is a float: money is a Decimal (or an int, or a str)")
+    try:
+        return Decimal(amount)
+    except (TypeError, ValueError, ArithmeticError):
+        raise MoneyError(f"{what} {amount!r} is not an amount") from None
 
 
 def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
@@ -60,22 +173,36 @@ def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list
     The parts add up to ``amount`` exactly (largest remainder): each part is
     first rounded down to the minor unit, then the units left over go one
     each to the parts with the largest remainders (ties to the earlier part).
-    No cent is lost or invented. Weights are the lines' totals; with no
-    positive weight, every part is zero (and so must ``amount`` be).
+    Remainders are compared exactly, as integers over one denominator, so a
+    larger part never wins a tie by a rounding of its own. No cent is lost
+    or invented. Weights are the lines' totals; with no positive weight,
+    every part is zero (and so must ``amount`` be). With weights in the minor
+    unit and ``amount`` at most their sum, no part exceeds its weight.
     """
     unit = minor_unit(currency)
     amount = quantize(amount, currency)
-    total = sum((w for w in weights if w > 0), Decimal(0))
     if not weights:
         return []
+    positive = [w if w > 0 else Decimal(0) for w in weights]
+    # every weight as an integer number of 10**-scale
+    scale = max(0, *(-_exponent(w) for w in positive))
+    ints = [int(w.scaleb(scale)) for w in positive]
+    total = sum(ints)
     if total <= 0:
         if amount:
             raise ValueError(f"cannot split {amount} {currency} over lines worth nothing")
         return [zero(currency)] * len(weights)
-    exact = [amount * w / total if w > 0 else Decimal(0) for w in weights]
-    parts = [x.quantize(unit, ROUND_DOWN) for x in exact]
-    left = int((amount - sum(parts, Decimal(0))) / unit)
-    order = sorted(range(len(parts)), key=lambda n: (-(exact[n] - parts[n]), n))
+    units = int(amount / unit)  # amount in minor units, exactly
+    # part n is units * ints[n] / total minor units: a quotient and a remainder over total
+    split = [divmod(units * w, total) for w in ints]
+    left = units - sum(q for q, _ in split)
+    order = sorted(range(len(split)), key=lambda n: (-split[n][1], n))
+    counts = [q for q, _ in split]
     for n in order[:left]:
-        parts[n] += unit
-    return parts
+        counts[n] += 1
+    return [(unit * c).quantize(unit) for c in counts]
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0

@@ -17,6 +17,7 @@ from attrs import frozen
 
 from rulec.dsl.lowered import Condition
 from rulec.dsl.shapes import Lowered
+from rulec.engine.core.money import payable
 
 __all__ = [
     "Action",
@@ -40,6 +41,10 @@ class PercentDiscount_:
 
     kind = "percentage"
 
+    def __attrs_post_init__(self) -> None:
+        if self.cap is not None and self.cap_currency is not None:
+            payable(self.cap, self.cap_currency, "discount cap")  # MoneyError: 20.005 EUR
+
 
 @frozen
 class FixedDiscount_:
@@ -50,6 +55,9 @@ class FixedDiscount_:
     title: str
 
     kind = "fixed"
+
+    def __attrs_post_init__(self) -> None:
+        payable(self.amount, self.currency, "discount amount")  # MoneyError: 5.005 EUR
 
 
 @frozen

@@ -26,6 +26,7 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
+from rulec.engine.core.money import payable
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
@@ -179,17 +180,19 @@ class Engine:
         rules = self._rules  # one rule set for the whole decision, even during a reload
         with session.no_autoflush:
             lines = lines_of(order)
+            currency = order.currency or "EUR"
             if lines:  # an order made of lines costs what its lines cost (the catalog's subtotal)
                 subtotal = Decimal(0)
                 for line in lines:
-                    total = line_cost(line)  # quantity or price may have changed
+                    # quantity or price may have changed; rounded to the currency's minor unit
+                    total = line_cost(line, currency)
                     if line.line_total != total:
                         line.line_total = total
                     subtotal += total
                 if order.subtotal != subtotal:
                     order.subtotal = subtotal
             elif _had_lines(order):  # its last line was removed
-                order.subtotal = Decimal(0)
+                order.subtotal = payable(0, currency)  # 0.00 EUR, 0 JPY
             facts = load_facts(session, order, rules.keys_for(event_name), lines)
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if order.created_at is None:

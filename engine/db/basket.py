@@ -234,7 +234,7 @@ def _fresh(order: Order, d: Any) -> Basket:
     """The basket of decision ``d``, made now for ``order`` as it is."""
     currency = d.currency
     current = lines_of(order)
-    totals = [line_cost(line) for line in current]
+    totals = [line_cost(line, currency) for line in current]
     shares = allocate(d.discount_amount, totals, currency) if current else []
     return Basket(
         order_id=order.id,

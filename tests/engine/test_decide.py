@@ -15,7 +15,7 @@ from rulec.engine.core.decide import decide
 from rulec.engine.core.match import Outcome, Tracer
 from rulec.engine.core.rules import Rule_
 
-from .test_policy import HEAD
+from .test_policy import HEAD, payable_in
 from .test_policy import TestRandomRuleSetsDecideAsThePolicy as RANDOM
 
 RULES = HEAD + (
@@ -195,7 +195,7 @@ class TestEveryPathDecidesAlike:
         text = HEAD + "".join(RANDOM.rule(n, *r) for n, r in enumerate(rules))
         rs = rulec.load_text(text, "q.rules")
         f = {
-            "order.subtotal": subtotal,
+            "order.subtotal": payable_in(currency, subtotal),
             "order.currency": currency,
             "order.created_at": RANDOM.WHEN,
             "customer.labels": labels,

@@ -78,3 +78,49 @@ class TestOrdersWithoutACustomer:
     def test_an_agents_order_for_a_vip_gets_the_better_one(self):
         d = self.decide(("Customer_VIP",), ("Senior",))
         assert (d.discount_description, d.discount_amount) == ("VIP", Decimal("10.00"))
+
+
+class TestMoneyTable:
+    """The table of the Money section, row by row."""
+
+    def rows(self):
+        text = DOC.read_text()
+        money = text[text.index("## Money") : text.index("## Worked examples")]
+        table = [line for line in money.splitlines() if line.startswith("| ")][1:]
+        return [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
+
+    def test_every_row(self):
+        from types import SimpleNamespace
+
+        from rulec.engine.db.facts.catalog import line_cost
+
+        rows = self.rows()
+        assert len(rows) == 8
+        for subtotal, rule, discount, total in rows:
+            action = {"none": "add label X to customer", "any": 'discount 10% "x"'}.get(rule)
+            if action is None:
+                action = f'discount {rule} "x"'
+            rules = rulec.load_text(f"label X for customer\non order_created then {action}\n")
+            if discount == "refused":
+                for amount in subtotal.split(", "):
+                    value, currency = amount.split()
+                    facts = {"order": {"subtotal": Decimal(value), "currency": currency}}
+                    try:
+                        rules.evaluate("order_created", facts)
+                    except rulec.MoneyError as refused:
+                        assert f"order subtotal {value} {currency}" in str(refused)
+                    else:
+                        raise AssertionError(f"{amount} was not refused")
+                continue
+            if subtotal.startswith("one line of "):  # "one line of 3 × 1.479 EUR = 4.44"
+                quantity, _, price, currency, _, cost = subtotal.split()[3:]
+                line = SimpleNamespace(quantity=int(quantity), unit_price=Decimal(price))
+                assert str(line_cost(line, currency)) == cost
+                value = cost
+            else:
+                value, currency = subtotal.split()
+            d = rules.evaluate(
+                "order_created", {"order": {"subtotal": Decimal(value), "currency": currency}}
+            )
+            assert str(d.discount_amount) == discount.split()[0]
+            assert str(d.total_amount) == total

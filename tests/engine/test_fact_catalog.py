@@ -25,7 +25,7 @@ from rulec.engine.db.facts.batch import CustomerBatches, OrderBatches, labels_of
 from rulec.engine.db.facts.binding import REFERENCE
 from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch, holder_sql
 from rulec.engine.db.facts.row import load_facts, load_holder_facts
-from rulec.engine.db.facts.sql import HolderRef, OrderRef
+from rulec.engine.db.facts.sql import HolderRef, OrderRef, line_currency
 from rulec.engine.db.listing import explain_listing, listing_facts
 from rulec.engine.db.scheduled import run_scheduled
 from rulec.storage.models import (
@@ -58,6 +58,20 @@ STRAYS = {f"Stray_{kind}": kind for kind in LABEL_TYPES}
 #: Every order fact whose value is one SQL scalar (labels and item.all apart).
 SCALARS = [k for k, f in ORDER_FACTS.items() if f.batch not in (Batch.LABELS, Batch.ITEMS)]
 LABEL_KEYS = [k for k, f in ORDER_FACTS.items() if f.batch is Batch.LABELS]
+
+
+#: Lines priced finer than the minor unit: quantity, unit price (see SUB_UNIT_TOTALS).
+SUB_UNIT_LINES = {
+    "EUR": [(3, "1.479"), (1, "0.005"), (1, "0.0049")],
+    "JPY": [(3, "33.3"), (2, "10.5"), (1, "0.5")],
+    "KWD": [(3, "0.3335"), (7, "0.0001")],
+}
+#: Their totals, rounded half-up to the minor unit: 4.437 -> 4.44, 0.005 -> 0.01, …
+SUB_UNIT_TOTALS = {
+    "EUR": ["4.44", "0.01", "0.00"],
+    "JPY": ["100", "21", "1"],
+    "KWD": ["1.001", "0.001"],
+}
 
 
 def at(hours: int) -> datetime:
@@ -123,6 +137,17 @@ def shop(sessions) -> dict[str, Any]:
             ),
             Order(subtotal=Decimal("12.34"), created_at=at(4), status="cancelled"),  # nobody
             Order(customer=dee, agent=bob, subtotal=Decimal("3.00"), created_at=at(0)),
+            *(  # nobody's, lines whose totals are finer than the minor unit before rounding
+                Order(
+                    created_at=at(5 + n),
+                    currency=currency,
+                    items=[
+                        line(description="A", unit_price=Decimal(price), quantity=quantity)
+                        for quantity, price in sold
+                    ],
+                )
+                for n, (currency, sold) in enumerate(SUB_UNIT_LINES.items())
+            ),
         ]
         prices = [
             Price(name="Plain", amount=Decimal("100.00")),
@@ -169,13 +194,14 @@ def by_sql(s, ids: list[int]) -> dict[int, dict[str, Any]]:
         found[row[0]] = facts
     lines = b.lines
     member_keys = [k for k in ITEM_FACTS if k != "item.labels"]
-    line_labels = ITEM_FACTS["item.labels"].sql(b, lines)
+    currency = line_currency(b, lines)
+    line_labels = ITEM_FACTS["item.labels"].sql(b, lines, currency)
     for oid in ids:
         # item.all: the member lines its SQL expression selects, each with the item facts
         members = conn.execute(ORDER_FACTS["item.all"].sql(b, ref).where(orders.c.id == oid)).all()
         rows = conn.execute(
             select(
-                *(ITEM_FACTS[k].sql(b, lines) for k in member_keys),
+                *(ITEM_FACTS[k].sql(b, lines, currency) for k in member_keys),
                 *(literal(name).in_(line_labels) for name in names),
             )
             .where(lines.c.id.in_([m.id for m in members]))
@@ -440,6 +466,22 @@ class TestOneMeaning:
         with sessions.begin() as s:
             first = s.scalars(select(Order).order_by(Order.id)).first()
             assert engine.evaluate("order_updated", first, s).discount_description == "count 0"
+
+    def test_a_line_costs_its_quantity_times_its_price_rounded_half_up_on_every_path(
+        self, sessions, shop
+    ):
+        """Issue 13, bug 4: a line's total is paid, so it is in the currency's minor
+        unit (its unit price may be finer); the order's subtotal adds those up."""
+        ids = shop["orders"][-len(SUB_UNIT_LINES) :]
+        with sessions() as s:
+            paths = [by_sql(s, ids), {k: v for k, v in by_batches(s, 2).items() if k in ids}]
+        paths += [by_rows(sessions, ids, loaded=False), by_rows(sessions, ids, loaded=True)]
+        for facts in paths:
+            for oid, currency in zip(ids, SUB_UNIT_LINES, strict=True):
+                totals = [m["item.line_total"] for m in facts[oid]["item.all"]]
+                want = [Decimal(t) for t in SUB_UNIT_TOTALS[currency]]
+                assert totals == want
+                assert facts[oid]["order.subtotal"] == sum(want)
 
     def test_an_order_made_of_lines_costs_what_its_lines_cost_on_every_path(self, sessions):
         """Whatever subtotal is stored on it (a backend wrote it without the engine);

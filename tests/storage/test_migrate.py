@@ -1,5 +1,6 @@
 """Migrations on SQLite and PostgreSQL: up, down, the schema they build, and the data they keep."""
 
+import importlib
 from datetime import date
 from decimal import Decimal
 
@@ -66,7 +67,7 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0004"
+        assert migrate.current(db) == migrate.head() == "0005"
         assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003
         assert set(Base.metadata.tables) == TABLES | TABLES_0003
         migrate.downgrade(db, "base")
@@ -184,7 +185,7 @@ class TestRevision0003:
             migrate.upgrade(db)
         assert migrate.current(db) == migrate.head()
         assert _check_names(db, "labels") == {"ck_labels_entity_type"}
-        assert _check_names(db, "order_items") == {"ck_order_items_quantity_positive"}
+        assert "ck_order_items_quantity_positive" in _check_names(db, "order_items")
 
     def test_existing_orders_become_new_with_no_agent(self, db):
         migrate.downgrade(db, "0002")
@@ -254,6 +255,201 @@ class TestRevision0003:
 
 def _check_names(db, table):
     return {c["name"] for c in inspect(db).get_check_constraints(table)}
+
+
+# ------------------------------------------------------------ revision 0005 --
+
+#: The CHECK constraints revision 0005 adds, by table.
+CHECKS_0005 = {
+    "orders": {
+        "ck_orders_subtotal_not_negative",
+        "ck_orders_discount_amount_not_negative",
+        "ck_orders_total_amount_not_negative",
+    },
+    "order_items": {
+        "ck_order_items_unit_price_not_negative",
+        "ck_order_items_line_total_not_negative",
+        "ck_order_items_discount_amount_not_negative",
+    },
+}
+#: The money columns, by table (all of them Money).
+MONEY_COLUMNS = {
+    "orders": ("subtotal", "discount_amount", "total_amount"),
+    "order_items": ("unit_price", "line_total", "discount_amount"),
+    "applied_discounts": ("amount",),
+    "items": ("unit_price",),
+    "prices": ("amount",),
+}
+
+
+def _below_0005() -> str:
+    """The revision 0005 follows (0003 on this branch; the lead may chain it after 0004)."""
+    module = importlib.import_module("rulec.storage.migrations.versions.0005_money_places")
+    return str(module.down_revision)
+
+
+def _money_types(db) -> set[tuple[int | None, int | None]]:
+    """(precision, scale) of every money column (PostgreSQL; SQLite stores text)."""
+    return {
+        (c["type"].precision, c["type"].scale)
+        for table, names in MONEY_COLUMNS.items()
+        for c in inspect(db).get_columns(table)
+        if c["name"] in names
+    }
+
+
+def _old_rows(db) -> None:
+    """Rows as an older rulec stored them, written below revision 0005."""
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO orders (id, currency, subtotal, discount_amount, total_amount, "
+                "created_at, status) VALUES "
+                "(1, 'EUR', 12.5, 1.25, 11.25, '2026-11-26', 'new'),"
+                "(2, 'JPY', 1999, 300, 1699, '2026-11-26', 'new'),"
+                "(3, 'EUR', 10.005, 0, 10.005, '2026-11-26', 'new'),"
+                "(4, 'EUR', 0, 0, 0, '2026-11-26', 'new')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO order_items (order_id, description, quantity, unit_price, "
+                "line_total, discount_amount) VALUES (1, 'Fuel', 3, 1.4790, 4.437, 0.5)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO applied_discounts (order_id, rule_name, rule_file, rule_line, "
+                "rule_set_version, kind, amount, description, created_at) VALUES "
+                "(2, 'r', 'f', 1, 'v', 'percentage', 300.0, 'd', '2026-11-26')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO items (name, unit_price, currency) VALUES "
+                "('Album', 150, 'EUR'), ('Tea', 30.0, 'KWD')"
+            )
+        )
+        conn.execute(text("INSERT INTO prices (name, amount, currency) VALUES ('P', 100, 'EUR')"))
+
+
+class TestRevision0005:
+    """Money keeps its currency's places and is never negative; and back."""
+
+    def test_upgrade_adds_the_checks_and_downgrade_drops_them(self, db):
+        assert _check_names(db, "orders") == CHECKS_0005["orders"]
+        assert CHECKS_0005["order_items"] < _check_names(db, "order_items")
+        if db.dialect.name == "postgresql":
+            assert _money_types(db) == {(None, None)}  # NUMERIC: each value keeps its places
+        migrate.downgrade(db, "-1")
+        try:
+            assert migrate.current(db) == _below_0005()
+            assert _check_names(db, "orders") == set()
+            assert _check_names(db, "order_items") == {"ck_order_items_quantity_positive"}
+            if db.dialect.name == "postgresql":
+                assert _money_types(db) == {(14, 4)}
+            with db.begin() as conn:  # no CHECK below 0005: a negative subtotal goes in
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (currency, subtotal, discount_amount, total_amount, "
+                        "created_at, status) VALUES ('EUR', -5, 0, 0, '2026-11-26', 'new')"
+                    )
+                )
+                conn.execute(text("DELETE FROM orders"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        assert _check_names(db, "orders") == CHECKS_0005["orders"]
+
+    def test_stored_amounts_get_their_currencys_places(self, db, sessions, caplog):
+        migrate.downgrade(db, "-1")
+        try:
+            _old_rows(db)
+        finally:
+            with caplog.at_level("WARNING", logger="rulec.storage"):
+                migrate.upgrade(db)
+        with sessions() as s:
+            orders = s.scalars(select(Order).order_by(Order.id)).all()
+            got = [[str(getattr(o, c)) for c in MONEY_COLUMNS["orders"]] for o in orders]
+            assert got == [
+                ["12.50", "1.25", "11.25"],
+                ["1999", "300", "1699"],
+                ["10.005", "0.00", "10.005"],  # finer than a cent: kept, and logged
+                ["0.00", "0.00", "0.00"],
+            ]
+            [line] = s.scalars(select(OrderItem)).all()
+            # 4.437 was stored by an older rulec: kept, and logged
+            assert [str(line.unit_price), str(line.line_total), str(line.discount_amount)] == [
+                "1.479",
+                "4.437",
+                "0.50",
+            ]
+            assert [str(a) for a in s.scalars(select(AppliedDiscount.amount))] == ["300"]
+            items = s.scalars(select(Item.unit_price).order_by(Item.id))
+            assert [str(x) for x in items] == ["150.00", "30.000"]
+            assert [str(x) for x in s.scalars(select(Price.amount))] == ["100.00"]
+        warned = [r.getMessage() for r in caplog.records if "finer" in r.getMessage()]
+        assert len(warned) == 2
+        assert "2 amount(s) of orders" in warned[0] and "10.005 EUR" in warned[0]
+        assert "order_items" in warned[1] and "4.437 EUR" in warned[1]
+
+    def test_the_upgrade_refuses_negative_amounts(self, db):
+        migrate.downgrade(db, "-1")
+        try:
+            with db.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (id, currency, subtotal, discount_amount, "
+                        "total_amount, created_at, status) VALUES "
+                        "(1, 'EUR', -5, 0, 0, '2026-11-26', 'new'),"
+                        "(2, 'EUR', 10, 20, -10, '2026-11-26', 'new')"
+                    )
+                )
+            with pytest.raises(
+                MigrationError, match=r"orders\.subtotal \(1\), orders\.total_amount \(1\)"
+            ):
+                migrate.upgrade(db)
+            assert migrate.current(db) == _below_0005()
+            assert _check_names(db, "orders") == set()
+            with db.begin() as conn:
+                conn.execute(text("DELETE FROM orders"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+
+    def test_a_failed_upgrade_changes_nothing(self, db):
+        """Types, places and constraints change in one transaction, on both databases."""
+
+        def fail_at_the_last_step(conn, cursor, statement, *args):
+            sql = " ".join(statement.split()).upper()
+            if sql.startswith(
+                ("ALTER TABLE ORDER_ITEMS ADD CONSTRAINT", "INSERT INTO _ALEMBIC_TMP_ORDER_ITEMS")
+            ):
+                raise RuntimeError("injected")
+
+        migrate.downgrade(db, "-1")
+        try:
+            _old_rows(db)
+            before = _dump(db, MONEY_COLUMNS)
+            event.listen(db, "before_cursor_execute", fail_at_the_last_step)
+            try:
+                with pytest.raises(RuntimeError, match="injected"):
+                    migrate.upgrade(db)
+            finally:
+                event.remove(db, "before_cursor_execute", fail_at_the_last_step)
+            assert migrate.current(db) == _below_0005()
+            assert _check_names(db, "orders") == set()
+            after = _dump(db, MONEY_COLUMNS)
+            assert {
+                t: [{k: str(v) for k, v in r.items()} for r in rows] for t, rows in after.items()
+            } == {
+                t: [{k: str(v) for k, v in r.items()} for r in rows] for t, rows in before.items()
+            }
+            if db.dialect.name == "postgresql":
+                assert _money_types(db) == {(14, 4)}
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
 
 
 # ------------------------------------------------------------ data kept --

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import CheckConstraint, UniqueConstraint, delete, func, select
+from sqlalchemy import CheckConstraint, UniqueConstraint, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from rulec.storage.models import (
@@ -27,18 +27,32 @@ from rulec.storage.session import mask_url
 
 
 class TestMoneyColumns:
-    @pytest.mark.parametrize("amount", ["0.01", "12.50", "99999999.9999", "0.1234"])
+    # CLF has four decimal places, the money columns' most
+    @pytest.mark.parametrize("amount", ["0.0100", "12.5000", "99999999.9999", "0.1234"])
     def test_decimals_come_back_exactly(self, sessions, amount):
         with sessions.begin() as s:
-            s.add(Order(subtotal=Decimal(amount), total_amount=Decimal(amount)))
+            s.add(Order(currency="CLF", subtotal=Decimal(amount), total_amount=Decimal(amount)))
         with sessions() as s:
             got = s.scalars(select(Order.subtotal)).one()
-            assert got == Decimal(amount)
+            assert got == Decimal(amount) and str(got) == amount
             assert isinstance(got, Decimal)
 
     def test_a_float_is_refused(self, sessions):
+        with pytest.raises(TypeError, match="money must be a Decimal"):
+            Order(subtotal=0.1)
         with pytest.raises(StatementError, match="money must be a Decimal"), sessions.begin() as s:
-            s.add(Order(subtotal=0.1))
+            s.execute(insert(Order).values(subtotal=0.1))  # past the models: the column refuses
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("0.00001", "at most 4 decimal places"),
+            ("10000000000", "below 10\\*\\*10"),
+        ],
+    )
+    def test_the_columns_limits_hold_on_every_database(self, sessions, value, message):
+        with pytest.raises(StatementError, match=message), sessions.begin() as s:
+            s.execute(insert(Order).values(currency="ZZZ", subtotal=Decimal(value)))
 
 
 class TestOrder:
@@ -329,25 +343,30 @@ class TestOrderItems:
         )
 
     @pytest.mark.parametrize(
-        ("unit_price", "quantity", "total"),
+        ("unit_price", "quantity", "exact", "total"),
         [
-            ("0.1", 3, "0.3"),
-            ("19.99", 7, "139.93"),
-            ("0.0001", 9999, "0.9999"),
-            ("33.3333", 3, "99.9999"),
-            ("9999999.99", 1, "9999999.99"),
+            ("0.1", 3, "0.3", "0.30"),
+            ("19.99", 7, "139.93", "139.93"),
+            ("0.0001", 9999, "0.9999", "1.00"),
+            ("33.3333", 3, "99.9999", "100.00"),
+            ("0.335", 3, "1.005", "1.01"),  # half-up
+            ("9999999.99", 1, "9999999.99", "9999999.99"),
         ],
     )
-    def test_line_totals_are_exact_decimals(self, sessions, unit_price, quantity, total):
+    def test_line_totals_are_rounded_half_up_in_the_orders_currency(
+        self, sessions, unit_price, quantity, exact, total
+    ):
         line = OrderItem(description="x", unit_price=Decimal(unit_price), quantity=quantity)
-        assert line.line_total == line.compute_line_total() == Decimal(total)
+        assert line.line_total == line.compute_line_total() == Decimal(exact)  # no currency yet
         assert isinstance(line.line_total, Decimal)
+        order = Order(items=[line])  # EUR: a line's total is paid, in cents
+        assert str(line.line_total) == str(line.compute_line_total()) == total
         with sessions.begin() as s:
-            s.add(Order(items=[line]))
+            s.add(order)
         with sessions() as s:
             got = s.scalars(select(OrderItem)).one()
-            assert got.line_total == Decimal(total) and isinstance(got.line_total, Decimal)
-            assert got.discount_amount == Decimal("0")
+            assert str(got.line_total) == total and isinstance(got.line_total, Decimal)
+            assert str(got.discount_amount) == "0.00"
 
     def test_compute_line_total_follows_the_quantity(self):
         line = OrderItem(description="x", unit_price=Decimal("2.50"), quantity=2)

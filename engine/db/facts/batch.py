@@ -171,8 +171,9 @@ class OrderBatches:
             select(
                 lines.c.order_id,
                 lines.c.id,
-                *(ITEM_FACTS[k].sql(b, lines) for k in member_keys),
+                *(ITEM_FACTS[k].sql(b, lines, orders.c.currency) for k in member_keys),
             )
+            .join_from(lines, orders, orders.c.id == lines.c.order_id)  # the lines' currency
             .where(lines_in_range)
             .order_by(lines.c.order_id, lines.c.id)
         )

@@ -22,9 +22,10 @@ What the catalog settles, the same way on every path:
 * ``order.created_at``: the order's creation instant; an order not stored
   yet, without one, is created now.
 * ``order.subtotal``: an order made of lines costs what its lines cost
-  (quantity × unit price, added up), whatever subtotal is stored on it; an
-  order without lines costs its stored subtotal.
-* ``item.line_total``: quantity × unit price.
+  (their totals added up), whatever subtotal is stored on it; an order
+  without lines costs its stored subtotal.
+* ``item.line_total``: quantity × unit price, rounded half-up to the
+  currency's minor unit (a line's total is paid; a unit price may be finer).
 * ``customer.order_count``: the orders the customer placed before this one
   (earlier creation instant; the same instant, a smaller id); for a customer
   alone (daily customer runs, customer label events, listings without an
@@ -43,12 +44,14 @@ from attrs import frozen
 from sqlalchemy import Boolean, FromClause, Integer, case, extract, func, null, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
+from rulec.engine.core.money import line_total
 from rulec.engine.db.facts.binding import Binding
 from rulec.engine.db.facts.sql import (
     HolderRef,
     OrderRef,
     Ref,
     label_names,
+    line_cost_sql,
     lines_cost,
     orders_before,
 )
@@ -99,18 +102,20 @@ def money(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def line_cost(line: Any) -> Decimal:
-    """What a line costs: its quantity times its unit price (the price it was sold at)."""
+def line_cost(line: Any, currency: str) -> Decimal:
+    """What a line of an order in ``currency`` costs: its quantity times its unit
+    price (the price it was sold at), rounded half-up to the currency's minor
+    unit (3 × 1.479 EUR is 4.44)."""
     if line.quantity is None or line.unit_price is None:
         raise ValueError("a line total needs a quantity and a unit price")
-    return money(line.unit_price) * line.quantity
+    return line_total(line.quantity, money(line.unit_price), currency)
 
 
-def subtotal(lines: Iterable[Any], stored: Any) -> Decimal:
+def subtotal(lines: Iterable[Any], stored: Any, currency: str) -> Decimal:
     """An order's subtotal: what its lines cost, or ``stored`` when it has no line."""
     total, any_line = Decimal(0), False
     for line in lines:
-        total += line_cost(line)
+        total += line_cost(line, currency)
         any_line = True
     return total if any_line else money(stored)
 
@@ -198,7 +203,7 @@ def _order(ref: Ref) -> OrderRef:
 
 def _subtotal_sql(b: Binding, ref: Ref) -> ColumnElement[Any]:
     o = _order(ref)
-    return type_coerce(func.coalesce(lines_cost(b, o.id), o.subtotal, 0), Money())
+    return type_coerce(func.coalesce(lines_cost(b, o.id, o.currency), o.subtotal, 0), Money())
 
 
 def _over_lines(part: Callable[[Binding], ColumnElement[Any]]) -> Callable[[Binding, Ref], Any]:
@@ -278,7 +283,7 @@ def _lines_or_stored(fn: Callable[[list[Any]], Any]) -> Callable[[OrderRow], Any
 
 def _subtotal_row(r: OrderRow) -> Any:
     lines = r.lines
-    return STORED if lines is None else subtotal(lines, r.order.subtotal)
+    return STORED if lines is None else subtotal(lines, r.order.subtotal, r.currency)
 
 
 def _labels_row(holder: str) -> Callable[[OrderRow], frozenset[str]]:
@@ -453,10 +458,13 @@ class ItemFact:
 
     key: str
     doc: str
-    #: Its SQL expression over a row of the lines table (or an alias of it).
-    sql: Callable[[Binding, FromClause], Any]
-    #: Its value for a line in memory (labels are read apart, in bulk).
-    row: Callable[[Any], Any]
+    #: Its SQL expression over a row of the lines table (or an alias of it), and
+    #: the currency of the line's order (a column of the enclosing statement, or
+    #: :func:`~rulec.engine.db.facts.sql.line_currency`).
+    sql: Callable[[Binding, FromClause, ColumnElement[Any]], Any]
+    #: Its value for a line in memory, of an order in the currency given
+    #: (labels are read apart, in bulk).
+    row: Callable[[Any, str], Any]
     decode: Callable[[Any], Any] = _same
 
 
@@ -473,27 +481,27 @@ ITEM_FACTS: Mapping[str, ItemFact] = {
         ItemFact(
             "item.labels",
             "the line's own labels and those of the catalog item it was sold from",
-            _line_labels_sql,
-            lambda line: None,  # read in bulk by the readers
+            lambda b, line, currency: _line_labels_sql(b, line),
+            lambda line, currency: None,  # read in bulk by the readers
         ),
         ItemFact(
             "item.quantity",
             "how many of the item the line holds",
-            lambda b, line: line.c.quantity,
-            lambda line: line.quantity,
+            lambda b, line, currency: line.c.quantity,
+            lambda line, currency: line.quantity,
         ),
         ItemFact(
             "item.unit_price",
             "the unit price the line was sold at",
-            lambda b, line: line.c.unit_price,
-            lambda line: line.unit_price,
+            lambda b, line, currency: line.c.unit_price,
+            lambda line, currency: line.unit_price,
             money,
         ),
         ItemFact(
             "item.line_total",
-            "quantity times unit price",
-            lambda b, line: type_coerce(
-                func.round(line.c.quantity * line.c.unit_price, 4), Money()
+            "quantity times unit price, rounded half-up to the currency's minor unit",
+            lambda b, line, currency: type_coerce(
+                line_cost_sql(line.c.quantity, line.c.unit_price, currency), Money()
             ),
             line_cost,
             money,
@@ -501,8 +509,8 @@ ITEM_FACTS: Mapping[str, ItemFact] = {
         ItemFact(
             "item.name",
             "the line's description (the item's name when it was sold)",
-            lambda b, line: line.c.description,
-            lambda line: line.description,
+            lambda b, line, currency: line.c.description,
+            lambda line, currency: line.description,
         ),
     )
 }

@@ -166,6 +166,12 @@ class OrderRow:
         self.has_agent = self.agent is not None or order.agent_id is not None
 
     @property
+    def currency(self) -> str:
+        """The order's currency (EUR when it has none), as ``order.currency`` reads it."""
+        currency: str = self.order.currency or "EUR"
+        return currency
+
+    @property
     def now(self) -> datetime:
         """The present, read once: a new order without a creation instant is created now."""
         if self._now is None:
@@ -225,7 +231,7 @@ class OrderRow:
         lines = self.lines
         if lines is None:
             lines = self.lines = lines_of(self.order, self.binding)
-        return line_members(self.session, lines, self.binding)
+        return line_members(self.session, lines, self.binding, self.currency)
 
     def bound(self) -> dict[str, Any]:
         """The order's columns as the parameters of :meth:`OrderRef.bound`."""
@@ -260,8 +266,11 @@ class OrderRow:
 _ITEM_VALUES = tuple((k, f) for k, f in ITEM_FACTS.items() if k != "item.labels")
 
 
-def line_members(session: Session, lines: Sequence[Any], b: Binding) -> tuple[Facts, ...]:
-    """One Facts per line: its labels and its catalog item's, quantity, prices, name.
+def line_members(
+    session: Session, lines: Sequence[Any], b: Binding, currency: str
+) -> tuple[Facts, ...]:
+    """One Facts per line of an order in ``currency``: its labels and its catalog
+    item's, quantity, prices, name.
 
     The lines' labels take at most two queries for the whole order (the
     catalog items' and the lines' own), and none for what is in memory.
@@ -272,7 +281,7 @@ def line_members(session: Session, lines: Sequence[Any], b: Binding) -> tuple[Fa
     sold = _labels_in_bulk(session, b, "item", lines, lambda line: line.item)
     members = []
     for n, line in enumerate(lines):
-        facts = Facts({key: f.row(line) for key, f in _ITEM_VALUES})
+        facts = Facts({key: f.row(line, currency) for key, f in _ITEM_VALUES})
         facts["item.labels"] = own[n] | sold[n]
         members.append(facts)
     return tuple(members)

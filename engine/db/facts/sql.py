@@ -29,15 +29,18 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from rulec.dsl.currencies import MINOR_UNITS
 from rulec.engine.db.facts.binding import Binding
 from rulec.storage.base import Money
 
@@ -49,7 +52,10 @@ __all__ = [
     "has_label",
     "label_names",
     "label_pairs",
+    "line_cost_sql",
+    "line_currency",
     "lines_cost",
+    "minor_places",
     "orders_before",
     "orders_by_customer",
 ]
@@ -181,16 +187,66 @@ def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[A
     )
 
 
-def lines_cost(b: Binding, order_id: _Col | None) -> _Col:
-    """What the lines of the order ``order_id`` cost (quantity × unit price, added
-    up), NULL when it has none.
+#: The money columns' scale: what a currency rulec does not know is kept to (exact).
+_SCALE = 4
 
-    Rounded to the money columns' four places: SQLite multiplies the decimal
-    text as floating point, and the exact sum of amounts with four places
-    has four places.
+
+def _by_places() -> list[tuple[int, list[str]]]:
+    found: dict[int, list[str]] = {}
+    for code, places in MINOR_UNITS.items():
+        found.setdefault(places, []).append(code)
+    return sorted(found.items(), key=lambda kv: -len(kv[1]))
+
+
+#: (places, the currency codes with that many), the commonest first.
+_BY_PLACES = _by_places()
+
+
+def minor_places(currency: _Col) -> _Col:
+    """The decimal places of ``currency``'s minor unit (2 for EUR, 0 for JPY), as
+    SQL; a currency rulec does not know keeps the money columns' 4 (exact).
+
+    The codes come from rulec's own table and are written into the statement
+    as constants, the commonest places first.
+    """
+    whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
+        (currency.in_([literal_column(f"'{code}'") for code in codes]), literal_column(str(places)))
+        for places, codes in _BY_PLACES
+    ]
+    return case(*whens, else_=literal_column(str(_SCALE)))
+
+
+def line_cost_sql(quantity: _Col, unit_price: _Col, currency: _Col) -> _Col:
+    """A line's total, as :func:`rulec.engine.core.money.line_total` computes it:
+    quantity × unit price rounded half-up to the currency's minor unit.
+
+    PostgreSQL's numeric arithmetic is exact and its ``round`` rounds half
+    away from zero. SQLite multiplies the decimal text as floating point:
+    rounding first to the money columns' four places gives the exact
+    product back, which SQLite's ``round`` then rounds half-up.
+    """
+    exact = func.round(quantity * unit_price, _SCALE)
+    return func.round(exact, minor_places(func.coalesce(currency, "EUR")))
+
+
+def line_currency(b: Binding, line: FromClause) -> _Col:
+    """The currency of the order of each row of ``line`` (the lines table or an alias)."""
+    orders = b.orders
+    return select(orders.c.currency).where(orders.c.id == line.c.order_id).scalar_subquery()
+
+
+def lines_cost(b: Binding, order_id: _Col | None, currency: _Col) -> _Col:
+    """What the lines of the order ``order_id`` cost, in ``currency``: their totals
+    (:func:`line_cost_sql`) added up; NULL when it has none.
+
+    Rounded to the currency's places once more: on SQLite the sum of the
+    totals is floating point.
     """
     lines = b.lines
-    cost = func.round(func.sum(lines.c.quantity * lines.c.unit_price), 4)
+    places = minor_places(func.coalesce(currency, "EUR"))
+    cost = func.round(
+        func.sum(line_cost_sql(lines.c.quantity, lines.c.unit_price, currency)), places
+    )
     return type_coerce(select(cost).where(lines.c.order_id == order_id).scalar_subquery(), Money())
 
 
