@@ -1,0 +1,67 @@
+"""``rulec explain``: an explanation as a JSON document (the text form is ``Explanation.text``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rulec.engine.core.explain import Explanation
+
+__all__ = ["as_json"]
+
+
+def as_json(e: Explanation) -> dict[str, Any]:
+    """``e`` as plain JSON values: amounts as decimal text, instants in ISO 8601."""
+    d = e.decision
+    return {
+        "event": e.event,
+        "judged_at": e.moment.isoformat(),
+        "decision": {
+            "currency": d.currency,
+            "subtotal": str(d.subtotal),
+            "discount_percentage": _plain(d.discount_percentage),
+            "discount_amount": str(d.discount_amount),
+            "discount_description": d.discount_description,
+            "total_amount": str(d.total_amount),
+            "shown": None if d.verdict is None else d.verdict.shown,
+        },
+        "rules": [
+            {
+                "rule": r.rule,
+                "file": r.file,
+                "line": r.line,
+                "status": r.status,
+                "reason": r.reason,
+                "seen": [
+                    {
+                        "line": s.line,
+                        "column": s.column,
+                        "test": s.test,
+                        "fact": s.fact,
+                        "value": _plain(s.value),
+                        "result": s.result,
+                    }
+                    for s in r.seen
+                ],
+            }
+            for r in e.rules
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A fact's value as JSON: decimals as text, label sets as sorted lists."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset | set | tuple | list):
+        return (
+            sorted(map(str, value))
+            if isinstance(value, frozenset | set)
+            else [_plain(v) for v in value]
+        )
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
