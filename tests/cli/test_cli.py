@@ -736,7 +736,7 @@ def read_simple_yaml_list(text: str) -> list[dict[str, str]]:
 
 class TestPreCommitHook:
     def test_hook_runs_rulec_check(self) -> None:
-        (hook,) = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        hook, _ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
         assert hook["id"] == "rulec-check"
         assert hook["entry"] == "rulec check"
         assert hook["language"] == "python"
@@ -745,6 +745,19 @@ class TestPreCommitHook:
         assert files.search("rules/vip.rules")
         assert not files.search("rules/vip.rules.bak") and not files.search("x.py")
 
+    def test_the_format_hook_checks_the_changed_files(self, tmp_path: Path) -> None:
+        _, hook = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        assert (hook["id"], hook["entry"], hook["language"]) == (
+            "rulec-fmt",
+            "rulec fmt --check",
+            "python",
+        )
+        assert "pass_filenames" not in hook  # the changed files are formatted one by one
+        messy = tmp_path / "messy.rules"
+        messy.write_text('on  order_created then discount 1% "x"\n')
+        p = run_rulec(*hook["entry"].split()[1:], str(messy), cwd=tmp_path)
+        assert p.returncode == 1 and "would reformat" in p.stderr
+
     def test_entry_is_a_console_script(self) -> None:
         project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
         assert project["scripts"]["rulec"] == "rulec.cli:main"
@@ -752,7 +765,7 @@ class TestPreCommitHook:
     def test_hook_checks_the_whole_rule_set(self, tmp_path: Path) -> None:
         # Labels declared in one file and used in another: checking only the
         # changed file would report a false R210, so the hook takes no file names.
-        (hook,) = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        hook, _ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
         assert hook["pass_filenames"] == "false"
         args = hook["args"].strip("[]").split(",")
         assert args == ["rules/"]
