@@ -1,16 +1,19 @@
-"""Interpreting literal values: dates with time zones, currencies, suggestions."""
+"""Interpreting literal values: dates with time zones, currencies, suggestions.
+
+``suggest`` (did you mean) is :func:`rulec.dsl.spelling.suggest`, kept here
+for the modules that import it from here.
+"""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import zoneinfo
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from attrs import frozen
 
 from rulec.dsl.nodes import DateValue, Name
+from rulec.dsl.spelling import suggest
 
 __all__ = ["Instant", "known_zones", "parse_date", "resolve_zone", "suggest"]
 
@@ -147,22 +150,3 @@ def _offset(value: datetime) -> str:
 def _hhmm(value: datetime, tz: tzinfo) -> str:
     """The local wall-clock time of the instant ``value`` in ``tz``: ``03:00``."""
     return value.astimezone(UTC).astimezone(tz).strftime("%H:%M")
-
-
-def suggest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to ``word``, if one is close: for "did you mean"."""
-    cands = list(dict.fromkeys(candidates))
-    for c in cands:
-        if c.lower() == word.lower():
-            return c
-    lowered = {c.lower(): c for c in cands}
-    found = difflib.get_close_matches(word.lower(), list(lowered), n=3, cutoff=0.6)
-    if not found:
-        return None
-    # among equally close words, prefer one that starts like the word typed
-    best = difflib.SequenceMatcher(None, word.lower(), found[0]).ratio()
-    for f in found:
-        close = difflib.SequenceMatcher(None, word.lower(), f).ratio() == best
-        if close and f[:1] == word[:1].lower():
-            return lowered[f]
-    return lowered[found[0]]

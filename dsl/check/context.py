@@ -12,7 +12,7 @@ from attrs import define, field
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import And, Condition, Item, LabelDecl, Not, Or, Rule, Some, Span
 from rulec.dsl.resolve import file_name, rule_name
-from rulec.dsl.values import suggest
+from rulec.dsl.spelling import hint
 from rulec.dsl.vocabulary import Event, Vocabulary
 
 __all__ = ["Context", "did_you_mean", "walk"]
@@ -56,18 +56,28 @@ class Context:
             self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
 
 
-_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+_QUOTED = re.compile(r"'([^'\n]*)'")
 
 
 def _clip_quoted(text: str) -> str:
-    """Shorten quoted user text (a name or title can be a megabyte long) in a message."""
-    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:60]}…'", text)
+    """Shorten quoted user text (a name or title can be a megabyte long) in a message.
+
+    Quotes pair from the left, so the text between two quoted names is never
+    taken for a quoted one.
+    """
+    if len(text) <= 64:
+        return text
+    return _QUOTED.sub(lambda m: f"'{m[1][:60]}…'" if len(m[1]) > 60 else m[0], text)
 
 
 def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
-    """A suggestion naming the candidate closest to ``word``, if one is close."""
-    best = suggest(word, candidates)
-    return f"did you mean '{best}'?" if best else None
+    """A suggestion naming the candidate closest to ``word``, if one is close.
+
+    Close means in other capitals, with look-alike or invisible characters,
+    or misspelt; when the closest name looks exactly like ``word``, the
+    suggestion names the wrong character instead (:func:`rulec.dsl.spelling.hint`).
+    """
+    return hint(word, candidates)
 
 
 def walk(cond: Condition | None) -> Iterator[Condition]:
