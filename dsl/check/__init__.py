@@ -8,7 +8,8 @@ engine. One module per family of stages:
 * :mod:`.limits`: rule count and name lengths (R112, R114);
 * :mod:`.names`: label declarations, events, entities, fields, operators,
   labels and action verbs (R2xx);
-* :mod:`.types`: values against their fields' types (R206 to R209, R219, R306);
+* :mod:`.types`: values against their fields' types (R206 to R209, R219, R306), and
+  time zones written as abbreviations (R314, a warning);
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);

@@ -235,6 +235,7 @@ EVERY_CODE = [
         "customer lacks",
         "write 'not customer has label …'",
     ),
+    ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
 ]
 
 
@@ -258,7 +259,7 @@ class TestEveryCode:
 
     def test_warnings(self):
         warnings = {c for c, (severity, _) in CODES.items() if severity == "warning"}
-        assert warnings == {"R211", "R307", "R308", "R310", "R311"}
+        assert warnings == {"R211", "R307", "R308", "R310", "R311", "R314"}
 
 
 class TestEvents:
@@ -504,7 +505,7 @@ class TestCurrencies:
     def test_lower_case_currency_suggests_upper_case(self):
         d = one(when("order currency is eur"))
         assert d.code == "R209"
-        assert d.suggestion == "did you mean 'EUR'?"
+        assert d.suggestion == "currency codes are written in capitals: 'EUR'"
 
     def test_test_currency_is_not_a_currency(self):
         d = one(LABELS + 'on order_created then discount 5.00 XXX "x"')
@@ -1195,3 +1196,33 @@ class TestRuleNamesAreUnique:
             'rule "c.rules:2" on order_created then discount 1% "one" end\n'
         )
         assert check_codes(text, "c.rules") == [("R304", 3, 1)]
+
+
+class TestValuesAsWrittenElsewhere:
+    """Values that parse but mean nothing get the value to write (issue 21)."""
+
+    @pytest.mark.parametrize(
+        ("text", "code", "fix"),
+        [
+            (when("order currency is euros"), "R209", "write the ISO 4217 code 'EUR'"),
+            (LABELS + 'on order_created then discount 5.00 dollars "x"', "R209", "'USD'"),
+            (block("until 2026-11-30 Paris"), "R208", "'Europe/Paris'"),
+            (block("until 2026-11-30 PST"), "R208", "'America/Los_Angeles'"),
+            (block("from 27/11/2026"), "R207", "write 2026-11-27"),
+            (when("order created >= 2026-31-12"), "R207", "write 2026-12-31"),
+            (when('order created >= "2026-11-27"'), "R206", "without quotes: 2026-11-27"),
+            (when('order subtotal >= "100"'), "R206", "without quotes: 100"),
+            (when("order placed by customer is True"), "R206", "write 'true'"),
+            (when("order placed by customer is 0"), "R206", "write 'false'"),
+            (LABELS + 'on order_created then discount 5.005 EUR "x"', "R206", "write 5.01 EUR"),
+            (LABELS + 'on order_created then discount 2.5 JPY "x"', "R206", "write 3 JPY"),
+        ],
+    )
+    def test_the_fix_is_in_the_message(self, text, code, fix):
+        d = one(text)
+        assert d.check_tuple()[:2] == (code, 2)
+        assert fix in d.full_message
+
+    def test_a_date_written_wrong_with_an_unknown_zone_gives_both(self):
+        text = block("from 27/11/2026 until 2026-11-30 Paris")
+        assert sorted(c for c, _, _ in tuples(text)) == ["R207", "R208"]
