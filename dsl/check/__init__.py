@@ -13,8 +13,9 @@ engine. One module per family of stages:
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);
-* :mod:`.satisfiability` (R307) and :mod:`.optional` (R311), the lints:
-  they only warn, run last and are skipped by ``check(..., lint=False)``.
+* :mod:`.satisfiability` (R307), :mod:`.optional` (R311) and
+  :mod:`.precedence` ('and' and 'or' mixed without parentheses, R312), the
+  lints: they only warn, run last and are skipped by ``check(..., lint=False)``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 from attrs import frozen
 
-from rulec.dsl.check import actions, limits, names, optional, ruleset, satisfiability, types
+from rulec.dsl.check import (
+    actions,
+    limits,
+    names,
+    optional,
+    precedence,
+    ruleset,
+    satisfiability,
+    types,
+)
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.limits import MAX_LABEL_NAME, MAX_RULE_NAME, MAX_RULES
 from rulec.dsl.check.names import ACTIONS, OPERATORS, spelled
@@ -66,9 +76,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("rule_set", ruleset.stage_rule_set),
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
     Stage("optional", optional.stage_optional, lint=True),
+    Stage("precedence", precedence.stage_precedence, lint=True),
 )
 
-#: The stages that only ever warn (lints: R307, R311). They come last, so no
+#: The stages that only ever warn (lints: R307, R311, R312). They come last, so no
 #: other stage depends on them; loading a rule set, which keeps only errors,
 #: skips them (about 40 % of the check of a large file).
 LINT_STAGES = frozenset(s for s in STAGES if s.lint)
@@ -80,6 +91,7 @@ def check(
     *,
     lint: bool = True,
     file_names: Mapping[str, str] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Check parsed items (from one or more files) against ``vocabulary``.
 
@@ -87,9 +99,11 @@ def check(
     ``lint=False``, without running :data:`LINT_STAGES` (every error is
     still found, some warnings are not). ``file_names`` maps a file's path to its
     name in the rule set (``Source.name``), which names its one-line rules;
-    by default, its base name.
+    by default, its base name. ``texts`` maps a file's path to its text, the
+    text it was parsed from: messages that rewrite the user's own words
+    (R312's two readings of a condition) take them from it.
     """
-    ctx = Context(vocabulary, items, file_names=dict(file_names or {}))
+    ctx = Context(vocabulary, items, file_names=dict(file_names or {}), texts=dict(texts or {}))
     ctx.rules = [i for i in items if isinstance(i, Rule)]
     for stage in STAGES:
         if lint or not stage.lint:

@@ -35,6 +35,36 @@ class Context:
     known_events: dict[tuple[str, str | None], Event] = field(factory=dict)
     #: A file's path -> its name in the rule set (``Source.name``).
     file_names: dict[str, str] = field(factory=dict)
+    #: A file's path -> its text, when the caller has it: messages that rewrite
+    #: the user's own words (R312) read them there.
+    texts: dict[str, str] = field(factory=dict)
+    _line_starts: dict[str, list[int]] = field(factory=dict)
+
+    def source(self, span: Span | None) -> str | None:
+        """The text ``span`` covers, as written, or None when the file's text is unknown."""
+        if span is None:
+            return None
+        text = self.texts.get(span.file)
+        if text is None:
+            return None
+        return text[
+            self.offset(span.file, span.line, span.column) : self.offset(
+                span.file, span.end_line, span.end_column
+            )
+        ]
+
+    def offset(self, file: str, line: int, column: int) -> int:
+        """The index in ``file``'s text of 1-based ``line`` and ``column`` (its text is known)."""
+        starts = self._line_starts.get(file)
+        if starts is None:
+            text = self.texts[file]
+            starts = [0]
+            at = text.find("\n")
+            while at != -1:
+                starts.append(at + 1)
+                at = text.find("\n", at + 1)
+            self._line_starts[file] = starts
+        return starts[min(line, len(starts)) - 1] + column - 1
 
     def rule_name(self, rule: Rule) -> str:
         """The name ``rule`` gets: its block name, else ``FILE-NAME:LINE``."""

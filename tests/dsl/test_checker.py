@@ -235,6 +235,13 @@ EVERY_CODE = [
         "customer lacks",
         "write 'not customer has label …'",
     ),
+    (
+        "R312",
+        None,
+        when("customer has label VIP or customer has label Trial and customer has label Loyal"),
+        "customer has label VIP",
+        "customer has label VIP or (customer has label Trial and customer has label Loyal)",
+    ),
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
 ]
 
@@ -259,7 +266,7 @@ class TestEveryCode:
 
     def test_warnings(self):
         warnings = {c for c, (severity, _) in CODES.items() if severity == "warning"}
-        assert warnings == {"R211", "R307", "R308", "R310", "R311", "R314"}
+        assert warnings == {"R211", "R307", "R308", "R310", "R311", "R312", "R314"}
 
 
 class TestEvents:
@@ -792,7 +799,10 @@ class TestContradictions:
     )
     def test_never_fires(self, cond):
         text = when(cond)
-        d = one(text)
+        # the last one mixes 'and' and 'or' too (R312)
+        ds = [d for d in diags(text) if d.code != "R312"]
+        assert len(ds) == 1, [d.check_tuple() for d in ds]
+        d = ds[0]
         assert d.check_tuple() == ("R307", 2, col(text, cond[:12]))
         assert d.severity == "warning"
         assert d.message == "the conditions contradict each other, so this rule can never fire"
@@ -1226,3 +1236,74 @@ class TestValuesAsWrittenElsewhere:
     def test_a_date_written_wrong_with_an_unknown_zone_gives_both(self):
         text = block("from 27/11/2026 until 2026-11-30 Paris")
         assert sorted(c for c, _, _ in tuples(text)) == ["R207", "R208"]
+
+
+class TestPrecedence:
+    """R312: 'and' and 'or' mixed without parentheses, and both readings."""
+
+    A, B, C, D = (
+        "customer has label VIP",
+        "customer has label Trial",
+        "customer has label Loyal",
+        "customer order count = 0",
+    )
+
+    def r312(self, text: str) -> rulec.Diagnostic:
+        (d,) = [d for d in diags(text) if d.code == "R312"]
+        return d
+
+    def test_both_readings(self):
+        d = self.r312(when(f"{self.A} or {self.B} and {self.C}"))
+        assert d.message.endswith(f"so this reads as {self.A} or ({self.B} and {self.C})")
+        assert d.suggestion == (
+            "write these parentheses to keep that meaning, or write"
+            f" ({self.A} or {self.B}) and {self.C} if that is what is meant"
+        )
+
+    def test_a_bare_and_in_the_middle(self):
+        d = self.r312(when(f"{self.A} or {self.B} and {self.C} or {self.D}"))
+        assert f"{self.A} or ({self.B} and {self.C}) or {self.D}" in d.message
+        assert f"({self.A} or {self.B}) and ({self.C} or {self.D})" in (d.suggestion or "")
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "{A} or ({B} and {C}) or {D}",
+            "({A} and {B}) or {C}",
+            "{A} or ( {B} and {C} )",
+            "(({A} and {B})) or {C}",
+            "{A} or # why\n  ({B} and {C})",
+            "({A} or {B}) and {C}",
+            "{A} and {B} and {C}",
+            "{A} or {B} or {C}",
+        ],
+    )
+    def test_parentheses_say_it(self, cond):
+        text = when(cond.format(A=self.A, B=self.B, C=self.C, D=self.D))
+        assert [c for c, _, _ in tuples(text) if c == "R312"] == []
+
+    def test_written_over_lines_with_comments(self):
+        text = (
+            f"{LABELS}on order_created\n  when {self.A}  # first\n    or {self.B}\n"
+            f'   and {self.C}\n  then discount 1% "x"'
+        )
+        d = self.r312(text)
+        assert d.check_tuple() == ("R312", 3, 8)
+        assert d.message.endswith(f"{self.A} or ({self.B} and {self.C})")
+
+    def test_quoted_text_is_kept_as_written(self):
+        cond = f'any item name is "A  # B" or {self.B} and {self.C}'
+        d = self.r312(when(cond))
+        assert f'(any item name is "A  # B" or {self.B}) and {self.C}' in (d.suggestion or "")
+
+    def test_without_the_text_it_says_how_it_binds(self):
+        from rulec.dsl.check import check
+        from rulec.dsl.parser import parse
+
+        items = parse(when(f"{self.A} or {self.B} and {self.C}"), "t.rules")
+        (d,) = [d for d in check(items, rulec.DEFAULT_VOCABULARY) if d.code == "R312"]
+        assert "'and' binds first" in d.message
+
+    def test_a_load_does_not_look(self):
+        rules = rulec.load_text(when(f"{self.A} or {self.B} and {self.C}"), "t.rules")
+        assert len(rules) == 1
