@@ -13,9 +13,10 @@ engine. One module per family of stages:
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);
-* :mod:`.satisfiability` (R307), :mod:`.optional` (R311) and
-  :mod:`.precedence` ('and' and 'or' mixed without parentheses, R312), the
-  lints: they only warn, run last and are skipped by ``check(..., lint=False)``.
+* :mod:`.satisfiability` (R307), :mod:`.optional` (R311), :mod:`.precedence`
+  ('and' and 'or' mixed without parentheses, R312) and :mod:`.money` (an
+  amount compared without its currency, R313), the lints: they only warn,
+  run last and are skipped by ``check(..., lint=False)``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from attrs import frozen
 from rulec.dsl.check import (
     actions,
     limits,
+    money,
     names,
     optional,
     precedence,
@@ -77,9 +79,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
     Stage("optional", optional.stage_optional, lint=True),
     Stage("precedence", precedence.stage_precedence, lint=True),
+    Stage("money", money.stage_money, lint=True),
 )
 
-#: The stages that only ever warn (lints: R307, R311, R312). They come last, so no
+#: The stages that only ever warn (lints: R307, R311, R312, R313). They come last, so no
 #: other stage depends on them; loading a rule set, which keeps only errors,
 #: skips them (about 40 % of the check of a large file).
 LINT_STAGES = frozenset(s for s in STAGES if s.lint)

@@ -242,6 +242,13 @@ EVERY_CODE = [
         "customer has label VIP",
         "customer has label VIP or (customer has label Trial and customer has label Loyal)",
     ),
+    (
+        "R313",
+        None,
+        when("order currency is USD or order subtotal >= 100.00"),
+        "order subtotal",
+        "order currency is USD and order subtotal >= 100.00",
+    ),
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
 ]
 
@@ -266,7 +273,16 @@ class TestEveryCode:
 
     def test_warnings(self):
         warnings = {c for c, (severity, _) in CODES.items() if severity == "warning"}
-        assert warnings == {"R211", "R307", "R308", "R310", "R311", "R312", "R314"}
+        assert warnings == {
+            "R211",
+            "R307",
+            "R308",
+            "R310",
+            "R311",
+            "R312",
+            "R313",
+            "R314",
+        }
 
 
 class TestEvents:
@@ -1307,3 +1323,94 @@ class TestPrecedence:
     def test_a_load_does_not_look(self):
         rules = rulec.load_text(when(f"{self.A} or {self.B} and {self.C}"), "t.rules")
         assert len(rules) == 1
+
+
+class TestAmountsWithoutCurrency:
+    """R313: an amount compared without its currency where orders have several."""
+
+    @staticmethod
+    def two(first: str, second: str, then: str = 'discount 10% "x"') -> str:
+        """The usual labels, then two rules (lines 2 and 3) with these conditions."""
+        return f"{when(first)}\non order_created when {second} then {then}"
+
+    def r313(self, text: str, vocabulary: Vocabulary | None = None) -> list[rulec.Diagnostic]:
+        return [d for d in diags(text, vocabulary) if d.code == "R313"]
+
+    def test_one_currency_and_no_currency_test_is_fine(self):
+        text = when("order subtotal >= 100.00", 'discount 5.00 EUR "x"')
+        assert self.r313(text) == []
+
+    def test_a_currency_test_anywhere_means_several(self):
+        text = self.two("order currency is EUR", "order subtotal >= 100.00")
+        (d,) = self.r313(text)
+        assert d.check_tuple() == ("R313", 3, 23)  # the amount's own line
+        assert "a rule tests order currency at t.rules:2" in d.message
+        assert d.suggestion == (
+            "say which in the same rule: order currency is EUR and order subtotal >= 100.00"
+        )
+
+    def test_two_currencies_named_mean_several(self):
+        text = self.two(
+            "order subtotal > 5", "customer has label VIP", 'discount 10% up to 5.00 USD "b"'
+        ).replace('discount 10% "x"', 'discount 5.00 EUR "a"', 1)
+        (d,) = self.r313(text)
+        assert "its rules name EUR and USD" in d.message
+        assert "order currency is EUR and order subtotal > 5" in (d.suggestion or "")
+
+    def test_a_vocabulary_with_several_currencies(self):
+        shop = Vocabulary(
+            entities=(
+                Entity(
+                    "order",
+                    (
+                        Field("total", Type.MONEY),
+                        Field("currency", Type.CURRENCY, values=("EUR", "CHF")),
+                    ),
+                ),
+            ),
+            events=(Event("order_placed", ("order",)),),
+        )
+        text = 'on order_placed when order total > 5 then discount 1% "x"'
+        (d,) = self.r313(text, shop)
+        assert "order currency is one of EUR, CHF" in d.message
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "order currency is EUR and order subtotal >= 100.00",
+            "order currency = EUR and not order subtotal >= 100.00",
+            "order currency in (EUR) and (order subtotal > 5 or customer has label VIP)",
+            "customer has label VIP and order currency is EUR and any item unit price > 5",
+        ],
+    )
+    def test_pinned_currencies(self, cond):
+        assert self.r313(when(cond)) == []
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "order currency in (EUR, USD) and order subtotal >= 100.00",
+            "order currency is not EUR and order subtotal >= 100.00",
+            "order currency is EUR or order subtotal >= 100.00",
+            "not (order currency is EUR) and order subtotal >= 100.00",
+        ],
+    )
+    def test_what_does_not_pin(self, cond):
+        assert len(self.r313(when(cond))) == 1
+
+    def test_once_a_rule(self):
+        text = self.two("order currency is EUR", "order subtotal > 5 and order subtotal < 9")
+        assert len(self.r313(text)) == 1
+
+    def test_a_price_amount_goes_with_the_price_currency(self):
+        text = (
+            "label Sale for price\n"
+            "on price_listed when price currency is EUR and price has label Sale then hide price\n"
+            "on price_listed when price amount > 100.00 then hide price"
+        )
+        (d,) = self.r313(text)
+        assert "price currency is EUR and price amount > 100.00" in (d.suggestion or "")
+
+    def test_a_rule_that_never_fires_is_left_to_r307(self):
+        text = self.two("order currency is EUR", "order subtotal > 9 and order subtotal < 5")
+        assert [c for c, _, _ in tuples(text)] == ["R307"]
