@@ -134,3 +134,113 @@ def test_held_out(text: str, line: int, code: str, fixes: tuple[str, ...]) -> No
     message = found[0].full_message
     for fix in fixes:
         assert fix in message, message
+
+
+#: A second round, written after the work (so by someone who knew it) but
+#: committed before being run once: a weaker test of generalising than the
+#: first round, reported beside it.
+HELD_OUT_2: list[tuple[str, str, int, str, tuple[str, ...]]] = [
+    (
+        "and-or-not-last",
+        "on order_updated when customer has label Loyal or customer has label Customer_VIP"
+        ' and not order has label Rush then discount 3% "x"',
+        3,
+        "R312",
+        (
+            "(customer has label Loyal or customer has label Customer_VIP)"
+            " and not order has label Rush",
+        ),
+    ),
+    (
+        "currency-capitalised-word-cap",
+        'on order_created then discount 15% up to 30.00 Euros "Cap"',
+        3,
+        "R209",
+        ("'EUR'",),
+    ),
+    ("currency-lower-chf", 'on order_created then discount 5.00 chf "x"', 3, "R209", ("'CHF'",)),
+    (
+        "zone-city-in-condition",
+        'on order_created when order created >= 2026-11-27 Tokyo then discount 5% "x"',
+        3,
+        "R208",
+        ("'Asia/Tokyo'",),
+    ),
+    (
+        "zone-aest",
+        'rule "Oz"\n  until 2026-12-24 AEST\n  on order_created then discount 5% "Oz"\nend',
+        4,
+        "R208",
+        ("'Australia/Sydney'",),
+    ),
+    (
+        "date-either-way-one-digit",
+        'on order_created when order created < 1/12/2026 then discount 5% "x"',
+        3,
+        "R207",
+        ("2026-12-01", "2026-01-12"),
+    ),
+    (
+        "date-dotted-until",
+        'rule "Year end"\n  until 31.12.2026\n  on order_created then discount 5% "x"\nend',
+        4,
+        "R207",
+        ("2026-12-31",),
+    ),
+    (
+        "greek-rho-label",
+        'on order_created when order has label \u03a1ush then discount 5% "x"',
+        3,
+        "R210",
+        ("U+03A1",),
+    ),
+    (
+        "fullwidth-status",
+        'on order_created when order status is \uff50\uff41\uff49\uff44 then discount 5% "x"',
+        3,
+        "R219",
+        ("U+FF50",),
+    ),
+    (
+        "entity-plural-capital",
+        'on order_created when Orders has label Rush then discount 5% "x"',
+        3,
+        "R203",
+        ("'order'",),
+    ),
+    (
+        "price-amount-without-currency",
+        "label Promo for price\n"
+        "on price_listed when price currency is EUR and price has label Promo then hide price\n"
+        "on price_listed when price amount < 10.00 then hide price",
+        5,
+        "R313",
+        ("price currency is EUR and price amount < 10.00",),
+    ),
+    ("declaration-entity-capital", "label Fragile for Item", 3, "R203", ("'item'",)),
+    (
+        "nbsp-in-quoted-currency",
+        'on order_created when order currency is "EUR\u00a0" then discount 5% "x"',
+        3,
+        "R209",
+        ("'EUR'",),
+    ),
+]
+
+
+@pytest.mark.xfail(strict=False, reason="held out, second round: committed before being run")
+@pytest.mark.parametrize(
+    ("text", "line", "code", "fixes"),
+    [pytest.param(*row[1:], id=row[0]) for row in HELD_OUT_2],
+)
+def test_held_out_second_round(text: str, line: int, code: str, fixes: tuple[str, ...]) -> None:
+    _check(text, line, code, fixes)
+
+
+def _check(text: str, line: int, code: str, fixes: tuple[str, ...]) -> None:
+    ds = rulec.check_text(PRELUDE + text, "t.rules")
+    found = [d for d in ds if d.code == code and d.span.line == line]
+    assert found, [(d.code, d.span.line, d.full_message) for d in ds]
+    message = found[0].full_message
+    for fix in fixes:
+        assert fix in message, message
