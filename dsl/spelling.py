@@ -168,6 +168,12 @@ def notes(typed: str, meant: str) -> tuple[list[str], bool]:
                 out.append(
                     f"its {_ordinal(pos)} character is {_kind(a)} ({_named(a)}), not {_kind(b)}"
                 )
+        elif meant.isascii():
+            # a letter of another script where the name has a plain one (a Greek
+            # 'Ρ', which looks like a P, for an R): say which, it is easy to miss
+            for pos, a in enumerate(gone, i1 + 1):
+                if not a.isascii() and not _invisible(a):
+                    out.append(f"its {_ordinal(pos)} character, '{a}', is {_named(a)}")
         visible = True
     return out, visible
 

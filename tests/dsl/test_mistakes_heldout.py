@@ -3,6 +3,13 @@ before the messages they test were worked on, and not looked at while
 working on them. They measure how well the messages generalise: the target
 is that at least 90 % get a message on the right line that says the fix.
 
+Results. First round (HELD_OUT): 5 of 15 passed before the work, 15 of 15
+after it. Second round (HELD_OUT_2, written after the work, run once): 12 of
+13; the miss expected the code point of a Greek capital rho in 'Ρush', which
+got "did you mean 'Rush'?" (right, as a rho looks like a P, not an R) without
+naming the letter; hints now name a letter of another script in a plain name.
+Both rounds are now plain regression tests.
+
 Each row is a rule file (after two lines of label declarations), the line
 and code of the diagnostic expected, and texts the diagnostic's message or
 suggestion must carry: the fix, in the user's own terms.
@@ -122,18 +129,12 @@ HELD_OUT: list[tuple[str, str, int, str, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.xfail(strict=False, reason="held out: written before the work it measures")
 @pytest.mark.parametrize(
     ("text", "line", "code", "fixes"),
     [pytest.param(*row[1:], id=row[0]) for row in HELD_OUT],
 )
 def test_held_out(text: str, line: int, code: str, fixes: tuple[str, ...]) -> None:
-    ds = rulec.check_text(PRELUDE + text, "t.rules")
-    found = [d for d in ds if d.code == code and d.span.line == line]
-    assert found, [(d.code, d.span.line, d.full_message) for d in ds]
-    message = found[0].full_message
-    for fix in fixes:
-        assert fix in message, message
+    _check(text, line, code, fixes)
 
 
 #: A second round, written after the work (so by someone who knew it) but
@@ -228,7 +229,6 @@ HELD_OUT_2: list[tuple[str, str, int, str, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.xfail(strict=False, reason="held out, second round: committed before being run")
 @pytest.mark.parametrize(
     ("text", "line", "code", "fixes"),
     [pytest.param(*row[1:], id=row[0]) for row in HELD_OUT_2],

@@ -96,6 +96,13 @@ class TestHint:
         assert text.endswith("retype them")
         assert "U+0441" in text and "U+043E" in text
 
+    def test_a_letter_of_another_script_that_looks_like_another_letter_is_named(self):
+        # a Greek capital rho looks like a P: 'Ρush' is visibly not 'Rush', but
+        # the letter is easy to miss
+        assert hint("\u03a1ush", ["Rush"]) == (
+            "did you mean 'Rush'? (its 1st character, '\u03a1', is U+03A1 GREEK CAPITAL LETTER RHO)"
+        )
+
     def test_notes_say_whether_the_names_look_different(self):
         assert notes("custmer", "customer") == ([], True)
         assert notes("\u0441ustomer", "customer")[1] is False
