@@ -60,6 +60,11 @@ FILE_RULES = 10_000
 
 LABELS = [f"Segment_{n:02d}" for n in range(40)]
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY"]
+#: The only diagnostics the generated rules get: their rule set has orders in
+#: several currencies and compares amounts without one, as many real ones do,
+#: so half of them get R313, a warning (a check pays for those; a load does
+#: not run the lints). The figures before R313 were taken without them.
+EXPECTED = frozenset({"R313"})
 
 
 # ---------------------------------------------------------------- rules ---
@@ -201,7 +206,7 @@ def measure(size: int, repeat: int, memory: bool, folder: Path) -> Row:
     pycs = [marshal.dumps(compile(text, name, "exec")) for name, text in sources]
 
     def check() -> None:
-        if rulec.check_paths([folder]):
+        if any(d.code not in EXPECTED for d in rulec.check_paths([folder])):
             raise SystemExit("generated rules are not clean")
 
     def cold() -> None:

@@ -6,7 +6,7 @@ XXX, …) are left out: an order is never priced in them.
 
 from __future__ import annotations
 
-__all__ = ["MINOR_UNITS"]
+__all__ = ["CURRENCY_WORDS", "MINOR_UNITS", "currency_hint"]
 
 _TABLE = """
 AED2 AFN2 ALL2 AMD2 ANG2 AOA2 ARS2 AUD2 AWG2 AZN2 BAM2 BBD2 BDT2 BGN2 BHD3 BIF0
@@ -24,3 +24,80 @@ XCD2 XCG2 XOF0 XPF0 YER2 ZAR2 ZMW2 ZWG2 ZWL2
 
 #: Currency code → number of decimal places of its minor unit.
 MINOR_UNITS: dict[str, int] = {w[:3]: int(w[3:]) for w in _TABLE.split()}
+
+#: Currencies as prose names them (singular, lower case) → their ISO 4217
+#: codes, the usual one first: ``euros`` is EUR, ``dollars`` USD or another
+#: dollar.
+CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
+    "euro": ("EUR",),
+    "eu": ("EUR",),
+    "dollar": ("USD", "CAD", "AUD", "NZD", "SGD", "HKD"),
+    "usdollar": ("USD",),
+    "buck": ("USD",),
+    "pound": ("GBP",),
+    "sterling": ("GBP",),
+    "poundsterling": ("GBP",),
+    "quid": ("GBP",),
+    "ukp": ("GBP",),
+    "stg": ("GBP",),
+    "yen": ("JPY",),
+    "yuan": ("CNY",),
+    "renminbi": ("CNY",),
+    "rmb": ("CNY",),
+    "franc": ("CHF", "XOF", "XAF"),
+    "swissfranc": ("CHF",),
+    "sfr": ("CHF",),
+    "krona": ("SEK", "ISK"),
+    "kronor": ("SEK",),
+    "krone": ("NOK", "DKK"),
+    "kroner": ("NOK", "DKK"),
+    "koruna": ("CZK",),
+    "zloty": ("PLN",),
+    "forint": ("HUF",),
+    "leu": ("RON", "MDL"),
+    "lei": ("RON",),
+    "lev": ("BGN",),
+    "real": ("BRL",),
+    "reais": ("BRL",),
+    "rand": ("ZAR",),
+    "rupee": ("INR", "PKR", "LKR", "NPR"),
+    "peso": ("MXN", "ARS", "CLP", "COP", "PHP"),
+    "lira": ("TRY",),
+    "ruble": ("RUB",),
+    "rouble": ("RUB",),
+    "won": ("KRW",),
+    "shekel": ("ILS",),
+    "nis": ("ILS",),
+    "baht": ("THB",),
+    "dirham": ("AED", "MAD"),
+    "riyal": ("SAR", "QAR"),
+    "ringgit": ("MYR",),
+    "rupiah": ("IDR",),
+    "dong": ("VND",),
+    "hryvnia": ("UAH",),
+    "naira": ("NGN",),
+}
+
+
+def currency_hint(word: str) -> str | None:
+    """How to write the currency ``word`` as a code, when it is one in other
+    capitals or a currency's name: ``eur``, ``EURO``, ``euros``, ``dollars``."""
+    upper = word.upper()
+    if upper in MINOR_UNITS:
+        return f"currency codes are written in capitals: '{upper}'"
+    key = "".join(ch for ch in word.casefold() if ch.isalpha())
+    if key.upper() in MINOR_UNITS:  # "EUR." or "E_U_R"
+        return f"write the ISO 4217 code '{key.upper()}'"
+    if key.endswith("s") and key not in CURRENCY_WORDS:
+        key = key[:-1]  # "euros", "dollars", "USDs"
+        if key.upper() in MINOR_UNITS:
+            return f"write the ISO 4217 code '{key.upper()}'"
+    codes = CURRENCY_WORDS.get(key)
+    if codes is None and key.startswith("eur"):  # "EUROS", "euro's"
+        key, codes = "euro", CURRENCY_WORDS["euro"]
+    if codes is None:
+        return None
+    if len(codes) == 1:
+        return f"write the ISO 4217 code '{codes[0]}'"
+    others = ", ".join(f"'{c}'" for c in codes[1:])
+    return f"write an ISO 4217 code, such as '{codes[0]}' (or {others})"

@@ -76,6 +76,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R309": ("error", "conflicting rule settings"),
     "R310": ("warning", "label both added and removed"),
     "R311": ("warning", "condition never holds when an optional entity is missing"),
+    "R312": ("warning", "'and' and 'or' mixed without parentheses"),
+    "R313": ("warning", "amount compared without its currency"),
+    "R314": ("warning", "time zone written as an abbreviation or a legacy name"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

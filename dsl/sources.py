@@ -145,7 +145,8 @@ def _analyze(
         diagnostics.extend(ds)
     everything = [i for its in items.values() for i in its]
     file_names = {s.path: s.name for s in sources}
-    diagnostics.extend(check(everything, vocabulary, lint=lint, file_names=file_names))
+    texts = {s.path: s.text for s in sources if s.text is not None}
+    diagnostics.extend(check(everything, vocabulary, lint=lint, file_names=file_names, texts=texts))
     order = {s.path: n for n, s in enumerate(sources)}
     diagnostics.sort(key=lambda d: (order.get(d.span.file, 0), d.span.line, d.span.column, d.code))
     return Analysis(tuple(sources), items, tuple(diagnostics), comments)

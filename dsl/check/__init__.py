@@ -8,12 +8,15 @@ engine. One module per family of stages:
 * :mod:`.limits`: rule count and name lengths (R112, R114);
 * :mod:`.names`: label declarations, events, entities, fields, operators,
   labels and action verbs (R2xx);
-* :mod:`.types`: values against their fields' types (R206 to R209, R219, R306);
+* :mod:`.types`: values against their fields' types (R206 to R209, R219, R306), and
+  time zones written as abbreviations (R314, a warning);
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);
-* :mod:`.satisfiability` (R307) and :mod:`.optional` (R311), the lints:
-  they only warn, run last and are skipped by ``check(..., lint=False)``.
+* :mod:`.satisfiability` (R307), :mod:`.optional` (R311), :mod:`.precedence`
+  ('and' and 'or' mixed without parentheses, R312) and :mod:`.money` (an
+  amount compared without its currency, R313), the lints: they only warn,
+  run last and are skipped by ``check(..., lint=False)``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,17 @@ from collections.abc import Callable, Mapping, Sequence
 
 from attrs import frozen
 
-from rulec.dsl.check import actions, limits, names, optional, ruleset, satisfiability, types
+from rulec.dsl.check import (
+    actions,
+    limits,
+    money,
+    names,
+    optional,
+    precedence,
+    ruleset,
+    satisfiability,
+    types,
+)
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.limits import MAX_LABEL_NAME, MAX_RULE_NAME, MAX_RULES
 from rulec.dsl.check.names import ACTIONS, OPERATORS, spelled
@@ -65,9 +78,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("rule_set", ruleset.stage_rule_set),
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
     Stage("optional", optional.stage_optional, lint=True),
+    Stage("precedence", precedence.stage_precedence, lint=True),
+    Stage("money", money.stage_money, lint=True),
 )
 
-#: The stages that only ever warn (lints: R307, R311). They come last, so no
+#: The stages that only ever warn (lints: R307, R311, R312, R313). They come last, so no
 #: other stage depends on them; loading a rule set, which keeps only errors,
 #: skips them (about 40 % of the check of a large file).
 LINT_STAGES = frozenset(s for s in STAGES if s.lint)
@@ -79,6 +94,7 @@ def check(
     *,
     lint: bool = True,
     file_names: Mapping[str, str] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Check parsed items (from one or more files) against ``vocabulary``.
 
@@ -86,9 +102,11 @@ def check(
     ``lint=False``, without running :data:`LINT_STAGES` (every error is
     still found, some warnings are not). ``file_names`` maps a file's path to its
     name in the rule set (``Source.name``), which names its one-line rules;
-    by default, its base name.
+    by default, its base name. ``texts`` maps a file's path to its text, the
+    text it was parsed from: messages that rewrite the user's own words
+    (R312's two readings of a condition) take them from it.
     """
-    ctx = Context(vocabulary, items, file_names=dict(file_names or {}))
+    ctx = Context(vocabulary, items, file_names=dict(file_names or {}), texts=dict(texts or {}))
     ctx.rules = [i for i in items if isinstance(i, Rule)]
     for stage in STAGES:
         if lint or not stage.lint:

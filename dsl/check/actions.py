@@ -4,7 +4,7 @@ caps above zero, in a known currency and within its decimal places.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.types import known_currency
@@ -43,12 +43,18 @@ def stage_actions(ctx: Context) -> None:
 
 
 def _precision(ctx: Context, amount: Decimal, currency: Name, span: Span | None) -> None:
+    """R206: more decimal places than the currency has; the message carries the
+    amount rounded to them (half-up, as the engine rounds money)."""
     places = MINOR_UNITS[currency.text]
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         ctx.report(
             "R206",
             f"{currency.text} amounts have at most {places} decimal place"
             f"{'' if places == 1 else 's'}, not {amount}",
             span,
+            f"write {rounded} {currency.text}"
+            if rounded > 0
+            else f"the smallest {currency.text} amount is {Decimal(1).scaleb(-places)}",
         )

@@ -12,7 +12,7 @@ from attrs import define, field
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import And, Condition, Item, LabelDecl, Not, Or, Rule, Some, Span
 from rulec.dsl.resolve import file_name, rule_name
-from rulec.dsl.values import suggest
+from rulec.dsl.spelling import hint
 from rulec.dsl.vocabulary import Event, Vocabulary
 
 __all__ = ["Context", "did_you_mean", "walk"]
@@ -35,6 +35,36 @@ class Context:
     known_events: dict[tuple[str, str | None], Event] = field(factory=dict)
     #: A file's path -> its name in the rule set (``Source.name``).
     file_names: dict[str, str] = field(factory=dict)
+    #: A file's path -> its text, when the caller has it: messages that rewrite
+    #: the user's own words (R312) read them there.
+    texts: dict[str, str] = field(factory=dict)
+    _line_starts: dict[str, list[int]] = field(factory=dict)
+
+    def source(self, span: Span | None) -> str | None:
+        """The text ``span`` covers, as written, or None when the file's text is unknown."""
+        if span is None:
+            return None
+        text = self.texts.get(span.file)
+        if text is None:
+            return None
+        return text[
+            self.offset(span.file, span.line, span.column) : self.offset(
+                span.file, span.end_line, span.end_column
+            )
+        ]
+
+    def offset(self, file: str, line: int, column: int) -> int:
+        """The index in ``file``'s text of 1-based ``line`` and ``column`` (its text is known)."""
+        starts = self._line_starts.get(file)
+        if starts is None:
+            text = self.texts[file]
+            starts = [0]
+            at = text.find("\n")
+            while at != -1:
+                starts.append(at + 1)
+                at = text.find("\n", at + 1)
+            self._line_starts[file] = starts
+        return starts[min(line, len(starts)) - 1] + column - 1
 
     def rule_name(self, rule: Rule) -> str:
         """The name ``rule`` gets: its block name, else ``FILE-NAME:LINE``."""
@@ -56,18 +86,28 @@ class Context:
             self.diagnostics.append(Diagnostic(code, message, span, CODES[code][0], suggestion))
 
 
-_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+_QUOTED = re.compile(r"'([^'\n]*)'")
 
 
 def _clip_quoted(text: str) -> str:
-    """Shorten quoted user text (a name or title can be a megabyte long) in a message."""
-    return _LONG_QUOTED.sub(lambda m: f"'{m[1][:60]}…'", text)
+    """Shorten quoted user text (a name or title can be a megabyte long) in a message.
+
+    Quotes pair from the left, so the text between two quoted names is never
+    taken for a quoted one.
+    """
+    if len(text) <= 64:
+        return text
+    return _QUOTED.sub(lambda m: f"'{m[1][:60]}…'" if len(m[1]) > 60 else m[0], text)
 
 
 def did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
-    """A suggestion naming the candidate closest to ``word``, if one is close."""
-    best = suggest(word, candidates)
-    return f"did you mean '{best}'?" if best else None
+    """A suggestion naming the candidate closest to ``word``, if one is close.
+
+    Close means in other capitals, with look-alike or invisible characters,
+    or misspelt; when the closest name looks exactly like ``word``, the
+    suggestion names the wrong character instead (:func:`rulec.dsl.spelling.hint`).
+    """
+    return hint(word, candidates)
 
 
 def walk(cond: Condition | None) -> Iterator[Condition]:

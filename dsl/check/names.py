@@ -30,7 +30,7 @@ from rulec.dsl.nodes import (
     Some,
 )
 from rulec.dsl.resolve import resolve_field
-from rulec.dsl.values import suggest
+from rulec.dsl.spelling import suggest
 from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Entity, Event, Kind, Vocabulary
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rulec.dsl.check.context import Context
-from rulec.dsl.check.types import known_zone
+from rulec.dsl.check.types import date_text, known_zone
 from rulec.dsl.nodes import (
     Combinable,
     Description,
@@ -87,8 +87,10 @@ def stage_rule_set(ctx: Context) -> None:
 
 
 def _window(ctx: Context, w: Window) -> None:
-    ok = all(known_zone(ctx, d) for d in (w.start, w.end) if d is not None)
-    if not ok:
+    dates = [d for d in (w.start, w.end) if d is not None]
+    if not all([known_zone(ctx, d) for d in dates]):
+        for d in dates:  # a date written wrong is a mistake of its own
+            date_text(ctx, d)
         return
     got = window_bounds(w)
     if isinstance(got, str):

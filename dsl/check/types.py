@@ -1,14 +1,21 @@
 """Types and values: a value fits its field, an operator its type; dates,
-time zones and currency codes are valid (R206 to R209, R219, R306).
+time zones and currency codes are valid (R206 to R209, R219, R306), and a
+time zone is not an abbreviation that seldom means what was meant (R314).
+
+A value written as elsewhere gets its fix in the writer's terms: a
+currency's name or small letters (``euros``, ``eur`` → ``EUR``), a city or
+an abbreviation for a zone (``Paris`` → ``Europe/Paris``), a date day first
+(``27/11/2026`` → ``2026-11-27``), ``True`` or ``"100"`` in quotes.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rulec.dsl.check.context import Context, did_you_mean, walk
 from rulec.dsl.check.names import spelled
-from rulec.dsl.currencies import MINOR_UNITS
+from rulec.dsl.currencies import MINOR_UNITS, currency_hint
 from rulec.dsl.nodes import (
     Between,
     Compare,
@@ -23,10 +30,18 @@ from rulec.dsl.nodes import (
     Value,
 )
 from rulec.dsl.resolve import resolve_field
-from rulec.dsl.values import Instant, known_zones, parse_date, resolve_zone
+from rulec.dsl.values import (
+    Instant,
+    invalid_date,
+    known_zones,
+    parse_date,
+    resolve_zone,
+    zone_hint,
+    zone_warning,
+)
 from rulec.dsl.vocabulary import Entity, Field, Type
 
-__all__ = ["known_currency", "known_zone", "stage_types", "value_of"]
+__all__ = ["date_text", "known_currency", "known_zone", "stage_types", "value_of"]
 
 
 _ORDERED = {Type.MONEY, Type.DECIMAL, Type.INTEGER, Type.DATETIME}
@@ -39,21 +54,55 @@ def known_currency(ctx: Context, name: Name) -> bool:
         "R209",
         f"unknown currency '{name.text}'",
         name.span,
-        did_you_mean(name.text.upper(), list(MINOR_UNITS)) or "use an ISO 4217 code such as EUR",
+        _currency_fix(name.text),
     )
     return False
 
 
+def _currency_fix(text: str) -> str:
+    """The currency code meant by ``text``: in capitals, as a code rather than a word
+    (``euros``), without look-alike letters; or how codes are written."""
+    fix = currency_hint(text)
+    if fix is None:
+        # a three-letter code misspelt or with a look-alike letter; a longer word
+        # close to a code by accident ('dollars', 'ARS') is no suggestion
+        fix = did_you_mean(text, list(MINOR_UNITS)) if len(text) <= 4 else None
+    return fix or "use an ISO 4217 code such as EUR"
+
+
 def known_zone(ctx: Context, d: DateValue) -> bool:
-    if d.zone is not None and resolve_zone(d.zone.text) is None:
+    """Whether ``d``'s time zone, if it has one, exists (R208); warns about one
+    that is an abbreviation or a legacy name (R314)."""
+    if d.zone is None:
+        return True
+    name = d.zone.text
+    if resolve_zone(name) is None:
         ctx.report(
             "R208",
-            f"unknown time zone '{d.zone.text}'",
+            f"unknown time zone '{name}'",
             d.zone.span,
-            did_you_mean(d.zone.text, sorted(known_zones())) or "use a name such as Europe/Paris",
+            zone_hint(name)
+            or did_you_mean(name, _zone_names())
+            or "use a name such as Europe/Paris",
         )
         return False
+    legacy = zone_warning(name, d.text)
+    if legacy is not None:
+        ctx.report("R314", legacy[0], d.zone.span, legacy[1])
     return True
+
+
+def date_text(ctx: Context, d: DateValue) -> None:
+    """R207 for a date written wrong (``27/11/2026``) whose zone is unknown: both
+    mistakes are reported, each saying its fix."""
+    got = parse_date(DateValue(d.text))
+    if isinstance(got, str):
+        ctx.report("R207", got, d.span)
+
+
+def _zone_names() -> list[str]:
+    """The zones worth suggesting: those of places, and UTC."""
+    return [*sorted(z for z in known_zones() if "/" in z and not z.startswith("Etc/")), "UTC"]
 
 
 def value_of(ctx: Context, f: Field, owner: str, v: Value) -> Any:
@@ -62,7 +111,7 @@ def value_of(ctx: Context, f: Field, owner: str, v: Value) -> Any:
     t = f.type
     if t in (Type.MONEY, Type.DECIMAL, Type.INTEGER):
         if not isinstance(v, Number):
-            ctx.report("R206", f"{label} is a number, not {_kind(v)}", v.span)
+            ctx.report("R206", f"{label} is a number, not {_kind(v)}", v.span, _unquoted(v))
             return None
         if t is Type.INTEGER and v.value != v.value.to_integral_value():
             ctx.report("R206", f"{label} is a whole number, not {v.value}", v.span)
@@ -94,15 +143,16 @@ def value_of(ctx: Context, f: Field, owner: str, v: Value) -> Any:
             return None
         return text
     if t is Type.BOOLEAN:
-        if isinstance(v, Ident) and v.name in ("true", "false", "yes", "no"):
+        if isinstance(v, Ident) and v.name in _BOOLEANS:
             return v.name in ("true", "yes")
-        ctx.report("R206", f"{label} is true or false, not {_kind(v)}", v.span)
+        ctx.report("R206", f"{label} is true or false, not {_kind(v)}", v.span, _boolean_fix(v))
         return None
     if t is Type.DATETIME:
         if not isinstance(v, DateValue):
-            ctx.report("R206", f"{label} is a date, not {_kind(v)}", v.span)
+            ctx.report("R206", f"{label} is a date, not {_kind(v)}", v.span, _date_fix(v))
             return None
         if not known_zone(ctx, v):
+            date_text(ctx, v)
             return None
         got = parse_date(v)
         if isinstance(got, str):
@@ -110,6 +160,51 @@ def value_of(ctx: Context, f: Field, owner: str, v: Value) -> Any:
             return None
         return got
     return None  # pragma: no cover
+
+
+_BOOLEANS = ("true", "false", "yes", "no")
+
+
+def _boolean_fix(v: Value) -> str | None:
+    """``True``, ``TRUE``, ``ture``, ``1``, ``"true"`` → write 'true'."""
+    if isinstance(v, Ident | String):
+        text = v.name if isinstance(v, Ident) else v.value
+        if text.lower() in _BOOLEANS:
+            how = "without quotes" if isinstance(v, String) else "in lower case"
+            return f"write '{text.lower()}' ({how})"
+        return did_you_mean(text, _BOOLEANS)
+    if isinstance(v, Number) and v.value in (0, 1):
+        return f"write '{'true' if v.value == 1 else 'false'}'"
+    return None
+
+
+def _unquoted(v: Value) -> str | None:
+    """A number written in quotes (``"100.00"``): write it without them."""
+    if isinstance(v, String):
+        text = v.value.strip()
+        try:
+            Decimal(text)
+        except ArithmeticError:
+            return None
+        if text[:1] in tuple("+-0123456789"):
+            return f"write the number without quotes: {text}"
+    return None
+
+
+def _date_fix(v: Value) -> str | None:
+    """A date written in quotes, or a year alone: the date as the language writes it."""
+    if isinstance(v, String):
+        text = " ".join(v.value.split())
+        got = parse_date(DateValue(text))
+        if isinstance(got, Instant):
+            return f"write the date without quotes: {text}"
+        fixed = invalid_date(text).rpartition("; write ")[2]
+        if fixed and fixed[0].isdigit() and "YYYY" not in fixed:
+            return f"write the date without quotes, year first: {fixed}"
+        return None
+    if isinstance(v, Number) and v.value == v.value.to_integral_value() and 1 <= v.value <= 9999:
+        return f"write a whole date, such as {int(v.value):04d}-01-01"
+    return None
 
 
 def _kind(v: Value) -> str:

@@ -235,6 +235,21 @@ EVERY_CODE = [
         "customer lacks",
         "write 'not customer has label …'",
     ),
+    (
+        "R312",
+        None,
+        when("customer has label VIP or customer has label Trial and customer has label Loyal"),
+        "customer has label VIP",
+        "customer has label VIP or (customer has label Trial and customer has label Loyal)",
+    ),
+    (
+        "R313",
+        None,
+        when("order currency is USD or order subtotal >= 100.00"),
+        "order subtotal",
+        "order currency is USD and order subtotal >= 100.00",
+    ),
+    ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
 ]
 
 
@@ -258,7 +273,16 @@ class TestEveryCode:
 
     def test_warnings(self):
         warnings = {c for c, (severity, _) in CODES.items() if severity == "warning"}
-        assert warnings == {"R211", "R307", "R308", "R310", "R311"}
+        assert warnings == {
+            "R211",
+            "R307",
+            "R308",
+            "R310",
+            "R311",
+            "R312",
+            "R313",
+            "R314",
+        }
 
 
 class TestEvents:
@@ -504,7 +528,7 @@ class TestCurrencies:
     def test_lower_case_currency_suggests_upper_case(self):
         d = one(when("order currency is eur"))
         assert d.code == "R209"
-        assert d.suggestion == "did you mean 'EUR'?"
+        assert d.suggestion == "currency codes are written in capitals: 'EUR'"
 
     def test_test_currency_is_not_a_currency(self):
         d = one(LABELS + 'on order_created then discount 5.00 XXX "x"')
@@ -791,7 +815,10 @@ class TestContradictions:
     )
     def test_never_fires(self, cond):
         text = when(cond)
-        d = one(text)
+        # the last one mixes 'and' and 'or' too (R312)
+        ds = [d for d in diags(text) if d.code != "R312"]
+        assert len(ds) == 1, [d.check_tuple() for d in ds]
+        d = ds[0]
         assert d.check_tuple() == ("R307", 2, col(text, cond[:12]))
         assert d.severity == "warning"
         assert d.message == "the conditions contradict each other, so this rule can never fire"
@@ -1195,3 +1222,195 @@ class TestRuleNamesAreUnique:
             'rule "c.rules:2" on order_created then discount 1% "one" end\n'
         )
         assert check_codes(text, "c.rules") == [("R304", 3, 1)]
+
+
+class TestValuesAsWrittenElsewhere:
+    """Values that parse but mean nothing get the value to write (issue 21)."""
+
+    @pytest.mark.parametrize(
+        ("text", "code", "fix"),
+        [
+            (when("order currency is euros"), "R209", "write the ISO 4217 code 'EUR'"),
+            (LABELS + 'on order_created then discount 5.00 dollars "x"', "R209", "'USD'"),
+            (block("until 2026-11-30 Paris"), "R208", "'Europe/Paris'"),
+            (block("until 2026-11-30 PST"), "R208", "'America/Los_Angeles'"),
+            (block("from 27/11/2026"), "R207", "write 2026-11-27"),
+            (when("order created >= 2026-31-12"), "R207", "write 2026-12-31"),
+            (when('order created >= "2026-11-27"'), "R206", "without quotes: 2026-11-27"),
+            (when('order subtotal >= "100"'), "R206", "without quotes: 100"),
+            (when("order placed by customer is True"), "R206", "write 'true'"),
+            (when("order placed by customer is 0"), "R206", "write 'false'"),
+            (LABELS + 'on order_created then discount 5.005 EUR "x"', "R206", "write 5.01 EUR"),
+            (LABELS + 'on order_created then discount 2.5 JPY "x"', "R206", "write 3 JPY"),
+        ],
+    )
+    def test_the_fix_is_in_the_message(self, text, code, fix):
+        d = one(text)
+        assert d.check_tuple()[:2] == (code, 2)
+        assert fix in d.full_message
+
+    def test_a_date_written_wrong_with_an_unknown_zone_gives_both(self):
+        text = block("from 27/11/2026 until 2026-11-30 Paris")
+        assert sorted(c for c, _, _ in tuples(text)) == ["R207", "R208"]
+
+
+class TestPrecedence:
+    """R312: 'and' and 'or' mixed without parentheses, and both readings."""
+
+    A, B, C, D = (
+        "customer has label VIP",
+        "customer has label Trial",
+        "customer has label Loyal",
+        "customer order count = 0",
+    )
+
+    def r312(self, text: str) -> rulec.Diagnostic:
+        (d,) = [d for d in diags(text) if d.code == "R312"]
+        return d
+
+    def test_both_readings(self):
+        d = self.r312(when(f"{self.A} or {self.B} and {self.C}"))
+        assert d.message.endswith(f"so this reads as {self.A} or ({self.B} and {self.C})")
+        assert d.suggestion == (
+            "write these parentheses to keep that meaning, or write"
+            f" ({self.A} or {self.B}) and {self.C} if that is what is meant"
+        )
+
+    def test_a_bare_and_in_the_middle(self):
+        d = self.r312(when(f"{self.A} or {self.B} and {self.C} or {self.D}"))
+        assert f"{self.A} or ({self.B} and {self.C}) or {self.D}" in d.message
+        assert f"({self.A} or {self.B}) and ({self.C} or {self.D})" in (d.suggestion or "")
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "{A} or ({B} and {C}) or {D}",
+            "({A} and {B}) or {C}",
+            "{A} or ( {B} and {C} )",
+            "(({A} and {B})) or {C}",
+            "{A} or # why\n  ({B} and {C})",
+            "({A} or {B}) and {C}",
+            "{A} and {B} and {C}",
+            "{A} or {B} or {C}",
+        ],
+    )
+    def test_parentheses_say_it(self, cond):
+        text = when(cond.format(A=self.A, B=self.B, C=self.C, D=self.D))
+        assert [c for c, _, _ in tuples(text) if c == "R312"] == []
+
+    def test_written_over_lines_with_comments(self):
+        text = (
+            f"{LABELS}on order_created\n  when {self.A}  # first\n    or {self.B}\n"
+            f'   and {self.C}\n  then discount 1% "x"'
+        )
+        d = self.r312(text)
+        assert d.check_tuple() == ("R312", 3, 8)
+        assert d.message.endswith(f"{self.A} or ({self.B} and {self.C})")
+
+    def test_quoted_text_is_kept_as_written(self):
+        cond = f'any item name is "A  # B" or {self.B} and {self.C}'
+        d = self.r312(when(cond))
+        assert f'(any item name is "A  # B" or {self.B}) and {self.C}' in (d.suggestion or "")
+
+    def test_without_the_text_it_says_how_it_binds(self):
+        from rulec.dsl.check import check
+        from rulec.dsl.parser import parse
+
+        items = parse(when(f"{self.A} or {self.B} and {self.C}"), "t.rules")
+        (d,) = [d for d in check(items, rulec.DEFAULT_VOCABULARY) if d.code == "R312"]
+        assert "'and' binds first" in d.message
+
+    def test_a_load_does_not_look(self):
+        rules = rulec.load_text(when(f"{self.A} or {self.B} and {self.C}"), "t.rules")
+        assert len(rules) == 1
+
+
+class TestAmountsWithoutCurrency:
+    """R313: an amount compared without its currency where orders have several."""
+
+    @staticmethod
+    def two(first: str, second: str, then: str = 'discount 10% "x"') -> str:
+        """The usual labels, then two rules (lines 2 and 3) with these conditions."""
+        return f"{when(first)}\non order_created when {second} then {then}"
+
+    def r313(self, text: str, vocabulary: Vocabulary | None = None) -> list[rulec.Diagnostic]:
+        return [d for d in diags(text, vocabulary) if d.code == "R313"]
+
+    def test_one_currency_and_no_currency_test_is_fine(self):
+        text = when("order subtotal >= 100.00", 'discount 5.00 EUR "x"')
+        assert self.r313(text) == []
+
+    def test_a_currency_test_anywhere_means_several(self):
+        text = self.two("order currency is EUR", "order subtotal >= 100.00")
+        (d,) = self.r313(text)
+        assert d.check_tuple() == ("R313", 3, 23)  # the amount's own line
+        assert "a rule tests order currency at t.rules:2" in d.message
+        assert d.suggestion == (
+            "say which in the same rule: order currency is EUR and order subtotal >= 100.00"
+        )
+
+    def test_two_currencies_named_mean_several(self):
+        text = self.two(
+            "order subtotal > 5", "customer has label VIP", 'discount 10% up to 5.00 USD "b"'
+        ).replace('discount 10% "x"', 'discount 5.00 EUR "a"', 1)
+        (d,) = self.r313(text)
+        assert "its rules name EUR and USD" in d.message
+        assert "order currency is EUR and order subtotal > 5" in (d.suggestion or "")
+
+    def test_a_vocabulary_with_several_currencies(self):
+        shop = Vocabulary(
+            entities=(
+                Entity(
+                    "order",
+                    (
+                        Field("total", Type.MONEY),
+                        Field("currency", Type.CURRENCY, values=("EUR", "CHF")),
+                    ),
+                ),
+            ),
+            events=(Event("order_placed", ("order",)),),
+        )
+        text = 'on order_placed when order total > 5 then discount 1% "x"'
+        (d,) = self.r313(text, shop)
+        assert "order currency is one of EUR, CHF" in d.message
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "order currency is EUR and order subtotal >= 100.00",
+            "order currency = EUR and not order subtotal >= 100.00",
+            "order currency in (EUR) and (order subtotal > 5 or customer has label VIP)",
+            "customer has label VIP and order currency is EUR and any item unit price > 5",
+        ],
+    )
+    def test_pinned_currencies(self, cond):
+        assert self.r313(when(cond)) == []
+
+    @pytest.mark.parametrize(
+        "cond",
+        [
+            "order currency in (EUR, USD) and order subtotal >= 100.00",
+            "order currency is not EUR and order subtotal >= 100.00",
+            "order currency is EUR or order subtotal >= 100.00",
+            "not (order currency is EUR) and order subtotal >= 100.00",
+        ],
+    )
+    def test_what_does_not_pin(self, cond):
+        assert len(self.r313(when(cond))) == 1
+
+    def test_once_a_rule(self):
+        text = self.two("order currency is EUR", "order subtotal > 5 and order subtotal < 9")
+        assert len(self.r313(text)) == 1
+
+    def test_a_price_amount_goes_with_the_price_currency(self):
+        text = (
+            "label Sale for price\n"
+            "on price_listed when price currency is EUR and price has label Sale then hide price\n"
+            "on price_listed when price amount > 100.00 then hide price"
+        )
+        (d,) = self.r313(text)
+        assert "price currency is EUR and price amount > 100.00" in (d.suggestion or "")
+
+    def test_a_rule_that_never_fires_is_left_to_r307(self):
+        text = self.two("order currency is EUR", "order subtotal > 9 and order subtotal < 5")
+        assert [c for c, _, _ in tuples(text)] == ["R307"]

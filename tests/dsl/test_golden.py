@@ -1,7 +1,8 @@
 """Golden files: good rules and their compiled modules, bad rules and their diagnostics.
 
 ``tests/golden/good/NAME.rules`` compiles to exactly ``NAME.py``
-(``CompiledModule.source``) with no diagnostics at all;
+(``CompiledModule.source``) with no diagnostics at all, or only the warnings
+listed in ``NAME.warn`` (as in an ``.err`` file);
 ``tests/golden/bad/NAME.rules`` gives exactly the diagnostics listed in
 ``NAME.err``, one ``CODE LINE COLUMN`` per line, in order. Files are read as
 bytes, as ``rulec check`` reads them (byte-order marks, CRLF, invalid UTF-8).
@@ -53,9 +54,12 @@ def diagnostics_of(path: Path) -> list[rulec.Diagnostic]:
     return list(analyze([source], vocabulary_of(data)).diagnostics)
 
 
-def expected_err(path: Path) -> list[tuple[str, int, int]]:
+def expected_err(path: Path, suffix: str = ".err") -> list[tuple[str, int, int]]:
     out = []
-    for line in path.with_suffix(".err").read_text(encoding="utf-8").splitlines():
+    expectations = path.with_suffix(suffix)
+    if suffix == ".warn" and not expectations.is_file():
+        return []
+    for line in expectations.read_text(encoding="utf-8").splitlines():
         if line.strip():
             code, row, column = line.split()
             out.append((code, int(row), int(column)))
@@ -76,6 +80,7 @@ class TestCorpus:
         rules = {p.stem for p in GOOD + BAD}
         expectations = [
             *(GOLDEN / "good").glob("*.py"),
+            *(GOLDEN / "good").glob("*.warn"),
             *(GOLDEN / "bad").glob("*.err"),
         ]
         assert [p for p in expectations if p.stem not in rules] == []
@@ -96,7 +101,9 @@ class TestGood:
     def test_compiles_to_the_golden_module(self, path):
         source = rulec.Source.from_bytes(path.read_bytes(), path.name)
         assert source.diagnostics == ()
-        assert rulec.check_text(source.text, path.name) == []
+        diagnostics = rulec.check_text(source.text, path.name)
+        assert [d.check_tuple() for d in diagnostics] == expected_err(path, ".warn")
+        assert all(d.severity == "warning" for d in diagnostics)
         module = rulec.compile_text(source.text, path.name)
         assert module.source == path.with_suffix(".py").read_text(encoding="utf-8")
 

@@ -6,8 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rulec.dsl.currencies import currency_hint
 from rulec.dsl.nodes import DateValue, Name
-from rulec.dsl.values import Instant, known_zones, parse_date, resolve_zone, suggest
+from rulec.dsl.values import (
+    Instant,
+    invalid_date,
+    known_zones,
+    parse_date,
+    resolve_zone,
+    suggest,
+    zone_hint,
+    zone_warning,
+)
 
 
 def utc(*args: int) -> datetime:
@@ -177,3 +187,114 @@ class TestSuggest:
 
     def test_returns_the_candidate_as_written(self):
         assert suggest("customer_vip", ["Customer_VIP"]) == "Customer_VIP"
+
+
+class TestDatesAsWrittenElsewhere:
+    @pytest.mark.parametrize(
+        ("text", "fix"),
+        [
+            ("27/11/2026", "write 2026-11-27"),
+            ("27-11-2026", "write 2026-11-27"),
+            ("27.11.2026", "write 2026-11-27"),
+            ("11/27/2026", "write 2026-11-27"),
+            ("27/11/26", "write 2026-11-27"),
+            ("2026/11/27", "write 2026-11-27"),
+            ("2026-31-12", "write 2026-12-31"),
+            ("2026-2-5", "write 2026-02-05"),
+            ("2026-11-27 9:00", "write 2026-11-27 09:00"),
+            ("2026-11-27 24:00", "write 2026-11-28 00:00"),
+            ("27/11/2026 10:00", "write 2026-11-27 10:00"),
+            ("2026-02-30", "February 2026 has 28 days; the last is 2026-02-28"),
+            ("2028-02-30", "February 2028 has 29 days; the last is 2028-02-29"),
+            ("05/06/2026", "write 2026-06-05 if 05 is the day, or 2026-05-06 if it is the month"),
+        ],
+    )
+    def test_says_the_date_to_write(self, text, fix):
+        message = invalid_date(text)
+        assert message.startswith(f"'{text}' is not a valid date")
+        assert fix in message
+
+    @pytest.mark.parametrize("text", ["2026-11-27T25:00", "2026-11-27 10:61", "2026-13-13"])
+    def test_says_what_is_wrong_when_there_is_nothing_to_rewrite(self, text):
+        assert invalid_date(text).startswith(f"'{text}' is not a valid date: ")
+
+    def test_parse_date_gives_the_message(self):
+        assert parse_date(DateValue("27/11/2026")) == invalid_date("27/11/2026")
+
+
+class TestZonesAsWrittenElsewhere:
+    @pytest.mark.parametrize(
+        ("name", "zone"),
+        [
+            ("Paris", "'Europe/Paris'"),
+            ("paris", "'Europe/Paris'"),
+            ("New_York", "'America/New_York'"),
+            ("NewYork", "'America/New_York'"),
+            ("Buenos_Aires", "'America/Argentina/Buenos_Aires'"),
+            ("europe/paris", "'Europe/Paris'"),
+            ("PST", "'America/Los_Angeles'"),
+            ("CEST", "'Europe/Paris'"),
+            ("BST", "'Europe/London'"),
+            ("France", "'Europe/Paris'"),
+        ],
+    )
+    def test_hint(self, name, zone):
+        hint = zone_hint(name)
+        assert hint is not None and zone in hint
+
+    def test_no_hint_for_nonsense(self):
+        assert zone_hint("Mars/Base") is None
+
+    @pytest.mark.parametrize(
+        ("name", "words"),
+        [
+            ("EST", "'America/New_York'"),
+            ("MST", "'America/Denver'"),
+            ("CET", "'Europe/Paris'"),
+            ("EST5EDT", "'America/New_York'"),
+            ("Etc/GMT+5", "UTC-05:00"),
+            ("Etc/GMT-2", "UTC+02:00"),
+            ("localtime", "machine"),
+        ],
+    )
+    def test_legacy_zones_warn(self, name, words):
+        warning = zone_warning(name)
+        assert warning is not None
+        assert words in " ".join(warning)
+
+    @pytest.mark.parametrize("name", ["Europe/Paris", "UTC", "America/New_York", "Etc/GMT", "GMT"])
+    def test_zones_of_places_do_not(self, name):
+        assert zone_warning(name) is None
+
+    def test_the_offset_suggested_follows_the_date(self):
+        warning = zone_warning("Etc/GMT+5", "2026-11-27 10:00")
+        assert warning is not None
+        assert "2026-11-27 10:00-05:00" in warning[1]
+
+
+class TestCurrencyWords:
+    @pytest.mark.parametrize(
+        ("word", "code"),
+        [
+            ("eur", "'EUR'"),
+            ("Eur", "'EUR'"),
+            ("EURO", "'EUR'"),
+            ("euros", "'EUR'"),
+            ("EUROS", "'EUR'"),
+            ("pounds", "'GBP'"),
+            ("yen", "'JPY'"),
+            ("USDs", "'USD'"),
+            ("dollars", "'USD'"),
+            ("kroner", "'NOK'"),
+        ],
+    )
+    def test_hint(self, word, code):
+        hint = currency_hint(word)
+        assert hint is not None and code in hint
+
+    def test_dollars_name_the_other_dollars(self):
+        hint = currency_hint("dollars")
+        assert hint is not None and "'CAD'" in hint
+
+    def test_no_hint_for_other_words(self):
+        assert currency_hint("bitcoin") is None
