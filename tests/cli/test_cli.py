@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 import rulec
 import rulec.dsl.nodes
 from rulec import cli
+from rulec.cli import check_cmd
 
 ROOT = Path(__file__).parents[2]
 SCHEMA = ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"
@@ -256,7 +257,7 @@ class TestExitCodes:
         def boom(*args: object, **kwargs: object) -> str:
             raise RuntimeError("boom\nsecond line")
 
-        monkeypatch.setattr(cli, "render", boom)
+        monkeypatch.setattr(check_cmd, "render", boom)
         result = invoke("check", str(write(tmp_path, "a.rules", VALID)))
         assert result.exit_code == 123
         assert result.stdout == ""
@@ -269,7 +270,7 @@ class TestExitCodes:
         def deep(*args: object, **kwargs: object) -> None:
             raise RecursionError("maximum recursion depth exceeded")
 
-        monkeypatch.setattr(cli, "analyze_paths", deep)
+        monkeypatch.setattr(check_cmd, "analyze_paths", deep)
         result = invoke("check", "whatever")
         assert result.exit_code == 123
         assert result.stderr.count("\n") == 1
@@ -278,7 +279,7 @@ class TestExitCodes:
         def boom(*args: object, **kwargs: object) -> None:
             raise KeyError("x")
 
-        monkeypatch.setattr(cli, "analyze_paths", boom)
+        monkeypatch.setattr(check_cmd, "analyze_paths", boom)
         result = invoke("compile", "whatever")
         assert result.exit_code == 123
         assert result.stderr.startswith("rulec: internal error: KeyError")
@@ -327,10 +328,11 @@ class TestSubprocess:
 
     def test_internal_failure(self) -> None:
         code = (
-            "import rulec.cli as c\n"
+            "import rulec.cli.check_cmd as c\n"
+            "from rulec.cli import main\n"
             "def boom(*a, **k): raise ZeroDivisionError('division by zero')\n"
             "c.analyze_paths = boom\n"
-            "c.main(['check'])\n"
+            "main(['check'])\n"
         )
         p = run_python(code)
         assert p.returncode == 123

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from rulec import cli
+from rulec.cli import run_cmd
 from rulec.engine.db import scheduled as scheduler
 from rulec.storage.models import Customer, Label, Order, ScheduledRun
 
@@ -166,7 +167,7 @@ class TestRun:
         assert "monthly:order failed on order" in result.stderr
 
     def test_progress_lines_without_a_terminal(self, url, rules, shop, monkeypatch):
-        monkeypatch.setattr(cli, "_RUN_LINE_ROWS", 4)  # a line every 2 batches of 2
+        monkeypatch.setattr(run_cmd, "_RUN_LINE_ROWS", 4)  # a line every 2 batches of 2
         result = invoke(
             "run", "daily", "--db", url, "--rules", str(rules), "--period", "2026-11-26",
             "--batch-size", "2",
@@ -179,8 +180,8 @@ class TestRun:
         ]
 
     def test_a_progress_bar_on_a_terminal(self, url, rules, shop, monkeypatch):
-        real = cli._run_progress
-        monkeypatch.setattr(cli, "_run_progress", lambda _tty, size: real(True, size))
+        real = run_cmd._run_progress
+        monkeypatch.setattr(run_cmd, "_run_progress", lambda _tty, size: real(True, size))
         result = invoke(
             "run", "daily", "--db", url, "--rules", str(rules), "--period", "2026-11-26"
         )
