@@ -79,6 +79,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R312": ("warning", "'and' and 'or' mixed without parentheses"),
     "R313": ("warning", "amount compared without its currency"),
     "R314": ("warning", "time zone written as an abbreviation or a legacy name"),
+    "R340": ("error", "a test's given is not a plain fact"),
+    "R341": ("error", "duplicate test name"),
+    "R342": ("error", "test names an unknown rule"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

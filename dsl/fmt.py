@@ -43,6 +43,12 @@ from rulec.dsl.nodes import (
     Enabled,
     EntityAction,
     Exclusive,
+    ExpectAction,
+    Expectation,
+    ExpectDescription,
+    ExpectFigure,
+    ExpectNoDiscount,
+    ExpectRule,
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
@@ -60,6 +66,7 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Priority,
     Rule,
+    RuleTest,
     SetField,
     Some,
     Span,
@@ -188,6 +195,8 @@ def _item(item: Item, comments: Sequence[Comment], alone: frozenset[int]) -> lis
     if isinstance(item, LabelDecl):
         lines = [_Line(f"label {', '.join(n.text for n in item.names)} for {item.entity.text}")]
         return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
+    if isinstance(item, RuleTest):
+        return _test(item, comments, alone)
     assert isinstance(item, Rule)
     if item.name is None:
         return _one_line_rule(item, comments, alone)
@@ -233,6 +242,54 @@ def _block_rule(rule: Rule, comments: Sequence[Comment], alone: frozenset[int]) 
     clauses.append((Span("", end, 1, end, 1), len(lines)))
     lines.append(_Line("end"))
     return _with_comments(lines, clauses, comments, alone, indent="  ")
+
+
+def _test(test: RuleTest, comments: Sequence[Comment], alone: frozenset[int]) -> list[_Line]:
+    """A test block: its name, then one clause a line (``on``, ``at``, each ``given``, each
+    ``expect``), indented, then ``end``."""
+    lines = [_Line(f"test {_string(test.name)}")]
+    clauses: list[tuple[Span | None, int]] = [(test.span, 0)]
+    subject = f" for {test.subject.text}" if test.subject is not None else ""
+    clauses.append((test.event.span, len(lines)))
+    lines.append(_Line(f"  on {test.event.text}{subject}"))
+    if test.at is not None:
+        clauses.append((test.at.span, len(lines)))
+        lines.append(_Line(f"  at {_date(test.at)}"))
+    for given in test.givens:
+        clauses.append((given.span, len(lines)))
+        lines.append(_Line(f"  given {_given(given)}"))
+    for e in test.expects:
+        clauses.append((e.span, len(lines)))
+        lines.append(_Line(f"  expect {_expectation(e)}"))
+    end = test.span.end_line if test.span is not None else 0
+    clauses.append((Span("", end, 1, end, 1), len(lines)))
+    lines.append(_Line("end"))
+    return _with_comments(lines, clauses, comments, alone, indent="  ")
+
+
+def _given(given: Condition) -> str:
+    """A test's facts: a value is stated with ``is`` (``order subtotal is 120.00``)."""
+    if isinstance(given, And):
+        return " and ".join(_given(o) for o in given.operands)
+    text = _cond(given)
+    if isinstance(given, Compare) and given.op.text == "=" and text != _field(given.field):
+        return f"{_field(given.field)} is {_value(given.value)}"
+    return text
+
+
+def _expectation(e: Expectation) -> str:
+    if isinstance(e, ExpectNoDiscount):
+        return "no discount"
+    if isinstance(e, ExpectFigure):
+        currency = f" {e.currency.text}" if e.currency is not None else ""
+        return f"{e.figure} {_number(e.amount.value)}{currency}"
+    if isinstance(e, ExpectDescription):
+        return f"description {_string(e.text)}"
+    if isinstance(e, ExpectRule):
+        to = f" to {_string(e.to.value)}" if e.to is not None else ""
+        return f"{e.status} {_string(e.rule.value)}{to}"
+    assert isinstance(e, ExpectAction)
+    return ("" if e.present else "no ") + _action(e.action)
 
 
 def _with_comments(

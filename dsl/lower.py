@@ -57,7 +57,7 @@ from rulec.dsl.vocabulary import (
     many_key,
 )
 
-__all__ = ["RECORD_FIELDS", "LoweredRule", "lower_rules"]
+__all__ = ["RECORD_FIELDS", "LoweredRule", "literal", "lower_rules"]
 
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
@@ -294,7 +294,7 @@ class _Lowering:
 
     def lower_Compare(self, node: nodes.Compare) -> Condition:
         key, t = self.field(node.field)
-        value = _value(node.value, t)
+        value = literal(node.value, t)
         op = node.op.text
         if isinstance(value, Instant):
             if value.date_only:
@@ -304,8 +304,8 @@ class _Lowering:
 
     def lower_Between(self, node: nodes.Between) -> Condition:
         key, t = self.field(node.field)
-        low = _value(node.low, t)
-        high = _value(node.high, t)
+        low = literal(node.low, t)
+        high = literal(node.high, t)
         if isinstance(low, Instant):
             assert isinstance(high, Instant)
             top = high.end if high.date_only else high.start
@@ -314,7 +314,7 @@ class _Lowering:
 
     def lower_In(self, node: nodes.In) -> Condition:
         key, t = self.field(node.field)
-        values = [_value(v, t) for v in node.values]
+        values = [literal(v, t) for v in node.values]
         if t is Type.DATETIME:  # a date is a whole day: membership of ranges
             whole: list[bool] = []
             bounds: list[datetime] = []
@@ -344,7 +344,7 @@ _LOWER: dict[type, Any] = {
 }
 
 
-def _value(v: nodes.Value, t: Type) -> Any:
+def literal(v: nodes.Value, t: Type) -> Any:
     """A literal as a ready value: Decimal, int, str, bool, or an Instant for dates."""
     if isinstance(v, nodes.Number):
         return int(v.value) if t is Type.INTEGER else v.value

@@ -30,6 +30,12 @@ __all__ = [
     "Enabled",
     "EntityAction",
     "Exclusive",
+    "ExpectAction",
+    "ExpectDescription",
+    "ExpectFigure",
+    "ExpectNoDiscount",
+    "ExpectRule",
+    "Expectation",
     "FieldRef",
     "FixedDiscount",
     "HasAnyLabel",
@@ -49,6 +55,7 @@ __all__ = [
     "PercentDiscount",
     "Priority",
     "Rule",
+    "RuleTest",
     "SetField",
     "Some",
     "Span",
@@ -418,6 +425,70 @@ class Rule(Item):
     def window(self) -> Window | None:
         m = self._last(Window)
         return m if isinstance(m, Window) else None
+
+
+# ---------------------------------------------------------------- tests ---
+
+
+@frozen
+class Expectation(Node):
+    """Base of what a test expects of the decision (``expect …``)."""
+
+
+@frozen
+class ExpectNoDiscount(Expectation):
+    """``expect no discount``."""
+
+
+@frozen
+class ExpectFigure(Expectation):
+    """``expect amount 12.00 EUR`` or ``expect total 108.00``: one of the order's figures."""
+
+    #: ``"amount"`` (the discount amount) or ``"total"``.
+    figure: str
+    amount: Number
+    currency: Name | None = None
+
+
+@frozen
+class ExpectDescription(Expectation):
+    """``expect description "VIP New Order Discount"``."""
+
+    text: str
+
+
+@frozen
+class ExpectRule(Expectation):
+    """``expect applied "VIP"``, ``expect lost "Spring" to "VIP"``, ``expect not applied "X"``.
+
+    A rule is named by its name or by its discount's description.
+    """
+
+    #: ``"applied"``, ``"lost"`` or ``"not applied"``.
+    status: str
+    rule: String
+    #: With ``lost``: the rule it lost to.
+    to: String | None = None
+
+
+@frozen
+class ExpectAction(Expectation):
+    """``expect add label Loyal to customer``, ``expect no hide price``: an effect, or none."""
+
+    action: Action
+    present: bool = True
+
+
+@frozen
+class RuleTest(Item):
+    """``test "name" on EVENT [at DATE] given … expect … end``: an example and its decision."""
+
+    name: str
+    event: Name
+    givens: tuple[Condition, ...] = attrs.field(converter=tuple)
+    expects: tuple[Expectation, ...] = attrs.field(converter=tuple)
+    subject: Name | None = None
+    at: DateValue | None = None
 
 
 # ------------------------------------------------------------- comments ---

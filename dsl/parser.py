@@ -126,7 +126,7 @@ def decode_source(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]
 
 # -------------------------------------------------------------- parsing ---
 
-_RESYNC = re.compile(r"^(?:[ \t]*(?:rule|label)\b|on\b)", re.MULTILINE)
+_RESYNC = re.compile(r"^(?:[ \t]*(?:rule|label|test)\b|on\b)", re.MULTILINE)
 
 
 def _mask(text: str, start: int, end: int) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from rulec.dsl.diagnostics import Diagnostic
-from rulec.dsl.nodes import And as AndNode
 from rulec.dsl.nodes import (
+    Action,
     Between,
     Cap,
     Combinable,
@@ -26,6 +26,12 @@ from rulec.dsl.nodes import (
     Enabled,
     EntityAction,
     Exclusive,
+    ExpectAction,
+    Expectation,
+    ExpectDescription,
+    ExpectFigure,
+    ExpectNoDiscount,
+    ExpectRule,
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
@@ -44,6 +50,7 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Priority,
     Rule,
+    RuleTest,
     SetField,
     Some,
     Span,
@@ -51,6 +58,7 @@ from rulec.dsl.nodes import (
     Window,
     name_at,
 )
+from rulec.dsl.nodes import And as AndNode
 from rulec.dsl.syntaxerrors import diagnostic, show, token_span
 
 __all__ = ["IMPLICIT_TRUE", "MAX_PRIORITY", "ToAst"]
@@ -96,6 +104,15 @@ class _Subject:
 
     def __init__(self, name: Name) -> None:
         self.name = name
+
+
+class _Given:
+    """A ``given`` line of a test, until the test is built."""
+
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: Condition) -> None:
+        self.condition = condition
 
 
 @v_args(meta=True, inline=True)
@@ -402,6 +419,64 @@ class ToAst(Transformer[Token, Any]):
             self._string(name),
             tuple(metas),
             subject=subject,
+            span=self._span(meta),
+        )
+
+    # tests
+    def test_at(self, meta: Any, moment: DateValue) -> DateValue:
+        return moment
+
+    def test_given(self, meta: Any, condition: Condition) -> _Given:
+        return _Given(condition)
+
+    def test_expect(self, meta: Any, expectation: Expectation) -> Expectation:
+        return expectation
+
+    def expect_no_discount(self, meta: Any) -> ExpectNoDiscount:
+        return ExpectNoDiscount(span=self._span(meta))
+
+    def _figure(self, figure: str, meta: Any, tok: Token, currency: Name | None) -> ExpectFigure:
+        amount = Number(Decimal(str(tok)), span=token_span(self.file, tok))
+        return ExpectFigure(figure, amount, currency, span=self._span(meta))
+
+    def expect_amount(self, meta: Any, tok: Token, currency: Name | None = None) -> ExpectFigure:
+        return self._figure("amount", meta, tok, currency)
+
+    def expect_total(self, meta: Any, tok: Token, currency: Name | None = None) -> ExpectFigure:
+        return self._figure("total", meta, tok, currency)
+
+    def expect_description(self, meta: Any, text: Token) -> ExpectDescription:
+        return ExpectDescription(self._string(text), span=self._span(meta))
+
+    def _rule_name(self, tok: Token) -> String:
+        return String(self._string(tok), span=token_span(self.file, tok))
+
+    def expect_applied(self, meta: Any, rule: Token) -> ExpectRule:
+        return ExpectRule("applied", self._rule_name(rule), span=self._span(meta))
+
+    def expect_lost(self, meta: Any, rule: Token, to: Token | None = None) -> ExpectRule:
+        winner = self._rule_name(to) if to is not None else None
+        return ExpectRule("lost", self._rule_name(rule), winner, span=self._span(meta))
+
+    def expect_not_applied(self, meta: Any, not_: Token, rule: Token) -> ExpectRule:
+        return ExpectRule("not applied", self._rule_name(rule), span=self._span(meta))
+
+    def expect_action(self, meta: Any, action: Action) -> ExpectAction:
+        return ExpectAction(action, span=self._span(meta))
+
+    def expect_no_action(self, meta: Any, action: Action) -> ExpectAction:
+        return ExpectAction(action, present=False, span=self._span(meta))
+
+    def test_block(self, meta: Any, name: Token, event: Name, *rest: Any) -> RuleTest:
+        subject = next((r.name for r in rest if isinstance(r, _Subject)), None)
+        at = next((r for r in rest if isinstance(r, DateValue)), None)
+        return RuleTest(
+            self._string(name),
+            event,
+            [r.condition for r in rest if isinstance(r, _Given)],
+            [r for r in rest if isinstance(r, Expectation)],
+            subject=subject,
+            at=at,
             span=self._span(meta),
         )
 

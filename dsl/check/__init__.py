@@ -13,6 +13,8 @@ engine. One module per family of stages:
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);
+* :mod:`.tests`: the tests written beside the rules, checked as rules are,
+  and their own shape (R340 to R342);
 * :mod:`.satisfiability` (R307), :mod:`.optional` (R311), :mod:`.precedence`
   ('and' and 'or' mixed without parentheses, R312) and :mod:`.money` (an
   amount compared without its currency, R313), the lints: they only warn,
@@ -34,6 +36,7 @@ from rulec.dsl.check import (
     precedence,
     ruleset,
     satisfiability,
+    tests,
     types,
 )
 from rulec.dsl.check.context import Context
@@ -76,6 +79,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("types", types.stage_types),
     Stage("actions", actions.stage_actions),
     Stage("rule_set", ruleset.stage_rule_set),
+    Stage("tests", tests.stage_tests),
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
     Stage("optional", optional.stage_optional, lint=True),
     Stage("precedence", precedence.stage_precedence, lint=True),

@@ -46,7 +46,16 @@ from rulec.engine.core.rules import (
 if TYPE_CHECKING:
     from rulec.engine.core.ruleset import RuleSet
 
-__all__ = ["APPLIED", "LOST", "NOT_APPLICABLE", "Explanation", "RuleExplanation", "Seen", "explain"]
+__all__ = [
+    "APPLIED",
+    "LOST",
+    "NOT_APPLICABLE",
+    "Explanation",
+    "RuleExplanation",
+    "Seen",
+    "explain",
+    "words",
+]
 
 APPLIED = "applied"
 LOST = "lost"
@@ -134,8 +143,8 @@ class _Listener(Tracer):
             Seen(
                 span.line if span is not None else rule.line,
                 span.column if span is not None else rule.column,
-                _words(atom.describe()),
-                _words(atom.key),
+                words(atom.describe()),
+                words(atom.key),
                 value,
                 result,
             )
@@ -216,7 +225,7 @@ def _false(r: Rule_, seen: Sequence[Seen], facts: Mapping[str, Any]) -> str:
     cond = r.condition
     if isinstance(cond, Exists) and not facts[cond.key]:
         entity = cond.key.rsplit(".", 1)[0]
-        return f"{_words(cond.describe())} was false (there is no {entity})"
+        return f"{words(cond.describe())} was false (there is no {entity})"
     return "its condition was false"
 
 
@@ -253,7 +262,7 @@ def _did(r: Rule_, d: Decision) -> str:
 _KEY = re.compile(r"\b([a-z]\w*)\.([a-z]\w*)\b")
 
 
-def _words(text: str) -> str:
+def words(text: str) -> str:
     """Fact keys in words: ``order.subtotal >= 50.00`` → ``order subtotal >= 50.00``."""
     return _KEY.sub(lambda m: f"{m[1]} {m[2].replace('_', ' ')}", text)
 

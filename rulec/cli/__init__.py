@@ -17,6 +17,7 @@ from rulec.cli.db_cmd import db, demo
 from rulec.cli.explain_cmd import explain
 from rulec.cli.fmt_cmd import fmt_
 from rulec.cli.run_cmd import run
+from rulec.cli.test_cmd import test
 
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INTERNAL", "EXIT_SUCCESS", "main"]
 
@@ -32,5 +33,5 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-for _command in (check, compile_, explain, fmt_, demo, db, run):
+for _command in (check, compile_, test, explain, fmt_, demo, db, run):
     main.add_command(_command)

@@ -738,7 +738,7 @@ def read_simple_yaml_list(text: str) -> list[dict[str, str]]:
 
 class TestPreCommitHook:
     def test_hook_runs_rulec_check(self) -> None:
-        hook, _ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        hook, *_ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
         assert hook["id"] == "rulec-check"
         assert hook["entry"] == "rulec check"
         assert hook["language"] == "python"
@@ -748,7 +748,7 @@ class TestPreCommitHook:
         assert not files.search("rules/vip.rules.bak") and not files.search("x.py")
 
     def test_the_format_hook_checks_the_changed_files(self, tmp_path: Path) -> None:
-        _, hook = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        _, hook, *_ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
         assert (hook["id"], hook["entry"], hook["language"]) == (
             "rulec-fmt",
             "rulec fmt --check",
@@ -760,6 +760,25 @@ class TestPreCommitHook:
         p = run_rulec(*hook["entry"].split()[1:], str(messy), cwd=tmp_path)
         assert p.returncode == 1 and "would reformat" in p.stderr
 
+    def test_the_test_hook_runs_the_whole_rule_sets_tests(self, tmp_path: Path) -> None:
+        *_, hook = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        assert (hook["id"], hook["entry"], hook["pass_filenames"]) == (
+            "rulec-test",
+            "rulec test",
+            "false",
+        )
+        assert hook["args"].strip("[]").split(",") == ["rules/"]
+        (tmp_path / "rules").mkdir()
+        (tmp_path / "rules" / "r.rules").write_text(
+            'on order_created then discount 10% "Ten"\n'
+            'test "t" on order_created given order subtotal is 10.00 and order currency is EUR '
+            "expect amount 2.00 end\n"
+        )
+        p = run_rulec(
+            *hook["entry"].split()[1:], *hook["args"].strip("[]").split(","), cwd=tmp_path
+        )
+        assert p.returncode == 1 and "expected a discount of 2.00 EUR" in p.stdout
+
     def test_entry_is_a_console_script(self) -> None:
         project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
         assert project["scripts"]["rulec"] == "rulec.cli:main"
@@ -767,7 +786,7 @@ class TestPreCommitHook:
     def test_hook_checks_the_whole_rule_set(self, tmp_path: Path) -> None:
         # Labels declared in one file and used in another: checking only the
         # changed file would report a false R210, so the hook takes no file names.
-        hook, _ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
+        hook, *_ = read_simple_yaml_list((ROOT / ".pre-commit-hooks.yaml").read_text())
         assert hook["pass_filenames"] == "false"
         args = hook["args"].strip("[]").split(",")
         assert args == ["rules/"]

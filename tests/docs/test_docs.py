@@ -318,6 +318,20 @@ class TestLanguageExamples:
         parsed = [i for i in rulec.parse(block.text) if isinstance(i, Rule)]
         assert len(rules) == len(parsed)
 
+    def test_tests_in_examples_pass(self, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from rulec.cli import main
+
+        with_tests = [b for b in LANGUAGE_RULES if "\ntest " in b.text]
+        assert with_tests
+        for b in with_tests:
+            path = tmp_path / "example.rules"
+            path.write_text(b.text, encoding="utf-8")
+            got = CliRunner().invoke(main, ["test", str(path)])
+            assert got.exit_code == 0, (b.where, got.output)
+            assert " 0 failed, 0 errors" in got.stderr
+
     def test_reserved_words_are_the_grammars_keywords(self) -> None:
         grammar = (ROOT / "grammar" / "rules.lark").read_text(encoding="utf-8")
         grammar = re.sub(r"//[^\n]*", "", grammar)

@@ -250,6 +250,29 @@ EVERY_CODE = [
         "order currency is USD and order subtotal >= 100.00",
     ),
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
+    (
+        "R340",
+        None,
+        LABELS + 'test "t" on order_created given customer lacks label VIP expect no discount end',
+        "customer lacks",
+        "write facts such as 'customer has label Customer_VIP'",
+    ),
+    (
+        "R341",
+        None,
+        'test "t" on order_created expect no discount end\n'
+        'test "t" on order_created expect no discount end',
+        "test",
+        "already at t.rules:1:1",
+    ),
+    (
+        "R342",
+        None,
+        'on order_created then discount 10% "VIP New Order"\n'
+        'test "t" on order_created expect applied "VIP New Ordr" end',
+        '"VIP New Ordr"',
+        "did you mean 'VIP New Order'?",
+    ),
 ]
 
 

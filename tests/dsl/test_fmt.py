@@ -136,6 +136,33 @@ class TestLayout:
             format_text("on order_created when then\n", "bad.rules")
         assert info.value.diagnostics and str(info.value).startswith("bad.rules:2:1: R107")
 
+    def test_a_test_block_gets_one_clause_a_line_and_states_values_with_is(self):
+        text = (
+            "label VIP for customer  # who\n"
+            'test  "vip"   on order_created at 2026-11-28  10:00 Europe/Paris\n'
+            "given customer has label VIP and order subtotal = 120.00 # the order\n"
+            "  given   order created by agent\n"
+            'expect amount 12.0 EUR expect no discount expect lost "a" to "b"\n'
+            "  # what it does\n"
+            'expect not applied "c" expect no add label VIP to customer end\n'
+        )
+        out = assert_formats_faithfully(text)
+        assert out.splitlines() == [
+            "label VIP for customer  # who",
+            'test "vip"',
+            "  on order_created",
+            "  at 2026-11-28 10:00 Europe/Paris",
+            "  given customer has label VIP and order subtotal is 120.00  # the order",
+            "  given order created by agent is true",
+            "  expect amount 12.0 EUR",
+            "  expect no discount",
+            '  expect lost "a" to "b"',
+            "  # what it does",
+            '  expect not applied "c"',
+            "  expect no add label VIP to customer",
+            "end",
+        ]
+
     def test_an_empty_file(self):
         assert format_text("") == "" and format_text("# only\n") == "# only\n"
 

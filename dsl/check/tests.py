@@ -1,0 +1,196 @@
+"""Tests (``test "…" on EVENT given … expect … end``): checked as rules are.
+
+A test's event, the names and values of its ``given`` facts, its moment and
+the actions it expects are checked by the same stages as a rule's, on a
+rule made of them (its givens as the condition, the actions it expects as
+the actions, its moment as a window): a misspelt field in a test gets the
+same R204 and did-you-mean as in a rule. Then what only a test has:
+
+- R340: a ``given`` states facts as they are: ``X has label L``,
+  ``ENTITY FIELD is VALUE`` (or ``= VALUE``), a true-or-false field alone
+  (``order created by agent``), joined by ``and``; a line's facts (an
+  ``item``) in a ``given`` of their own, one per line;
+- R341: two tests of the rule set with one name;
+- R342: an ``expect`` names a rule (by its name, or its discount's
+  description) that the rule set does not have.
+"""
+
+from __future__ import annotations
+
+from rulec.dsl.check import actions, names, types
+from rulec.dsl.check.context import Context, did_you_mean
+from rulec.dsl.nodes import (
+    And,
+    Compare,
+    Condition,
+    DateValue,
+    ExpectAction,
+    ExpectFigure,
+    ExpectRule,
+    FixedDiscount,
+    HasLabel,
+    Is,
+    Name,
+    PercentDiscount,
+    Rule,
+    RuleTest,
+    Some,
+    String,
+)
+from rulec.dsl.values import parse_date
+
+__all__ = ["facts_of", "rule_names", "stage_tests"]
+
+
+def stage_tests(ctx: Context) -> None:
+    """Check every test of the rule set: as a rule, then as a test."""
+    tests = [i for i in ctx.items if isinstance(i, RuleTest)]
+    if not tests:
+        return
+    as_rules = Context(
+        ctx.vocabulary, ctx.items, file_names=ctx.file_names, texts=ctx.texts, labels=ctx.labels
+    )
+    as_rules.warned_undeclared = ctx.warned_undeclared
+    as_rules.rules = [_as_rule(ctx, t) for t in tests]
+    for stage in (names.stage_names, types.stage_types, actions.stage_actions):
+        stage(as_rules)
+    for d in as_rules.diagnostics:
+        ctx.report(d.code, d.message, d.span, d.suggestion)
+    for t, probe in zip(tests, as_rules.rules, strict=True):
+        event = as_rules.events.get(id(probe))
+        many = event.many if event is not None else ()
+        for given in t.givens:
+            _given(ctx, given, many)
+        if t.at is not None:
+            _moment(ctx, t.at)
+        for e in t.expects:
+            if isinstance(e, ExpectFigure) and e.currency is not None:
+                types.known_currency(ctx, e.currency)
+    _names(ctx, tests)
+    _rules_named(ctx, tests)
+
+
+def _as_rule(ctx: Context, t: RuleTest) -> Rule:
+    """The rule whose check is the test's: its facts, and the actions it expects.
+
+    A fact about one line of the order (``given item has label Fragile``)
+    is checked as ``any item has label Fragile`` is in a rule.
+    """
+    event = ctx.vocabulary.event(t.event.text, t.subject.text if t.subject else None)
+    many = set(event.many) if event is not None else set()
+    facts: list[Condition] = []
+    for given in t.givens:
+        for fact in facts_of(given):
+            subject = _subject(fact)
+            if subject in many:
+                assert subject is not None
+                facts.append(Some(Name(subject, span=fact.span), fact, span=fact.span))
+            else:
+                facts.append(fact)
+    condition: Condition | None = None
+    if len(facts) == 1:
+        condition = facts[0]
+    elif facts:
+        condition = And(facts, span=facts[0].span)
+    return Rule(
+        t.event,
+        condition,
+        [e.action for e in t.expects if isinstance(e, ExpectAction)],
+        subject=t.subject,
+        span=t.span,
+    )
+
+
+def _moment(ctx: Context, at: DateValue) -> None:
+    """``at 2026-11-28 10:00 Europe/Paris``: a date as a window's, in a known zone."""
+    if not types.known_zone(ctx, at):
+        types.date_text(ctx, at)
+        return
+    got = parse_date(at)
+    if isinstance(got, str):
+        ctx.report("R207", got, at.span)
+
+
+def facts_of(given: Condition) -> list[Condition]:
+    """The facts a ``given`` states, one per operand of its ``and``."""
+    if isinstance(given, And):
+        return [f for op in given.operands for f in facts_of(op)]
+    return [given]
+
+
+def _subject(fact: Condition) -> str | None:
+    """The entity a plain fact is about, or None when it is not a plain fact."""
+    if isinstance(fact, HasLabel) and not fact.negated:
+        return fact.entity.text
+    if isinstance(fact, Compare) and fact.op.text == "=":
+        return fact.field.entity.text
+    if isinstance(fact, Is) and not fact.negated:
+        return fact.entity.text
+    return None
+
+
+def _given(ctx: Context, given: Condition, many: tuple[str, ...]) -> None:
+    subjects = set()
+    for fact in facts_of(given):
+        subject = _subject(fact)
+        if subject is None:
+            ctx.report(
+                "R340",
+                "a test's 'given' states facts as they are, not a condition",
+                fact.span,
+                "write facts such as 'customer has label Customer_VIP', "
+                "'order subtotal is 120.00' or 'order created by agent', joined by 'and'; "
+                "a fact that does not hold is left out",
+            )
+            continue
+        subjects.add(subject)
+    listed = subjects & set(many)
+    if listed and len(subjects) > 1:
+        entity = sorted(listed)[0]
+        ctx.report(
+            "R340",
+            f"each '{entity}' is one line of the order: give its facts in a 'given' of their own",
+            given.span,
+            f"write 'given {entity} …' once per line, and the order's other facts apart",
+        )
+
+
+def _names(ctx: Context, tests: list[RuleTest]) -> None:
+    seen: dict[str, RuleTest] = {}
+    for t in tests:
+        first = seen.setdefault(t.name, t)
+        if first is not t and first.span is not None:
+            ctx.report(
+                "R341",
+                f"a test named '{t.name}' is already at {first.span}",
+                t.span,
+                "give each test its own name: results and failures are reported by it",
+            )
+
+
+def rule_names(ctx: Context) -> dict[str, list[str]]:
+    """What a test may call each rule: its name, and its discounts' descriptions."""
+    out: dict[str, list[str]] = {}
+    for rule in ctx.rules:
+        name = ctx.rule_name(rule)
+        out.setdefault(name, []).append(name)
+        for a in rule.actions:
+            if isinstance(a, PercentDiscount | FixedDiscount) and a.title != name:
+                out.setdefault(a.title, []).append(name)
+    return out
+
+
+def _rules_named(ctx: Context, tests: list[RuleTest]) -> None:
+    known = rule_names(ctx)
+    for t in tests:
+        for e in t.expects:
+            if not isinstance(e, ExpectRule):
+                continue
+            for ref in (e.rule, e.to):
+                if isinstance(ref, String) and ref.value not in known:
+                    ctx.report(
+                        "R342",
+                        f"the rule set has no rule named or described '{ref.value}'",
+                        ref.span,
+                        did_you_mean(ref.value, sorted(known)),
+                    )
