@@ -22,6 +22,7 @@ from rulec.api import (
     load_paths,
     load_text,
     parse,
+    project_vocabulary,
     shipped_rules,
 )
 from rulec.dsl.compiler import CompiledModule, compile_rules
@@ -34,6 +35,7 @@ from rulec.dsl.diagnostics import (
     RulesSyntaxError,
 )
 from rulec.dsl.nodes import Span
+from rulec.dsl.schema import SchemaError
 from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
 from rulec.engine.core.decide import decide
@@ -106,6 +108,7 @@ __all__ = [
     "RulesError",
     "RulesInputError",
     "RulesSyntaxError",
+    "SchemaError",
     "Source",
     "Span",
     "Tracer",
@@ -127,6 +130,7 @@ __all__ = [
     "load_paths",
     "load_text",
     "parse",
+    "project_vocabulary",
     "render_basket",
     "shipped_rules",
     "verdicts",

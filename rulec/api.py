@@ -16,7 +16,7 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
 from rulec.engine.core.load import from_analysis
 from rulec.engine.core.ruleset import RuleSet
-from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+from rulec.engine.vocabulary import DEFAULT_VOCABULARY, project_vocabulary
 
 __all__ = [
     "analyze_paths",
@@ -27,6 +27,7 @@ __all__ = [
     "load_paths",
     "load_text",
     "parse",
+    "project_vocabulary",
     "shipped_rules",
 ]
 
@@ -41,8 +42,13 @@ def analyze_text(
 
 
 def analyze_paths(paths: Iterable[PathLike], vocabulary: Vocabulary | None = None) -> Analysis:
-    """Parse and check the rule files at ``paths`` (folders: their ``*.rules``)."""
-    return analyze(read_sources(paths), vocabulary or DEFAULT_VOCABULARY)
+    """Parse and check the rule files at ``paths`` (folders: their ``*.rules``).
+
+    Without ``vocabulary``, the project's (:func:`project_vocabulary`): the
+    schema file found at or above the first path, else the default.
+    """
+    paths = list(paths)
+    return analyze(read_sources(paths), vocabulary or project_vocabulary(paths))
 
 
 def check_text(
@@ -86,11 +92,13 @@ def load_paths(
 ) -> RuleSet:
     """A loaded rule set from rule files; raise RulesCheckError on errors.
 
+    Without ``vocabulary``, the project's, as :func:`analyze_paths` finds it.
     With ``cache`` (a folder), an unchanged rule set is loaded from the
     compiled copy kept there instead of being parsed, checked and compiled
     again; see :mod:`rulec.engine.core.cache`.
     """
-    return load_sources(read_sources(paths), vocabulary or DEFAULT_VOCABULARY, cache)
+    paths = list(paths)
+    return load_sources(read_sources(paths), vocabulary or project_vocabulary(paths), cache)
 
 
 def shipped_rules() -> Path:

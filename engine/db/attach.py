@@ -31,7 +31,7 @@ from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
-from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+from rulec.engine.vocabulary import DEFAULT_VOCABULARY, project_vocabulary
 from rulec.storage.models import (
     HOLDER_LABEL_TYPES,
     Agent,
@@ -107,17 +107,22 @@ class Engine:
         cls,
         paths: Iterable[str | os.PathLike[str]],
         *,
-        vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+        vocabulary: Vocabulary | None = None,
         raise_errors: bool = False,
         cache: str | os.PathLike[str] | None = None,
         on_decision: DecisionListener | None = None,
     ) -> Engine:
         """Load, check and compile the rule files at ``paths``; raise on errors.
 
-        With ``cache`` (a folder), unchanged rule files are loaded from their
-        compiled copy there, which makes a restart with many rules fast.
+        Without ``vocabulary``, the project's schema file found at or above the
+        first path (``rulec.toml``, ``pyproject.toml`` with ``[tool.rulec]``),
+        else the default vocabulary. With ``cache`` (a folder), unchanged rule
+        files are loaded from their compiled copy there, which makes a restart
+        with many rules fast.
         """
         paths = tuple(paths)
+        if vocabulary is None:
+            vocabulary = project_vocabulary(paths)
         rules = _load(paths, vocabulary, cache)
         return cls(
             rules,

@@ -24,8 +24,17 @@ __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INTERNAL", "EXIT_SUCCESS", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rulec")
-def main() -> None:
+@click.option(
+    "--config",
+    type=click.Path(path_type=str, dir_okay=False),
+    default=None,
+    help="The schema file (vocabulary) rules are written against. Default: the closest "
+    "rulec.toml, .rulec.toml or pyproject.toml with [tool.rulec] at or above the rules.",
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
     """rulec: check, compile and run business rules for order backends."""
+    ctx.obj = {"config": config}
     # A terminal or CI log that cannot show a character (a latin-1 locale, say)
     # gets an escape instead of a UnicodeEncodeError and exit 123.
     for stream in (sys.stdout, sys.stderr):

@@ -12,6 +12,7 @@ from rulec.cli.common import (
     EXIT_FAIL,
     EXIT_SUCCESS,
     guard,
+    vocabulary_for,
 )
 from rulec.dsl.diagnostics import has_errors
 from rulec.dsl.nodes import Rule
@@ -37,7 +38,8 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     1 errors (or warnings with --strict), 2 usage error or unreadable path,
     123 internal error.
     """
-    analysis = analyze_paths(paths or ("rules",))
+    paths = paths or ("rules",)
+    analysis = analyze_paths(paths, vocabulary_for(paths))
     diagnostics = analysis.diagnostics
     out = render(Format(fmt), diagnostics, analysis.texts(), __version__)
     if out or fmt in ("json", "sarif"):
@@ -64,13 +66,13 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
 def compile_(path: str) -> None:
     """Print the Python module generated for the rule file PATH."""
     from rulec.dsl.compiler import compile_rules
-    from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
-    analysis = analyze_paths([path])
+    vocabulary = vocabulary_for([path])
+    analysis = analyze_paths([path], vocabulary)
     if has_errors(analysis.diagnostics):
         errors = [d for d in analysis.diagnostics if d.severity == "error"]
         click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
         sys.exit(EXIT_FAIL)
     for s in analysis.sources:
-        module = compile_rules(analysis.items[s.path], DEFAULT_VOCABULARY, s.path, s.name)
+        module = compile_rules(analysis.items[s.path], vocabulary, s.path, s.name)
         click.echo(module.source, nl=False)

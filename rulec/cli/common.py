@@ -16,6 +16,8 @@ from rulec.dsl.sources import RulesInputError
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
 
+    from rulec.dsl.vocabulary import Vocabulary
+
 EXIT_SUCCESS = 0  # no errors (warnings allowed unless --strict)
 EXIT_FAIL = 1  # diagnostics that fail the run
 EXIT_ERROR = 2  # usage error, missing or unreadable path
@@ -134,8 +136,18 @@ def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def rule_errors_exit(paths: tuple[str, ...] | list[str], nothing: str) -> NoReturn:
     """Print the rules' errors and exit 1: the rules did not load, so ``nothing`` was done."""
-    analysis = analyze_paths(paths)
+    analysis = analyze_paths(paths, vocabulary_for(paths))
     errors = [d for d in analysis.diagnostics if d.severity == "error"]
     click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
     click.echo(f"rulec: the rules have errors; nothing was {nothing}", err=True)
     sys.exit(EXIT_FAIL)
+
+
+def vocabulary_for(paths: tuple[str, ...] | list[str]) -> Vocabulary:
+    """The vocabulary of the rules at ``paths``: ``rulec --config FILE``, else the
+    project's schema file found at or above them, else the default."""
+    from rulec.engine.vocabulary import project_vocabulary
+
+    ctx = click.get_current_context(silent=True)
+    config = ctx.find_root().obj.get("config") if ctx is not None and ctx.find_root().obj else None
+    return project_vocabulary(paths, config)

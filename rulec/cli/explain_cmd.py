@@ -11,6 +11,7 @@ from rulec.cli.common import (
     guard,
     open_db,
     rule_errors_exit,
+    vocabulary_for,
 )
 
 
@@ -56,7 +57,6 @@ def explain(
 
     from rulec.api import load_paths
     from rulec.dsl.diagnostics import RulesCheckError
-    from rulec.engine.vocabulary import DEFAULT_VOCABULARY
     from rulec.tools.explain import as_json
     from rulec.tools.given import FactsFileError, read_facts
 
@@ -64,8 +64,9 @@ def explain(
         raise click.UsageError("give the facts: --given FACTS.json, or --db URL --order ID")
     if url is not None and order_id is None:
         raise click.UsageError("--db needs --order ID")
+    vocabulary = vocabulary_for(paths or ("rules",))
     try:
-        rules = load_paths(paths or ("rules",))
+        rules = load_paths(paths or ("rules",), vocabulary)
     except RulesCheckError:
         rule_errors_exit(paths or ("rules",), "explained")
     if rules.event(event) is None:
@@ -79,7 +80,7 @@ def explain(
                 raise click.BadParameter(f"{at!r} is not ISO 8601", param_hint="'--at'") from None
         try:
             with open(given, encoding="utf-8") as f:
-                facts = read_facts(f.read(), DEFAULT_VOCABULARY, given)
+                facts = read_facts(f.read(), vocabulary, given)
         except OSError as e:
             raise click.BadParameter(f"{given}: {e.strerror}", param_hint="'--given'") from None
         except FactsFileError as e:

@@ -17,6 +17,7 @@ from rulec.cli.common import (
     open_db,
     rule_errors_exit,
     rules_option,
+    vocabulary_for,
 )
 
 #: Without a terminal, one progress line per this many rows (rounded to batches).
@@ -72,7 +73,6 @@ def run(
     from rulec.dsl.sources import read_sources
     from rulec.engine.core.cache import load_sources
     from rulec.engine.db.scheduled import check_period, run_scheduled
-    from rulec.engine.vocabulary import DEFAULT_VOCABULARY
     from rulec.storage import migrate
     from rulec.storage.session import make_session_factory
 
@@ -82,7 +82,7 @@ def run(
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="'--period'") from None
     try:
-        rules = load_sources(read_sources(rule_paths), DEFAULT_VOCABULARY, cache)
+        rules = load_sources(read_sources(rule_paths), vocabulary_for(rule_paths), cache)
     except RulesCheckError:
         rule_errors_exit(rule_paths, "run")
     engine = open_db(url)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from rulec.cli.common import EXIT_ERROR, EXIT_FAIL, EXIT_SUCCESS, guard
+from rulec.cli.common import EXIT_ERROR, EXIT_FAIL, EXIT_SUCCESS, guard, vocabulary_for
 from rulec.dsl.report import Format, render
 
 
@@ -48,23 +48,24 @@ def test(
     """
     from rulec.dsl.sources import analyze, read_sources
     from rulec.engine.core.load import from_analysis
-    from rulec.engine.vocabulary import DEFAULT_VOCABULARY
     from rulec.tools.coverage import coverage
     from rulec.tools.ruletest import run_tests
     from rulec.tools.testreport import as_json, as_junit, as_text, summary_line
 
-    sources = read_sources(paths or ("rules",))
+    paths = paths or ("rules",)
+    sources = read_sources(paths)
+    vocabulary = vocabulary_for(paths)
     if not sources:
         click.echo("rulec: no .rules files found", err=True)
         sys.exit(EXIT_ERROR)
-    analysis = analyze(sources, DEFAULT_VOCABULARY, lint=False)
+    analysis = analyze(sources, vocabulary, lint=False)
     if not analysis.ok:
         errors = [d for d in analysis.diagnostics if d.severity == "error"]
         click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
         click.echo("rulec: the rules have errors; no test was run", err=True)
         sys.exit(EXIT_FAIL)
-    rules = from_analysis(analysis, DEFAULT_VOCABULARY)
-    runs = run_tests(analysis, rules, DEFAULT_VOCABULARY)
+    rules = from_analysis(analysis, vocabulary)
+    runs = run_tests(analysis, rules, vocabulary)
     wanted = show_coverage or coverage_threshold is not None
     cover = coverage(rules, runs) if wanted else None
     if fmt == "json":
