@@ -1,0 +1,251 @@
+"""The engine's metrics, through the OpenTelemetry API: the one module that speaks it.
+
+The OpenTelemetry API is a no-op until the application installs an SDK
+(``opentelemetry-sdk``) and sets a meter provider, so an engine that nobody
+watches pays a few attribute lookups per decision. What is measured, and the
+alerts to set on it, is in ``docs/operations.md``:
+
+===========================  =========  ==============  ====================================
+name                         kind       unit            attributes
+===========================  =========  ==============  ====================================
+``rulec.decisions``          counter    ``{decision}``  event, version
+``rulec.rules.applied``      counter    ``{rule}``      event, rule, version
+``rulec.rules.lost``         counter    ``{rule}``      event, rule, version
+``rulec.discount.amount``    counter    ``{currency}``  event, rule, version, currency
+``rulec.rule.errors``        counter    ``{error}``     event, rule or error.type, version
+``rulec.decision.duration``  histogram  ``s``           event, version
+===========================  =========  ==============  ====================================
+
+(``event`` is ``rulec.event``, ``rule`` ``rulec.rule``, ``version``
+``rulec.ruleset.version``.) Label names, order ids and other row values are
+never attributes: a rule's name, an event's key, a currency code and a rule
+set's version are the only values, so the number of series is bounded by
+the rule set, not by the data.
+
+**Where.** The database shell records: :meth:`Engine.fire
+<rulec.engine.db.attach.Engine.fire>` and label events, scheduled runs,
+listings. The pure core (``RuleSet.evaluate``, ``decide``) records nothing,
+because even the no-op instruments cost 5-20 % of a decision there (see
+``docs/performance.md``); a caller of the pure path who wants its
+decisions counted opts in with :meth:`Metrics.evaluate`.
+
+**Approximations.** Amounts are Decimal in the engine and floats in
+OpenTelemetry; a decision is counted when it is made, also when the
+caller's transaction then rolls back. The audit rows are the truth.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.metrics import MeterProvider, get_meter
+
+from rulec.engine.core.decision import Decision, RuleFailure, Verdict
+
+if TYPE_CHECKING:
+    from rulec.engine.core.ruleset import RuleSet
+
+__all__ = [
+    "APPLIED",
+    "DECISIONS",
+    "DISCOUNT",
+    "DURATION",
+    "DURATION_BUCKETS",
+    "ERRORS",
+    "LOST",
+    "METER_NAME",
+    "Metrics",
+    "metrics_for",
+]
+
+#: The meter's name: the package's.
+METER_NAME = "rulec"
+
+DECISIONS = "rulec.decisions"
+APPLIED = "rulec.rules.applied"
+LOST = "rulec.rules.lost"
+DISCOUNT = "rulec.discount.amount"
+ERRORS = "rulec.rule.errors"
+DURATION = "rulec.decision.duration"
+
+EVENT = "rulec.event"
+RULE = "rulec.rule"
+VERSION = "rulec.ruleset.version"
+CURRENCY = "currency"
+ERROR_TYPE = "error.type"
+
+#: Seconds: from 50 µs (a decision from facts in memory) to 2.5 s (a large listing).
+DURATION_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+#: ``error.type`` of a decision that failed as a whole (an order in an unknown currency).
+UNDECIDED = "undecided"
+
+
+def _version() -> str:
+    try:
+        return version("rulec")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return ""
+
+
+class Metrics:
+    """The engine's instruments, made once from one meter.
+
+    ``Metrics()`` uses the global meter provider (OpenTelemetry's proxy until
+    the application sets one, then the application's); ``Metrics(provider)``
+    a given one, as tests and applications with several providers do.
+    """
+
+    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+        meter = get_meter(METER_NAME, _version(), meter_provider=meter_provider)
+        self.decisions = meter.create_counter(
+            DECISIONS, unit="{decision}", description="Events decided, one per order or row"
+        )
+        self.applied = meter.create_counter(
+            APPLIED, unit="{rule}", description="Rules whose conditions held and that took effect"
+        )
+        self.lost = meter.create_counter(
+            LOST, unit="{rule}", description="Rules whose conditions held but that lost"
+        )
+        self.discount = meter.create_counter(
+            DISCOUNT,
+            unit="{currency}",
+            description="Discount granted, in the major unit of the currency attribute",
+        )
+        self.errors = meter.create_counter(
+            ERRORS, unit="{error}", description="Rules that raised, and events not decided"
+        )
+        self.duration = meter.create_histogram(
+            DURATION,
+            unit="s",
+            description="Time to decide one event (a listing: the whole listing)",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+
+    # --------------------------------------------------------- recording --
+
+    def decided(self, decision: Decision, seconds: float | None = None) -> None:
+        """Count ``decision``: its event, its rules applied, lost and failed, its discounts."""
+        event, ruleset = decision.event, decision.version
+        base = {EVENT: event, VERSION: ruleset}
+        self.decisions.add(1, base)
+        if seconds is not None:
+            self.duration.record(seconds, base)
+        lost = decision.lost
+        if decision.matched:
+            losers = {r.rule for r in lost}
+            for name in decision.matched:
+                if name not in losers:
+                    self.applied.add(1, {EVENT: event, RULE: name, VERSION: ruleset})
+        for r in lost:
+            self.lost.add(1, {EVENT: event, RULE: r.rule, VERSION: ruleset})
+        currency = decision.currency
+        for a in decision.applied:
+            if a.amount:  # a Decimal: float only for OpenTelemetry
+                attrs = {EVENT: event, RULE: a.rule, VERSION: ruleset, CURRENCY: currency}
+                self.discount.add(float(a.amount), attrs)
+        if decision.errors:
+            self.failures(event, ruleset, decision.errors)
+
+    def failures(self, event: str, ruleset: str, errors: Iterable[RuleFailure]) -> None:
+        """Count rule failures (``errors`` of a decision or a verdict)."""
+        for err in errors:
+            if err.rule:
+                attrs = {EVENT: event, RULE: err.rule, VERSION: ruleset}
+            else:
+                attrs = {EVENT: event, VERSION: ruleset, ERROR_TYPE: UNDECIDED}
+            self.errors.add(1, attrs)
+
+    def raised(self, event: str, ruleset: str, error: BaseException) -> None:
+        """Count an evaluation that raised instead of deciding: a rule's error
+        (``raise_errors``), or a value no rule could be run on."""
+        rule = getattr(error, "rule", None)
+        if isinstance(rule, str) and rule:
+            attrs = {EVENT: event, RULE: rule, VERSION: ruleset}
+        else:
+            attrs = {EVENT: event, VERSION: ruleset, ERROR_TYPE: type(error).__name__}
+        self.errors.add(1, attrs)
+
+    def listed(
+        self, event: str, ruleset: str, verdicts: Iterable[Verdict], seconds: float | None = None
+    ) -> None:
+        """Count a listing: one decision per candidate, the rule that decided each."""
+        base = {EVENT: event, VERSION: ruleset}
+        n = 0
+        for v in verdicts:
+            n += 1
+            if v.rule is not None and not any(e.rule == v.rule for e in v.errors):
+                self.applied.add(1, {EVENT: event, RULE: v.rule, VERSION: ruleset})
+            if v.errors:
+                self.failures(event, ruleset, v.errors)
+        if n:
+            self.decisions.add(n, base)
+        if seconds is not None:
+            self.duration.record(seconds, base)
+
+    # ------------------------------------------------ the pure path, opted in --
+
+    def evaluate(
+        self,
+        rules: RuleSet,
+        event: str,
+        facts: Mapping[str, Any],
+        *,
+        raise_errors: bool = False,
+    ) -> Decision:
+        """``rules.evaluate(event, facts)``, counted and timed.
+
+        The pure path records nothing by itself (see the module's doc); a
+        caller who decides without the database shell and wants the
+        decisions in the metrics calls this instead.
+        """
+        start = time.perf_counter()
+        try:
+            decision = rules.evaluate(event, facts, raise_errors=raise_errors)
+        except Exception as e:
+            self.raised(event, rules.version, e)
+            raise
+        self.decided(decision, time.perf_counter() - start)
+        return decision
+
+
+_default: Metrics | None = None
+_made: weakref.WeakKeyDictionary[MeterProvider, Metrics] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def metrics_for(meter_provider: MeterProvider | None = None) -> Metrics:
+    """The instruments of ``meter_provider`` (None: the global provider), made once each."""
+    global _default
+    if meter_provider is None:
+        if _default is None:
+            with _lock:
+                if _default is None:
+                    _default = Metrics()
+        return _default
+    with _lock:
+        found = _made.get(meter_provider)
+        if found is None:
+            found = _made[meter_provider] = Metrics(meter_provider)
+    return found
