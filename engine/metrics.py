@@ -23,8 +23,9 @@ set's version are the only values, so the number of series is bounded by
 the rule set, not by the data.
 
 **Where.** The database shell records: :meth:`Engine.fire
-<rulec.engine.db.attach.Engine.fire>` and label events, scheduled runs,
-listings. The pure core (``RuleSet.evaluate``, ``decide``) records nothing,
+<rulec.engine.db.attach.Engine.fire>` and label events (one decision at a
+time), scheduled runs (a batch at a time), listings (a listing at a
+time). The pure core (``RuleSet.evaluate``, ``decide``) records nothing,
 because even the no-op instruments cost 5-20 % of a decision there (see
 ``docs/performance.md``); a caller of the pure path who wants its
 decisions counted opts in with :meth:`Metrics.evaluate`.
@@ -40,6 +41,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +62,7 @@ __all__ = [
     "LOST",
     "METER_NAME",
     "Metrics",
+    "Tally",
     "metrics_for",
 ]
 
@@ -98,6 +101,8 @@ DURATION_BUCKETS = (
     2.5,
 )
 
+_ZERO = Decimal(0)
+
 #: ``error.type`` of a decision that failed as a whole (an order in an unknown currency).
 UNDECIDED = "undecided"
 
@@ -107,6 +112,90 @@ def _version() -> str:
         return version("rulec")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         return ""
+
+
+class Tally:
+    """What decisions of one event and rule set add to the metrics, counted in
+    memory and recorded at once by :meth:`Metrics.record`: a scheduled batch's
+    rows, a listing's candidates, or one decision.
+
+    Discounts are added up as Decimal, and made floats once, when recorded.
+    """
+
+    __slots__ = (
+        "applied",
+        "decisions",
+        "discounts",
+        "event",
+        "failed",
+        "lost",
+        "raised",
+        "version",
+    )
+
+    def __init__(self, event: str, version: str) -> None:
+        self.event = event
+        self.version = version
+        self.decisions = 0
+        #: rule -> times it applied, lost, failed.
+        self.applied: dict[str, int] = {}
+        self.lost: dict[str, int] = {}
+        self.failed: dict[str, int] = {}
+        #: error type -> evaluations that decided nothing.
+        self.raised: dict[str, int] = {}
+        #: (rule, currency) -> discount granted.
+        self.discounts: dict[tuple[str, str], Decimal] = {}
+
+    def add(self, decision: Decision) -> None:
+        """Count one decision: its rules applied, lost and failed, its discounts."""
+        self.decisions += 1
+        if decision.matched:
+            lost = self.lost
+            losers = set()
+            for r in decision.lost:
+                losers.add(r.rule)
+                lost[r.rule] = lost.get(r.rule, 0) + 1
+            applied = self.applied
+            for name in decision.matched:
+                if name not in losers:
+                    applied[name] = applied.get(name, 0) + 1
+        if decision.applied:
+            discounts, currency = self.discounts, decision.currency
+            for a in decision.applied:
+                key = (a.rule, currency)
+                discounts[key] = discounts.get(key, _ZERO) + a.amount
+        if decision.errors:
+            self.failures(decision.errors)
+
+    def add_verdict(self, verdict: Verdict) -> None:
+        """Count one listed candidate: the rule that decided it, the rules that failed."""
+        self.decisions += 1
+        rule = verdict.rule
+        if verdict.errors:
+            self.failures(verdict.errors)
+            if any(e.rule == rule for e in verdict.errors):
+                return
+        if rule is not None:
+            self.applied[rule] = self.applied.get(rule, 0) + 1
+
+    def failures(self, errors: Iterable[RuleFailure]) -> None:
+        """Count rules that raised (a decision's or a verdict's ``errors``); a failure
+        without a rule is an event that could not be decided."""
+        for err in errors:
+            if err.rule:
+                self.failed[err.rule] = self.failed.get(err.rule, 0) + 1
+            else:
+                self.raised[UNDECIDED] = self.raised.get(UNDECIDED, 0) + 1
+
+    def error(self, error: BaseException) -> None:
+        """Count an evaluation that raised instead of deciding: a rule's error
+        (``raise_errors``: it names the rule), or a value no rule could run on."""
+        rule = getattr(error, "rule", None)
+        if isinstance(rule, str) and rule:
+            self.failed[rule] = self.failed.get(rule, 0) + 1
+        else:
+            kind = type(error).__name__
+            self.raised[kind] = self.raised.get(kind, 0) + 1
 
 
 class Metrics:
@@ -139,70 +228,45 @@ class Metrics:
         self.duration = meter.create_histogram(
             DURATION,
             unit="s",
-            description="Time to decide one event (a listing: the whole listing)",
+            description="Time to decide one event (a listing, a scheduled batch: all of it)",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
 
     # --------------------------------------------------------- recording --
 
-    def decided(self, decision: Decision, seconds: float | None = None) -> None:
-        """Count ``decision``: its event, its rules applied, lost and failed, its discounts."""
-        event, ruleset = decision.event, decision.version
+    def record(self, tally: Tally, seconds: float | None = None) -> None:
+        """Add ``tally`` to the instruments; ``seconds``, when given, is one duration."""
+        event, ruleset = tally.event, tally.version
         base = {EVENT: event, VERSION: ruleset}
-        self.decisions.add(1, base)
+        if tally.decisions:
+            self.decisions.add(tally.decisions, base)
         if seconds is not None:
             self.duration.record(seconds, base)
-        lost = decision.lost
-        if decision.matched:
-            losers = {r.rule for r in lost}
-            for name in decision.matched:
-                if name not in losers:
-                    self.applied.add(1, {EVENT: event, RULE: name, VERSION: ruleset})
-        for r in lost:
-            self.lost.add(1, {EVENT: event, RULE: r.rule, VERSION: ruleset})
-        currency = decision.currency
-        for a in decision.applied:
-            if a.amount:  # a Decimal: float only for OpenTelemetry
-                attrs = {EVENT: event, RULE: a.rule, VERSION: ruleset, CURRENCY: currency}
-                self.discount.add(float(a.amount), attrs)
-        if decision.errors:
-            self.failures(event, ruleset, decision.errors)
+        for instrument, counts in (
+            (self.applied, tally.applied),
+            (self.lost, tally.lost),
+            (self.errors, tally.failed),
+        ):
+            for rule, n in counts.items():
+                instrument.add(n, {EVENT: event, RULE: rule, VERSION: ruleset})
+        for kind, n in tally.raised.items():
+            self.errors.add(n, {EVENT: event, VERSION: ruleset, ERROR_TYPE: kind})
+        for (rule, currency), amount in tally.discounts.items():
+            if amount:  # a Decimal: a float only for OpenTelemetry
+                attrs = {EVENT: event, RULE: rule, VERSION: ruleset, CURRENCY: currency}
+                self.discount.add(float(amount), attrs)
 
-    def failures(self, event: str, ruleset: str, errors: Iterable[RuleFailure]) -> None:
-        """Count rule failures (``errors`` of a decision or a verdict)."""
-        for err in errors:
-            if err.rule:
-                attrs = {EVENT: event, RULE: err.rule, VERSION: ruleset}
-            else:
-                attrs = {EVENT: event, VERSION: ruleset, ERROR_TYPE: UNDECIDED}
-            self.errors.add(1, attrs)
+    def decided(self, decision: Decision, seconds: float | None = None) -> None:
+        """Record one decision, and how long it took."""
+        tally = Tally(decision.event, decision.version)
+        tally.add(decision)
+        self.record(tally, seconds)
 
     def raised(self, event: str, ruleset: str, error: BaseException) -> None:
-        """Count an evaluation that raised instead of deciding: a rule's error
-        (``raise_errors``), or a value no rule could be run on."""
-        rule = getattr(error, "rule", None)
-        if isinstance(rule, str) and rule:
-            attrs = {EVENT: event, RULE: rule, VERSION: ruleset}
-        else:
-            attrs = {EVENT: event, VERSION: ruleset, ERROR_TYPE: type(error).__name__}
-        self.errors.add(1, attrs)
-
-    def listed(
-        self, event: str, ruleset: str, verdicts: Iterable[Verdict], seconds: float | None = None
-    ) -> None:
-        """Count a listing: one decision per candidate, the rule that decided each."""
-        base = {EVENT: event, VERSION: ruleset}
-        n = 0
-        for v in verdicts:
-            n += 1
-            if v.rule is not None and not any(e.rule == v.rule for e in v.errors):
-                self.applied.add(1, {EVENT: event, RULE: v.rule, VERSION: ruleset})
-            if v.errors:
-                self.failures(event, ruleset, v.errors)
-        if n:
-            self.decisions.add(n, base)
-        if seconds is not None:
-            self.duration.record(seconds, base)
+        """Record an evaluation of ``event`` that raised instead of deciding."""
+        tally = Tally(event, ruleset)
+        tally.error(error)
+        self.record(tally)
 
     # ------------------------------------------------ the pure path, opted in --
 
@@ -214,7 +278,7 @@ class Metrics:
         *,
         raise_errors: bool = False,
     ) -> Decision:
-        """``rules.evaluate(event, facts)``, counted and timed.
+        """``rules.evaluate(event, facts)``, recorded and timed.
 
         The pure path records nothing by itself (see the module's doc); a
         caller who decides without the database shell and wants the

@@ -37,7 +37,7 @@ from rulec.engine.db.facts.row import (
     lines_of,
     read_order,
 )
-from rulec.engine.metrics import metrics_for
+from rulec.engine.metrics import Tally, metrics_for
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import Order
 
@@ -207,7 +207,10 @@ def explain_listing(
     except Exception as e:
         metrics.raised(event, rules.version, e)
         raise
-    metrics.listed(event, rules.version, found, time.perf_counter() - start)
+    tally = Tally(event, rules.version)
+    for v in found:
+        tally.add_verdict(v)
+    metrics.record(tally, time.perf_counter() - start)
     return list(zip(candidates, found, strict=True))
 
 

@@ -50,12 +50,13 @@ been loaded with one query per kind of row.
 logged on the ``rulec.engine`` logger with the subject's id, and counted;
 the row's other rules and the batch go on.
 
-**Metrics.** Each row's decision is counted and timed through the
-OpenTelemetry API (:mod:`rulec.engine.metrics`), under the event's key
-(``daily:customer``); its duration is the decision's alone (the facts are
-read per batch). A batch rolled back (another run holds the period) has
-been counted all the same: metrics are approximations, the run rows are
-the truth.
+**Metrics.** Each committed batch is recorded through the OpenTelemetry
+API (:mod:`rulec.engine.metrics`) under the event's key
+(``daily:customer``): one decision per row, the rules applied, lost and
+failed, and one duration, the batch's. The rows are counted in memory and
+recorded once per batch: a row costs a few dict updates, not an
+instrument call. A batch rolled back (another run holds the period) is
+not recorded.
 
 **Validity windows.** For a customer, a rule's ``from … until …`` window is
 compared with the start of the period (the ``order.created_at`` fact,
@@ -101,7 +102,7 @@ from rulec.engine.db.runs import (
     unfinished,
 )
 from rulec.engine.db.write import apply_effects
-from rulec.engine.metrics import Metrics, metrics_for
+from rulec.engine.metrics import Metrics, Tally, metrics_for
 from rulec.engine.vocabulary import SCHEDULED_SUBJECTS
 from rulec.storage.models import Label, Order
 
@@ -409,9 +410,9 @@ class _SubjectRun:
     def batch(self, run_id: int, last: int) -> tuple[int, int, int, int, bool]:
         """One batch after id ``last``: (rows, changed, errors, new last id, period done)."""
         plan, key, subject = self.plan, self.plan.key, self.subject
-        evaluate, version = self.rules.evaluate, self.rules.version
-        decided, raised = self.metrics.decided, self.metrics.raised
-        clock = time.perf_counter
+        evaluate = self.rules.evaluate
+        tally = Tally(key, self.rules.version)
+        start = time.perf_counter()
         with self.factory() as session, session.begin():
             conn = session.connection()
             lock(conn, run_id, last)
@@ -425,17 +426,16 @@ class _SubjectRun:
             for row in rows:
                 # the labels as the rows before this one left them
                 facts = page.facts(row, plan.fact_labels)
-                start = clock()
                 try:
                     decision = evaluate(key, facts)
                 except Exception as e:  # a bad stored value (an unknown currency, …)
                     errors += 1
-                    raised(key, version, e)
+                    tally.error(e)
                     logger.error(
                         "%s failed on %s %s: %s: %s", key, subject, row.id, type(e).__name__, e
                     )
                     continue
-                decided(decision, clock() - start)
+                tally.add(decision)
                 if decision.errors:
                     errors += len(decision.errors)
                     _log_failures(key, subject, row.id, decision)
@@ -448,6 +448,7 @@ class _SubjectRun:
                 session.flush()
             done = len(ids) < self.batch_size
             advance(conn, run_id, last, ids[-1], len(ids), done)
+        self.metrics.record(tally, time.perf_counter() - start)  # committed
         return len(ids), len(pending), errors, ids[-1], done
 
 

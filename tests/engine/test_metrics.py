@@ -99,7 +99,7 @@ def by(points: list[tuple[dict[str, Any], Any]], *keys: str) -> dict[tuple[Any, 
 def shop(sessions, provider: MeterProvider) -> dict[str, Any]:
     """The known sequence: a VIP order, a non-VIP order, another VIP order (every one
     with the failing rule "boom"), a listing of two prices and a daily run over three
-    customers. Returns the ids and the rule set's version."""
+    customers in two batches. Returns the ids and the rule set's version."""
     rules = shop_rules()
     engine = Engine(rules, meter_provider=provider)
     engine.attach(sessions)
@@ -137,8 +137,10 @@ def shop(sessions, provider: MeterProvider) -> dict[str, Any]:
             s, rules, "price_listed", rows, viewer={"is_agent": False}, meter_provider=provider
         )
         assert [p.name for p in shown] == ["Plain"]
-    report = run_scheduled(sessions, rules, "daily", period="2026-11-26", meter_provider=provider)
-    assert [(r.processed, r.changed) for r in report.subjects] == [(3, 1)]
+    report = run_scheduled(
+        sessions, rules, "daily", period="2026-11-26", batch_size=2, meter_provider=provider
+    )
+    assert [(r.processed, r.changed, r.batches) for r in report.subjects] == [(3, 1, 2)]
     return {
         "version": rules.version,
         "ids": {*orders, ada.id, ben.id, cleo.id, *(p.id for p in prices)},
@@ -187,7 +189,7 @@ class TestAShop:
         assert {k: p.count for k, p in durations.items()} == {
             ("order_created",): 3,
             ("price_listed",): 1,  # one per listing
-            ("daily:customer",): 3,
+            ("daily:customer",): 2,  # one per batch
         }
         for p in durations.values():
             assert tuple(p.explicit_bounds) == DURATION_BUCKETS
