@@ -211,6 +211,32 @@ class TestAShop:
                 assert not any(label in value for label in LABELS)
 
 
+class TestLabelEvents:
+    def test_a_label_linked_by_the_application_is_counted(self, sessions, provider, reader):
+        rules = rulec.load_text(
+            "label Gold, Welcomed for customer\n"
+            'rule "Greet" on customer_labeled when label is Gold '
+            "then add label Welcomed to customer end\n",
+            "rules/labels.rules",
+        )
+        Engine(rules, meter_provider=provider).attach(sessions)
+        with sessions.begin() as s:
+            s.add_all([Customer(name="Ada"), Label(name="Gold", entity_type="customer")])
+        with sessions.begin() as s:
+            ada = s.scalars(select(Customer)).one()
+            ada.labels.append(s.scalars(select(Label).where(Label.name == "Gold")).one())
+        with sessions() as s:
+            assert sorted(lb.name for lb in s.scalars(select(Customer)).one().labels) == [
+                "Gold",
+                "Welcomed",
+            ]
+        got = read(reader)
+        assert by(got["rulec.decisions"], "rulec.event") == {("customer_labeled",): 1}
+        assert by(got["rulec.rules.applied"], "rulec.rule") == {("Greet",): 1}
+        assert by(got["rulec.decision.duration"], "rulec.event")["customer_labeled",].count == 1
+        assert "rulec.discount.amount" not in got
+
+
 class TestErrors:
     def test_a_rule_raised_with_raise_errors_is_counted(self, sessions, provider, reader):
         engine = Engine(shop_rules(), raise_errors=True, meter_provider=provider)
