@@ -149,16 +149,17 @@ class Tally:
     def add(self, decision: Decision) -> None:
         """Count one decision: its rules applied, lost and failed, its discounts."""
         self.decisions += 1
-        if decision.matched:
-            lost = self.lost
-            losers = set()
-            for r in decision.lost:
-                losers.add(r.rule)
-                lost[r.rule] = lost.get(r.rule, 0) + 1
+        matched = decision.matched
+        if matched:
             applied = self.applied
-            for name in decision.matched:
-                if name not in losers:
-                    applied[name] = applied.get(name, 0) + 1
+            if decision.lost:
+                lost = self.lost
+                for r in decision.lost:
+                    lost[r.rule] = lost.get(r.rule, 0) + 1
+                losers = {r.rule for r in decision.lost}
+                matched = tuple(name for name in matched if name not in losers)
+            for name in matched:
+                applied[name] = applied.get(name, 0) + 1
         if decision.applied:
             discounts, currency = self.discounts, decision.currency
             for a in decision.applied:
