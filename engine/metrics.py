@@ -26,8 +26,9 @@ the rule set, not by the data.
 <rulec.engine.db.attach.Engine.fire>` and label events (one decision at a
 time), scheduled runs (a batch at a time), listings (a listing at a
 time). The pure core (``RuleSet.evaluate``, ``decide``) records nothing,
-because even the no-op instruments cost 5-20 % of a decision there (see
-``docs/performance.md``); a caller of the pure path who wants its
+because even with no SDK the cheapest recording (a counter and a
+histogram) costs a decision there 3-6 %, and the per-rule counts about
+half again (``docs/performance.md``, section 7); a caller of the pure path who wants its
 decisions counted opts in with :meth:`Metrics.evaluate`.
 
 **Approximations.** Amounts are Decimal in the engine and floats in
