@@ -21,7 +21,11 @@ The second, **public path**, times what a caller of the public API does
 ``RuleSet.evaluate``, and the decision's records read (``applied``, ``lost``:
 the engine writes its audit rows from them for every discounted order),
 against hand-written Python that reads the same nested facts and returns
-the same records. Its last line says what nested facts cost over flat ones.
+the same records. Its last lines say what nested facts cost over flat ones,
+and what recording decisions through the OpenTelemetry API would cost the
+public path with no SDK installed: the cheapest recording (one counter, one
+histogram) and ``Metrics.evaluate``, the metrics' opt-in for the pure path
+(``RuleSet.evaluate`` itself records nothing: docs/performance.md, section 7).
 
 Figures are medians of ``--repeat`` timed blocks; rulec and baseline blocks
 alternate, so machine noise hits both. Exit status is 0 even when a target
@@ -47,10 +51,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.metrics import get_meter
+
 import rulec
 from rulec.engine.core.decision import AppliedDiscount, LostRule
 from rulec.engine.core.load import version_of
 from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 VIP_FILE = ROOT / "rules" / "vip.rules"
@@ -189,6 +196,38 @@ def make_public(rules: RuleSet) -> Callable[[Mapping[str, Any]], Records]:
         return figures, d.applied, d.lost
 
     return rulec_public
+
+
+def make_metered(rules: RuleSet, metrics: Metrics) -> Callable[[Mapping[str, Any]], Records]:
+    """The public path through :meth:`Metrics.evaluate`: decided, counted and timed."""
+    evaluate = metrics.evaluate
+
+    def rulec_metered(f: Mapping[str, Any]) -> Records:
+        d = evaluate(rules, EVENT, f)
+        figures = (d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount)
+        return figures, d.applied, d.lost
+
+    return rulec_metered
+
+
+def make_cheapest(rules: RuleSet) -> Callable[[Mapping[str, Any]], Records]:
+    """The public path with the least a decision could record: two clock reads, one
+    counter and one histogram of the OpenTelemetry API, no per-rule counts."""
+    evaluate, clock = rules.evaluate, time.perf_counter
+    meter = get_meter("bench.evaluate")
+    decisions = meter.create_counter("bench.decisions", unit="{decision}")
+    duration = meter.create_histogram("bench.decision.duration", unit="s")
+    attributes = {"rulec.event": EVENT, "rulec.ruleset.version": rules.version}
+
+    def rulec_cheapest(f: Mapping[str, Any]) -> Records:
+        start = clock()
+        d = evaluate(EVENT, f)
+        decisions.add(1, attributes)
+        duration.record(clock() - start, attributes)
+        figures = (d.discount_percentage, d.discount_amount, d.discount_description, d.total_amount)
+        return figures, d.applied, d.lost
+
+    return rulec_cheapest
 
 
 def deals_of(rules: RuleSet) -> dict[str, list[Deal]]:
@@ -421,6 +460,18 @@ def main(argv: list[str] | None = None) -> int:
         f"for the VIP order: {nested_us:.2f} against {flat_us:.2f} µs; target <= 0.30)",
         flush=True,
     )
+    # the global meter provider, which nothing sets here: the API's no-op
+    for name, fn in (
+        ("the cheapest recording (a counter, a histogram)", make_cheapest(vip_rules)),
+        ("Metrics.evaluate, the opt-in", make_metered(vip_rules, Metrics())),
+    ):
+        plain_us, metered_us = measure(public, fn, nested_vip, args.repeat, block_ns)
+        print(
+            f"  (metrics with no SDK, {name}: {metered_us - plain_us:+.2f} µs "
+            f"({(metered_us / plain_us - 1) * 100:+.1f} %) for the VIP order: "
+            f"{metered_us:.2f} against {plain_us:.2f} µs; RuleSet.evaluate records none)",
+            flush=True,
+        )
     for n in args.sizes:
         t0 = time.perf_counter()
         rules = load_sized(n)

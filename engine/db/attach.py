@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,7 @@ from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
+from rulec.engine.metrics import metrics_for
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY, project_vocabulary
 from rulec.storage.models import (
     HOLDER_LABEL_TYPES,
@@ -44,6 +46,9 @@ from rulec.storage.models import (
     RuleErrorRecord,
     Service,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 __all__ = ["DecisionListener", "Engine", "awaits_decision", "logger"]
 
@@ -78,6 +83,11 @@ class Engine:
     session. Listeners must not change ``facts``; an exception a listener
     raises propagates and fails the flush (the caller's transaction rolls
     back). Listeners run in the order they were added.
+
+    **Metrics.** Every decision :meth:`fire` and :meth:`fire_label` make is
+    counted and timed through the OpenTelemetry API (see
+    :mod:`rulec.engine.metrics` and ``docs/operations.md``), with the global
+    meter provider, or ``meter_provider`` when given.
     """
 
     def __init__(
@@ -89,6 +99,7 @@ class Engine:
         paths: Iterable[str | os.PathLike[str]] = (),
         cache: str | os.PathLike[str] | None = None,
         on_decision: DecisionListener | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._rules = rules
         self.vocabulary = vocabulary
@@ -101,6 +112,8 @@ class Engine:
         self._listeners: tuple[DecisionListener, ...] = (
             (on_decision,) if on_decision is not None else ()
         )
+        #: The instruments decisions are recorded with (rulec.engine.metrics).
+        self.metrics = metrics_for(meter_provider)
 
     @classmethod
     def from_paths(
@@ -111,6 +124,7 @@ class Engine:
         raise_errors: bool = False,
         cache: str | os.PathLike[str] | None = None,
         on_decision: DecisionListener | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> Engine:
         """Load, check and compile the rule files at ``paths``; raise on errors.
 
@@ -131,6 +145,7 @@ class Engine:
             paths=paths,
             cache=cache,
             on_decision=on_decision,
+            meter_provider=meter_provider,
         )
 
     @property
@@ -183,6 +198,7 @@ class Engine:
     def fire(self, event_name: str, order: Order, session: Session) -> Decision:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
         rules = self._rules  # one rule set for the whole decision, even during a reload
+        start = time.perf_counter()
         with session.no_autoflush:
             lines = lines_of(order)
             currency = order.currency or "EUR"
@@ -199,15 +215,24 @@ class Engine:
             elif _had_lines(order):  # its last line was removed
                 order.subtotal = payable(0, currency)  # 0.00 EUR, 0 JPY
             facts = load_facts(session, order, rules.keys_for(event_name), lines)
-            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            decision = self._decide(rules, event_name, facts)
             if order.created_at is None:
                 order.created_at = facts["order.created_at"]
             write_order(session, order, decision, lines)
+            self.metrics.decided(decision, time.perf_counter() - start)
             for err in decision.errors:  # logged once the order has its id
                 session.info.setdefault(_PENDING, []).append((order, err))
             for fn in self._listeners:
                 fn(order, facts, decision)
         return decision
+
+    def _decide(self, rules: RuleSet, event_name: str, facts: Facts) -> Decision:
+        """``rules.evaluate``; an evaluation that raises is counted as an error first."""
+        try:
+            return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+        except Exception as e:
+            self.metrics.raised(event_name, rules.version, e)
+            raise
 
     # ------------------------------------------------------------ attach --
 
@@ -257,6 +282,7 @@ class Engine:
         event_name = f"{holder}_{'labeled' if add else 'unlabeled'}"
         if not rules.has_rules(event_name):
             return None
+        start = time.perf_counter()
         with session.no_autoflush:
             if isinstance(row, Order):
                 facts = load_facts(session, row, rules.keys_for(event_name))
@@ -265,8 +291,9 @@ class Engine:
                 facts = load_holder_facts(session, holder, row, rules.keys_for(event_name))
                 targets = {holder: row}
             facts["label.name"] = label
-            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            decision = self._decide(rules, event_name, facts)
             apply_effects(session, decision, targets)
+            self.metrics.decided(decision, time.perf_counter() - start)
             if isinstance(row, Order):  # an order keeps the errors of its decisions
                 row.rule_errors.extend(
                     RuleErrorRecord(

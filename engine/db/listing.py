@@ -5,13 +5,18 @@ facts it needs through the fact catalog (:mod:`rulec.engine.db.facts`),
 loading every candidate's labels with one query for the whole list
 (together with the shared entities' labels): the number of statements
 does not depend on the number of candidates.
+
+Each listing is counted through the OpenTelemetry API
+(:mod:`rulec.engine.metrics`): one decision per candidate, the rule that
+decided each, and the listing's duration (facts read and verdicts).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
@@ -32,8 +37,12 @@ from rulec.engine.db.facts.row import (
     lines_of,
     read_order,
 )
+from rulec.engine.metrics import Tally, metrics_for
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 from rulec.storage.models import Order
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
 
 __all__ = ["explain_listing", "list_visible", "listing_facts"]
 
@@ -172,8 +181,14 @@ def explain_listing(
     now: datetime | None = None,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
     raise_errors: bool = False,
+    meter_provider: MeterProvider | None = None,
 ) -> list[tuple[T, Verdict]]:
-    """Every candidate with its :class:`Verdict` (shown or hidden, and by which rule)."""
+    """Every candidate with its :class:`Verdict` (shown or hidden, and by which rule).
+
+    The listing is recorded with ``meter_provider`` (default: the global one).
+    """
+    metrics = metrics_for(meter_provider)
+    start = time.perf_counter()
     shared, own = listing_facts(
         session,
         rules,
@@ -185,9 +200,17 @@ def explain_listing(
         order=order,
         vocabulary=vocabulary,
     )
-    found = verdicts(
-        rules, event, shared, own, now=now, vocabulary=vocabulary, raise_errors=raise_errors
-    )
+    try:
+        found = verdicts(
+            rules, event, shared, own, now=now, vocabulary=vocabulary, raise_errors=raise_errors
+        )
+    except Exception as e:
+        metrics.raised(event, rules.version, e)
+        raise
+    tally = Tally(event, rules.version)
+    for v in found:
+        tally.add_verdict(v)
+    metrics.record(tally, time.perf_counter() - start)
     return list(zip(candidates, found, strict=True))
 
 
@@ -204,6 +227,7 @@ def list_visible(
     now: datetime | None = None,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
     raise_errors: bool = False,
+    meter_provider: MeterProvider | None = None,
 ) -> list[T]:
     """The candidates the viewer may see, in their order.
 
@@ -229,6 +253,7 @@ def list_visible(
             now=now,
             vocabulary=vocabulary,
             raise_errors=raise_errors,
+            meter_provider=meter_provider,
         )
         if v.shown
     ]

@@ -52,6 +52,11 @@ class TestEvaluateBench:
         assert scale and float(scale[1]) > 0 and float(scale[2]) > 0
         nested = re.search(r"nested facts cost (-?\d+\.\d\d) µs more than flat", got.stdout)
         assert nested
+        metered = re.findall(r"metrics with no SDK, (.+?): ([+-]\d+\.\d\d) µs", got.stdout)
+        assert [name for name, _ in metered] == [
+            "the cheapest recording (a counter, a histogram)",
+            "Metrics.evaluate, the opt-in",
+        ]
         assert re.search(r"^\d+ of 10 targets met$", got.stdout, re.M)
 
     def test_bad_sizes_are_a_usage_error(self):
