@@ -408,7 +408,7 @@ def translate(
         head = f"{source} {rule.name!r}, trigger {code or 'none'!r}"
         d = _Draft(rule, name, code, target, head)
         if renamed:
-            d.header.append(renamed)
+            d.flag(renamed)
         if rule.status not in ("ENABLED", "DISABLED"):
             d.flag(f"status {rule.status!r} is neither ENABLED nor DISABLED: written disabled")
         elif rule.status == "DISABLED":
