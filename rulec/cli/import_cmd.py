@@ -81,9 +81,9 @@ def import_legacy(
     for warning in translation.warnings:
         click.echo(f"rulec: warning: {warning}", err=True)
     analysis = analyze_paths([out])
+    if analysis.diagnostics:  # what rulec check would say of the files
+        click.echo(render(Format.TEXT, analysis.diagnostics, analysis.texts()), nl=False, err=True)
     if has_errors(analysis.diagnostics):
-        errors = [d for d in analysis.diagnostics if d.severity == "error"]
-        click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
         click.echo(f"rulec: the files written to {out} have errors", err=True)
         sys.exit(EXIT_FAIL)
     states = [r.state for r in translation.rules if r.rule_id is not None]

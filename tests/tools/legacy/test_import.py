@@ -323,8 +323,13 @@ class TestPricing:
         assert got.shown("Premium", year=2026, role="agent")
         assert not got.shown("Season 2026-2027", year=2026, role="agent")
 
-    def test_listing_decisions_are_the_old_ones(self, old_db, tmp_path):
-        db, i = pricing_db()
+    @pytest.mark.parametrize("triggers", ["both", "base", "agent"])
+    def test_listing_decisions_are_the_old_ones(self, old_db, tmp_path, triggers):
+        db, i = pricing_db(agent_twin=False)
+        if triggers == "agent":  # no plain trigger for 2026: the rules go to 2030's
+            db.rows["rules_ruletrigger"][0]["code"] = "pricing_trigger_2030_2031"
+        other = "2030_2031" if triggers == "base" else "2026_2027"
+        i["agent"] = db.trigger(f"pricing_trigger_{other}_Agent")
         db.rule("Season", i["base"], conditions=[("PRICE", "NOT_LABEL", i["premium"])])
         db.rule(
             "Premium VIP",
@@ -341,7 +346,7 @@ class TestPricing:
         names = {i["season"]: "Season 2026-2027", i["premium"]: "Premium"}
         for price in ([], [i["season"]], [i["premium"]], [i["season"], i["premium"]]):
             for customer in (None, [], [i["vip"]]):
-                for year in (2025, 2026, None):
+                for year in (2025, 2026, 2030, None):
                     for agent in (False, True):
                         role = (
                             "agent" if agent else ("customer" if customer is not None else "guest")
@@ -416,3 +421,32 @@ class TestCheckOrders:
         db.order(None, "80.00")
         got = run(old_db, db, tmp_path, "--check-orders")
         assert got.differences == [] and "2 orders replayed: 0 would differ" in got.result.stderr
+
+
+class TestEdges:
+    def test_a_subtotal_rulec_refuses_is_listed_not_a_crash(self, old_db, tmp_path):
+        db, i = vip_db()
+        db.rule("VIP", i["trigger"], labels=[i["vip"]], actions=[DISCOUNT])
+        db.customer(1, i["vip"])
+        db.order(1, "10.50")  # 10.50 yen: rulec refuses what no one can pay
+        got = run(old_db, db, tmp_path, "--check-orders", "--currency", "JPY", code=1)
+        assert len(got.differences) == 1
+        assert "is finer than the currency's minor unit" in got.differences[0]
+
+    def test_a_schema_prefix_qualifies_every_table(self):
+        from rulec.tools.legacy.schema import legacy_metadata
+
+        md = legacy_metadata("legacy.old_")
+        assert sorted(md.tables)[0] == "legacy.old_labels_label"
+        assert all(t.schema == "legacy" and t.name.startswith("old_") for t in md.tables.values())
+        fks = {fk.target_fullname for t in md.tables.values() for fk in t.foreign_keys}
+        assert "legacy.old_rules_rule.id" in fks
+
+    def test_rules_without_a_trigger_or_with_an_unknown_status_are_disabled(self, old_db, tmp_path):
+        db, i = vip_db()
+        db.rule("Orphan", None, actions=[DISCOUNT])
+        db.rule("Odd", i["trigger"], status="PAUSED", actions=[DISCOUNT])
+        got = run(old_db, db, tmp_path)
+        assert "\n  disabled\n" in got.block("Orphan") and "\n  disabled\n" in got.block("Odd")
+        assert "no_trigger.rules" in got.files
+        assert got.order().discount_amount == Decimal("0.00")
