@@ -25,7 +25,6 @@ formatted: :class:`FormatError` carries its diagnostics.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -67,6 +66,7 @@ from rulec.dsl.nodes import (
     String,
     Value,
     Window,
+    label_text,
 )
 from rulec.dsl.parser import parse_source
 
@@ -403,16 +403,6 @@ def _date(d: DateValue) -> str:
 
 def _number(value: Decimal) -> str:
     return f"{value:f}"
-
-
-#: A plain name, as the grammar's NAME terminal reads it.
-_PLAIN_NAME = re.compile(r"[^\W\d]\w*")
-
-
-def label_text(name: str) -> str:
-    """A label's name as written: plain when it can be (``Customer_VIP``), else
-    quoted (``"Season 2026-2027"``)."""
-    return name if _PLAIN_NAME.fullmatch(name) else _string(name)
 
 
 def _string(text: str) -> str:

@@ -89,6 +89,17 @@ class TestParse:
         codes = [d.code for d in rulec.check_text('label "a\\qb" for customer\n', "a.rules")]
         assert codes == ["R108"]
 
+    def test_a_suggestion_writes_the_label_as_it_must_be_written(self):
+        text = (
+            "label A for customer\n"
+            'on order_created when customer has label "Foo Bar" then discount 1% "x"\n'
+        )
+        (d,) = rulec.check_text(text, "a.rules")
+        assert (d.code, d.suggestion) == (
+            "R210",
+            "declare it with 'label \"Foo Bar\" for customer'",
+        )
+
     def test_an_undeclared_quoted_label_is_r210(self):
         text = (
             'label "Season 2026-2027" for customer\n'
