@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from attrs import frozen
 
+from rulec.dsl.fmt import format_text
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.tools.legacy.labels import LabelNames, declare_labels
 from rulec.tools.legacy.schema import Legacy, Rule
@@ -457,7 +458,8 @@ def translate(
         )
     imported.extend(_hide_rules(legacy, targets, audiences, file_of, files, unique, warnings))
     texts = {"labels.rules": names.text}
-    texts.update({f: "\n".join(parts) for f, parts in files.items()})
+    # laid out as rulec fmt would: long conditions one clause a line
+    texts.update({f: format_text("\n".join(parts), f) for f, parts in files.items()})
     return Translation(texts, tuple(imported), tuple(warnings), names)
 
 

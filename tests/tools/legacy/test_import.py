@@ -47,11 +47,12 @@ class Imported:
         return [line for line in self.result.stdout.splitlines() if line.startswith("orders_")]
 
     def block(self, name: str) -> str:
-        """The text of rule ``name`` (with the comments above it), from its file."""
+        """The text of rule ``name`` (with the comments above it), from its file;
+        a condition laid out one clause a line is joined back into one line."""
         for text in self.files.values():
             for chunk in text.split("\n\n"):
                 if f'rule "{name}"' in chunk:
-                    return chunk
+                    return re.sub(r"\n +(and|or) ", r" \1 ", chunk)
         raise AssertionError(f"no rule {name!r}")
 
     def order(self, *labels: str, subtotal: str = "100.00", customer: bool = True) -> Any:
@@ -95,6 +96,8 @@ def run(old_db, db: OldDb, tmp_path: Path, *args: str, code: int | None = 0) -> 
         assert result.exit_code == code, (result.stdout, result.stderr)
     checked = CliRunner().invoke(cli.main, ["check", "--strict", str(out)])
     assert checked.exit_code == 0, checked.stdout
+    formatted = CliRunner().invoke(cli.main, ["fmt", "--check", str(out)])
+    assert formatted.exit_code == 0, formatted.stderr
     return Imported(result, out)
 
 
