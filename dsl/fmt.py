@@ -73,10 +73,11 @@ from rulec.dsl.nodes import (
     String,
     Value,
     Window,
+    label_text,
 )
 from rulec.dsl.parser import parse_source
 
-__all__ = ["WIDTH", "FormatError", "format_text"]
+__all__ = ["WIDTH", "FormatError", "format_text", "label_text"]
 
 #: A one-line rule longer than this is laid out one clause a line.
 WIDTH = 100
@@ -193,7 +194,11 @@ def _at(span: Span | None) -> tuple[int, int]:
 def _item(item: Item, comments: Sequence[Comment], alone: frozenset[int]) -> list[_Line]:
     """An item's lines, with the comments written inside it put back."""
     if isinstance(item, LabelDecl):
-        lines = [_Line(f"label {', '.join(n.text for n in item.names)} for {item.entity.text}")]
+        lines = [
+            _Line(
+                f"label {', '.join(label_text(n.text) for n in item.names)} for {item.entity.text}"
+            )
+        ]
         return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
     if isinstance(item, RuleTest):
         return _test(item, comments, alone)
@@ -400,9 +405,9 @@ def _cond(c: Condition) -> str:
     if isinstance(c, Some):
         return f"any {_cond(c.condition)}"
     if isinstance(c, HasLabel):
-        return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {c.label.text}"
+        return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {label_text(c.label.text)}"
     if isinstance(c, HasAnyLabel):
-        names = ", ".join(n.text for n in c.labels)
+        names = ", ".join(label_text(n.text) for n in c.labels)
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} any label of {names}"
     if isinstance(c, Is):
         return f"{c.entity.text} is {'not ' if c.negated else ''}{_value(c.value)}"
@@ -476,7 +481,7 @@ def _action(a: object) -> str:
     if isinstance(a, FixedDiscount):
         return f"{a.verb.text} {_number(a.amount)} {a.currency.text} {_string(a.title)}"
     if isinstance(a, LabelAction):
-        return f"{a.verb.text} label {a.label.text} {a.preposition} {a.entity.text}"
+        return f"{a.verb.text} label {label_text(a.label.text)} {a.preposition} {a.entity.text}"
     if isinstance(a, SetField):
         return f"{a.verb.text} {_field(a.field)} to {_value(a.value)}"
     assert isinstance(a, EntityAction), type(a)

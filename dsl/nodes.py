@@ -10,6 +10,7 @@ an unknown label) are the checker's job and become diagnostics with spans.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import attrs
@@ -63,6 +64,7 @@ __all__ = [
     "Value",
     "Window",
     "comment_at",
+    "label_text",
     "name_at",
     "walk",
 ]
@@ -122,6 +124,19 @@ class Name(Node):
 
     def __str__(self) -> str:
         return self.text
+
+
+#: A plain name, as the grammar's NAME terminal reads it.
+_PLAIN_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def label_text(name: str) -> str:
+    """A label's name as written in a rule: plain when it can be (``Customer_VIP``),
+    else quoted (``"Season 2026-2027"``)."""
+    if _PLAIN_NAME.fullmatch(name):
+        return name
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
 def name_at(text: str, file: str, line: int, column: int) -> Name:

@@ -239,7 +239,7 @@ def explain(
             if action is not None:
                 return action, len(text)
         line, col = _last_position(text)
-        expected = getattr(e, "expected", None) or getattr(e, "accepts", None) or ()
+        expected = getattr(e, "accepts", None) or getattr(e, "expected", None) or ()
         return diagnostic(
             "R107",
             "unexpected end of file: the last rule is incomplete",

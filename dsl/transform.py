@@ -183,6 +183,10 @@ class ToAst(Transformer[Token, Any]):
     def name(self, meta: Any, tok: Token) -> Name:
         return Name(str(tok), span=token_span(self.file, tok))
 
+    def quoted_name(self, meta: Any, tok: Token) -> Name:
+        """A label's name written as quoted text: the same label as the plain name."""
+        return Name(self._string(tok), span=token_span(self.file, tok))
+
     subject = name
     target = name
     target_word = name

@@ -28,6 +28,7 @@ from rulec.dsl.nodes import (
     Rule,
     SetField,
     Some,
+    label_text,
 )
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.spelling import suggest
@@ -160,7 +161,7 @@ def _label(ctx: Context, entity: Entity, label: Name) -> None:
                 "the rule set declares no labels, so label names such as "
                 f"'{label.text}' cannot be checked",
                 label.span,
-                f"declare them, e.g. 'label {label.text} for {entity.name}'",
+                f"declare them, e.g. 'label {label_text(label.text)} for {entity.name}'",
             )
         return
     by_entity = ctx.labels.get(label.text)
@@ -171,7 +172,7 @@ def _label(ctx: Context, entity: Entity, label: Name) -> None:
             "R210",
             f"label '{label.text}' is not declared",
             label.span,
-            hint or f"declare it with 'label {label.text} for {entity.name}'",
+            hint or f"declare it with 'label {label_text(label.text)} for {entity.name}'",
         )
     elif entity.name not in by_entity:
         ctx.report(
@@ -384,7 +385,8 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
         if action.preposition != expected:
             ctx.report(
                 "R214",
-                f"write '{verb} label {action.label.text} {expected} {action.entity.text}'",
+                f"write '{verb} label {label_text(action.label.text)} {expected} "
+                f"{action.entity.text}'",
                 action.span,
             )
         entity = _entity(ctx, rule, action.entity, labelled=True)
