@@ -79,6 +79,14 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R312": ("warning", "'and' and 'or' mixed without parentheses"),
     "R313": ("warning", "amount compared without its currency"),
     "R314": ("warning", "time zone written as an abbreviation or a legacy name"),
+    # R320 to R326: deep lint (rulec check; rulec.tools.deeplint)
+    "R320": ("warning", "rule can never win"),
+    "R321": ("warning", "rules conflict"),
+    "R322": ("warning", "validity window already closed"),
+    "R323": ("warning", "label declared but never used"),
+    "R324": ("warning", "label in the database not declared"),
+    "R325": ("warning", "declared label missing from the database"),
+    "R326": ("warning", "deep lint stopped at its limit"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

@@ -30,7 +30,7 @@ from rulec.dsl.nodes import (
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.values import Instant
 
-__all__ = ["MAX_DNF_TERMS", "TooBig", "stage_satisfiability"]
+__all__ = ["MAX_DNF_TERMS", "TooBig", "contradictory", "normal_form", "stage_satisfiability"]
 
 
 #: Disjunctive normal forms larger than this are not searched for contradictions.
@@ -183,6 +183,17 @@ def _empty_range(conds: list[tuple[Compare | Between | In, bool]], ctx: Context)
         if not remaining:
             return True
     return False
+
+
+def normal_form(c: Condition, positive: bool = True) -> list[list[Any]]:
+    """``c`` (or, with ``positive`` False, its negation) as conjunctions of literals;
+    TooBig past :data:`MAX_DNF_TERMS`. Deep lint (:mod:`.implication`) shares it."""
+    return _dnf(c, positive)
+
+
+def contradictory(term: list[Any], ctx: Context) -> bool:
+    """Whether the literals of one conjunction leave no order possible."""
+    return _contradictory(term, ctx)
 
 
 def stage_satisfiability(ctx: Context) -> None:

@@ -1,0 +1,337 @@
+"""Deep lint, the pure part: rules that can never win (R320), rules that fight
+(R321), windows already closed (R322) and labels never used (R323).
+
+It finds *candidates*. A candidate of R320 or R321 is a pair of rules and
+what one does to the other; whether an order really shows it is for the
+caller to prove, with an example order run through the engine
+(``rulec.tools.deeplint``: the dsl may not import the engine). The rules
+are seen as :class:`Facet` values, which the caller makes from loaded rules.
+
+**Bounded.** Pairs are only formed within an event's rules, and a rule is
+compared only with the rules that read no label or field it does not read
+itself (an index on what each rule reads); every test a pair passes before
+the normal forms are built is a cheap one. At most :data:`MAX_PAIRS` pairs
+get the expensive test; when the cap is reached, the rules not yet compared
+are returned as ``cut``, so the caller can say where the search stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import field, frozen
+
+from rulec.dsl.check.context import walk
+from rulec.dsl.check.implication import Implication, Mention
+from rulec.dsl.nodes import (
+    Compare,
+    Condition,
+    HasAnyLabel,
+    HasLabel,
+    Ident,
+    In,
+    Is,
+    Item,
+    LabelAction,
+    LabelDecl,
+    Rule,
+    Span,
+)
+from rulec.dsl.vocabulary import Vocabulary
+
+__all__ = [
+    "MAX_PAIRS",
+    "Facet",
+    "Pair",
+    "Search",
+    "closed_windows",
+    "label_uses",
+    "search_pairs",
+    "unused_labels",
+]
+
+#: Rule pairs given the implication or overlap test at the most, per run.
+MAX_PAIRS = 20_000
+
+
+@frozen
+class Facet:
+    """A rule as deep lint sees it (made by the caller from a loaded rule)."""
+
+    #: The caller's handle for the rule (its loaded rule), given back in a :class:`Pair`.
+    handle: Any = field(eq=False)
+    name: str
+    event: str
+    #: Its place in the policy's order of its event: priority first, then source order.
+    rank: int
+    priority: int
+    exclusive: bool
+    combinable: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    #: The condition as written (None: always holds).
+    condition: Condition | None = field(eq=False)
+    #: What the condition reads (:func:`rulec.dsl.check.implication.mentions`).
+    reads: frozenset[Mention]
+    #: The optional entities whose presence the lowered condition requires.
+    guards: frozenset[str]
+    #: Its discount actions: ``("percent", pct, cap, cap currency)`` or
+    #: ``("fixed", amount, currency)``.
+    discounts: tuple[tuple[Any, ...], ...] = ()
+    #: The fields it sets: ``(entity, field, value)``.
+    sets: tuple[tuple[str, str, str], ...] = ()
+    #: Its listing votes: ``(entity, show)``.
+    votes: tuple[tuple[str, bool], ...] = ()
+    #: The order currencies for which it offers a discount (None: every one).
+    currencies: frozenset[str] | None = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "currencies", _currencies(self.discounts))
+
+
+def _currencies(discounts: tuple[tuple[Any, ...], ...]) -> frozenset[str] | None:
+    out: set[str] = set()
+    for d in discounts:
+        cur = d[3] if d[0] == "percent" else d[2]
+        if cur is None:
+            return None
+        out.add(cur)
+    return frozenset(out)
+
+
+@frozen
+class Pair:
+    """A candidate: ``loser`` can never win against ``winner`` (R320), or the two
+    fight (R321). ``kind`` says how: ``exclusive``, ``better`` (R320);
+    ``setting``, ``both-exclusive``, ``visibility`` (R321)."""
+
+    code: str
+    kind: str
+    event: str
+    winner: Facet
+    loser: Facet
+    #: For ``setting``: the field (``order.status``); for ``visibility``: the entity.
+    what: str = ""
+
+
+@frozen
+class Search:
+    pairs: list[Pair]
+    #: The first rule of each event not fully compared when :data:`MAX_PAIRS` was reached.
+    cut: list[tuple[str, Facet]]
+
+
+def _covers(a: Facet, b: Facet) -> bool:
+    """Whether ``a``'s validity window holds whenever ``b``'s does."""
+    if a.valid_from is not None and (b.valid_from is None or b.valid_from < a.valid_from):
+        return False
+    return a.valid_until is None or (b.valid_until is not None and b.valid_until <= a.valid_until)
+
+
+def _overlap(a: Facet, b: Facet) -> bool:
+    """Whether the two validity windows have an instant in common."""
+    lo = max((x for x in (a.valid_from, b.valid_from) if x is not None), default=None)
+    hi = min((x for x in (a.valid_until, b.valid_until) if x is not None), default=None)
+    return lo is None or hi is None or lo < hi
+
+
+def _offers_with(a: Facet, b: Facet) -> bool:
+    """Whether ``a`` offers a discount for every currency ``b`` offers one in."""
+    ca, cb = a.currencies, b.currencies
+    return ca is None or (cb is not None and cb <= ca)
+
+
+def _always_more(a: Facet, b: Facet) -> bool:
+    """Whether ``a``'s one discount is never smaller than ``b``'s, ties going to ``a``."""
+    if len(a.discounts) != 1 or len(b.discounts) != 1:
+        return False
+    da, db = a.discounts[0], b.discounts[0]
+    first = a.rank < b.rank
+    if da[0] == "fixed" and db[0] == "fixed":
+        return da[2] == db[2] and (da[1] > db[1] or (da[1] == db[1] and first))
+    if da[0] == "percent" and db[0] == "percent":
+        if da[1] < db[1] or not first:
+            return False
+        return da[2] is None or (db[2] is not None and da[3] == db[3] and da[2] >= db[2])
+    if da[0] == "fixed" and db[0] == "percent":
+        # b never gives more than its cap, in a's currency
+        capped = db[2] is not None and db[3] == da[2]
+        return capped and (db[2] < da[1] or (db[2] == da[1] and first))
+    return False
+
+
+def _shadows(a: Facet, b: Facet) -> str | None:
+    """How ``a`` keeps ``b``'s discount from ever applying, as far as settings,
+    windows and amounts go (the caller tests the conditions): ``exclusive``,
+    ``better`` or None."""
+    if not a.discounts or not _offers_with(a, b) or not _covers(a, b):
+        return None
+    if a.exclusive and (not b.exclusive or a.rank < b.rank):
+        return "exclusive"
+    if not (a.exclusive or b.exclusive or a.combinable or b.combinable) and _always_more(a, b):
+        return "better"
+    return None
+
+
+def _fight(a: Facet, b: Facet) -> tuple[str, str] | None:
+    """How ``a`` and ``b`` (``a`` first in the policy's order, same event, same
+    priority) fight when both apply: (kind, what) or None."""
+    if a.priority != b.priority or not _overlap(a, b):
+        return None
+    for entity, name, value in b.sets:
+        if any(e == entity and n == name and v != value for e, n, v in a.sets):
+            return ("setting", f"{entity}.{name}")
+    if a.exclusive and b.exclusive and a.discounts and b.discounts:
+        return ("both-exclusive", "")
+    for entity, show in b.votes:
+        if any(e == entity and s != show for e, s in a.votes):
+            return ("visibility", entity)
+    return None
+
+
+def search_pairs(
+    events: Mapping[str, Sequence[Facet]],
+    vocabulary: Vocabulary,
+    *,
+    listing: frozenset[str] = frozenset(),
+    max_pairs: int = MAX_PAIRS,
+) -> Search:
+    """The candidate pairs of each event's rules (``events``: event -> its rules in
+    the policy's order, its own and its included events'). A rule is only
+    reported under its own event; ``listing`` names the listing events (no
+    discounts there, only votes).
+
+    R320 pairs are proved here (the winner's condition is implied by the
+    loser's); R321 pairs only need an order for which both hold, which the
+    caller looks for.
+    """
+    pairs: list[Pair] = []
+    cut: list[tuple[str, Facet]] = []
+    budget = max_pairs
+    implies = Implication(vocabulary)
+    for event, rules in events.items():
+        # the rules that may shadow others, by one thing they read, then by all they read
+        index: dict[Mention, dict[frozenset[Mention], list[Facet]]] = {}
+        unread: list[Facet] = []  # rules whose conditions read nothing
+        for r in rules:
+            if r.discounts and (r.exclusive or len(r.discounts) == 1):
+                key = min(r.reads, default=None)
+                if key is None:
+                    unread.append(r)
+                else:
+                    index.setdefault(key, {}).setdefault(r.reads, []).append(r)
+        by_priority: dict[int, list[Facet]] = {}
+        for r in rules:
+            if r.sets or r.votes or (r.exclusive and r.discounts):
+                by_priority.setdefault(r.priority, []).append(r)
+        for b in rules:
+            if b.event != event:
+                continue
+            if budget <= 0:
+                cut.append((event, b))
+                break
+            shadowed = False
+            if b.discounts and event not in listing:
+                for a in _shadow_candidates(b, index, unread):
+                    kind = _shadows(a, b)
+                    if kind is None or not a.guards <= b.guards:
+                        continue
+                    budget -= 1
+                    if implies(b.condition, a.condition):
+                        pairs.append(Pair("R320", kind, event, a, b))
+                        shadowed = True
+                        break
+                    if budget <= 0:
+                        break
+            if shadowed:
+                continue
+            for a in by_priority.get(b.priority, ()):
+                if a.rank >= b.rank or a.event != event:
+                    continue
+                fight = _fight(a, b)
+                if fight is not None:
+                    budget -= 1
+                    pairs.append(Pair("R321", fight[0], event, a, b, fight[1]))
+                    break
+    return Search(pairs, cut)
+
+
+def _shadow_candidates(
+    b: Facet,
+    index: Mapping[Mention, Mapping[frozenset[Mention], list[Facet]]],
+    unread: list[Facet],
+) -> Iterator[Facet]:
+    """The rules that read nothing ``b`` does not read, in the policy's order."""
+    found = [*unread]
+    for m in b.reads:
+        for reads, group in index.get(m, {}).items():
+            if reads <= b.reads:
+                found.extend(group)
+    seen: set[int] = set()
+    for a in sorted(found, key=lambda f: f.rank):
+        if a is not b and id(a) not in seen:
+            seen.add(id(a))
+            yield a
+
+
+def closed_windows(rules: Iterable[Facet], as_of: datetime) -> Iterator[Facet]:
+    """The rules whose validity window closed at or before ``as_of`` (R322)."""
+    for r in rules:
+        if r.valid_until is not None and r.valid_until <= as_of:
+            yield r
+
+
+def label_uses(items: Iterable[Item]) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """What the rules do with labels: ``(entity, label)`` pairs given by an ``add``
+    action, the names tested in conditions, and every label name a rule writes
+    (tested, added or removed)."""
+    given: set[tuple[str, str]] = set()
+    tested: set[str] = set()
+    written: set[str] = set()
+    for item in items:
+        if not isinstance(item, Rule):
+            continue
+        for c in walk(item.condition):
+            if isinstance(c, HasLabel):
+                tested.add(c.label.text)
+            elif isinstance(c, HasAnyLabel):
+                tested.update(n.text for n in c.labels)
+            elif isinstance(c, Is) and isinstance(c.value, Ident):
+                tested.add(c.value.name)  # ``label is Customer_VIP``
+            elif isinstance(c, Compare) and isinstance(c.value, Ident):
+                tested.add(c.value.name)
+            elif isinstance(c, In):
+                tested.update(v.name for v in c.values if isinstance(v, Ident))
+        for a in item.actions:
+            if isinstance(a, LabelAction):
+                written.add(a.label.text)
+                if a.preposition == "to":
+                    given.add((a.entity.text, a.label.text))
+    return given, tested, written | tested
+
+
+def unused_labels(items: Iterable[Item]) -> Iterator[tuple[str, str, Span]]:
+    """Declared labels no rule mentions (R323): ``(entity, label, declaration span)``."""
+    items = list(items)
+    _given, _tested, written = label_uses(items)
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        if isinstance(item, LabelDecl):
+            for n in item.names:
+                key = (item.entity.text, n.text)
+                if n.text not in written and key not in seen and n.span is not None:
+                    seen.add(key)
+                    yield (item.entity.text, n.text, n.span)
+
+
+def declared_labels(items: Iterable[Item]) -> dict[tuple[str, str], Span]:
+    """Every declared ``(entity, label)`` and where it is first declared."""
+    out: dict[tuple[str, str], Span] = {}
+    for item in items:
+        if isinstance(item, LabelDecl):
+            for n in item.names:
+                if n.span is not None:
+                    out.setdefault((item.entity.text, n.text), n.span)
+    return out
