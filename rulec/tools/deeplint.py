@@ -44,7 +44,15 @@ from rulec.tools.words import facts_in_words
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
 
-__all__ = ["MAX_CONFIRM", "Finding", "confirm", "deep_lint", "findings", "with_deep_lint"]
+__all__ = [
+    "MAX_CONFIRM",
+    "Finding",
+    "confirm",
+    "deep_lint",
+    "examples",
+    "findings",
+    "with_deep_lint",
+]
 
 _EXAMPLE_SUBTOTAL = Decimal("100.00")
 #: Rules run through the engine for example orders at the most, per run: each
@@ -119,6 +127,17 @@ def deep_lint(
     out += [_reported(f, nodes, vocabulary) for f in confirmed]
     out += [_diagnostic("R326", why, _head(nodes[id(f.handle)])) for f, why in cut]
     return out
+
+
+def examples(
+    analysis: Analysis, vocabulary: Vocabulary, *, as_of: date
+) -> tuple[RuleSet, list[Finding]]:
+    """The rule set and the confirmed R320 and R321 findings, each with its example
+    order and the engine's decision for it (what the soundness tests hold)."""
+    moment = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    rule_set = from_analysis(analysis, vocabulary)
+    facets = _facets(rule_set, _ast_rules(analysis, rule_set), vocabulary)
+    return rule_set, findings(rule_set, facets, vocabulary, moment)[0]
 
 
 def findings(
@@ -363,7 +382,7 @@ def _closed(f: Facet, window: Window | None, day: date) -> Diagnostic:
     )
     return _diagnostic(
         "R322",
-        f"the validity window closed at {written} (as of {day.isoformat()}): "
+        f"the validity window ('until {written}') has closed (as of {day.isoformat()}): "
         "this rule no longer applies to any order",
         span or Span(r.file, r.line, r.column, r.line, r.column + 1),
         "remove the rule, or move its window",
@@ -395,8 +414,8 @@ def _reported(f: Finding, nodes: dict[int, Rule], vocabulary: Vocabulary) -> Dia
     if p.kind == "better":
         return _diagnostic(
             "R320",
-            f"rule '{b.name}' can never win: whenever it applies, rule '{a.name}' "
-            f"{_named(a, b)} applies too and always gives at least as much; "
+            f"rule '{b.name}' can never win: whenever it applies, rule {_named(a, b)} "
+            "applies too and always gives at least as much; "
             f"{eg}: '{a.name}' applies and '{b.name}' loses to it",
             span,
             f"remove '{b.name}', or make it 'combinable' if it should add to '{a.name}'",
