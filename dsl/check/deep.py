@@ -43,6 +43,8 @@ from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = [
     "MAX_PAIRS",
+    "MAX_RIVALS",
+    "MAX_SCANS",
     "Facet",
     "Pair",
     "Search",
@@ -52,8 +54,12 @@ __all__ = [
     "unused_labels",
 ]
 
-#: Rule pairs given the implication or overlap test at the most, per run.
-MAX_PAIRS = 20_000
+#: Rule pairs given the implication test at the most, per run.
+MAX_PAIRS = 5_000
+#: Rule pairs given the cheap tests (settings, windows, amounts) at the most, per run.
+MAX_SCANS = 150_000
+#: Rules a rule may fight (R321) that are handed to the caller, per rule.
+MAX_RIVALS = 3
 
 
 @frozen
@@ -86,9 +92,13 @@ class Facet:
     votes: tuple[tuple[str, bool], ...] = ()
     #: The order currencies for which it offers a discount (None: every one).
     currencies: frozenset[str] | None = field(init=False)
+    #: Its one discount (None: none, or several).
+    offer: tuple[Any, ...] | None = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "currencies", _currencies(self.discounts))
+        one = self.discounts[0] if len(self.discounts) == 1 else None
+        object.__setattr__(self, "offer", one)
 
 
 def _currencies(discounts: tuple[tuple[Any, ...], ...]) -> frozenset[str] | None:
@@ -145,34 +155,36 @@ def _offers_with(a: Facet, b: Facet) -> bool:
 
 def _always_more(a: Facet, b: Facet) -> bool:
     """Whether ``a``'s one discount is never smaller than ``b``'s, ties going to ``a``."""
-    if len(a.discounts) != 1 or len(b.discounts) != 1:
+    da, db = a.offer, b.offer
+    if da is None or db is None:
         return False
-    da, db = a.discounts[0], b.discounts[0]
-    first = a.rank < b.rank
-    if da[0] == "fixed" and db[0] == "fixed":
-        return da[2] == db[2] and (da[1] > db[1] or (da[1] == db[1] and first))
-    if da[0] == "percent" and db[0] == "percent":
-        if da[1] < db[1] or not first:
+    if da[0] == "percent":
+        # a percentage: never less when it is as large and capped no lower; quantized
+        # amounts can tie, and a tie goes to the rule that comes first
+        if db[0] != "percent" or a.rank > b.rank or da[1] < db[1]:
             return False
         return da[2] is None or (db[2] is not None and da[3] == db[3] and da[2] >= db[2])
-    if da[0] == "fixed" and db[0] == "percent":
-        # b never gives more than its cap, in a's currency
-        capped = db[2] is not None and db[3] == da[2]
-        return capped and (db[2] < da[1] or (db[2] == da[1] and first))
-    return False
+    if db[0] == "fixed":
+        return da[2] == db[2] and (da[1] > db[1] or (da[1] == db[1] and a.rank < b.rank))
+    # a fixed amount against a percentage: b never gives more than its cap, in a's currency
+    if db[2] is None or db[3] != da[2]:
+        return False
+    return bool(db[2] < da[1] or (db[2] == da[1] and a.rank < b.rank))
 
 
 def _shadows(a: Facet, b: Facet) -> str | None:
     """How ``a`` keeps ``b``'s discount from ever applying, as far as settings,
     windows and amounts go (the caller tests the conditions): ``exclusive``,
     ``better`` or None."""
-    if not a.discounts or not _offers_with(a, b) or not _covers(a, b):
+    if a.exclusive:
+        kind = "exclusive" if not b.exclusive or a.rank < b.rank else None
+    elif b.exclusive or a.combinable or b.combinable or not _always_more(a, b):
         return None
-    if a.exclusive and (not b.exclusive or a.rank < b.rank):
-        return "exclusive"
-    if not (a.exclusive or b.exclusive or a.combinable or b.combinable) and _always_more(a, b):
-        return "better"
-    return None
+    else:
+        kind = "better"
+    if kind is None or not _covers(a, b) or not _offers_with(a, b):
+        return None
+    return kind
 
 
 def _fight(a: Facet, b: Facet) -> tuple[str, str] | None:
@@ -197,6 +209,7 @@ def search_pairs(
     *,
     listing: frozenset[str] = frozenset(),
     max_pairs: int = MAX_PAIRS,
+    max_scans: int = MAX_SCANS,
 ) -> Search:
     """The candidate pairs of each event's rules (``events``: event -> its rules in
     the policy's order, its own and its included events'). A rule is only
@@ -204,58 +217,77 @@ def search_pairs(
     discounts there, only votes).
 
     R320 pairs are proved here (the winner's condition is implied by the
-    loser's); R321 pairs only need an order for which both hold, which the
-    caller looks for.
+    loser's): one per rule at the most, the first winner in the policy's
+    order. R321 pairs only need an order for which both hold, which the
+    caller looks for: up to :data:`MAX_RIVALS` per rule, the caller keeps the
+    first it confirms. ``max_pairs`` bounds the proofs, ``max_scans`` the
+    cheap tests.
     """
     pairs: list[Pair] = []
     cut: list[tuple[str, Facet]] = []
-    budget = max_pairs
+    proofs, scans = max_pairs, max_scans
     implies = Implication(vocabulary)
     for event, rules in events.items():
         # the rules that may shadow others, by one thing they read, then by all they read
         index: dict[Mention, dict[frozenset[Mention], list[Facet]]] = {}
         unread: list[Facet] = []  # rules whose conditions read nothing
+        rivals: dict[tuple[Any, ...], list[Facet]] = {}  # what two rules may fight over
         for r in rules:
-            if r.discounts and (r.exclusive or len(r.discounts) == 1):
+            if r.discounts and (r.exclusive or (len(r.discounts) == 1 and not r.combinable)):
                 key = min(r.reads, default=None)
                 if key is None:
                     unread.append(r)
                 else:
                     index.setdefault(key, {}).setdefault(r.reads, []).append(r)
-        by_priority: dict[int, list[Facet]] = {}
-        for r in rules:
-            if r.sets or r.votes or (r.exclusive and r.discounts):
-                by_priority.setdefault(r.priority, []).append(r)
+            if r.event == event:
+                for k in _stakes(r):
+                    rivals.setdefault(k, []).append(r)
         for b in rules:
             if b.event != event:
                 continue
-            if budget <= 0:
+            if proofs <= 0 or scans <= 0:
                 cut.append((event, b))
                 break
             shadowed = False
             if b.discounts and event not in listing:
                 for a in _shadow_candidates(b, index, unread):
-                    kind = _shadows(a, b)
+                    scans -= 1
+                    if scans <= 0:
+                        break
+                    kind = _shadows(a, b) if a is not b else None
                     if kind is None or not a.guards <= b.guards:
                         continue
-                    budget -= 1
+                    proofs -= 1
                     if implies(b.condition, a.condition):
                         pairs.append(Pair("R320", kind, event, a, b))
                         shadowed = True
                         break
-                    if budget <= 0:
+                    if proofs <= 0 or scans <= 0:
                         break
             if shadowed:
                 continue
-            for a in by_priority.get(b.priority, ()):
-                if a.rank >= b.rank or a.event != event:
-                    continue
-                fight = _fight(a, b)
-                if fight is not None:
-                    budget -= 1
-                    pairs.append(Pair("R321", fight[0], event, a, b, fight[1]))
-                    break
+            found = 0
+            for k in _stakes(b):
+                for a in rivals.get(k, ()):
+                    if a.rank >= b.rank or found >= MAX_RIVALS:
+                        break
+                    scans -= 1
+                    fight = _fight(a, b)
+                    if fight is not None:
+                        found += 1
+                        pairs.append(Pair("R321", fight[0], event, a, b, fight[1]))
     return Search(pairs, cut)
+
+
+def _stakes(r: Facet) -> Iterator[tuple[Any, ...]]:
+    """What ``r`` may fight another rule of its priority over: a field it sets, the
+    exclusivity of its discount, the candidates it shows or hides."""
+    for entity, name, _value in r.sets:
+        yield (r.priority, "set", entity, name)
+    if r.exclusive and r.discounts:
+        yield (r.priority, "exclusive")
+    for entity, _show in r.votes:
+        yield (r.priority, "vote", entity)
 
 
 def _shadow_candidates(
@@ -263,17 +295,13 @@ def _shadow_candidates(
     index: Mapping[Mention, Mapping[frozenset[Mention], list[Facet]]],
     unread: list[Facet],
 ) -> Iterator[Facet]:
-    """The rules that read nothing ``b`` does not read, in the policy's order."""
-    found = [*unread]
+    """The rules that read nothing ``b`` does not read (each is in one group of the
+    index, under the least thing it reads, or among the ``unread``)."""
+    yield from unread
     for m in b.reads:
         for reads, group in index.get(m, {}).items():
             if reads <= b.reads:
-                found.extend(group)
-    seen: set[int] = set()
-    for a in sorted(found, key=lambda f: f.rank):
-        if a is not b and id(a) not in seen:
-            seen.add(id(a))
-            yield a
+                yield from group
 
 
 def closed_windows(rules: Iterable[Facet], as_of: datetime) -> Iterator[Facet]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulec.dsl.check.deep import (
     MAX_PAIRS,
+    MAX_SCANS,
     Facet,
     Pair,
     closed_windows,
@@ -28,6 +29,7 @@ from rulec.dsl.check.deep import (
 )
 from rulec.dsl.check.implication import mentions
 from rulec.dsl.diagnostics import CODES, Diagnostic
+from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.lowered import AllOf, Condition, Present
 from rulec.dsl.nodes import Rule, Span, Window
 from rulec.dsl.solve import example
@@ -58,16 +60,24 @@ _EXAMPLE_SUBTOTAL = Decimal("100.00")
 #: Rules run through the engine for example orders at the most, per run: each
 #: candidate costs the number of rules of its event (an example order is decided
 #: by the whole rule set, so that what it shows is what the engine does).
-MAX_CONFIRM = 100_000
+MAX_CONFIRM = 50_000
 
 
 class Finding:
     """A confirmed R320 or R321: the pair, the example facts and the decision."""
 
     def __init__(
-        self, pair: Pair, facts: dict[str, Any], decision: Decision, shown: frozenset[str]
+        self,
+        pair: Pair,
+        facts: dict[str, Any],
+        decision: Decision,
+        shown: frozenset[str],
+        beaten_by: str,
     ) -> None:
         self.pair = pair
+        #: The rule the loser loses to for this order: the pair's winner, or for R320
+        #: a third rule that beats both (the loser never wins either way).
+        self.beaten_by = beaten_by
         #: The facts the engine decided (the example, with a subtotal, currency and moment).
         self.facts = facts
         self.decision = decision
@@ -117,15 +127,16 @@ def deep_lint(
         from rulec.tools.dblabels import compare_labels
 
         out += compare_labels(items, db())
-    rule_set = from_analysis(analysis, vocabulary)
-    nodes = _ast_rules(analysis, rule_set)
-    facets = _facets(rule_set, nodes, vocabulary)
-    for f in closed_windows(facets.values(), moment):
-        window = _window(nodes[id(f.handle)])
-        out.append(_closed(f, window, day))
-    confirmed, cut = findings(rule_set, facets, vocabulary, moment, max_pairs, max_confirm)
-    out += [_reported(f, nodes, vocabulary) for f in confirmed]
-    out += [_diagnostic("R326", why, _head(nodes[id(f.handle)])) for f, why in cut]
+    with paused_gc():  # many small objects, none of them cyclic garbage
+        rule_set = from_analysis(analysis, vocabulary)
+        nodes = _ast_rules(analysis, rule_set)
+        facets = _facets(rule_set, nodes, vocabulary)
+        for f in closed_windows(facets.values(), moment):
+            window = _window(nodes[id(f.handle)])
+            out.append(_closed(f, window, day))
+        confirmed, cut = findings(rule_set, facets, vocabulary, moment, max_pairs, max_confirm)
+        out += [_reported(f, nodes, vocabulary) for f in confirmed]
+        out += [_diagnostic("R326", why, _head(nodes[id(f.handle)])) for f, why in cut]
     return out
 
 
@@ -167,8 +178,9 @@ def findings(
     cut = [
         (
             f,
-            f"deep lint stopped at its limit of {max_pairs:,} rule pairs: this rule and the "
-            f"{event} rules after it were not compared for shadowing and conflicts",
+            f"deep lint stopped at its limits ({max_pairs:,} rule pairs proved, "
+            f"{MAX_SCANS:,} compared): this rule and the {event} rules after it were not "
+            "compared for shadowing and conflicts",
         )
         for event, f in search.cut
     ]
@@ -176,7 +188,10 @@ def findings(
     work = 0
     left: list[Pair] = []
     sizes: dict[str, int] = {}
+    done: set[int] = set()  # the rules already reported: one finding per rule
     for pair in search.pairs:
+        if id(pair.loser) in done:
+            continue
         if pair.event not in sizes:
             sizes[pair.event] = len(rule_set.rules_of(pair.event))
         cost = sizes[pair.event]
@@ -187,6 +202,7 @@ def findings(
         found = confirm(rule_set, pair, moment)
         if found is not None:
             confirmed.append(found)
+            done.add(id(pair.loser))
     if left:
         cut.append(
             (
@@ -224,9 +240,10 @@ def confirm(rule_set: RuleSet, pair: Pair, moment: datetime) -> Finding | None:
         decision = decide(rule_set, pair.event, facts, now=when, all_rules=True)
     except Exception:  # an example the engine rejects (money finer than its unit…)
         return None
-    if not _shows(pair, decision):
+    beaten_by = _shows(pair, decision)
+    if beaten_by is None:
         return None
-    return Finding(pair, facts, decision, frozenset(k for k in shown if k in facts))
+    return Finding(pair, facts, decision, frozenset(k for k in shown if k in facts), beaten_by)
 
 
 def _order_events(rule_set: RuleSet) -> set[str]:
@@ -253,19 +270,32 @@ def _currency(pair: Pair) -> str:
     return "EUR"
 
 
-def _shows(pair: Pair, d: Decision) -> bool:
-    """Whether decision ``d`` shows what ``pair`` says."""
+def _shows(pair: Pair, d: Decision) -> str | None:
+    """The rule that wins in decision ``d`` if it shows what ``pair`` says, else None.
+
+    R320 says the loser can never win: the decision must show it matched and
+    lost, to a rule that applied (the winner of the pair, or a third rule that
+    beats both for this order). R321 says the two fight: the decision must
+    show the pair's winner winning and the loser losing to it.
+    """
     a, b = pair.winner.name, pair.loser.name
+    if b not in d.matched:
+        return None
     if pair.kind == "visibility":
         v = d.verdict
-        return v is not None and v.rule == a and not v.shown and b in d.matched
+        return a if v is not None and v.rule == a and not v.shown and a in d.matched else None
     lost = [x.reason for x in d.lost if x.rule == b]
     if pair.kind == "setting":
         entity, _, name = pair.what.partition(".")
         sets = any(c.rule == a and (c.entity, c.field) == (entity, name) for c in d.field_changes)
-        return sets and any(f"'{a}'" in r and "is set by" in r for r in lost)
-    applied = {x.rule for x in d.applied}
-    return a in applied and b not in applied and any(f"'{a}'" in r for r in lost)
+        return a if sets and any(f"'{a}'" in r and "is set by" in r for r in lost) else None
+    applied = [x.rule for x in d.applied]
+    if b in applied:
+        return None
+    if pair.code == "R320":
+        order = [a, *(x for x in applied if x != a)]
+        return next((w for w in order if w in applied and any(f"'{w}'" in r for r in lost)), None)
+    return a if a in applied and any(f"'{a}'" in r for r in lost) else None
 
 
 # ------------------------------------------------------------- the rules --
@@ -396,6 +426,11 @@ def _named(a: Rule_, b: Rule_) -> str:
     return f"'{a.name}' ({f'line {a.line}' if a.file == b.file else f'{a.file}:{a.line}'})"
 
 
+def _beaten(f: Finding) -> str:
+    """What the example order shows for an R320: who applies, and that the loser loses."""
+    return f"'{f.beaten_by}' applies and '{f.loser.name}' loses to it"
+
+
 def _reported(f: Finding, nodes: dict[int, Rule], vocabulary: Vocabulary) -> Diagnostic:
     p = f.pair
     a, b = f.winner, f.loser
@@ -407,7 +442,7 @@ def _reported(f: Finding, nodes: dict[int, Rule], vocabulary: Vocabulary) -> Dia
             "R320",
             f"rule '{b.name}' can never win: whenever it applies, the exclusive rule "
             f"{_named(a, b)} applies too and takes every other discount's place; "
-            f"{eg}: '{a.name}' applies and '{b.name}' loses to it",
+            f"{eg}: {_beaten(f)}",
             span,
             f"remove '{b.name}', or narrow '{a.name}' so that it leaves some orders to it",
         )
@@ -416,7 +451,7 @@ def _reported(f: Finding, nodes: dict[int, Rule], vocabulary: Vocabulary) -> Dia
             "R320",
             f"rule '{b.name}' can never win: whenever it applies, rule {_named(a, b)} "
             "applies too and always gives at least as much; "
-            f"{eg}: '{a.name}' applies and '{b.name}' loses to it",
+            f"{eg}: {_beaten(f)}",
             span,
             f"remove '{b.name}', or make it 'combinable' if it should add to '{a.name}'",
         )

@@ -201,7 +201,7 @@ class TestLimits:
     def test_the_pair_cap_says_where_it_stopped(self) -> None:
         found = deep_lint(corpus("shadowed-exclusive.bad.rules"), V, as_of=DAY, max_pairs=0)
         assert [(d.code, d.span.line) for d in found] == [("R326", 4)]
-        assert "limit of 0 rule pairs" in found[0].message
+        assert "limits (0 rule pairs proved" in found[0].message
 
     def test_the_example_cap_reports_nothing_unconfirmed(self) -> None:
         found = deep_lint(corpus("shadowed-exclusive.bad.rules"), V, as_of=DAY, max_confirm=1)
@@ -228,8 +228,10 @@ def held(rule_set: RuleSet, f: Finding) -> None:
         assert any(x.rule == b and "is set by" in x.reason for x in d.lost)
     else:
         applied = [x.rule for x in d.applied]
-        assert a in applied and b not in applied, (p, f.facts, d)
-        assert any(x.rule == b and f"'{a}'" in x.reason for x in d.lost)
+        winner = f.beaten_by
+        assert winner == a or p.code == "R320"  # an R320 loser may lose to a third rule
+        assert winner in applied and b not in applied, (p, f.facts, d)
+        assert any(x.rule == b and f"'{winner}'" in x.reason for x in d.lost)
 
 
 ORDERS = [
