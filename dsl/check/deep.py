@@ -23,11 +23,15 @@ from typing import Any
 
 from attrs import field, frozen
 
-from rulec.dsl.check.context import walk
+from rulec.dsl.check.context import Context, walk
 from rulec.dsl.check.implication import Implication, Mention
+from rulec.dsl.check.satisfiability import TooBig, contradictory, normal_form
 from rulec.dsl.nodes import (
+    And,
+    Between,
     Compare,
     Condition,
+    FieldRef,
     HasAnyLabel,
     HasLabel,
     Ident,
@@ -36,9 +40,12 @@ from rulec.dsl.nodes import (
     Item,
     LabelAction,
     LabelDecl,
+    Name,
     Rule,
     Span,
+    Window,
 )
+from rulec.dsl.resolve import resolve_field
 from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "Search",
     "closed_windows",
     "label_uses",
+    "never_opens",
     "search_pairs",
     "unused_labels",
 ]
@@ -309,6 +317,44 @@ def closed_windows(rules: Iterable[Facet], as_of: datetime) -> Iterator[Facet]:
     for r in rules:
         if r.valid_until is not None and r.valid_until <= as_of:
             yield r
+
+
+def never_opens(rule: Rule, vocabulary: Vocabulary) -> Window | None:
+    """The window of ``rule`` when its conditions only hold for orders created outside
+    it (R322): its tests of the order's creation contradict its window, which is
+    judged at that creation. Proved with R307's machinery, so only reported when sure.
+    """
+    window = next((m for m in reversed(rule.meta) if isinstance(m, Window)), None)
+    if window is None or rule.condition is None:
+        return None
+    field_ref = next(
+        (
+            c.field
+            for c in walk(rule.condition)
+            if isinstance(c, Compare | Between | In) and _is_creation(c.field, vocabulary)
+        ),
+        None,
+    )
+    if field_ref is None:
+        return None
+    bounds: list[Condition] = []
+    if window.start is not None:
+        bounds.append(Compare(field_ref, Name(">="), window.start))
+    if window.end is not None:
+        # until a day: through its end; until an instant: up to it
+        op = "<" if ":" in window.end.text else "<="
+        bounds.append(Compare(field_ref, Name(op), window.end))
+    try:
+        terms = normal_form(And((rule.condition, *bounds)))
+    except TooBig:
+        return None
+    ctx = Context(vocabulary, ())
+    return window if terms and all(contradictory(t, ctx) for t in terms) else None
+
+
+def _is_creation(ref: FieldRef, vocabulary: Vocabulary) -> bool:
+    resolved = resolve_field(vocabulary, ref)
+    return resolved is not None and (resolved[0].name, resolved[1].name) == ("order", "created_at")
 
 
 def label_uses(items: Iterable[Item]) -> tuple[set[tuple[str, str]], set[str], set[str]]:

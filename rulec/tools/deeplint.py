@@ -24,6 +24,7 @@ from rulec.dsl.check.deep import (
     Facet,
     Pair,
     closed_windows,
+    never_opens,
     search_pairs,
     unused_labels,
 )
@@ -131,10 +132,26 @@ def deep_lint(
         rule_set = from_analysis(analysis, vocabulary)
         nodes = _ast_rules(analysis, rule_set)
         facets = _facets(rule_set, nodes, vocabulary)
+        dead: set[int] = set()  # rules that apply to no order: not paired with others
         for f in closed_windows(facets.values(), moment):
             window = _window(nodes[id(f.handle)])
             out.append(_closed(f, window, day))
-        confirmed, cut = findings(rule_set, facets, vocabulary, moment, max_pairs, max_confirm)
+            dead.add(id(f.handle))
+        for r in rule_set.rules:
+            window = None if id(r) in dead else _unopened(r, nodes[id(r)], vocabulary)
+            if window is not None and window.span is not None:
+                out.append(
+                    _diagnostic(
+                        "R322",
+                        "the validity window never opens for the orders this rule is about: "
+                        "its conditions only hold for orders created outside it",
+                        window.span,
+                        "make the window and the conditions on the order's creation agree",
+                    )
+                )
+                dead.add(id(r))
+        live = {k: f for k, f in facets.items() if k not in dead}
+        confirmed, cut = findings(rule_set, live, vocabulary, moment, max_pairs, max_confirm)
         out += [_reported(f, nodes, vocabulary) for f in confirmed]
         out += [_diagnostic("R326", why, _head(nodes[id(f.handle)])) for f, why in cut]
     return out
@@ -149,6 +166,16 @@ def examples(
     rule_set = from_analysis(analysis, vocabulary)
     facets = _facets(rule_set, _ast_rules(analysis, rule_set), vocabulary)
     return rule_set, findings(rule_set, facets, vocabulary, moment)[0]
+
+
+def _unopened(r: Rule_, node: Rule, vocabulary: Vocabulary) -> Window | None:
+    """``never_opens`` for the rules whose window is judged at an order's creation."""
+    if r.valid_from is None and r.valid_until is None:
+        return None
+    ev = next((e for e in vocabulary.events if e.key == r.event), None)
+    if ev is None or ev.kind is Kind.LISTING or "order" not in ev.entities:
+        return None
+    return never_opens(node, vocabulary)
 
 
 def findings(
@@ -168,7 +195,7 @@ def findings(
         rules = [
             facets[id(r)]
             for r in rule_set.rules_of(ev.key)
-            if r.valid_until is None or r.valid_until > moment
+            if id(r) in facets and (r.valid_until is None or r.valid_until > moment)
         ]
         if rules:
             events[ev.key] = sorted(rules, key=lambda f: f.rank)

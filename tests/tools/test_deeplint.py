@@ -176,6 +176,41 @@ class TestWindows:
         )
         assert [d.code for d in lint(text)] == ["R322"]
 
+    NEVER = (
+        'rule "Black Friday" from 2026-11-27 until 2026-11-30 Europe/Paris on order_created\n'
+        '  when order created < 2026-11-01 then discount 20% "bf" end\n'
+        'rule "After" from 2026-11-27 until 2026-11-30 on order_created\n'
+        '  when order created at > 2026-11-30 then discount 20% "after" end\n'
+        'rule "Inside" from 2026-11-27 until 2026-11-30 on order_created\n'
+        '  when order created >= 2026-11-30 then discount 20% "inside" end\n'
+        'rule "Late" from 2026-11-27 10:00 until 2026-11-30 10:00 on order_created\n'
+        '  when order created >= 2026-11-30 10:00 then discount 20% "late" end\n'
+    )
+
+    def test_a_window_that_never_opens_for_the_orders_tested(self) -> None:
+        got = [(d.code, d.span.line) for d in lint(self.NEVER, as_of=date(2026, 11, 1))]
+        assert got == [("R322", 1), ("R322", 3), ("R322", 7)]
+        assert "never opens" in lint(self.NEVER, as_of=date(2026, 11, 1))[0].message
+
+    def test_the_engine_agrees(self) -> None:
+        # the rules reported never apply; the others apply to some order
+        rules = rulec.load_text(self.NEVER)
+        instants = [
+            datetime(2026, 10, 31, 22, tzinfo=UTC),
+            *(
+                datetime(2026, 11, d, h, m, tzinfo=UTC)
+                for d in range(26, 31)
+                for h in (0, 9, 10, 23)
+                for m in (0, 59)
+            ),
+            datetime(2026, 12, 1, tzinfo=UTC),
+        ]
+        applied: set[str] = set()
+        for when in instants:
+            facts = {"order.subtotal": Decimal("10.00"), "order.created_at": when}
+            applied.update(x.rule for x in rules.evaluate("order_created", facts).applied)
+        assert applied == {"Inside"}  # "Late" asks for 10:00 on the 30th on, when it closes
+
 
 class TestLabels:
     def test_a_label_used_only_in_an_action_or_as_a_value_is_used(self) -> None:
