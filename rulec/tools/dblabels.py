@@ -12,19 +12,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from rulec.dsl.check.deep import declared_labels, label_uses
 from rulec.dsl.diagnostics import CODES, Diagnostic
 from rulec.dsl.nodes import Item, LabelDecl, Span
+from rulec.dsl.sources import RulesInputError
 from rulec.storage.models import Label
 
 __all__ = ["compare_labels", "read_labels"]
 
 
 def read_labels(engine: Engine) -> set[tuple[str, str]]:
-    """``(entity type, name)`` of every row of the labels table."""
-    with engine.connect() as conn:
-        return {(t, n) for n, t in conn.execute(select(Label.name, Label.entity_type))}
+    """``(entity type, name)`` of every row of the labels table; RulesInputError when
+    it cannot be read (a database not migrated: the user's to fix, exit 2)."""
+    try:
+        with engine.connect() as conn:
+            return {(t, n) for n, t in conn.execute(select(Label.name, Label.entity_type))}
+    except SQLAlchemyError as e:
+        orig = getattr(e, "orig", None)
+        raise RulesInputError(
+            f"cannot read the labels table: {orig if orig is not None else e}"
+            " (is the database migrated? rulec db upgrade --db URL)"
+        ) from None
 
 
 def compare_labels(items: Sequence[Item], engine: Engine) -> list[Diagnostic]:

@@ -121,6 +121,13 @@ class TestDatabase:
         assert result.exit_code == 2
         assert "cannot open database" in result.stderr
 
+    def test_a_database_without_the_labels_table_is_a_usage_error(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+        result = invoke("check", "--db", url, str(CORPUS / "labels.fixed.rules"))
+        assert result.exit_code == 2
+        assert "cannot read the labels table: no such table: labels" in result.stderr
+        assert "Traceback" not in result.output
+
 
 class TestStartUp:
     @pytest.mark.parametrize("name", ["shadowed-exclusive.bad.rules", "labels.bad.rules"])
