@@ -49,6 +49,7 @@ from rulec.dsl.resolve import resolve_field
 from rulec.dsl.vocabulary import Vocabulary
 
 __all__ = [
+    "CODES",
     "MAX_PAIRS",
     "MAX_RIVALS",
     "MAX_SCANS",
@@ -62,6 +63,9 @@ __all__ = [
     "unused_labels",
 ]
 
+#: The codes of deep lint: reported by ``rulec check`` (``rulec.tools.deeplint``),
+#: never by :func:`rulec.dsl.check.check`.
+CODES = ("R320", "R321", "R322", "R323", "R324", "R325", "R326")
 #: Rule pairs given the implication test at the most, per run.
 MAX_PAIRS = 5_000
 #: Rule pairs given the cheap tests (settings, windows, amounts) at the most, per run.
@@ -181,9 +185,14 @@ def _always_more(a: Facet, b: Facet) -> bool:
 
 
 def _shadows(a: Facet, b: Facet) -> str | None:
-    """How ``a`` keeps ``b``'s discount from ever applying, as far as settings,
-    windows and amounts go (the caller tests the conditions): ``exclusive``,
-    ``better`` or None."""
+    """How ``a`` keeps ``b``'s discount (or its listing vote) from ever applying, as
+    far as settings, windows and amounts go (the caller tests the conditions):
+    ``exclusive``, ``better``, ``overruled`` or None."""
+    if b.votes:
+        # the first rule in the visibility policy's order decides: a, voting otherwise
+        if not a.votes or a.rank > b.rank or _hides(a) == _hides(b) or not _covers(a, b):
+            return None
+        return "overruled"
     if a.exclusive:
         kind = "exclusive" if not b.exclusive or a.rank < b.rank else None
     elif b.exclusive or a.combinable or b.combinable or not _always_more(a, b):
@@ -193,6 +202,11 @@ def _shadows(a: Facet, b: Facet) -> str | None:
     if kind is None or not _covers(a, b) or not _offers_with(a, b):
         return None
     return kind
+
+
+def _hides(r: Facet) -> bool:
+    """Whether a listing rule hides its candidate (a rule that shows and hides hides)."""
+    return not all(show for _entity, show in r.votes)
 
 
 def _fight(a: Facet, b: Facet) -> tuple[str, str] | None:
@@ -241,7 +255,9 @@ def search_pairs(
         unread: list[Facet] = []  # rules whose conditions read nothing
         rivals: dict[tuple[Any, ...], list[Facet]] = {}  # what two rules may fight over
         for r in rules:
-            if r.discounts and (r.exclusive or (len(r.discounts) == 1 and not r.combinable)):
+            if r.votes or (
+                r.discounts and (r.exclusive or (len(r.discounts) == 1 and not r.combinable))
+            ):
                 key = min(r.reads, default=None)
                 if key is None:
                     unread.append(r)
@@ -257,7 +273,7 @@ def search_pairs(
                 cut.append((event, b))
                 break
             shadowed = False
-            if b.discounts and event not in listing:
+            if b.votes if event in listing else b.discounts:
                 for a in _shadow_candidates(b, index, unread):
                     scans -= 1
                     if scans <= 0:

@@ -308,6 +308,10 @@ def _shows(pair: Pair, d: Decision) -> str | None:
     a, b = pair.winner.name, pair.loser.name
     if b not in d.matched:
         return None
+    if pair.kind == "overruled":
+        v = d.verdict
+        ok = v is not None and v.rule is not None and v.rule != b and v.rule in d.matched
+        return v.rule if ok and v is not None else None
     if pair.kind == "visibility":
         v = d.verdict
         return a if v is not None and v.rule == a and not v.shown and a in d.matched else None
@@ -472,6 +476,22 @@ def _reported(f: Finding, nodes: dict[int, Rule], vocabulary: Vocabulary) -> Dia
             f"{eg}: {_beaten(f)}",
             span,
             f"remove '{b.name}', or narrow '{a.name}' so that it leaves some orders to it",
+        )
+    if p.kind == "overruled":
+        how = (
+            "at a higher priority"
+            if a.priority > b.priority
+            else "hide wins over show at the same priority"
+        )
+        v = f.decision.verdict
+        verb = "shows" if v is not None and v.shown else "hides"
+        return _diagnostic(
+            "R320",
+            f"rule '{b.name}' can never decide: whenever it applies, rule {_named(a, b)} "
+            f"applies too and decides first ({how}); {eg}: '{f.beaten_by}' {verb} it and "
+            f"'{b.name}' is overruled",
+            span,
+            f"remove '{b.name}', or narrow '{a.name}' so that it leaves some candidates to it",
         )
     if p.kind == "better":
         return _diagnostic(
