@@ -16,7 +16,9 @@ checked in the same process, in turn:
 and twice for the windows: as of 2026-01-01 (every window is open or still
 to open: the full pair search runs) and as of 2027-01-01 (every window has
 closed: 2,500 R322 warnings, and the closed rules are not paired). Medians
-of the runs; the findings of each code are counted.
+of the runs, taken in turn (before, after, after) so that the drifting load
+of a shared machine hits all three alike; the findings of each code are
+counted.
 
     .venv/bin/python bench/deeplint.py                          # 1,000 and 10,000 rules
     .venv/bin/python bench/deeplint.py --sizes 200 --repeat 1   # smoke run
@@ -49,14 +51,17 @@ TARGET_RATIO = 2.0
 DAYS = (date(2026, 1, 1), date(2027, 1, 1))
 
 
-def seconds(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
+def interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """The median time of each of ``fns``, run in turn ``repeat`` times: the load of a
+    shared machine drifts, and it then hits every figure alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for n, fn in enumerate(fns):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times[n].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def before(path: Path) -> str:
@@ -93,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             path = Path(tmp) / f"rules-{size}.rules"
             path.write_text(generate(size), encoding="utf-8")
-            base = seconds(lambda p=path: before(p), args.repeat)
-            for day in DAYS:
-                took = seconds(lambda p=path, d=day: after(p, d), args.repeat)
+            after(path, DAYS[0])  # warm up: the parser, the lazy imports
+            runs: list[Callable[[], Any]] = [lambda p=path: before(p)]
+            runs += [lambda p=path, d=day: after(p, d) for day in DAYS]
+            base, *afters = interleaved(runs, args.repeat)
+            for day, took in zip(DAYS, afters, strict=True):
                 codes = after(path, day)[1]
                 ratio = took / base
                 missed |= ratio > TARGET_RATIO
