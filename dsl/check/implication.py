@@ -71,6 +71,7 @@ class Implication:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.ctx = Context(vocabulary, ())
         self.forms: dict[tuple[int, bool], list[list[Any]] | None] = {}
+        self.values: dict[Any, Any] = {}
 
     def form(self, c: Condition, positive: bool) -> list[list[Any]] | None:
         key = (id(c), positive)
@@ -90,7 +91,7 @@ class Implication:
         left, right = self.form(b, True), self.form(a, False)
         if left is None or right is None or len(left) * len(right) > MAX_DNF_TERMS:
             return False
-        return all(_contradicts(tb + ta, self.ctx) for tb in left for ta in right)
+        return all(_contradicts(tb + ta, self.ctx, self.values) for tb in left for ta in right)
 
 
 def implies(b: Condition | None, a: Condition | None, vocabulary: Vocabulary) -> bool:
@@ -98,11 +99,11 @@ def implies(b: Condition | None, a: Condition | None, vocabulary: Vocabulary) ->
     return Implication(vocabulary)(b, a)
 
 
-def _contradicts(term: list[Any], ctx: Context) -> bool:
+def _contradicts(term: list[Any], ctx: Context, values: dict[Any, Any]) -> bool:
     seen: dict[Any, bool] = {}
     for kind, what, positive in term:
         if kind == "opaque":
             if seen.get(what, positive) != positive:
                 return True
             seen[what] = positive
-    return contradictory(term, ctx)
+    return contradictory(term, ctx, values)

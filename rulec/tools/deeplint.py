@@ -51,6 +51,7 @@ __all__ = [
     "MAX_CONFIRM",
     "Finding",
     "confirm",
+    "confirm_budget",
     "deep_lint",
     "examples",
     "findings",
@@ -62,6 +63,15 @@ _EXAMPLE_SUBTOTAL = Decimal("100.00")
 #: candidate costs the number of rules of its event (an example order is decided
 #: by the whole rule set, so that what it shows is what the engine does).
 MAX_CONFIRM = 50_000
+#: …and no more than this many per rule of the set (a smaller set checks faster,
+#: and deep lint keeps to a share of that), but at least :data:`MIN_CONFIRM`.
+CONFIRM_PER_RULE = 20
+MIN_CONFIRM = 10_000
+
+
+def confirm_budget(rules: int) -> int:
+    """How many rules deep lint may run through the engine for a set of ``rules``."""
+    return min(MAX_CONFIRM, max(MIN_CONFIRM, CONFIRM_PER_RULE * rules))
 
 
 class Finding:
@@ -101,7 +111,7 @@ def deep_lint(
     as_of: date | None = None,
     db: Callable[[], SqlEngine] | None = None,
     max_pairs: int = MAX_PAIRS,
-    max_confirm: int = MAX_CONFIRM,
+    max_confirm: int | None = None,
 ) -> list[Diagnostic]:
     """The deep-lint warnings of an analysed rule set (none while it has errors).
 
@@ -151,6 +161,8 @@ def deep_lint(
                 )
                 dead.add(id(r))
         live = {k: f for k, f in facets.items() if k not in dead}
+        if max_confirm is None:
+            max_confirm = confirm_budget(len(rule_set.rules))
         confirmed, cut = findings(rule_set, live, vocabulary, moment, max_pairs, max_confirm)
         out += [_reported(f, nodes, vocabulary) for f in confirmed]
         out += [_diagnostic("R326", why, _head(nodes[id(f.handle)])) for f, why in cut]
