@@ -19,6 +19,12 @@ engine. One module per family of stages:
   ('and' and 'or' mixed without parentheses, R312) and :mod:`.money` (an
   amount compared without its currency, R313), the lints: they only warn,
   run last and are skipped by ``check(..., lint=False)``.
+
+Deep lint (R320 to R326) is not a stage: it needs the day windows are judged
+at and, to confirm each finding with an example order, the engine, which the
+dsl may not import. :mod:`.deep` (with :mod:`.implication`, built on R307's
+normal form) finds its candidates; ``rulec.tools.deeplint`` confirms them and
+is called by ``rulec check`` only, so neither a load nor ``check()`` pays for it.
 """
 
 from __future__ import annotations

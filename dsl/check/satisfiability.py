@@ -30,7 +30,7 @@ from rulec.dsl.nodes import (
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.values import Instant
 
-__all__ = ["MAX_DNF_TERMS", "TooBig", "stage_satisfiability"]
+__all__ = ["MAX_DNF_TERMS", "TooBig", "contradictory", "normal_form", "stage_satisfiability"]
 
 
 #: Disjunctive normal forms larger than this are not searched for contradictions.
@@ -73,7 +73,7 @@ def _dnf(c: Condition, positive: bool = True) -> list[list[Any]]:
     return [[("cond", c, positive)]]
 
 
-def _contradictory(term: list[Any], ctx: Context) -> bool:
+def _contradictory(term: list[Any], ctx: Context, values: dict[Any, Any] | None = None) -> bool:
     labels: dict[tuple[str, str], bool] = {}
     fields: dict[tuple[str, str], list[tuple[Compare | Between | In, bool]]] = {}
     for kind, what, positive in term:
@@ -84,11 +84,16 @@ def _contradictory(term: list[Any], ctx: Context) -> bool:
         elif kind == "cond":
             key = (what.field.entity.text, what.field.field.text)
             fields.setdefault(key, []).append((what, positive))
-    return any(_empty_range(conds, ctx) for conds in fields.values())
+    return any(_empty_range(conds, ctx, values) for conds in fields.values())
 
 
-def _empty_range(conds: list[tuple[Compare | Between | In, bool]], ctx: Context) -> bool:
-    """Whether the comparisons on one field leave no value possible."""
+def _empty_range(
+    conds: list[tuple[Compare | Between | In, bool]],
+    ctx: Context,
+    values: dict[Any, Any] | None = None,
+) -> bool:
+    """Whether the comparisons on one field leave no value possible (``values``: a
+    cache of the values read, for a caller that tests many conjunctions)."""
     resolved = resolve_field(ctx.vocabulary, conds[0][0].field)
     if resolved is None:
         return False
@@ -100,7 +105,12 @@ def _empty_range(conds: list[tuple[Compare | Between | In, bool]], ctx: Context)
     quiet = Context(ctx.vocabulary, ())
 
     def val(v: Value) -> Any:
-        return value_of(quiet, f, entity.name, v)
+        if values is None:
+            return value_of(quiet, f, entity.name, v)
+        key = (entity.name, f.name, v)
+        if key not in values:
+            values[key] = value_of(quiet, f, entity.name, v)
+        return values[key]
 
     def raise_lo(v: Any, inc: bool) -> None:
         nonlocal lo
@@ -183,6 +193,18 @@ def _empty_range(conds: list[tuple[Compare | Between | In, bool]], ctx: Context)
         if not remaining:
             return True
     return False
+
+
+def normal_form(c: Condition, positive: bool = True) -> list[list[Any]]:
+    """``c`` (or, with ``positive`` False, its negation) as conjunctions of literals;
+    TooBig past :data:`MAX_DNF_TERMS`. Deep lint (:mod:`.implication`) shares it."""
+    return _dnf(c, positive)
+
+
+def contradictory(term: list[Any], ctx: Context, values: dict[Any, Any] | None = None) -> bool:
+    """Whether the literals of one conjunction leave no order possible (``values``: a
+    cache of the values read, kept by a caller that tests many conjunctions)."""
+    return _contradictory(term, ctx, values)
 
 
 def stage_satisfiability(ctx: Context) -> None:

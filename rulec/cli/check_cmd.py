@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
@@ -12,11 +13,13 @@ from rulec.cli.common import (
     EXIT_FAIL,
     EXIT_SUCCESS,
     guard,
+    open_db,
     vocabulary_for,
 )
 from rulec.dsl.diagnostics import has_errors
 from rulec.dsl.nodes import Rule
 from rulec.dsl.report import Format, render
+from rulec.tools.deeplint import with_deep_lint
 
 
 @click.command()
@@ -30,8 +33,23 @@ from rulec.dsl.report import Format, render
     help="How to print diagnostics.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The day validity windows are judged at (default: today, UTC).",
+)
+@click.option(
+    "--db",
+    "url",
+    default=None,
+    help="Database URL: compare its labels table with the declared labels.",
+)
 @guard
-def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+def check(
+    paths: tuple[str, ...], fmt: str, strict: bool, as_of: datetime | None, url: str | None
+) -> None:
     """Check rule files (folders: every *.rules inside; default: rules/).
 
     Diagnostics go to stdout, the summary to stderr. Exit status: 0 clean,
@@ -39,8 +57,14 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     123 internal error.
     """
     paths = paths or ("rules",)
-    analysis = analyze_paths(paths, vocabulary_for(paths))
-    diagnostics = analysis.diagnostics
+    vocabulary = vocabulary_for(paths)
+    analysis = analyze_paths(paths, vocabulary)
+    diagnostics = with_deep_lint(
+        analysis,
+        vocabulary,
+        as_of=as_of.date() if as_of is not None else None,
+        db=(lambda: open_db(url)) if url else None,
+    )
     out = render(Format(fmt), diagnostics, analysis.texts(), __version__)
     if out or fmt in ("json", "sarif"):
         click.echo(out, nl=False)

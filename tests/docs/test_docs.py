@@ -46,9 +46,10 @@ import shlex
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -61,6 +62,7 @@ from rulec.dsl.nodes import Rule
 from rulec.dsl.parser import MAX_FILE_BYTES, MAX_NESTING, MAX_PRIORITY, MAX_SYNTAX_ERRORS
 from rulec.dsl.report import Format, render
 from rulec.dsl.sources import Source, analyze
+from rulec.tools.deeplint import with_deep_lint
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE = ROOT / "docs" / "language.md"
@@ -73,6 +75,7 @@ UNCHECKED = {
     "R112": "a rule set of over 200,000 rules",
     "R113": "a file with more than 20 syntax errors",
     "R401": "reported by the engine at run time, not by rulec check",
+    "R326": "a rule set large enough to reach deep lint's limits",
 }
 
 _MARKER = re.compile(r"^<!--\s*([\w-]+(?: [\w-]+)*)\s*:\s*(.*?)\s*-->$")
@@ -187,8 +190,34 @@ def vocabulary(b: Block) -> rulec.Vocabulary | None:
     return VOCABULARIES[name]
 
 
+#: The codes of deep lint, shown as ``rulec check`` reports them on 2026-12-01 and,
+#: for R324 and R325, against a database with two customer labels.
+DEEP_CODES = ("R320", "R321", "R322", "R323", "R324", "R325")
+DOCS_DAY = date(2026, 12, 1)
+
+
+def _labels_db() -> Any:
+    from sqlalchemy.orm import Session
+
+    from rulec.storage.base import Base
+    from rulec.storage.models import Label
+    from rulec.storage.session import make_engine
+
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s, s.begin():
+        s.add_all([Label(name="Customer_VIP"), Label(name="Customer_Gold")])
+    return engine
+
+
 def diagnose(b: Block, path: str) -> tuple[list[Diagnostic], dict[str, str]]:
     """The block's diagnostics as ``rulec check`` sees them, and the source texts."""
+    code = b.section[:4]
+    if code in DEEP_CODES:
+        analysis = analyze([Source.from_text(b.text, path)], rulec.DEFAULT_VOCABULARY)
+        db = _labels_db if code in ("R324", "R325") else None
+        found = with_deep_lint(analysis, rulec.DEFAULT_VOCABULARY, as_of=DOCS_DAY, db=db)
+        return found, analysis.texts()
     encoding = b.markers.get("encoding")
     if encoding is None:
         return rulec.check_text(b.text, path, vocabulary(b)), {path: b.text}
@@ -243,7 +272,7 @@ class TestDiagnosticsSections:
     def test_unchecked_sections_are_exactly_the_known_ones(self) -> None:
         without = {c for c in CODES if not any(b.info == "rules" for b in SECTIONS.get(c, []))}
         assert without == set(UNCHECKED)
-        for code in ("R110", "R112", "R113"):
+        for code in ("R110", "R112", "R113", "R326"):
             labels = [(b.label, b.info) for b in SECTIONS[code]]
             assert labels == [("**Bad**", "text"), ("**Fixed**", "text")], code
         body = DIAG_TEXT.split("## R401:", 1)[1].split("\n## ", 1)[0]

@@ -3,7 +3,7 @@ for its entity, in ``labels.rules``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from attrs import frozen
 
@@ -15,11 +15,17 @@ __all__ = ["LabelNames", "declare_labels"]
 
 @frozen
 class LabelNames:
-    """Label id → its name in rulec (None: a label of a type rulec has no entity for)."""
+    """Label id → its name in rulec (None: a label of a type rulec has no entity for).
+
+    :meth:`text` declares the labels the written rules use and lists the
+    others in a comment (a declared label no rule uses is R323's warning).
+    """
 
     names: Mapping[int, str | None]
     entities: Mapping[int, str | None]
-    text: str
+    #: Per entity, its declarations: (name, line).
+    lines: Mapping[str, list[tuple[str, str]]]
+    unknown: tuple[str, ...]
     warnings: tuple[str, ...]
 
     def name(self, label_id: int | None, entity: str) -> str | None:
@@ -27,6 +33,27 @@ class LabelNames:
         if label_id is None or self.entities.get(label_id) != entity:
             return None
         return self.names.get(label_id)
+
+    def text(self, used: Collection[tuple[str, str]]) -> str:
+        """``labels.rules``: the labels ``used`` ((entity, name) pairs), declared; the
+        others, in comments."""
+        parts = [
+            "# Labels imported from the old system's labels_label table by rulec import-legacy."
+        ]
+        unused: list[str] = []
+        for entity, entity_lines in self.lines.items():
+            kept = [line for name, line in entity_lines if (entity, name) in used]
+            unused += [line for name, line in entity_lines if (entity, name) not in used]
+            if kept:
+                parts.append("")
+                parts.extend(kept)
+        if unused:
+            parts += ["", "# Labels no imported rule uses (declare one when a rule needs it):"]
+            parts.extend(f"# {line}" for line in unused)
+        if self.unknown:
+            parts.append("")
+            parts.extend(self.unknown)
+        return "\n".join(parts) + "\n"
 
 
 def declare_labels(labels: Mapping[int, Label]) -> LabelNames:
@@ -40,7 +67,7 @@ def declare_labels(labels: Mapping[int, Label]) -> LabelNames:
     entities: dict[int, str | None] = {}
     warnings: list[str] = []
     taken: dict[tuple[str, str], int] = {}
-    lines: dict[str, list[str]] = {entity: [] for entity in LABEL_TYPES.values()}
+    lines: dict[str, list[tuple[str, str]]] = {entity: [] for entity in LABEL_TYPES.values()}
     unknown: list[str] = []
     for lab in sorted(labels.values(), key=lambda x: x.id):
         entity = lab.entity
@@ -66,13 +93,5 @@ def declare_labels(labels: Mapping[int, Label]) -> LabelNames:
         taken[(entity, name)] = lab.id
         names[lab.id] = name
         comment = "; ".join([source, *notes])
-        lines[entity].append(f"label {label(name)} for {entity}  # {comment}")
-    parts = ["# Labels imported from the old system's labels_label table by rulec import-legacy."]
-    for entity_lines in lines.values():
-        if entity_lines:
-            parts.append("")
-            parts.extend(entity_lines)
-    if unknown:
-        parts.append("")
-        parts.extend(unknown)
-    return LabelNames(names, entities, "\n".join(parts) + "\n", tuple(warnings))
+        lines[entity].append((name, f"label {label(name)} for {entity}  # {comment}"))
+    return LabelNames(names, entities, lines, tuple(unknown), tuple(warnings))

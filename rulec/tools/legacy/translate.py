@@ -29,6 +29,9 @@ from typing import Any, Literal
 from attrs import frozen
 
 from rulec.dsl.fmt import format_text
+from rulec.dsl.nodes import HasAnyLabel, HasLabel, LabelAction, walk
+from rulec.dsl.nodes import Rule as RuleNode
+from rulec.dsl.parser import parse
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.tools.legacy.labels import LabelNames, declare_labels
 from rulec.tools.legacy.schema import Legacy, Rule
@@ -457,9 +460,9 @@ def translate(
             )
         )
     imported.extend(_hide_rules(legacy, targets, audiences, file_of, files, unique, warnings))
-    texts = {"labels.rules": names.text}
     # laid out as rulec fmt would: long conditions one clause a line
-    texts.update({f: format_text("\n".join(parts), f) for f, parts in files.items()})
+    texts = {f: format_text("\n".join(parts), f) for f, parts in files.items()}
+    texts = {"labels.rules": names.text(_labels_used(texts)), **texts}
     return Translation(texts, tuple(imported), tuple(warnings), names)
 
 
@@ -499,3 +502,20 @@ def _hide_rules(
         files[file_of[trig.id]].append(text)
         warnings.append(f"{trig.code}: {note}")
         yield Imported(None, name, trig.code, target, "enabled", (note,), None, file_of[trig.id])
+
+
+def _labels_used(texts: Mapping[str, str]) -> set[tuple[str, str]]:
+    """The (entity, label) pairs the written rules name, read back by the parser."""
+    used: set[tuple[str, str]] = set()
+    for name, text in texts.items():
+        for item in parse(text, name):
+            if not isinstance(item, RuleNode):
+                continue
+            for node in walk(item):
+                if isinstance(node, HasLabel):
+                    used.add((node.entity.text, node.label.text))
+                elif isinstance(node, HasAnyLabel):
+                    used.update((node.entity.text, n.text) for n in node.labels)
+                elif isinstance(node, LabelAction):
+                    used.add((node.entity.text, node.label.text))
+    return used
