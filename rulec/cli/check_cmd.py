@@ -15,7 +15,8 @@ from rulec.cli.common import (
 )
 from rulec.dsl.diagnostics import has_errors
 from rulec.dsl.nodes import Rule
-from rulec.dsl.report import Format, render
+from rulec.dsl.report import Format, render, usage_error
+from rulec.dsl.sources import RulesInputError
 
 
 @click.command()
@@ -34,10 +35,18 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check rule files (folders: every *.rules inside; default: rules/).
 
     Diagnostics go to stdout, the summary to stderr. Exit status: 0 clean,
-    1 errors (or warnings with --strict), 2 usage error or unreadable path,
+    1 errors (or warnings with --strict), 2 usage error (no rule files, a
+    missing or unreadable path: still a document in the format asked for),
     123 internal error.
     """
-    analysis = analyze_paths(paths or ("rules",))
+    try:
+        analysis = analyze_paths(paths or ("rules",))
+    except RulesInputError as e:
+        if fmt != Format.TEXT.value:  # the message goes to stderr too (guard)
+            click.echo(
+                render(Format(fmt), [usage_error(str(e), e.path)], {}, __version__), nl=False
+            )
+        raise
     diagnostics = analysis.diagnostics
     out = render(Format(fmt), diagnostics, analysis.texts(), __version__)
     if out or fmt in ("json", "sarif"):
@@ -52,8 +61,6 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
         f"{warnings} warning{'s' if warnings != 1 else ''}",
         err=True,
     )
-    if files == 0:
-        click.echo("rulec: no .rules files found", err=True)
     failed = has_errors(diagnostics) or (strict and warnings > 0)
     sys.exit(EXIT_FAIL if failed else EXIT_SUCCESS)
 
