@@ -209,10 +209,11 @@ class Door:
             check = checks.get(k)
             if check is None:
                 raise self._unknown(k, v)
-            if type(v) not in check[0]:
+            types, value = check
+            if type(v) not in types:
                 raise self._wrong(k, v)
-            if check[1] is not None:
-                check[1](k, v)
+            if value is not None:
+                value(k, v)
         if required:
             for k in self.required:
                 if flat.get(k) is None:
