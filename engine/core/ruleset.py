@@ -184,8 +184,9 @@ class RuleSet:
         """Enabled rules of ``event`` that could match entities with ``labels``.
 
         ``labels`` maps an entity name to its labels. Rules come back in
-        source order, each once.
+        source order, each once. An unknown event raises UnknownEventError.
         """
+        self.door(event)
         facts = Facts({f"{entity}.labels": frozenset(names) for entity, names in labels.items()})
         return self._in_source_order(c.rule for c in candidates(self.plan(event), facts))
 

@@ -199,13 +199,14 @@ class TestMissingCurrency:
 
 
 class TestUnknownEvent:
-    @pytest.mark.parametrize("how", ["evaluate", "decide", "matching", "explain"])
+    @pytest.mark.parametrize("how", ["evaluate", "decide", "matching", "explain", "candidates"])
     def test_did_you_mean(self, shipped, how):
         call = {
             "evaluate": shipped.evaluate,
             "decide": lambda e, f: rulec.decide(shipped, e, f),
             "matching": shipped.matching,
             "explain": shipped.explain,
+            "candidates": lambda e, f: shipped.candidates(e, {"customer": {"Customer_VIP"}}),
         }[how]
         with pytest.raises(UnknownEventError) as got:
             call("order_craeted", order())
