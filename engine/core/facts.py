@@ -41,8 +41,11 @@ _NO_LABELS: frozenset[str] = frozenset()
 def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     """Flat facts (``"order.subtotal"``) from nested or flat ones.
 
-    Label collections become frozensets, naive datetimes are taken as UTC,
-    and every key in ``keys`` is present (None, or no labels, when missing).
+    Label collections become frozensets (labels that are not a collection of
+    strings, such as one string, raise FactTypeError), naive datetimes are
+    taken as UTC, and every key in ``keys`` is present (None, or no labels,
+    when missing). Keys and the other values are not checked here: that is
+    the door's job (:mod:`rulec.engine.core.validate`).
     """
     flat = Facts()
     k = ""

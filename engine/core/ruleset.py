@@ -216,7 +216,11 @@ class RuleSet:
         "order": {"subtotal": Decimal("120.00"), "currency": "EUR",
         "created_at": datetime(...)}}``), flat (``{"order.subtotal": ...}``) or
         a :class:`Facts` (what ``load_facts`` and ``flatten_facts`` return,
-        taken as it is; any other mapping is flattened first). A rule that
+        taken as it is; any other mapping is flattened and checked first: an
+        unknown entity or field, a value of the wrong type, money that is a
+        float, NaN, infinite or too large, a currency that is not ISO 4217, an
+        order without its subtotal or currency raise a FactsError naming the
+        key and the value, an unknown event UnknownEventError). A rule that
         raises is skipped and reported in ``Decision.errors``, or raised as
         RuleRuntimeError when ``raise_errors`` is set. See
         :func:`~rulec.engine.core.decide.decide` for the rest.
