@@ -78,24 +78,30 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     return flat
 
 
+#: Collections labels are usually given as, turned into a frozenset without more ado.
+_COLLECTIONS: frozenset[type] = frozenset({set, list, tuple})
+
+
 def _labels(value: Any) -> frozenset[str]:
     """Labels given as another collection (a set, a list, any iterable), as a
     frozenset of names; one string, a mapping, or names that are not strings are
     refused (FactTypeError)."""
-    if value is None:
-        return _NO_LABELS
     try:
-        if isinstance(value, (str, bytes, Mapping)):
+        if type(value) in _COLLECTIONS:
+            labels = frozenset(value)
+        elif value is None:
+            return _NO_LABELS
+        elif isinstance(value, (str, bytes, Mapping)):
             raise TypeError
-        labels = frozenset(value)
-        if all(type(n) is str for n in labels):
-            return labels
-    except TypeError:  # not iterable, or names that cannot be hashed
-        pass
-    raise FactTypeError(
-        f"labels {value!r} are not a set of names (a set, frozenset, list or tuple of strings)",
-        value=value,
-    )
+        else:  # a generator, a dict's keys, …
+            labels = frozenset(value)
+        "".join(labels)  # every name a string: TypeError otherwise (and at C speed)
+        return labels
+    except TypeError:  # not iterable, names that cannot be hashed, or not strings
+        raise FactTypeError(
+            f"labels {value!r} are not a set of names (a set, frozenset, list or tuple of strings)",
+            value=value,
+        ) from None
 
 
 def _missing(key: str) -> Any:

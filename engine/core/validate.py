@@ -206,10 +206,10 @@ class Door:
             ) from None
         checks = self.checks
         for k, v in flat.items():
-            check = checks.get(k)
-            if check is None:
-                raise self._unknown(k, v)
-            types, value = check
+            try:
+                types, value = checks[k]
+            except KeyError:
+                raise self._unknown(k, v) from None
             if type(v) not in types:
                 raise self._wrong(k, v)
             if value is not None:
