@@ -182,6 +182,12 @@ class Door:
                 own[absent_key(name)] = (_FLAG, None)
             checks.update(own)
         self.checks = checks
+        #: The same, but leaving the subtotal's and currency's values to decide,
+        #: which checks them anyway (payable, and the currency's minor unit).
+        self.deferred = {
+            k: (types, None if k in ("order.subtotal", "order.currency") else value)
+            for k, (types, value) in checks.items()
+        }
         self.members = members
         #: Facts an order's decision needs: only an order event discounts, and its
         #: figures are in the order's currency.
@@ -190,11 +196,18 @@ class Door:
             self.required = ("order.subtotal", "order.currency")
 
     def admit(
-        self, facts: Mapping[str, Any], keys: frozenset[str] = frozenset(), *, required: bool = True
+        self,
+        facts: Mapping[str, Any],
+        keys: frozenset[str] = frozenset(),
+        *,
+        required: bool = True,
+        deferred: bool = False,
     ) -> Facts:
         """``facts`` flattened and checked; every key in ``keys`` present. Raises a
         FactsError subclass naming what is wrong. ``required=False`` leaves out the
-        facts a decision needs (for conditions alone)."""
+        facts a decision needs (for conditions alone); ``deferred=True`` leaves the
+        values (not the types) of the order's subtotal and currency to the caller,
+        :func:`~rulec.engine.core.decide.decide`, which checks them anyway."""
         try:
             flat = flatten_facts(facts)
         except FactsError:
@@ -204,7 +217,7 @@ class Door:
                 f"facts cannot be read ({type(e).__name__}: {e}): facts are a mapping of "
                 "entity names to mappings of fields, or of keys such as 'order.subtotal'"
             ) from None
-        checks = self.checks
+        checks = self.deferred if deferred else self.checks
         for k, v in flat.items():
             try:
                 types, value = checks[k]

@@ -87,12 +87,12 @@ class TestMoney:
         ("value", "said"),
         [
             (100.0, "order.subtotal 100.0 is a float"),
-            (Decimal("NaN"), "order.subtotal NaN is not an amount"),
-            (Decimal("sNaN"), "order.subtotal sNaN is not an amount"),
-            (Decimal("Infinity"), "order.subtotal Infinity is not an amount"),
-            (Decimal("-Infinity"), "order.subtotal -Infinity is not an amount"),
-            (Decimal("1E+10"), "order.subtotal 1E+10 is too large"),
-            (10**12, "order.subtotal 1000000000000 is too large"),
+            (Decimal("NaN"), "order.subtotal NaN EUR is not an amount"),
+            (Decimal("sNaN"), "order.subtotal sNaN EUR is not an amount"),
+            (Decimal("Infinity"), "order.subtotal Infinity EUR is not an amount"),
+            (Decimal("-Infinity"), "order.subtotal -Infinity EUR is not an amount"),
+            (Decimal("1E+10"), "order.subtotal 1E+10 EUR is too large"),
+            (10**12, "order.subtotal 1000000000000 EUR is too large"),
             (Decimal("-1.00"), "order.subtotal -1.00 EUR is negative"),
             ("100.00", "order.subtotal '100.00' is a str"),
             (True, "order.subtotal True is a bool"),
@@ -102,6 +102,13 @@ class TestMoney:
         e = refused(shipped, order(subtotal=value), MoneyError)
         assert said in str(e)
         assert e.key == "order.subtotal"
+
+    def test_conditions_alone_check_the_amount_too(self, shipped):
+        facts = {"order": {"subtotal": Decimal("NaN")}}  # no decide after: the door says it
+        with pytest.raises(MoneyError, match=r"^order\.subtotal NaN is not an amount$"):
+            shipped.matching("order_created", facts)
+        with pytest.raises(CurrencyError, match="did you mean 'EUR'"):
+            shipped.matching("order_created", {"order": {"currency": "EUX"}})
 
     def test_the_largest_storable_amount_is_taken(self, shipped):
         top = Decimal("9999999999.99")
