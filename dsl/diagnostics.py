@@ -1,7 +1,8 @@
 """Diagnostics: stable codes, the :class:`Diagnostic` value and error classes.
 
-Codes are grouped: ``R1xx`` syntax and input, ``R2xx`` names and types,
-``R3xx`` semantics, ``R4xx`` runtime. A code keeps its meaning forever;
+Codes are grouped: ``R0xx`` usage (a command's input as a whole), ``R1xx``
+syntax and input, ``R2xx`` names and types, ``R3xx`` semantics, ``R4xx``
+runtime. A code keeps its meaning forever;
 ``docs/diagnostics.md`` has a bad and a fixed example of each.
 """
 
@@ -28,6 +29,8 @@ Severity = Literal["error", "warning"]
 
 #: Every code the tool can emit, with its default severity and a short title.
 CODES: dict[str, tuple[Severity, str]] = {
+    # R0xx: usage (reported by a command, in the format asked for, with exit 2)
+    "R001": ("error", "no rule files to read"),
     # R1xx: syntax and input
     "R100": ("error", "syntax error"),
     "R101": ("error", "unexpected character"),

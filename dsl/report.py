@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
 
-__all__ = ["Format", "render"]
+__all__ = ["Format", "render", "usage_error"]
 
 TOOL_URI = "https://example.invalid/rulec"  # no public home yet; SARIF wants a URI
 DOCS = "docs/diagnostics.md"
@@ -239,6 +239,15 @@ def _uri(path: str) -> str:
     if os.sep == "\\":  # a backslash is a separator only on Windows
         path = path.replace("\\", "/")
     return quote(path, safe="/")
+
+
+def usage_error(message: str, path: str | None = None) -> Diagnostic:
+    """A usage error (a missing path, no rule files) as an R001 diagnostic, so that
+    ``--format json|github|sarif`` still print a document in their format."""
+    from rulec.dsl.nodes import Span
+
+    span = Span(path or "<command line>", 1, 1, 1, 1)
+    return Diagnostic("R001", message, span)
 
 
 def render(

@@ -26,7 +26,12 @@ __all__ = ["Analysis", "RulesInputError", "Source", "analyze", "find_rule_files"
 
 
 class RulesInputError(RulesError):
-    """A path that does not exist or cannot be read (the CLI exits 2)."""
+    """A path that does not exist or cannot be read, or no rule file at all (the
+    CLI exits 2). ``path`` is the path in question, when there is one."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 @frozen
@@ -67,24 +72,39 @@ def _named_rule_files(paths: Iterable[str | os.PathLike[str]]) -> dict[Path, str
             try:
                 files = sorted(f for f in path.rglob("*.rules") if f.is_file())
             except OSError as e:
-                raise RulesInputError(f"{path}: cannot read folder: {e.strerror}") from None
+                raise RulesInputError(
+                    f"{path}: cannot read folder: {e.strerror}", str(path)
+                ) from None
             for f in files:
                 found.setdefault(f, f.relative_to(path).as_posix())
         elif path.exists():
             found.setdefault(path, path.name)
         else:
-            raise RulesInputError(f"{path}: no such file or folder")
+            raise RulesInputError(f"{path}: no such file or folder", str(path))
     return found
 
 
 def read_sources(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
-    """Read every rule file under ``paths``; unreadable paths raise RulesInputError."""
+    """Read every rule file under ``paths``.
+
+    Unreadable paths raise RulesInputError, and so does finding no rule file
+    at all (no paths, or folders without a ``*.rules`` file): a rule set of
+    nothing is a mistake, never an engine that silently decides nothing.
+    """
+    paths = list(paths)
+    named = _named_rule_files(paths)
+    if not named:
+        where = ", ".join(str(p) for p in paths)
+        raise RulesInputError(
+            f"{where}: no .rules files found" if paths else "no rule files given",
+            where or None,
+        )
     sources = []
-    for f, name in _named_rule_files(paths).items():
+    for f, name in named.items():
         try:
             data = f.read_bytes()
         except OSError as e:
-            raise RulesInputError(f"{f}: cannot read file: {e.strerror}") from None
+            raise RulesInputError(f"{f}: cannot read file: {e.strerror}", str(f)) from None
         sources.append(Source.from_bytes(data, str(f), name))
     return sources
 

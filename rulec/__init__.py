@@ -40,9 +40,17 @@ from rulec.dsl.sources import Analysis, RulesInputError, Source
 from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
+from rulec.engine.core.errors import (
+    CurrencyError,
+    FactsError,
+    FactTypeError,
+    MissingFactError,
+    MoneyError,
+    UnknownEventError,
+    UnknownFactError,
+)
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Outcome, Tracer
-from rulec.engine.core.money import MoneyError
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
@@ -93,13 +101,17 @@ __all__ = [
     "Analysis",
     "Basket",
     "CompiledModule",
+    "CurrencyError",
     "Decision",
     "Diagnostic",
     "Engine",
     "Entity",
     "Event",
+    "FactTypeError",
     "Facts",
+    "FactsError",
     "Field",
+    "MissingFactError",
     "MoneyError",
     "Outcome",
     "RuleRuntimeError",
@@ -113,6 +125,8 @@ __all__ = [
     "Span",
     "Tracer",
     "Type",
+    "UnknownEventError",
+    "UnknownFactError",
     "Verdict",
     "Vocabulary",
     "__version__",

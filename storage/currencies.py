@@ -22,7 +22,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["MINOR_UNITS", "AmountError", "amount", "line_total", "places"]
+__all__ = ["LIMIT", "MINOR_UNITS", "AmountError", "amount", "line_total", "places"]
 
 _TABLE = """
 AED2 AFN2 ALL2 AMD2 ANG2 AOA2 ARS2 AUD2 AWG2 AZN2 BAM2 BBD2 BDT2 BGN2 BHD3 BIF0
@@ -40,6 +40,10 @@ XCD2 XCG2 XOF0 XPF0 YER2 ZAR2 ZMW2 ZWG2 ZWL2
 
 #: Currency code → number of decimal places of its minor unit (rulec.dsl.currencies' table).
 MINOR_UNITS: dict[str, int] = {w[:3]: int(w[3:]) for w in _TABLE.split()}
+
+#: Every amount is below this: what a Money column stores (NUMERIC(14, 4): 10 digits
+#: before the point); the engine refuses the same (rulec.engine.core.money.LIMIT).
+LIMIT = Decimal(10) ** 10
 
 _UNITS = {code: Decimal(1).scaleb(-n) for code, n in MINOR_UNITS.items()}
 
@@ -63,7 +67,8 @@ def amount(value: Any, currency: str | None, what: str, *, finer: bool = False) 
     with the currency's places (12.5 EUR is 12.50, 100.00 JPY is 100) or, for
     a finer unit price, its own (1.4790 EUR is 1.479). None stays None; with
     no known currency (None, or one rulec does not know) only the type and
-    the sign are checked.
+    the sign are checked. An amount of :data:`LIMIT` or more is refused
+    (AmountError): a money column cannot store it.
     """
     if value is None:
         return None
@@ -73,6 +78,11 @@ def amount(value: Any, currency: str | None, what: str, *, finer: bool = False) 
         value = Decimal(value)
     if not value.is_finite():
         raise AmountError(f"{what} {value} is not an amount")
+    if value >= LIMIT:
+        raise AmountError(
+            f"{what} {value} {currency or ''}".rstrip()
+            + " is too large: amounts are below 10**10 (what a money column stores)"
+        )
     if value < 0:
         raise AmountError(f"{what} {value} {currency or ''}".rstrip() + " is negative")
     if not value:

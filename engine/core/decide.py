@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.vocabulary import Kind
 from rulec.engine.core.decision import Decision
-from rulec.engine.core.discount import resolve, unknown_currency
-from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.discount import resolve
+from rulec.engine.core.facts import Facts
 from rulec.engine.core.match import Tracer, match
 from rulec.engine.core.money import payable
+from rulec.engine.core.validate import check_currency, unknown_event
 from rulec.engine.core.visibility import verdict_of
 
 if TYPE_CHECKING:
@@ -49,24 +50,37 @@ def decide(
     ``facts`` are nested (``{"customer": {"labels": {...}}, "order":
     {"subtotal": Decimal("120.00"), ...}}``), flat (``{"order.subtotal":
     ...}``) or a :class:`Facts`, taken as it is (any other mapping is
-    flattened first). A rule that raises is skipped and listed in
-    ``Decision.errors``, or raised as RuleRuntimeError with ``raise_errors``.
+    flattened and checked first, see :mod:`rulec.engine.core.validate`: an
+    unknown entity or field, a value of the wrong type, a currency that is
+    not ISO 4217, a missing subtotal or currency of an order raise a
+    :class:`~rulec.engine.core.errors.FactsError`). An event the rule set's
+    vocabulary does not have raises
+    :class:`~rulec.engine.core.errors.UnknownEventError`. A rule that raises
+    is skipped and listed in ``Decision.errors``, or raised as
+    RuleRuntimeError with ``raise_errors``.
     ``tracer`` hears of every rule considered (see
     :class:`~rulec.engine.core.match.Tracer`); ``all_rules`` also considers
     the rules the label index would skip, which cannot change the decision.
     Validity windows are judged at the order's creation, else at ``now``
     (default: the clock); a listing's at ``now``. An order's subtotal must be
     a payable amount (:func:`~rulec.engine.core.money.payable`): a negative
-    one, or one finer than its currency's minor unit, raises MoneyError.
+    one, or one finer than its currency's minor unit, raises MoneyError, as
+    does one of 10**10 or more; a :class:`Facts` without the order's
+    currency or subtotal, or in a currency that is not ISO 4217, is refused
+    as well (MissingFactError, CurrencyError).
     """
-    if type(facts) is not Facts:
-        facts = flatten_facts(facts, rule_set.fact_keys)
     ev = rule_set.event(event)
+    if ev is None:
+        raise unknown_event(event, rule_set.event_keys())
+    door = rule_set._doors.get(event) or rule_set.door(event)
+    if type(facts) is not Facts:
+        facts = door.admit(facts, rule_set.fact_keys, deferred=ev.kind is not Kind.LISTING)
     subtotal = facts["order.subtotal"]
-    currency = facts["order.currency"] or "EUR"
+    currency = facts["order.currency"]
     version = rule_set.version
     plan = rule_set.plan(event)
-    if ev is not None and ev.kind is Kind.LISTING and ev.subject is not None:
+    if ev.kind is Kind.LISTING and ev.subject is not None:
+        currency = currency or "EUR"
         if type(subtotal) is not Decimal:
             subtotal = _ZERO if subtotal is None else Decimal(subtotal)
         held, failures = match(
@@ -88,11 +102,13 @@ def decide(
             matched=tuple(r.name for r in held),
             verdict=verdict,
         )
-    subtotal = payable(subtotal, currency, "order subtotal")
-    if currency not in MINOR_UNITS:
-        if raise_errors:
-            raise ValueError(f"unknown currency {currency!r}")
-        return unknown_currency(event, version, currency, subtotal)
+    if currency not in MINOR_UNITS or subtotal is None:
+        if door.required:  # an order's money: never guessed
+            door.refuse(facts)
+        if currency is None:
+            currency = "EUR"  # an event without an order: figures of nothing
+        check_currency("order.currency", currency)
+    subtotal = payable(subtotal, currency, "order.subtotal")
     held, failures = match(
         plan,
         facts,

@@ -32,7 +32,7 @@ from rulec.engine.core.decision import (
 from rulec.engine.core.money import minor_unit, percent_of, quantize
 from rulec.engine.core.rules import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_, SetField_
 
-__all__ = ["order_rules", "rank", "resolve", "unknown_currency"]
+__all__ = ["order_rules", "rank", "resolve"]
 
 ZERO = Decimal(0)
 
@@ -216,15 +216,3 @@ def resolve(
         [r.name for r in matched],
         settings,
     )
-
-
-def unknown_currency(event: str, version: str, currency: str, subtotal: Decimal) -> Decision:
-    """The decision for an order in a currency rulec does not know.
-
-    Money cannot be rounded to an unknown minor unit, so no rule is applied:
-    the order is kept at its subtotal (never below zero) and the decision
-    carries one failure saying why, which the engine logs and records with
-    the order (a missing decision must not lose the order).
-    """
-    failure = RuleFailure("", "", 0, f"unknown currency {currency!r}: no rule was applied")
-    return Decision(event, version, currency, subtotal, errors=(failure,))

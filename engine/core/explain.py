@@ -32,7 +32,7 @@ from rulec.dsl.lowered import Exists
 from rulec.dsl.vocabulary import Kind
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
-from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.facts import Facts
 from rulec.engine.core.match import Outcome, Tracer
 from rulec.engine.core.rules import (
     FixedDiscount_,
@@ -160,7 +160,7 @@ def explain(
     reads them. Rules come in the policy's order, then the disabled ones.
     """
     if type(facts) is not Facts:
-        facts = flatten_facts(facts, rule_set.fact_keys)
+        facts = rule_set.door(event).admit(facts, rule_set.fact_keys)
     listener = _Listener()
     d = decide(rule_set, event, facts, tracer=listener, all_rules=True, now=now)
     moment = _moment(rule_set, event, facts, now)

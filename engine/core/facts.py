@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from rulec.engine.core.errors import FactTypeError
+
 __all__ = ["Facts", "flatten_facts"]
 
 
@@ -39,31 +41,67 @@ _NO_LABELS: frozenset[str] = frozenset()
 def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
     """Flat facts (``"order.subtotal"``) from nested or flat ones.
 
-    Label collections become frozensets, naive datetimes are taken as UTC,
-    and every key in ``keys`` is present (None, or no labels, when missing).
+    Label collections become frozensets (labels that are not a collection of
+    strings, such as one string, raise FactTypeError), naive datetimes are
+    taken as UTC, and every key in ``keys`` is present (None, or no labels,
+    when missing). Keys and the other values are not checked here: that is
+    the door's job (:mod:`rulec.engine.core.validate`).
     """
     flat = Facts()
-    for k, v in facts.items():
-        kind = type(v)
-        if kind is dict or (kind not in _PLAIN and isinstance(v, Mapping)):
-            # an entity: ``{"order": {"subtotal": …, "currency": …}}``
-            for name, value in v.items():
-                flat[f"{k}.{name}"] = _value(name, value)
-        elif k.endswith(".all") or (
-            "." not in k
-            and (kind is list or kind is tuple)
-            and all(isinstance(m, Mapping) for m in v)
-        ):
-            # a list entity: ``{"item": [{"labels": {...}, "quantity": 2}, …]}``
-            # or ``{"item.all": [...]}``; each member flattened on its own
-            entity = k.removesuffix(".all")
-            flat[f"{entity}.all"] = tuple(_member(entity, m) for m in v or ())
-        else:  # a flat fact: ``{"order.subtotal": …}``
-            flat[k] = _value(k.rpartition(".")[2], v)
+    k = ""
+    try:
+        for k, v in facts.items():
+            kind = type(v)
+            if kind is dict or (kind not in _PLAIN and isinstance(v, Mapping)):
+                # an entity: ``{"order": {"subtotal": …, "currency": …}}``
+                for name, value in v.items():
+                    flat[f"{k}.{name}"] = _value(name, value)
+            elif k.endswith(".all") or (
+                "." not in k
+                and (kind is list or kind is tuple)
+                and all(isinstance(m, Mapping) for m in v)
+            ):
+                # a list entity: ``{"item": [{"labels": {...}, "quantity": 2}, …]}``
+                # or ``{"item.all": [...]}``; each member flattened on its own
+                entity = k.removesuffix(".all")
+                flat[f"{entity}.all"] = tuple(_member(entity, m) for m in v or ())
+            else:  # a flat fact: ``{"order.subtotal": …}``
+                flat[k] = _value(k.rpartition(".")[2], v)
+    except FactTypeError as e:
+        if e.key is None:  # labels that are not names: say whose
+            key = e.key = k if k.endswith("labels") else f"{k.removesuffix('.all')}.labels"
+            e.args = (f"{key}: {e.args[0]}",)
+        raise
     for k in keys:
         if k not in flat:
             flat[k] = _missing(k)
     return flat
+
+
+#: Collections labels are usually given as, turned into a frozenset without more ado.
+_COLLECTIONS: frozenset[type] = frozenset({set, list, tuple})
+
+
+def _labels(value: Any) -> frozenset[str]:
+    """Labels given as another collection (a set, a list, any iterable), as a
+    frozenset of names; one string, a mapping, or names that are not strings are
+    refused (FactTypeError)."""
+    try:
+        if type(value) in _COLLECTIONS:
+            labels = frozenset(value)
+        elif value is None:
+            return _NO_LABELS
+        elif isinstance(value, (str, bytes, Mapping)):
+            raise TypeError
+        else:  # a generator, a dict's keys, …
+            labels = frozenset(value)
+        "".join(labels)  # every name a string: TypeError otherwise (and at C speed)
+        return labels
+    except TypeError:  # not iterable, names that cannot be hashed, or not strings
+        raise FactTypeError(
+            f"labels {value!r} are not a set of names (a set, frozenset, list or tuple of strings)",
+            value=value,
+        ) from None
 
 
 def _missing(key: str) -> Any:
@@ -85,7 +123,7 @@ def _member(entity: str, member: Mapping[str, Any]) -> Facts:
 def _value(field: str, value: Any) -> Any:
     """A fact's value as rules see it: labels as a frozenset, datetimes aware (UTC if naive)."""
     if field == "labels":
-        return value if type(value) is frozenset else frozenset(value or ())
+        return value if type(value) is frozenset else _labels(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

@@ -72,14 +72,21 @@ def verdicts(
     facts are its own, nested (``{"price": {"labels": {"Season_2027"},
     "amount": Decimal("900.00")}}``) or flat (``{"price.labels": …}``).
     Validity windows are judged at ``now`` (default: the clock).
-    ``vocabulary`` defaults to the rule set's.
+    ``vocabulary`` defaults to the rule set's. Facts are checked as
+    :meth:`RuleSet.evaluate <rulec.engine.core.ruleset.RuleSet.evaluate>`
+    checks them (a misspelled viewer field is refused, with the name meant),
+    except that a listing decides no money; :class:`Facts` (what the
+    database shell reads) are taken as they are.
     """
     _, optional = listing_subject(event, vocabulary or rules.vocabulary)
+    door = rules.door(event)  # the shared facts and each candidate's, checked once
     shared = _shared(shared_facts, optional)
+    if type(shared_facts) is not Facts:  # the database's are typed by the catalog
+        shared = door.admit(shared, required=False)
     out: list[Verdict] = []
     for own in candidates_facts:
         facts = Facts(shared)
-        facts.update(own if type(own) is Facts else flatten_facts(own))
+        facts.update(own if type(own) is Facts else door.admit(own, required=False))
         d = decide(rules, event, facts, now=now, raise_errors=raise_errors)
         assert d.verdict is not None  # a listing event's decision
         out.append(d.verdict)

@@ -15,8 +15,10 @@ from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 from rulec.dsl.currencies import MINOR_UNITS
+from rulec.engine.core.errors import MoneyError
 
 __all__ = [
+    "LIMIT",
     "ROUNDING",
     "MoneyError",
     "allocate",
@@ -41,9 +43,9 @@ _ZEROS = {code: Decimal(0).quantize(exp) for code, exp in _EXPONENTS.items()}
 _EXACT = Context(prec=40, rounding=ROUNDING, traps=[InvalidOperation, Inexact])
 
 
-class MoneyError(ValueError):
-    """An amount the money rules refuse: not a Decimal, negative, or finer than
-    its currency's minor unit (10.005 EUR, 100.5 JPY)."""
+#: Every amount is below this: what a money column stores (``rulec.storage``'s
+#: Money, 10 digits before the point; ``tests/engine/test_doors.py`` holds the two equal).
+LIMIT = Decimal(10) ** 10
 
 
 def _unknown(currency: str) -> ValueError:
@@ -105,8 +107,9 @@ def payable(amount: Any, currency: str, what: str = "amount") -> Decimal:
     and 100.5 JPY are refused, never rounded, with a :class:`MoneyError`
     naming ``what``, the value, the currency and its places. It comes back
     with the currency's places (12.5 EUR is 12.50, 10.000 EUR is 10.00, 0
-    JPY is 0). None is zero. In a currency rulec does not know, only its
-    type and its sign are checked.
+    JPY is 0). None is zero. An amount of :data:`LIMIT` or more (what a money
+    column cannot store) is refused too. In a currency rulec does not know,
+    only its type, its sign and its size are checked.
     """
     exp = _EXPONENTS.get(currency)
     if (
@@ -114,6 +117,7 @@ def payable(amount: Any, currency: str, what: str = "amount") -> Decimal:
         and exp is not None
         and amount.same_quantum(exp)
         and not amount.is_signed()
+        and amount < LIMIT
     ):
         return amount  # written with the currency's places, not negative: the usual case
     return _payable(amount, currency, exp, what)
@@ -124,11 +128,18 @@ def _payable(amount: Any, currency: str, exp: Decimal | None, what: str) -> Deci
     places: another type, other places, a sign, an unknown currency, not a number."""
     if type(amount) is not Decimal:
         amount = _decimal(amount, what)
+    if amount.is_finite() and amount >= LIMIT:
+        raise _refused(
+            what,
+            amount,
+            f"{what} {amount} {currency} is too large: amounts are below 10**10 "
+            "(what a money column stores)",
+        )
     if exp is None:
         if not amount.is_finite():
-            raise MoneyError(f"{what} {amount} {currency} is not an amount")
+            raise _refused(what, amount, f"{what} {amount} {currency} is not an amount")
         if amount < 0:
-            raise MoneyError(f"{what} {amount} {currency} is negative")
+            raise _refused(what, amount, f"{what} {amount} {currency} is negative")
         return amount
     try:
         exact = amount.quantize(exp)  # the caller's context: rounds only what is finer
@@ -139,20 +150,27 @@ def _payable(amount: Any, currency: str, exp: Decimal | None, what: str) -> Deci
     if not exact.is_signed():
         return exact
     if exact:
-        raise MoneyError(f"{what} {amount} {currency} is negative")
+        raise _refused(what, amount, f"{what} {amount} {currency} is negative")
     return _ZEROS[currency]  # never -0.00
+
+
+def _refused(what: str, amount: Any, message: str) -> MoneyError:
+    """A MoneyError; ``what`` is its key when it is one (``order.subtotal``)."""
+    return MoneyError(message, key=what if "." in what else None, value=amount)
 
 
 def _exactly(amount: Decimal, exp: Decimal, currency: str, what: str) -> Decimal:
     """``amount`` quantized to ``exp`` if that loses nothing, else MoneyError."""
     if not amount.is_finite():
-        raise MoneyError(f"{what} {amount} {currency} is not an amount")
+        raise _refused(what, amount, f"{what} {amount} {currency} is not an amount")
     try:
         return amount.quantize(exp, context=_EXACT)
     except ArithmeticError:  # Inexact: a digit below the minor unit; or not a number
-        raise MoneyError(
+        raise _refused(
+            what,
+            amount,
             f"{what} {amount} {currency} is finer than the currency's minor unit: "
-            f"{places_text(currency)}"
+            f"{places_text(currency)}",
         ) from None
 
 
@@ -160,11 +178,17 @@ def _decimal(amount: Any, what: str) -> Decimal:
     if amount is None:
         return Decimal(0)
     if isinstance(amount, float):
-        raise MoneyError(f"{what} {amount} is a float: money is a Decimal (or an int, or a str)")
+        raise _refused(
+            what, amount, f"{what} {amount} is a float: money is a Decimal (or an int, or a str)"
+        )
+    if isinstance(amount, bool):
+        raise _refused(
+            what, amount, f"{what} {amount} is a bool: money is a Decimal (or an int, or a str)"
+        )
     try:
         return Decimal(amount)
     except (TypeError, ValueError, ArithmeticError):
-        raise MoneyError(f"{what} {amount!r} is not an amount") from None
+        raise _refused(what, amount, f"{what} {amount!r} is not an amount") from None
 
 
 def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:

@@ -17,6 +17,7 @@ from rulec.engine.core.explain import Explanation, explain
 from rulec.engine.core.facts import Facts, flatten_facts
 from rulec.engine.core.match import Plan, candidates, make_plan, match
 from rulec.engine.core.rules import Rule_
+from rulec.engine.core.validate import Door, unknown_event
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
 
 __all__ = ["Facts", "RuleSet", "flatten_facts"]
@@ -49,6 +50,8 @@ class RuleSet:
     _plans: dict[str, Plan] = field(init=False, factory=dict, repr=False, eq=False)
     #: event -> the facts its rules read, worked out on first use.
     _keys: dict[str, frozenset[str]] = field(init=False, factory=dict, repr=False, eq=False)
+    #: event -> the door its facts go through (rulec.engine.core.validate), made on first use.
+    _doors: dict[str, Door] = field(init=False, factory=dict, repr=False, eq=False)
     #: events -> whether a rule runs on any of them, worked out on first use.
     _any: dict[tuple[str, ...], bool] = field(init=False, factory=dict, repr=False, eq=False)
 
@@ -91,6 +94,20 @@ class RuleSet:
     def event(self, event: str) -> Event | None:
         """The vocabulary's event of that key (``order_created``, ``daily:customer``)."""
         return self._events.get(event)
+
+    def event_keys(self) -> list[str]:
+        """Every event of the vocabulary, by the name :meth:`evaluate` takes."""
+        return list(self._events)
+
+    def door(self, event: str) -> Door:
+        """How the facts of ``event`` are checked; UnknownEventError for an unknown event."""
+        door = self._doors.get(event)
+        if door is None:
+            ev = self._events.get(event)
+            if ev is None:
+                raise unknown_event(event, self.event_keys())
+            door = self._doors[event] = Door(self.vocabulary, ev)
+        return door
 
     def rules_of(self, event: str, *, disabled: bool = False) -> list[Rule_]:
         """The rules that run on ``event`` (its own and its included events'), in
@@ -167,20 +184,22 @@ class RuleSet:
         """Enabled rules of ``event`` that could match entities with ``labels``.
 
         ``labels`` maps an entity name to its labels. Rules come back in
-        source order, each once.
+        source order, each once. An unknown event raises UnknownEventError.
         """
+        self.door(event)
         facts = Facts({f"{entity}.labels": frozenset(names) for entity, names in labels.items()})
         return self._in_source_order(c.rule for c in candidates(self.plan(event), facts))
 
     def matching(self, event: str, facts: Mapping[str, Any]) -> list[Rule_]:
         """Enabled rules of ``event`` whose conditions hold for ``facts``, in source order.
 
-        ``facts`` are read as :meth:`evaluate` reads them. Validity windows
-        are not applied here: this is about conditions. A rule that raises
-        raises RuleRuntimeError.
+        ``facts`` are read and checked as :meth:`evaluate` reads them, but
+        the facts only a decision needs (an order's subtotal and currency)
+        may be left out. Validity windows are not applied here: this is
+        about conditions. A rule that raises raises RuleRuntimeError.
         """
         if type(facts) is not Facts:
-            facts = flatten_facts(facts, self.fact_keys)
+            facts = self.door(event).admit(facts, self.fact_keys, required=False)
         held, _ = match(self.plan(event), facts, None, raise_errors=True)
         return self._in_source_order(held)
 
@@ -197,7 +216,11 @@ class RuleSet:
         "order": {"subtotal": Decimal("120.00"), "currency": "EUR",
         "created_at": datetime(...)}}``), flat (``{"order.subtotal": ...}``) or
         a :class:`Facts` (what ``load_facts`` and ``flatten_facts`` return,
-        taken as it is; any other mapping is flattened first). A rule that
+        taken as it is; any other mapping is flattened and checked first: an
+        unknown entity or field, a value of the wrong type, money that is a
+        float, NaN, infinite or too large, a currency that is not ISO 4217, an
+        order without its subtotal or currency raise a FactsError naming the
+        key and the value, an unknown event UnknownEventError). A rule that
         raises is skipped and reported in ``Decision.errors``, or raised as
         RuleRuntimeError when ``raise_errors`` is set. See
         :func:`~rulec.engine.core.decide.decide` for the rest.

@@ -108,6 +108,8 @@ class Engine:
         #: A folder for compiled rule sets (see rulec.engine.core.cache), or None.
         self.cache = cache
         self._lock = threading.Lock()
+        #: Why the last :meth:`reload` kept the old rule set (None after one that worked).
+        self.reload_error: RulesError | None = None
         #: Replaced as a whole (never mutated), so fire() reads it without a lock.
         self._listeners: tuple[DecisionListener, ...] = (
             (on_decision,) if on_decision is not None else ()
@@ -126,7 +128,9 @@ class Engine:
         on_decision: DecisionListener | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> Engine:
-        """Load, check and compile the rule files at ``paths``; raise on errors.
+        """Load, check and compile the rule files at ``paths``; raise on errors
+        (RulesInputError when there is no rule file to read: no paths, or
+        folders without a ``.rules`` file).
 
         Without ``vocabulary``, the project's schema file found at or above the
         first path (``rulec.toml``, ``pyproject.toml`` with ``[tool.rulec]``),
@@ -154,16 +158,22 @@ class Engine:
         return self._rules
 
     def reload(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> bool:
-        """Swap in a freshly loaded rule set; keep the old one if the new one has errors."""
+        """Swap in a freshly loaded rule set and return True; keep the old one and
+        return False when the new one cannot be loaded: its files vanished, a
+        folder holds no ``.rules`` file any more (RulesInputError), or they have
+        errors (RulesCheckError, RulesSyntaxError). Why is logged as an error
+        and kept in :attr:`reload_error`."""
         paths = tuple(paths) if paths is not None else self.paths
         with self._lock:
             try:
                 rules = _load(paths, self.vocabulary, self.cache)
             except RulesError as e:
+                self.reload_error = e
                 logger.error("reload failed, keeping rule set %s: %s", self._rules.version, e)
                 return False
             self._rules = rules
             self.paths = paths
+            self.reload_error = None
         logger.info("loaded rule set %s (%d rules)", rules.version, len(rules))
         return True
 

@@ -18,7 +18,8 @@ from rulec.cli.common import (
 )
 from rulec.dsl.diagnostics import has_errors
 from rulec.dsl.nodes import Rule
-from rulec.dsl.report import Format, render
+from rulec.dsl.report import Format, render, usage_error
+from rulec.dsl.sources import RulesInputError
 from rulec.tools.deeplint import with_deep_lint
 
 
@@ -53,12 +54,20 @@ def check(
     """Check rule files (folders: every *.rules inside; default: rules/).
 
     Diagnostics go to stdout, the summary to stderr. Exit status: 0 clean,
-    1 errors (or warnings with --strict), 2 usage error or unreadable path,
+    1 errors (or warnings with --strict), 2 usage error (no rule files, a
+    missing or unreadable path: still a document in the format asked for),
     123 internal error.
     """
     paths = paths or ("rules",)
-    vocabulary = vocabulary_for(paths)
-    analysis = analyze_paths(paths, vocabulary)
+    try:
+        vocabulary = vocabulary_for(paths)
+        analysis = analyze_paths(paths, vocabulary)
+    except RulesInputError as e:
+        if fmt != Format.TEXT.value:  # the message goes to stderr too (guard)
+            click.echo(
+                render(Format(fmt), [usage_error(str(e), e.path)], {}, __version__), nl=False
+            )
+        raise
     diagnostics = with_deep_lint(
         analysis,
         vocabulary,
@@ -78,8 +87,6 @@ def check(
         f"{warnings} warning{'s' if warnings != 1 else ''}",
         err=True,
     )
-    if files == 0:
-        click.echo("rulec: no .rules files found", err=True)
     failed = has_errors(diagnostics) or (strict and warnings > 0)
     sys.exit(EXIT_FAIL if failed else EXIT_SUCCESS)
 

@@ -12,6 +12,7 @@ import click
 from rulec.api import analyze_paths
 from rulec.dsl.report import Format, render
 from rulec.dsl.sources import RulesInputError
+from rulec.engine.core.errors import FactsError, UnknownEventError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
@@ -31,7 +32,8 @@ def one_line(text: str, limit: int = 500) -> str:
 
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn unexpected exceptions into a one-line message and exit 123.
+    """Turn unexpected exceptions into a one-line message and exit 123; bad input
+    (a path, no rule files, facts or an event name refused) into one and exit 2.
 
     A command with a ``url`` parameter (``--db``) never shows its password:
     the message is passed through :func:`rulec.storage.session.redact`.
@@ -50,7 +52,7 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except RulesInputError as e:
+        except (RulesInputError, FactsError, UnknownEventError) as e:
             click.echo(f"rulec: {clean(str(e))}", err=True)
             sys.exit(EXIT_ERROR)
         except RecursionError:

@@ -70,7 +70,10 @@ def explain(
     except RulesCheckError:
         rule_errors_exit(paths or ("rules",), "explained")
     if rules.event(event) is None:
-        raise click.BadParameter(f"unknown event {event!r}", param_hint="'--event'")
+        from rulec.engine.core.validate import unknown_event
+
+        unknown = unknown_event(event, rules.event_keys())
+        raise click.BadParameter(str(unknown), param_hint="'--event'")
     if given is not None:
         now = None
         if at is not None:

@@ -166,8 +166,11 @@ def _run(
         assert isinstance(moment, Instant)
         now = moment.start
     try:
-        flat = flatten_facts(facts_for(test, vocabulary), rules.fact_keys)
-        explanation = rules.explain(event, flat, now=now)
+        given = facts_for(test, vocabulary)
+        # the facts go through the door evaluate has (nested, not Facts), and
+        # are kept flat, as the rules read them, for coverage
+        explanation = rules.explain(event, given, now=now)
+        flat = flatten_facts(given, rules.fact_keys)
     except (RulesError, ValueError, KeyError, ArithmeticError) as e:
         why = str(e)
         if isinstance(e, ArithmeticError):

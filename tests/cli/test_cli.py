@@ -198,10 +198,11 @@ class TestPaths:
         assert result.stderr.count("\n") == 1
         assert "a\\nb.rules" in result.stderr
 
-    def test_empty_folder_passes_with_a_note(self, tmp_path: Path) -> None:
+    def test_empty_folder_is_a_usage_error(self, tmp_path: Path) -> None:
         result = invoke("check", str(tmp_path))
-        assert result.exit_code == 0
-        assert "no .rules files found" in result.stderr
+        assert result.exit_code == 2  # issue 21: it used to pass, checking nothing
+        assert result.stderr == f"rulec: {tmp_path}: no .rules files found\n"
+        assert result.stdout == ""
 
 
 class TestExitCodes:

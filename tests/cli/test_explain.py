@@ -78,15 +78,29 @@ class TestGiven:
         [
             ((), "give the facts"),
             (("--db", "sqlite://"), "--db needs --order ID"),
-            (("--event", "order_craeted", "--given", "{given}"), "unknown event 'order_craeted'"),
+            (
+                ("--event", "order_craeted", "--given", "{given}"),
+                "unknown event 'order_craeted'; did you mean 'order_created'?",
+            ),
             (("--given", "{bad}"), "not valid JSON"),
+            (("--given", "{nocurrency}"), "order.currency is missing"),
+            (("--given", "{misspelled}"), "unknown entity 'custmer'"),
             (("--given", "{given}", "--at", "tomorrow"), "'tomorrow' is not ISO 8601"),
         ],
     )
     def test_usage_errors_exit_2(self, given, tmp_path, args, said):
         bad = tmp_path / "bad.json"
         bad.write_text("{customer:", encoding="utf-8")
-        args = tuple(a.format(given=given, bad=bad) for a in args)
+        nocurrency = tmp_path / "nocurrency.json"  # issue 21: refused, never guessed
+        nocurrency.write_text('{"order": {"subtotal": "120.00"}}', encoding="utf-8")
+        misspelled = tmp_path / "misspelled.json"
+        misspelled.write_text(
+            '{"custmer": {"labels": ["Customer_VIP"]}, '
+            '"order": {"subtotal": "120.00", "currency": "EUR"}}',
+            encoding="utf-8",
+        )
+        files = {"bad": bad, "nocurrency": nocurrency, "misspelled": misspelled}
+        args = tuple(a.format(given=given, **files) for a in args)
         got = run(*args, RULES)
         assert got.exit_code == 2, got.output
         assert said in got.output

@@ -249,7 +249,7 @@ class TestCoverage:
             'test "vip" on order_created given customer has label Customer_VIP '
             'and order currency is EUR and order subtotal is 10.00 expect applied "VIP" end\n'
             'test "not vip" on order_created given order currency is EUR '
-            'expect not applied "VIP" end\n'
+            'and order subtotal is 10.00 expect not applied "VIP" end\n'
         )
         path = write(tmp_path, "r.rules", rules + tests)
         got = run("--coverage", str(path))

@@ -71,6 +71,7 @@ README = ROOT / "README.md"
 
 #: Codes whose sections have no checked example, and why.
 UNCHECKED = {
+    "R001": "a usage error of the command, not a finding in a file",
     "R110": "a file over 16 MiB",
     "R112": "a rule set of over 200,000 rules",
     "R113": "a file with more than 20 syntax errors",
@@ -272,7 +273,7 @@ class TestDiagnosticsSections:
     def test_unchecked_sections_are_exactly_the_known_ones(self) -> None:
         without = {c for c in CODES if not any(b.info == "rules" for b in SECTIONS.get(c, []))}
         assert without == set(UNCHECKED)
-        for code in ("R110", "R112", "R113", "R326"):
+        for code in ("R001", "R110", "R112", "R113", "R326"):
             labels = [(b.label, b.info) for b in SECTIONS[code]]
             assert labels == [("**Bad**", "text"), ("**Fixed**", "text")], code
         body = DIAG_TEXT.split("## R401:", 1)[1].split("\n## ", 1)[0]

@@ -1224,7 +1224,8 @@ class TestRuleNamesAreUnique:
         assert rulec.check_paths([tmp_path]) == []
         rules = rulec.load_paths([tmp_path])
         assert [r.name for r in rules.rules] == ["a/x.rules:2", "b/x.rules:2"]
-        d = rules.evaluate("order_created", {"order": {"subtotal": Decimal("100.00")}})
+        order = {"subtotal": Decimal("100.00"), "currency": "EUR"}
+        d = rules.evaluate("order_created", {"order": order})
         assert [a.rule for a in d.applied] == ["b/x.rules:2"]
         assert [(lost.rule, lost.reason) for lost in d.lost] == [
             ("a/x.rules:2", "a better discount applied: 'b/x.rules:2'")

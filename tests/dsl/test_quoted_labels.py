@@ -168,7 +168,8 @@ def test_any_name_comes_through_parse_format_compile_and_evaluate(name, has_it):
     assert rulec.parse(format_text(text), "g.rules") == items
     rules = rulec.load_text(text, "g.rules")
     labels = {name} if has_it else {name + "x"}
-    facts = {"customer": {"labels": labels}, "order": {"subtotal": Decimal("10.00")}}
+    order = {"subtotal": Decimal("10.00"), "currency": "EUR"}
+    facts = {"customer": {"labels": labels}, "order": order}
     decision = rules.evaluate("order_created", facts)
     assert decision.discount_amount == (Decimal("1.00") if has_it else Decimal("0.00"))
     # the name is a constant of the compiled module, never a piece of its code

@@ -32,10 +32,14 @@ WHEN = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
 
 def facts(*labels: str, subtotal: str = "100.00", count: Any = 3) -> dict[str, Any]:
-    return {
+    """Nested facts; with a count that is not an integer (to make a rule raise), flat
+    :class:`Facts`, which are taken as they are, as a bad value read from a database
+    would be (the door refuses it in nested facts: tests/engine/test_doors.py)."""
+    nested = {
         "customer": {"labels": set(labels), "order_count": count},
         "order": {"subtotal": Decimal(subtotal), "currency": "EUR", "created_at": WHEN},
     }
+    return nested if type(count) is int else rulec.flatten_facts(nested)
 
 
 class Heard(Tracer):
@@ -200,10 +204,14 @@ class TestEveryPathDecidesAlike:
             "order.created_at": RANDOM.WHEN,
             "customer.labels": labels,
         }
+        if currency == "XXX":  # not ISO 4217: refused before any rule is tried, however asked
+            for how in ({}, {"tracer": Heard()}, {"all_rules": True, "tracer": Heard()}):
+                with pytest.raises(rulec.CurrencyError, match="unknown currency 'XXX'"):
+                    decide(rs, "order_created", f, **how)  # type: ignore[arg-type]
+            return
         plain = decide(rs, "order_created", f)
         heard = Heard()
         assert decide(rs, "order_created", f, tracer=heard) == plain
         assert decide(rs, "order_created", f, all_rules=True, tracer=Heard()) == plain
-        if currency != "XXX":  # an unknown currency is refused before any rule is tried
-            held = [name for name, outcome, _ in heard.rules if outcome is Outcome.HELD]
-            assert tuple(held) == plain.matched
+        held = [name for name, outcome, _ in heard.rules if outcome is Outcome.HELD]
+        assert tuple(held) == plain.matched

@@ -59,6 +59,7 @@ class TestOrdersWithoutACustomer:
     def decide(self, customer_labels, agent_labels, *, customer=True, agent=True):
         facts = {
             "order.subtotal": Decimal("100.00"),
+            "order.currency": "EUR",
             "order.placed_by_customer": customer,
             "customer.absent": not customer,
             "customer.labels": frozenset(customer_labels),
@@ -108,7 +109,7 @@ class TestMoneyTable:
                     try:
                         rules.evaluate("order_created", facts)
                     except rulec.MoneyError as refused:
-                        assert f"order subtotal {value} {currency}" in str(refused)
+                        assert f"order.subtotal {value} {currency}" in str(refused)
                     else:
                         raise AssertionError(f"{amount} was not refused")
                 continue

@@ -467,28 +467,26 @@ def test_a_rule_failing_on_an_order_label_event_is_recorded_on_the_order(session
     assert "rule 'boom' (boom.rules:2) failed on order" in caplog.text
 
 
-def test_an_order_in_an_unknown_currency_is_kept_undiscounted_and_says_why(sessions, caplog):
+def test_an_order_in_an_unknown_currency_is_refused_at_flush(sessions):
+    """Issue 21: it used to be stored undiscounted, with a rule error row; now the
+    flush raises and, rolled back, leaves nothing."""
+    from rulec.engine.core.errors import CurrencyError
     from rulec.storage.models import RuleErrorRecord
 
     Engine(rulec.load_text('on order_created then discount 10% "Ten"\n', "c.rules")).attach(
         sessions
     )
-    with sessions.begin() as s:
-        o = Order(subtotal=Decimal("10.00"), currency="ZZZ")
-        s.add(o)
     with sessions() as s:
-        o = s.get(Order, o.id)
-        assert (o.discount_amount, o.total_amount, o.discount_description) == (
-            Decimal("0"),
-            Decimal("10.00"),
-            None,
-        )
-        rows = s.execute(select(RuleErrorRecord)).scalars().all()
-        assert [r.message for r in rows] == ["unknown currency 'ZZZ': no rule was applied"]
-    assert f"order {o.id} was not decided: unknown currency 'ZZZ'" in caplog.text
+        s.add(Order(subtotal=Decimal("10.00"), currency="ZZZ"))
+        with pytest.raises(CurrencyError, match=r"unknown currency 'ZZZ' in order\.currency"):
+            s.flush()
+        s.rollback()
+    with sessions() as s:
+        assert s.execute(select(Order)).scalars().all() == []
+        assert s.execute(select(RuleErrorRecord)).scalars().all() == []
     rs = rulec.load_text('on order_created then discount 10% "Ten"\n', "c.rules")
-    with pytest.raises(ValueError, match="unknown currency 'ZZZ'"):
-        rs.evaluate("order_created", {"order.currency": "ZZZ"}, raise_errors=True)
+    with pytest.raises(CurrencyError, match="unknown currency 'ZZZ'"):
+        rs.evaluate("order_created", {"order.currency": "ZZZ", "order.subtotal": 1})
 
 
 def test_deciding_an_order_again_does_not_set_its_status_back(sessions):

@@ -11,6 +11,8 @@ from sqlalchemy import event, select
 
 import rulec
 from rulec.dsl.diagnostics import RuleRuntimeError
+from rulec.engine.core.errors import FactTypeError, UnknownFactError
+from rulec.engine.core.facts import Facts
 from rulec.engine.core.listing import verdicts, visible
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db import listing
@@ -186,12 +188,28 @@ class TestSharedEntities:
         assert visible(rules, "price_listed", nobody, [price(), price("Promo")]) == [True, False]
 
 
+#: A bad value as read from a database (Facts are taken as they are), to make a rule fail.
+BAD_YEAR = Facts({"viewer.wedding_year": "soon"})
+
+
 class TestErrors:
+    def test_given_facts_are_checked(self):
+        """Issue 21: a wrong type or a misspelled field in given facts is refused."""
+        rules = load(
+            'rule "Year" on price_listed when viewer wedding year > 2026 then hide price end'
+        )
+        with pytest.raises(FactTypeError, match=r"viewer\.wedding_year 'soon' is a str"):
+            verdicts(rules, "price_listed", {"viewer": {"wedding_year": "soon"}}, [price()])
+        with pytest.raises(UnknownFactError, match="did you mean 'wedding_year'"):
+            visible(rules, "price_listed", {"viewer": {"weding_year": 2027}}, [price()])
+        with pytest.raises(UnknownFactError, match="did you mean 'labels'"):
+            visible(rules, "price_listed", {}, [{"price": {"lables": {"Promo"}}}])
+
     def test_a_failing_hide_rule_hides(self):
         rules = load(
             'rule "Year" on price_listed when viewer wedding year > 2026 then hide price end'
         )
-        [v] = verdicts(rules, "price_listed", {"viewer": {"wedding_year": "soon"}}, [price()])
+        [v] = verdicts(rules, "price_listed", BAD_YEAR, [price()])
         assert (v.shown, v.rule) == (False, "Year")
         assert v.reason.endswith("(the rule failed)")
         [err] = v.errors
@@ -202,7 +220,7 @@ class TestErrors:
             'rule "Year" priority 2 on price_listed when viewer wedding year > 2026'
             " then show price end\non price_listed then hide price\n"
         )
-        [v] = verdicts(rules, "price_listed", {"viewer": {"wedding_year": "soon"}}, [price()])
+        [v] = verdicts(rules, "price_listed", BAD_YEAR, [price()])
         assert (v.shown, v.rule, [e.rule for e in v.errors]) == (False, "listing.rules:2", ["Year"])
 
     def test_raise_errors(self):
@@ -210,9 +228,7 @@ class TestErrors:
             'rule "Year" on price_listed when viewer wedding year > 2026 then hide price end'
         )
         with pytest.raises(RuleRuntimeError, match="Year"):
-            visible(
-                rules, "price_listed", {"viewer.wedding_year": "x"}, [price()], raise_errors=True
-            )
+            visible(rules, "price_listed", BAD_YEAR, [price()], raise_errors=True)
 
     def test_not_a_listing_event(self):
         with pytest.raises(ValueError, match="not a listing event"):

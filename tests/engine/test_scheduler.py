@@ -735,7 +735,10 @@ class TestRuleErrors:
         with caplog.at_level(logging.ERROR, logger="rulec.engine"):
             report = run_scheduled(sessions, rules, "monthly", period=MONTH)
         assert (report.processed, report.changed, report.errors) == (2, 1, 1)
-        assert f"monthly:order failed on order {bad.id}: unknown currency 'ZZZ'" in caplog.text
+        assert (
+            f"monthly:order failed on order {bad.id}: CurrencyError: unknown currency 'ZZZ'"
+            in caplog.text
+        )
         with sessions() as s:
             assert s.get(Order, good.id).status == "cancelled"
             assert s.get(Order, bad.id).status == "pending"

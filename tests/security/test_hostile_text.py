@@ -239,7 +239,11 @@ def refused_or_inert(position: str, name: str) -> None:
     rules = rulec.load_text(text, "hostile.rules")
     for event in ("order_created", "order_updated"):
         rules.evaluate(
-            event, {"customer": {"labels": {hostile}}, "order": {"subtotal": Decimal("9")}}
+            event,
+            {
+                "customer": {"labels": {hostile}},
+                "order": {"subtotal": Decimal("9"), "currency": "EUR"},
+            },
         )
 
 

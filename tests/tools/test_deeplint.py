@@ -219,7 +219,11 @@ class TestWindows:
         ]
         applied: set[str] = set()
         for when in instants:
-            facts = {"order.subtotal": Decimal("10.00"), "order.created_at": when}
+            facts = {
+                "order.subtotal": Decimal("10.00"),
+                "order.currency": "EUR",
+                "order.created_at": when,
+            }
             applied.update(x.rule for x in rules.evaluate("order_created", facts).applied)
         assert applied == {"Inside"}  # "Late" asks for 10:00 on the 30th on, when it closes
 
