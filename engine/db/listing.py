@@ -112,7 +112,7 @@ def listing_facts(
     loaded when it says which it reads.
     """
     subject, _ = listing_subject(event, vocabulary)
-    if subject not in REFERENCE.links:
+    if subject not in REFERENCE.holders:
         raise ValueError(f"no label table for {subject!r}: cannot list {event!r} from the database")
     keys = rules.fact_keys or None
     with session.no_autoflush:
@@ -128,11 +128,11 @@ def listing_facts(
                     if row is not None and not labels_loaded(row) and row.id is not None:
                         ids.append(row.id)
             wanted.append((holder, ids))
-        loaded = labels_of_many(session.connection({"mapper": REFERENCE.label}), wanted, CHUNK)
+        loaded = labels_of_many(session.connection({"mapper": REFERENCE.order}), wanted, CHUNK)
 
         def labels_of(n: int, row: Any) -> frozenset[str]:
             if labels_loaded(row):
-                return REFERENCE.held(holders[n][0], row.labels)
+                return REFERENCE.held(holders[n][0], row)
             return frozenset(loaded[n].get(row.id, ()))
 
         shared = Facts({f"viewer.{k}": v for k, v in (viewer or {}).items()})

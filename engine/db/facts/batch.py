@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import BindParameter
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch
-from rulec.engine.db.facts.sql import OrderRef, carries, label_pairs, orders_by_customer
+from rulec.engine.db.facts.sql import OrderRef, label_pairs, orders_by_customer
 
 __all__ = [
     "ALWAYS",
@@ -161,7 +161,7 @@ class OrderBatches:
         }
         self.label_queries: dict[str, Any] = {}
         for entity in dict.fromkeys(label_entities):
-            _, column = b.link(entity)
+            column = b.labels.holder_column(entity)
             which = column.between(_LO, _HI) if entity == "order" else column.in_(of_batch[entity])
             self.label_queries[entity] = label_pairs(b, entity, which)
         lines_in_range = lines.c.order_id.between(_LO, _HI)
@@ -177,18 +177,21 @@ class OrderBatches:
             .where(lines_in_range)
             .order_by(lines.c.order_id, lines.c.id)
         )
-        _, own_column = b.link("order_item")
+        own_column = b.labels.holder_column("order_item")
         self.line_labels = label_pairs(
             b,
             "order_item",
             own_column.in_(select(lines.c.id).where(lines_in_range).scalar_subquery()),
         )
-        item_link, item_column = b.link("item")
-        labels = b.labels
+        item_column = b.labels.holder_column("item")
+        sold = label_pairs(
+            b,
+            "item",
+            item_column.in_(select(lines.c.item_id).where(lines_in_range).scalar_subquery()),
+        ).subquery("sold")
         self.sold_labels = (
-            select(lines.c.id, labels.c.name)
-            .join_from(lines, item_link, item_column == lines.c.item_id)
-            .join(labels, carries(b, "item", item_link, labels))
+            select(lines.c.id, sold.c[1])
+            .join_from(lines, sold, sold.c[0] == lines.c.item_id)
             .where(lines_in_range)
         )
 
@@ -264,7 +267,7 @@ class CustomerBatches:
         )
         # the customers' order counts, grouped (those without an order have none)
         self.counts = orders_by_customer(b, _LO, _HI) if "customer.order_count" in keys else None
-        _, column = b.link("customer")
+        column = b.labels.holder_column("customer")
         self.label_query = (
             label_pairs(b, "customer", column.between(_LO, _HI))
             if "customer" in label_entities
@@ -305,7 +308,6 @@ def labels_of_many(
     """
     found: list[dict[int, set[str]]] = [{} for _ in wanted]
     pending = [(n, holder, ids) for n, (holder, ids) in enumerate(wanted) if ids]
-    labels = binding.labels
     while pending:
         parts = []
         room = chunk
@@ -316,11 +318,10 @@ def labels_of_many(
                 continue
             take, more = ids[:room], ids[room:]
             room -= len(take)
-            link, column = binding.link(holder)
+            column = binding.labels.holder_column(holder)
+            pairs = label_pairs(binding, holder, column.in_(take)).subquery()
             parts.append(
-                select(literal(n, Integer).label("part"), column.label("id"), labels.c.name)
-                .join_from(link, labels, carries(binding, holder, link, labels))
-                .where(column.in_(take))
+                select(literal(n, Integer).label("part"), pairs.c[0].label("id"), pairs.c[1])
             )
             if more:
                 rest.append((n, holder, more))
