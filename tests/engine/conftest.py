@@ -61,7 +61,7 @@ def _tags(holder: str, key: str) -> Any:
 
 
 def key_column(holder: str, key: str) -> Any:
-    return getattr({"buyer": Buyer, "purchase": Purchase}[holder], key)
+    return getattr({"buyer": Buyer, "purchase": Purchase, "price": ShopPrice}[holder], key)
 
 
 class Buyer(ShopBase):
@@ -95,6 +95,16 @@ class Purchase(DiscountColumns, ShopBase):
         back_populates="purchase", cascade="all, delete-orphan", order_by="PurchaseLine.no"
     )
     tags: Mapped[list[Tag]] = _tags("purchase", "key")
+
+
+class ShopPrice(ShopBase):
+    """A price list entry, shown or hidden by listing rules."""
+
+    __tablename__ = "shop_prices"
+
+    key: Mapped[uuid.UUID] = mapped_column("price_key", Uuid, primary_key=True, default=uuid.uuid4)
+    caption: Mapped[str] = mapped_column(String(100))
+    tags: Mapped[list[Tag]] = _tags("price", "key")
 
 
 class PurchaseLine(ShopBase):
@@ -135,6 +145,7 @@ SHOP = Binding.of(
     ),
     customer=Entity(Buyer, id="uuid", name="full_name"),
     labels=TagTable(Tag, holder_types={"order": "purchase", "customer": "buyer"}),
+    holders={"order": Purchase, "customer": Buyer, "price": ShopPrice},
 )
 
 
@@ -208,6 +219,9 @@ class ReferenceShop:
     def share(self, line: Any) -> Decimal:
         return line.discount_amount
 
+    def unit_price(self, line: Any) -> Decimal:
+        return line.unit_price
+
     def set_quantity(self, line: Any, quantity: int) -> None:
         line.quantity = quantity
 
@@ -241,6 +255,18 @@ class ReferenceShop:
 
     def set_field(self, o: Any, name: str, value: Any) -> None:
         setattr(o, name, value)
+
+    def price(self, s: Any, name: str, labels: Iterable[str] = ()) -> Any:
+        p = models.Price(
+            name=name,
+            amount=Decimal("100.00"),
+            labels=[self._label(s, n, "price") for n in labels],
+        )
+        s.add(p)
+        return p
+
+    def price_name(self, p: Any) -> str:
+        return p.name
 
 
 class ForeignShop(ReferenceShop):
@@ -289,6 +315,9 @@ class ForeignShop(ReferenceShop):
     def share(self, line: Any) -> Decimal:
         return line.share
 
+    def unit_price(self, line: Any) -> Decimal:
+        return line.price
+
     def set_quantity(self, line: Any, quantity: int) -> None:
         line.qty = quantity
 
@@ -332,6 +361,14 @@ class ForeignShop(ReferenceShop):
 
     def set_field(self, o: Any, name: str, value: Any) -> None:
         setattr(o, {"status": "state", "subtotal": "net_amount"}.get(name, name), value)
+
+    def price(self, s: Any, name: str, labels: Iterable[str] = ()) -> Any:
+        p = ShopPrice(caption=name, tags=[Tag(name=n, holder_type="price") for n in labels])
+        s.add(p)
+        return p
+
+    def price_name(self, p: Any) -> str:
+        return p.caption
 
 
 @pytest.fixture(scope="session")

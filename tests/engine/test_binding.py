@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 import rulec
 from rulec.engine.db.attach import Engine
+from rulec.engine.db.basket import basket
 from rulec.engine.db.facts.binding import BindingError
+from rulec.engine.db.listing import list_visible
 from rulec.storage.owned import RuleAudit
 
 RULES = """\
@@ -277,3 +279,102 @@ def test_rulecs_rows_are_keyed_by_the_orders_own_key(shop, engine):
         else:
             assert isinstance(key, int)
             assert s.scalar(select(func.count()).select_from(RuleAudit)) == 0
+
+
+class TestBasket:
+    def test_the_basket_shows_the_stored_decision_and_its_audit_rows(self, shop, engine):
+        key = _vip_order(shop)
+        with shop.sessions() as s:
+            b = basket(shop.get(s, key), binding=shop.binding)
+        assert (b.order_id, b.source, b.pending) == (key, "stored", False)
+        assert (b.subtotal, b.discount_amount, b.total_amount) == (
+            Decimal("120.00"),
+            Decimal("12.00"),
+            Decimal("108.00"),
+        )
+        assert [(d.description, d.amount, d.percentage_text) for d in b.applied] == [
+            ("VIP", Decimal("12.00"), "10%")
+        ]
+        assert sorted((line.description, line.discount_amount) for line in b.lines) == [
+            ("Cake", Decimal("6.00")),
+            ("Flowers", Decimal("6.00")),
+        ]
+        assert b.lines_discount_total == b.discount_amount
+
+    def test_a_changed_order_shows_a_fresh_decision_with_the_engine(self, shop, engine):
+        key = _vip_order(shop)
+        with shop.sessions() as s:
+            o = shop.get(s, key)
+            [cake] = [line for line in shop.lines(o) if shop.unit_price(line) == Decimal("30")]
+            shop.set_quantity(cake, 4)  # 4 x 30.00 + 60.00
+            stored = basket(o, binding=shop.binding)
+            fresh = basket(o, engine)
+            s.rollback()
+        assert (stored.source, stored.pending, stored.total_amount) == (
+            "stored",
+            True,
+            Decimal("108.00"),
+        )
+        assert (fresh.source, fresh.subtotal, fresh.total_amount) == (
+            "fresh",
+            Decimal("180.00"),
+            Decimal("162.00"),
+        )
+
+
+LISTING = """\
+label Season_2026 for price
+
+on price_listed when price has label Season_2026 and viewer wedding year != 2026 then hide price
+"""
+
+
+class TestListing:
+    def test_a_listing_reads_the_candidates_labels_through_the_binding(self, shop):
+        rules = rulec.load_text(LISTING, "listings.rules")
+        with shop.sessions.begin() as s:
+            shop.price(s, "Always")
+            shop.price(s, "Season", ["Season_2026"])
+        with shop.sessions() as s:
+            prices = list(s.scalars(select(shop.binding.holders["price"])))
+            for year, shown in ((2026, {"Always", "Season"}), (2027, {"Always"})):
+                visible = list_visible(
+                    s,
+                    rules,
+                    "price_listed",
+                    prices,
+                    viewer={"is_agent": False, "wedding_year": year},
+                    binding=shop.binding,
+                )
+                assert {shop.price_name(p) for p in visible} == shown
+
+    def test_the_order_and_customer_of_a_listing_are_read_through_the_binding(self, shop, engine):
+        rules = rulec.load_text(
+            "label Season_2026 for price\nlabel Customer_VIP for customer\n"
+            "on price_listed when price has label Season_2026 "
+            "and not customer has label Customer_VIP and order subtotal < 100 then hide price\n",
+            "listings.rules",
+        )
+        key = _vip_order(shop)  # Ada, a VIP, 120.00
+        with shop.sessions.begin() as s:
+            shop.price(s, "Season", ["Season_2026"])
+            ben = shop.customer(s, "Ben")
+            small = shop.order(s, ben, (("Cake", 1, "10.00"),))
+        with shop.sessions() as s:
+            prices = list(s.scalars(select(shop.binding.holders["price"])))
+            seen = {}
+            for name, order_key in (("ada", key), ("ben", shop.key(small))):
+                o = shop.get(s, order_key)
+                customer = shop.binding.o.get(o, "customer")
+                seen[name] = list_visible(
+                    s,
+                    rules,
+                    "price_listed",
+                    prices,
+                    viewer={"is_agent": False, "wedding_year": 2026},
+                    customer=customer,
+                    order=o,
+                    binding=shop.binding,
+                )
+        assert [shop.price_name(p) for p in seen["ada"]] == ["Season"]
+        assert seen["ben"] == []

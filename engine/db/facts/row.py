@@ -440,10 +440,17 @@ def _attr(binding: Binding, holder: str, row: Any, name: str) -> str | None:
     return name if hasattr(type(row), name) else None
 
 
-def holder_fields(holder: str, row: Any) -> Facts:
-    """Every field of a label holder's row (``price.amount``): its columns, by name."""
+def holder_fields(holder: str, row: Any, binding: Binding = REFERENCE) -> Facts:
+    """Every field of a label holder's row (``price.amount``): its columns, by attribute
+    name, and the fields its binding maps to other attributes (``customer.name``)."""
     columns = inspect(type(row)).column_attrs
-    return Facts({f"{holder}.{c.key}": holder_field(row, c.key) for c in columns})
+    facts = Facts({f"{holder}.{c.key}": holder_field(row, c.key) for c in columns})
+    mapped = binding.entities.get(holder)
+    if mapped is not None and mapped.cls is type(row):
+        for name, attr in mapped.names.items():
+            if attr is not None and attr in inspect(type(row)).column_attrs:
+                facts[f"{holder}.{name}"] = holder_field(row, attr)
+    return facts
 
 
 def customer_order_count(session: Session, customer: Any, binding: Binding = REFERENCE) -> int:
