@@ -17,6 +17,9 @@ import rulec
 from rulec.engine.db.attach import Engine
 from rulec.engine.db.basket import basket
 from rulec.engine.db.facts.binding import BindingError
+from rulec.engine.db.facts.catalog import ORDER_FACTS
+from rulec.engine.db.facts.row import load_facts
+from rulec.engine.db.facts.sql import OrderRef
 from rulec.engine.db.listing import list_visible
 from rulec.storage.owned import RuleAudit
 
@@ -378,3 +381,44 @@ class TestListing:
                 )
         assert [shop.price_name(p) for p in seen["ada"]] == ["Season"]
         assert seen["ben"] == []
+
+
+#: The facts a backend without agents, wedding dates or catalog items can read.
+SHOP_FACTS = (
+    "order.subtotal",
+    "order.currency",
+    "order.created_at",
+    "order.status",
+    "order.placed_by_customer",
+    "customer.absent",
+    "order.line_count",
+    "order.item_count",
+    "customer.order_count",
+    "order.labels",
+    "customer.labels",
+)
+
+
+def test_the_sql_expressions_give_what_the_one_order_reader_gives(shop, engine):
+    """The catalog's SQL over the binding's tables (other names, UUID keys, tags)
+    equals the one-order reader, fact by fact, for every order."""
+    _vip_order(shop)
+    with shop.sessions.begin() as s:
+        ben = shop.customer(s, "Ben", ["Other"])
+        shop.order(s, ben, (("Tea", 3, "1.479"),), status="paid")
+        shop.tag(s, shop.order(s, None, (), subtotal="7.50"), "Rush", "order")
+    b = shop.binding
+    orders = b.orders
+    ref = OrderRef.of(orders)
+    scalar = [k for k in SHOP_FACTS if not k.endswith(".labels")]
+    query = select(orders.c.id, *(ORDER_FACTS[k].sql(b, ref) for k in scalar))
+    with shop.sessions() as s:
+        rows = s.execute(query).all()
+        assert len(rows) == 3
+        for key, *values in rows:
+            expected = load_facts(s, shop.get(s, key), SHOP_FACTS, binding=b)
+            got = {k: ORDER_FACTS[k].decode(v) for k, v in zip(scalar, values, strict=True)}
+            for label_key in ("order.labels", "customer.labels"):  # correlated to the order
+                names = ORDER_FACTS[label_key].sql(b, ref).where(orders.c.id == key)
+                got[label_key] = frozenset(s.scalars(names))
+            assert got == {k: expected[k] for k in SHOP_FACTS}, key
