@@ -85,6 +85,7 @@ class Engine:
         #: The backend's models the engine reads and writes (the reference models by default).
         self.binding = binding
         binding.check(rules.fact_keys)  # a field the rules read must be mapped
+        self._label_events = _label_events(binding)  # asked on every flush
         self._rules = rules
         self.vocabulary = vocabulary
         self.raise_errors = raise_errors
@@ -226,7 +227,7 @@ class Engine:
         rules, b = self._rules, self.binding
         forget_deferred(session)  # rows of a flush that failed: its orders are decided again
         labelled: list[tuple[str, Any, str, bool]] = []
-        if rules.has_any_rules(_label_events(b)):  # asked on every flush
+        if rules.has_any_rules(self._label_events):
             labelled = _label_links(session, b)
         order_cls = b.order
         for obj in list(session.new):

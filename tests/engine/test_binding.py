@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 import rulec
 from rulec.engine.db.attach import Engine
 from rulec.engine.db.basket import basket
-from rulec.engine.db.facts.binding import BindingError
+from rulec.engine.db.facts.binding import REFERENCE, BindingError
 from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.facts.row import load_facts
 from rulec.engine.db.facts.sql import OrderRef
@@ -422,3 +422,9 @@ def test_the_sql_expressions_give_what_the_one_order_reader_gives(shop, engine):
                 names = ORDER_FACTS[label_key].sql(b, ref).where(orders.c.id == key)
                 got[label_key] = frozenset(s.scalars(names))
             assert got == {k: expected[k] for k in SHOP_FACTS}, key
+
+
+def test_the_shipped_rules_read_nothing_the_reference_models_lack():
+    Engine.from_paths([rulec.shipped_rules()])  # raises BindingError otherwise
+    assert REFERENCE.missing(["order.absent", "price.labels", "viewer.is_agent"]) == []
+    assert REFERENCE.missing(["order.channel"]) == [("order.channel", "order", "channel")]

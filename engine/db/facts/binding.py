@@ -116,6 +116,8 @@ class Entity:
 
     cls: type[Any]
     names: Mapping[str, str | None] = field(factory=dict, converter=_names)
+    #: attr() of each field asked so far: the engine asks on every order.
+    _found: dict[str, str | None] = field(factory=dict, init=False)
 
     def __init__(self, cls: type[Any], /, **names: str | None) -> None:
         self.__attrs_init__(cls, names)  # type: ignore[attr-defined]
@@ -132,9 +134,15 @@ class Entity:
 
     def attr(self, name: str) -> str | None:
         """The attribute key of field ``name``, or None when ``cls`` has none."""
+        found = self._found
+        if name in found:
+            return found[name]
         if name in self.names:
-            return self.names[name]
-        return name if name in self.mapper.all_orm_descriptors.keys() else None  # noqa: SIM118
+            key = self.names[name]
+        else:
+            key = name if name in self.mapper.all_orm_descriptors.keys() else None  # noqa: SIM118
+        found[name] = key
+        return key
 
     def has(self, name: str) -> bool:
         return self.attr(name) is not None
@@ -191,6 +199,7 @@ class Binding:
     labels: LabelStore
     records: str = "relations"
     _views: dict[str, FromClause] = field(factory=dict, init=False)
+    _by_class: dict[type[Any], str] = field(factory=dict, init=False)
 
     @classmethod
     def of(
@@ -306,10 +315,10 @@ class Binding:
 
     def holder_of(self, obj: Any) -> str | None:
         """The holder name of ``obj``'s class, or None when it carries no labels."""
-        for name, cls in self.holders.items():
-            if type(obj) is cls:
-                return name
-        return None
+        by_class = self._by_class
+        if not by_class:
+            by_class.update({cls: name for name, cls in self.holders.items()})
+        return by_class.get(type(obj))
 
     # -------------------------------------------------------------- check --
 

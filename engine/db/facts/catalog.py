@@ -581,6 +581,6 @@ def needs(key: str) -> tuple[tuple[str, str], ...]:
     if key in ORDER_FACTS or key in _COMPUTED or key.startswith("item."):
         return ()
     entity, _, name = key.partition(".")
-    if entity in ("order", "customer", "agent") and name:
+    if entity in ("order", "customer", "agent") and name and name != "absent":
         return ((entity, name),)
-    return ()
+    return ()  # the presence of an optional entity, another entity's facts
