@@ -371,9 +371,10 @@ class ForeignShop(ReferenceShop):
         return p.caption
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def foreign_db(db_engine: Any) -> Iterator[Any]:
-    """The foreign shop's tables and rulec's own, beside the reference schema."""
+    """The foreign shop's tables and rulec's own, beside the reference schema, for
+    one test module (gone after it: the reference schema is compared to its models)."""
     ShopBase.metadata.drop_all(db_engine)
     OWNED.drop_all(db_engine)
     ShopBase.metadata.create_all(db_engine)

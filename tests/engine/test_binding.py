@@ -21,6 +21,8 @@ from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.facts.row import load_facts
 from rulec.engine.db.facts.sql import OrderRef
 from rulec.engine.db.listing import list_visible
+from rulec.engine.db.runs import RunStatus
+from rulec.engine.db.scheduled import run_scheduled
 from rulec.storage.owned import RuleAudit
 
 RULES = """\
@@ -428,3 +430,56 @@ def test_the_shipped_rules_read_nothing_the_reference_models_lack():
     Engine.from_paths([rulec.shipped_rules()])  # raises BindingError otherwise
     assert REFERENCE.missing(["order.absent", "price.labels", "viewer.is_agent"]) == []
     assert REFERENCE.missing(["order.channel"]) == [("order.channel", "order", "channel")]
+
+
+SCHEDULED = """\
+label Trial, Loyal for customer
+label Abandoned for order
+
+on daily for customer when customer has label Trial and customer order count >= 3
+  then remove label Trial from customer, add label Loyal to customer
+on monthly for order when order status is new and order has label Abandoned
+  then set order status to cancelled
+"""
+
+
+class TestScheduledRuns:
+    def test_daily_and_monthly_runs_change_the_backends_rows(self, shop, engine):
+        rules = rulec.load_text(SCHEDULED, "scheduled.rules")
+        with shop.sessions.begin() as s:
+            ada = shop.customer(s, "Ada", ["Trial"])
+            ben = shop.customer(s, "Ben", ["Trial"])
+            for n in range(3):
+                shop.order(s, ada, (("Cake", 1, f"{n + 1}.00"),))
+            shop.order(s, ben, (("Cake", 1, "9.00"),))
+            gone = shop.order(s, None, (), subtotal="5.00")
+            shop.tag(s, gone, "Abandoned", "order")
+            paid = shop.order(s, None, (), subtotal="5.00", status="paid")
+            shop.tag(s, paid, "Abandoned", "order")
+        daily = run_scheduled(
+            shop.sessions, rules, "daily", period="2026-12-07", batch_size=1, binding=shop.binding
+        )
+        monthly = run_scheduled(
+            shop.sessions, rules, "monthly", period="2026-12", batch_size=2, binding=shop.binding
+        )
+        assert [(r.subject, r.processed, r.changed) for r in daily.subjects] == [("customer", 2, 1)]
+        assert [(r.subject, r.processed, r.changed) for r in monthly.subjects] == [("order", 6, 1)]
+        with shop.sessions() as s:
+            assert shop.labels(s, s.merge(ada)) == {"Loyal"}
+            assert shop.labels(s, s.merge(ben)) == {"Trial"}
+            gone, paid = shop.get(s, shop.key(gone)), shop.get(s, shop.key(paid))
+            assert (shop.status(gone), shop.status(paid)) == ("cancelled", "paid")
+            assert shop.status_history(s, gone) == [("new", "cancelled")]
+
+    def test_a_finished_run_is_not_run_again(self, shop, engine):
+        rules = rulec.load_text(SCHEDULED, "scheduled.rules")
+        with shop.sessions.begin() as s:
+            shop.customer(s, "Ada", ["Trial"])
+        first = run_scheduled(
+            shop.sessions, rules, "daily", period="2026-12-07", binding=shop.binding
+        )
+        again = run_scheduled(
+            shop.sessions, rules, "daily", period="2026-12-07", binding=shop.binding
+        )
+        assert [r.status for r in first.subjects] == [RunStatus.DONE]
+        assert [(r.status, r.total) for r in again.subjects] == [(RunStatus.ALREADY_DONE, 1)]
