@@ -10,7 +10,8 @@ and each field the engine reads or writes to an attribute of that class:
 
 .. code-block:: python
 
-    from rulec.engine.db import Binding, Entity, TagTable
+    from rulec.engine.db.facts.binding import Binding, Entity
+    from rulec.engine.db.facts.labels import TagTable
 
     SHOP = Binding.of(
         order=Entity(Purchase, customer_id="buyer_id", subtotal="net", items="lines"),
@@ -21,7 +22,8 @@ and each field the engine reads or writes to an attribute of that class:
 
 A field not named is the attribute of the same name when the class has
 one, else not mapped: a rule that reads a fact needing it is refused when
-the engine starts (:meth:`Binding.check`). :data:`REFERENCE` binds the
+the engine starts (:meth:`Binding.check`); ``docs/adopting.md`` lists the
+fields. :data:`REFERENCE` binds the
 reference models of :mod:`rulec.storage.models`.
 
 The SQL expressions of the catalog are written over the reference field
@@ -87,15 +89,6 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
     "customer": {"id": Integer(), "name": String()},
     "agent": {"id": Integer(), "name": String()},
 }
-
-#: The fields an order's decision is written to, and the relations the engine follows.
-WRITTEN = (
-    "discount_percentage",
-    "discount_amount",
-    "discount_description",
-    "total_amount",
-    "rule_set_version",
-)
 
 
 def _names(names: Mapping[str, str | None]) -> dict[str, str | None]:
