@@ -15,11 +15,27 @@ from sqlalchemy import Connection, Engine
 
 from rulec.storage.session import mask_url
 
-__all__ = ["MigrationError", "current", "downgrade", "head", "logger", "upgrade"]
+__all__ = [
+    "BRANCH",
+    "BRANCH_LOCATION",
+    "MigrationError",
+    "current",
+    "downgrade",
+    "head",
+    "logger",
+    "upgrade",
+]
 
 logger = logging.getLogger("rulec.storage")
 
 _SCRIPTS = Path(__file__).parent / "migrations"
+
+#: The label of the Alembic branch of rulec's own tables (rulec.storage.owned), for a
+#: backend with its own models and its own Alembic environment: ``rulec@head``.
+BRANCH = "rulec"
+#: The folder of that branch's revisions: add it to the backend's ``version_locations``.
+#: ``rulec db upgrade`` (the reference models) does not use it.
+BRANCH_LOCATION = str(_SCRIPTS / "owned")
 
 
 class MigrationError(Exception):

@@ -1,8 +1,9 @@
 """The engine: rules fired inside the order backend's own transaction.
 
 ``Engine.attach(session_or_factory)`` makes ``order_created`` fire when a
-new :class:`Order` is flushed and ``order_updated`` when an order's subtotal
-or currency changes. The engine writes the order's discount fields and its
+new order (of the engine's binding: the reference ``Order`` by default) is
+flushed and ``order_updated`` when an order's subtotal, currency or lines
+change. The engine writes the order's discount fields and its
 audit rows in the same flush; it never commits, so a rolled-back order
 leaves nothing behind.
 """
@@ -29,23 +30,13 @@ from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.money import payable
 from rulec.engine.core.ruleset import RuleSet
+from rulec.engine.db.facts.binding import REFERENCE, Binding, BindingError
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
+from rulec.engine.db.records import forget_deferred, write_deferred, write_errors
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.metrics import metrics_for
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY, project_vocabulary
-from rulec.storage.models import (
-    HOLDER_LABEL_TYPES,
-    Agent,
-    Customer,
-    Item,
-    Order,
-    OrderItem,
-    Price,
-    Professional,
-    RuleErrorRecord,
-    Service,
-)
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -57,7 +48,7 @@ logger = logging.getLogger("rulec.engine")
 _PENDING = "rulec.pending_errors"
 
 #: ``fn(order, facts, decision)``: told of every decision :meth:`Engine.fire` writes.
-DecisionListener = Callable[[Order, Facts, Decision], object]
+DecisionListener = Callable[[Any, Facts, Decision], object]
 
 
 def _load(
@@ -100,7 +91,12 @@ class Engine:
         cache: str | os.PathLike[str] | None = None,
         on_decision: DecisionListener | None = None,
         meter_provider: MeterProvider | None = None,
+        binding: Binding = REFERENCE,
     ) -> None:
+        #: The backend's models the engine reads and writes (the reference models by default).
+        self.binding = binding
+        binding.check(rules.fact_keys)  # a field the rules read must be mapped
+        self._label_events = _label_events(binding)  # asked on every flush
         self._rules = rules
         self.vocabulary = vocabulary
         self.raise_errors = raise_errors
@@ -109,7 +105,7 @@ class Engine:
         self.cache = cache
         self._lock = threading.Lock()
         #: Why the last :meth:`reload` kept the old rule set (None after one that worked).
-        self.reload_error: RulesError | None = None
+        self.reload_error: RulesError | BindingError | None = None
         #: Replaced as a whole (never mutated), so fire() reads it without a lock.
         self._listeners: tuple[DecisionListener, ...] = (
             (on_decision,) if on_decision is not None else ()
@@ -127,6 +123,7 @@ class Engine:
         cache: str | os.PathLike[str] | None = None,
         on_decision: DecisionListener | None = None,
         meter_provider: MeterProvider | None = None,
+        binding: Binding = REFERENCE,
     ) -> Engine:
         """Load, check and compile the rule files at ``paths``; raise on errors
         (RulesInputError when there is no rule file to read: no paths, or
@@ -150,6 +147,7 @@ class Engine:
             cache=cache,
             on_decision=on_decision,
             meter_provider=meter_provider,
+            binding=binding,
         )
 
     @property
@@ -167,7 +165,8 @@ class Engine:
         with self._lock:
             try:
                 rules = _load(paths, self.vocabulary, self.cache)
-            except RulesError as e:
+                self.binding.check(rules.fact_keys)
+            except (RulesError, BindingError) as e:
                 self.reload_error = e
                 logger.error("reload failed, keeping rule set %s: %s", self._rules.version, e)
                 return False
@@ -198,37 +197,39 @@ class Engine:
 
     # ------------------------------------------------------------ firing --
 
-    def evaluate(self, event_name: str, order: Order, session: Session) -> Decision:
+    def evaluate(self, event_name: str, order: Any, session: Session) -> Decision:
         """The decision for ``order``, from the database, without writing anything."""
         rules = self._rules
         with session.no_autoflush:
-            facts = load_facts(session, order, rules.keys_for(event_name))
+            facts = load_facts(session, order, rules.keys_for(event_name), binding=self.binding)
         return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
 
-    def fire(self, event_name: str, order: Order, session: Session) -> Decision:
+    def fire(self, event_name: str, order: Any, session: Session) -> Decision:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
         rules = self._rules  # one rule set for the whole decision, even during a reload
         start = time.perf_counter()
+        b = self.binding
+        o, ln = b.o, b.ln
         with session.no_autoflush:
-            lines = lines_of(order)
-            currency = order.currency or "EUR"
+            lines = lines_of(order, b)
+            currency = o.get(order, "currency") or "EUR"
             if lines:  # an order made of lines costs what its lines cost (the catalog's subtotal)
                 subtotal = Decimal(0)
                 for line in lines:
                     # quantity or price may have changed; rounded to the currency's minor unit
-                    total = line_cost(line, currency)
-                    if line.line_total != total:
-                        line.line_total = total
+                    total = line_cost(line, currency, b)
+                    if ln.has("line_total") and ln.get(line, "line_total") != total:
+                        ln.set(line, "line_total", total)
                     subtotal += total
-                if order.subtotal != subtotal:
-                    order.subtotal = subtotal
-            elif _had_lines(order):  # its last line was removed
-                order.subtotal = payable(0, currency)  # 0.00 EUR, 0 JPY
-            facts = load_facts(session, order, rules.keys_for(event_name), lines)
+                if o.get(order, "subtotal") != subtotal:
+                    o.set(order, "subtotal", subtotal)
+            elif _had_lines(order, b):  # its last line was removed
+                o.set(order, "subtotal", payable(0, currency))  # 0.00 EUR, 0 JPY
+            facts = load_facts(session, order, rules.keys_for(event_name), lines, b)
             decision = self._decide(rules, event_name, facts)
-            if order.created_at is None:
-                order.created_at = facts["order.created_at"]
-            write_order(session, order, decision, lines)
+            if o.has("created_at") and o.get(order, "created_at") is None:
+                o.set(order, "created_at", facts["order.created_at"])
+            write_order(session, order, decision, lines, b)
             self.metrics.decided(decision, time.perf_counter() - start)
             for err in decision.errors:  # logged once the order has its id
                 session.info.setdefault(_PENDING, []).append((order, err))
@@ -258,19 +259,21 @@ class Engine:
     def _before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
         # label links the caller made, read before any rule changes labels
         # (changes rules make do not fire label events: no cascades, no loops)
-        rules = self._rules
+        rules, b = self._rules, self.binding
+        forget_deferred(session)  # rows of a flush that failed: its orders are decided again
         labelled: list[tuple[str, Any, str, bool]] = []
-        if rules.has_any_rules(_LABEL_EVENTS):  # asked on every flush
-            labelled = _label_links(session)
+        if rules.has_any_rules(self._label_events):
+            labelled = _label_links(session, b)
+        order_cls = b.order
         for obj in list(session.new):
-            if isinstance(obj, Order):
+            if isinstance(obj, order_cls):
                 self.fire("order_created", obj, session)
-        updated: dict[int, Order] = {}
+        updated: dict[int, Any] = {}
         for obj in list(session.dirty):
-            if isinstance(obj, Order) and obj not in session.new and _inputs_changed(obj):
+            if isinstance(obj, order_cls) and obj not in session.new and _inputs_changed(obj, b):
                 updated[id(obj)] = obj
-        for line in _changed_lines(session):
-            order = _order_of(session, line)
+        for line in _changed_lines(session, b):
+            order = _order_of(session, line, b)
             if order is not None and order not in session.new and inspect(order).persistent:
                 updated.setdefault(id(order), order)
         for order in updated.values():
@@ -293,27 +296,21 @@ class Engine:
         if not rules.has_rules(event_name):
             return None
         start = time.perf_counter()
+        b = self.binding
+        is_order = isinstance(row, b.order)
         with session.no_autoflush:
-            if isinstance(row, Order):
-                facts = load_facts(session, row, rules.keys_for(event_name))
-                targets = order_targets(session, row)
+            if is_order:
+                facts = load_facts(session, row, rules.keys_for(event_name), binding=b)
+                targets = order_targets(session, row, b)
             else:
-                facts = load_holder_facts(session, holder, row, rules.keys_for(event_name))
+                facts = load_holder_facts(session, holder, row, rules.keys_for(event_name), b)
                 targets = {holder: row}
             facts["label.name"] = label
             decision = self._decide(rules, event_name, facts)
-            apply_effects(session, decision, targets)
+            apply_effects(session, decision, targets, binding=b)
             self.metrics.decided(decision, time.perf_counter() - start)
-            if isinstance(row, Order):  # an order keeps the errors of its decisions
-                row.rule_errors.extend(
-                    RuleErrorRecord(
-                        rule_name=err.rule,
-                        rule_file=err.file,
-                        rule_line=err.line,
-                        message=err.message,
-                    )
-                    for err in decision.errors
-                )
+            if is_order:  # an order keeps the errors of its decisions
+                write_errors(session, b, row, decision.errors, replace=False)
             for err in decision.errors:
                 logger.error(
                     "rule %r (%s:%d) failed on %s %s: %s",
@@ -328,21 +325,24 @@ class Engine:
 
     def _after_flush(self, session: Session, _context: Any) -> None:
         session.info.pop(RULE_LINKS, None)  # this flush's rule-made links are written
+        write_deferred(session, self.binding)  # rulec's rows of the orders just inserted
         for order, err in session.info.pop(_PENDING, []):
             if not err.rule:  # the order itself could not be decided
-                logger.error("order %s was not decided: %s", order.id, err.message)
+                logger.error(
+                    "order %s was not decided: %s", self.binding.o.get(order, "id"), err.message
+                )
                 continue
             logger.error(
                 "rule %r (%s:%d) failed on order %s: %s",
                 err.rule,
                 err.file,
                 err.line,
-                order.id,
+                self.binding.o.get(order, "id"),
                 err.message,
             )
 
 
-def awaits_decision(order: Order) -> bool:
+def awaits_decision(order: Any, binding: Binding = REFERENCE) -> bool:
     """Whether the next flush decides ``order`` (again): it is new, or its subtotal,
     currency or lines changed since it was last decided (what ``_before_flush``
     fires ``order_created`` and ``order_updated`` for)."""
@@ -350,68 +350,69 @@ def awaits_decision(order: Order) -> bool:
     session = state.session
     if state.transient or state.pending:
         return True
-    if _inputs_changed(order):
+    if _inputs_changed(order, binding):
         return True
     return session is not None and any(
-        _order_of(session, line) is order for line in _changed_lines(session)
+        _order_of(session, line, binding) is order for line in _changed_lines(session, binding)
     )
 
 
-def _changed_lines(session: Session) -> list[OrderItem]:
+def _changed_lines(session: Session, b: Binding) -> list[Any]:
     """The order lines added, changed or removed in ``session`` and not flushed yet."""
+    line_cls = b.line
     return [
-        obj
-        for obj in (*session.new, *session.dirty, *session.deleted)
-        if isinstance(obj, OrderItem)
+        obj for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, line_cls)
     ]
 
 
-def _order_of(session: Session, line: OrderItem) -> Order | None:
+def _order_of(session: Session, line: Any, b: Binding) -> Any:
     """The order of ``line`` (also when it was added by ``order_id``)."""
-    if line.order is None and line.order_id is not None:
-        return session.get(Order, line.order_id)
-    return line.order
+    ln = b.ln
+    order = ln.get(line, "order")
+    key = ln.get(line, "order_id")
+    if order is None and key is not None:
+        return session.get(b.order, key)
+    return order
 
 
-def _inputs_changed(order: Order) -> bool:
+def _inputs_changed(order: Any, b: Binding) -> bool:
     state = inspect(order)
-    return any(
-        state.attrs[name].history.has_changes() for name in ("subtotal", "currency", "items")
-    )
+    names = (b.o.attr(name) for name in ("subtotal", "currency", "items"))
+    return any(state.attrs[name].history.has_changes() for name in names if name is not None)
 
 
-def _had_lines(order: Order) -> bool:
+def _had_lines(order: Any, b: Binding) -> bool:
     """Whether a stored order's lines were all removed in this session."""
     state = inspect(order)
     if not state.persistent:
         return False
-    history = state.attrs["items"].history
+    items = b.o.attr("items")
+    assert items is not None
+    history = state.attrs[items].history
     session = state.session
+    key = b.o.get(order, "id")
     return bool(history.deleted) or (
         session is not None
-        and any(isinstance(o, OrderItem) and o.order_id == order.id for o in session.deleted)
+        and any(isinstance(o, b.line) and b.ln.get(o, "order_id") == key for o in session.deleted)
     )
 
 
-#: The label holders whose label links fire label events, by model.
-_HOLDERS: dict[type, str] = {
-    Customer: "customer",
-    Order: "order",
-    Item: "item",
-    Price: "price",
-    Agent: "agent",
-    Professional: "professional",
-    Service: "service",
-}
+#: The label holders whose label links fire label events (an order line's do not).
+_SILENT = frozenset({"order_item"})
 
 
-#: Every label event: a flush looks for label links only when one has rules.
-_LABEL_EVENTS = tuple(
-    f"{holder}_{verb}" for holder in _HOLDERS.values() for verb in ("labeled", "unlabeled")
-)
+def _label_events(b: Binding) -> tuple[str, ...]:
+    """Every label event of ``b``'s holders: a flush looks for label links only when
+    one has rules."""
+    return tuple(
+        f"{holder}_{verb}"
+        for holder in b.holders
+        if holder not in _SILENT
+        for verb in ("labeled", "unlabeled")
+    )
 
 
-def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
+def _label_links(session: Session, b: Binding) -> list[tuple[str, Any, str, bool]]:
     """(holder, row, label name, added) for every label link the application made
     or undid in ``session`` (those rules made, in a scheduled run, are left out).
 
@@ -421,20 +422,14 @@ def _label_links(session: Session) -> list[tuple[str, Any, str, bool]]:
     by_rules: set[tuple[int, str, bool]] = session.info.pop(RULE_LINKS, set())
     out: list[tuple[str, Any, str, bool]] = []
     for obj in (*session.new, *session.dirty):
-        holder = _HOLDERS.get(type(obj))
-        if holder is None:
+        holder = b.holder_of(obj)
+        if holder is None or holder in _SILENT:
             continue
-        state = inspect(obj)
-        if "labels" in state.unloaded:
-            continue
-        history = state.attrs["labels"].history
-        kind = HOLDER_LABEL_TYPES[holder]
-        for labels, added in ((history.added or (), True), (history.deleted or (), False)):
-            out.extend(
-                (holder, obj, label.name, added)
-                for label in labels
-                if label.entity_type == kind and (id(obj), label.name, added) not in by_rules
-            )
+        out.extend(
+            (holder, obj, name, added)
+            for name, added in b.labels.changes(holder, obj)
+            if (id(obj), name, added) not in by_rules
+        )
     return out
 
 

@@ -34,9 +34,10 @@ from sqlalchemy.orm import object_session
 
 from rulec.engine.core.money import allocate, minor_unit
 from rulec.engine.db.attach import awaits_decision
+from rulec.engine.db.facts.binding import REFERENCE, Binding, Entity
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of
-from rulec.storage.models import Order, OrderItem
+from rulec.engine.db.records import applied
 
 if TYPE_CHECKING:
     from rulec.engine.db.attach import Engine
@@ -112,7 +113,8 @@ class BasketDiscount:
 class Basket:
     """What the basket page shows for one order; a value, built by :func:`basket`."""
 
-    order_id: int | None
+    #: The order's key (an integer or a UUID); None for an order not stored yet.
+    order_id: Any
     status: str
     currency: str
     lines: tuple[BasketLine, ...]
@@ -147,7 +149,7 @@ class Basket:
         return sum((line.discount_amount for line in self.lines), _amount(_ZERO, self.currency))
 
 
-def basket(order: Order, engine: Engine | None = None) -> Basket:
+def basket(order: Any, engine: Engine | None = None, binding: Binding | None = None) -> Basket:
     """The basket of ``order``: one consistent set of numbers; writes nothing.
 
     Without ``engine``: the decision the engine stored on the order, with
@@ -163,85 +165,106 @@ def basket(order: Order, engine: Engine | None = None) -> Basket:
     basket shows that decision (``source == "fresh"``); nothing is written.
 
     Reads the order's fields, its lines and its audit rows (loading them if
-    needed, without flushing the session).
+    needed, without flushing the session), through ``binding`` (the engine's,
+    else the reference models).
     """
+    b = binding if binding is not None else engine.binding if engine is not None else REFERENCE
     session = object_session(order)
     with session.no_autoflush if session is not None else nullcontext():
-        pending = awaits_decision(order)
+        pending = awaits_decision(order, b)
         if engine is not None and pending and session is not None:
             event = "order_updated" if inspect(order).persistent else "order_created"
-            return _fresh(order, engine.evaluate(event, order, session))
-        return _stored(order, pending)
+            return _fresh(order, engine.evaluate(event, order, session), b)
+        return _stored(order, pending, b)
 
 
-def _was(obj: Any, name: str) -> Any:
-    """``obj.name`` as it was loaded, before a change not flushed yet."""
-    history = inspect(obj).attrs[name].history
-    return history.deleted[0] if history.deleted else getattr(obj, name)
+def _was(entity: Entity, obj: Any, name: str) -> Any:
+    """``obj``'s field ``name`` as it was loaded, before a change not flushed yet
+    (None when the binding maps no attribute to it)."""
+    key = entity.attr(name)
+    if key is None:
+        return None
+    history = inspect(obj).attrs[key].history
+    return history.deleted[0] if history.deleted else getattr(obj, key)
 
 
-def _stored_lines(order: Order) -> list[OrderItem]:
+def _stored_lines(order: Any, b: Binding) -> list[Any]:
     """The order's lines as stored: without those added since, with those removed since."""
     state = inspect(order)
+    items = b.o.attr("items")
+    assert items is not None
     if not state.persistent:
-        return list(order.items)
-    lines = [line for line in order.items if inspect(line).persistent]
-    lines += [line for line in state.attrs["items"].history.deleted or () if line not in lines]
+        return list(getattr(order, items))
+    lines = [line for line in getattr(order, items) if inspect(line).persistent]
+    lines += [line for line in state.attrs[items].history.deleted or () if line not in lines]
     return lines
 
 
-def _stored(order: Order, pending: bool) -> Basket:
-    currency = _was(order, "currency") or "EUR"
+def _stored(order: Any, pending: bool, b: Binding) -> Basket:
+    o, ln = b.o, b.ln
+    currency = _was(o, order, "currency") or "EUR"
     lines = []
-    for line in _stored_lines(order):
-        stored_total = _was(line, "line_total")
-        line_total = stored_total if stored_total is not None else line.compute_line_total()
+    for line in _stored_lines(order, b):
+        stored_total = _was(ln, line, "line_total")
+        line_total = stored_total if stored_total is not None else line_cost(line, currency, b)
         lines.append(
             _line(
-                _was(line, "description"),
-                _was(line, "quantity"),
-                _was(line, "unit_price"),
+                _was(ln, line, "description"),
+                _was(ln, line, "quantity"),
+                _was(ln, line, "unit_price"),
                 line_total,
-                _was(line, "discount_amount") or _ZERO,
+                _was(ln, line, "discount_amount") or _ZERO,
                 currency,
             )
         )
-    applied = tuple(
-        _discount(a.rule_name, a.description, a.amount, a.percentage, a.kind, currency)
-        for a in order.applied_discounts
+    session = object_session(order)
+    rows = applied(session, b, order) if session is not None else []
+    audit = tuple(
+        _discount(
+            a["rule_name"], a["description"], a["amount"], a["percentage"], a["kind"], currency
+        )
+        for a in rows
     )
-    decided = order.rule_set_version is not None
-    subtotal, discount = _was(order, "subtotal"), _was(order, "discount_amount")
+    decided = o.get(order, "rule_set_version") is not None
+    subtotal, discount = _was(o, order, "subtotal"), _was(o, order, "discount_amount")
     # an order no rule set decided: subtotal less discount, as Order.calculate_total
-    total = _was(order, "total_amount") if decided else (subtotal or _ZERO) - (discount or _ZERO)
+    total = _was(o, order, "total_amount") if decided else (subtotal or _ZERO) - (discount or _ZERO)
     return Basket(
-        order_id=order.id,
-        status=order.status or "new",
+        order_id=o.get(order, "id"),
+        status=o.get(order, "status") or "new",
         currency=currency,
         lines=tuple(lines),
         subtotal=_amount(subtotal, currency),
-        discount_description=_was(order, "discount_description"),
-        discount_percentage=_percent(_was(order, "discount_percentage")),
+        discount_description=_was(o, order, "discount_description"),
+        discount_percentage=_percent(_was(o, order, "discount_percentage")),
         discount_amount=_amount(discount, currency),
         total_amount=_amount(total, currency),
-        applied=applied,
+        applied=audit,
         source="stored" if decided else "undecided",
         pending=pending,
     )
 
 
-def _fresh(order: Order, d: Any) -> Basket:
+def _fresh(order: Any, d: Any, b: Binding) -> Basket:
     """The basket of decision ``d``, made now for ``order`` as it is."""
     currency = d.currency
-    current = lines_of(order)
-    totals = [line_cost(line, currency) for line in current]
+    current = lines_of(order, b)
+    totals = [line_cost(line, currency, b) for line in current]
     shares = allocate(d.discount_amount, totals, currency) if current else []
+    ln = b.ln
     return Basket(
-        order_id=order.id,
-        status=order.status or "new",
+        order_id=b.o.get(order, "id"),
+        status=b.o.get(order, "status") or "new",
         currency=currency,
         lines=tuple(
-            _line(line.description, line.quantity, line.unit_price, total, share, currency)
+            _line(
+                ln.get(line, "description"),
+                ln.get(line, "quantity"),
+                ln.get(line, "unit_price"),
+                total,
+                share,
+                currency,
+            )
             for line, total, share in zip(current, totals, shares, strict=True)
         ),
         subtotal=_amount(d.subtotal, currency),

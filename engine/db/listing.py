@@ -27,7 +27,7 @@ from rulec.engine.core.facts import Facts
 from rulec.engine.core.listing import listing_subject, verdicts
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.batch import labels_of_many
-from rulec.engine.db.facts.binding import REFERENCE
+from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.facts.row import (
     OrderRow,
@@ -39,7 +39,6 @@ from rulec.engine.db.facts.row import (
 )
 from rulec.engine.metrics import Tally, metrics_for
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY
-from rulec.storage.models import Order
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -72,23 +71,29 @@ def _refresh(session: Session, rows: Sequence[Any]) -> None:
             session.execute(select(cls).where(pk.in_(ids[start : start + CHUNK]))).all()
 
 
-def _lines_in_memory(order: Order) -> list[Any] | None:
+def _lines_in_memory(order: Any, b: Binding) -> list[Any] | None:
     """The order's lines when they are in memory (a new order, or loaded), else None."""
     state = inspect(order)
-    if state.pending or state.transient or "items" not in state.unloaded:
-        return lines_of(order)
+    if state.pending or state.transient or b.o.attr("items") not in state.unloaded:
+        return lines_of(order, b)
     return None
 
 
+def _key(row: Any) -> Any:
+    """A stored row's primary key (None for a row not stored yet)."""
+    identity = inspect(row).identity
+    return identity[0] if identity else None
+
+
 def _order_facts(
-    session: Session, order: Order, customer: Any, keys: frozenset[str] | None
+    session: Session, order: Any, customer: Any, keys: frozenset[str] | None, b: Binding
 ) -> Facts:
     """The order's facts from the catalog, with ``customer.order_count`` when there
     is a customer: those not in memory in one query."""
     wanted = [k for k in _ORDER_KEYS if _reads(keys, k)]
     if customer is not None and _reads(keys, "customer.order_count"):
         wanted.append("customer.order_count")
-    row = OrderRow(session, order, _lines_in_memory(order), customer=customer)
+    row = OrderRow(session, order, _lines_in_memory(order, b), b, customer=customer)
     facts = read_order(row, wanted)
     facts["order.absent"] = False
     return facts
@@ -103,8 +108,9 @@ def listing_facts(
     viewer: Mapping[str, Any] | None,
     customer: Any = None,
     agent: Any = None,
-    order: Order | None = None,
+    order: Any = None,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+    binding: Binding = REFERENCE,
 ) -> tuple[Facts, list[Facts]]:
     """The shared facts and each candidate's facts, from the database.
 
@@ -121,7 +127,7 @@ def listing_facts(
     loaded when it says which it reads.
     """
     subject, _ = listing_subject(event, vocabulary)
-    if subject not in REFERENCE.links:
+    if subject not in binding.holders:
         raise ValueError(f"no label table for {subject!r}: cannot list {event!r} from the database")
     keys = rules.fact_keys or None
     with session.no_autoflush:
@@ -134,15 +140,18 @@ def listing_facts(
             ids = []
             if _reads(keys, f"{holder}.labels"):
                 for row in rows:
-                    if row is not None and not labels_loaded(row) and row.id is not None:
-                        ids.append(row.id)
+                    if row is not None and not labels_loaded(row, binding):
+                        key = _key(row)
+                        if key is not None:
+                            ids.append(key)
             wanted.append((holder, ids))
-        loaded = labels_of_many(session.connection({"mapper": REFERENCE.label}), wanted, CHUNK)
+        conn = session.connection({"mapper": binding.order})
+        loaded = labels_of_many(conn, wanted, CHUNK, binding)
 
         def labels_of(n: int, row: Any) -> frozenset[str]:
-            if labels_loaded(row):
-                return REFERENCE.held(holders[n][0], row.labels)
-            return frozenset(loaded[n].get(row.id, ()))
+            if labels_loaded(row, binding):
+                return binding.held(holders[n][0], row)
+            return frozenset(loaded[n].get(_key(row), ()))
 
         shared = Facts({f"viewer.{k}": v for k, v in (viewer or {}).items()})
         for n, (holder, rows) in enumerate(holders[1:], start=1):
@@ -151,18 +160,18 @@ def listing_facts(
                 shared[f"{holder}.absent"] = True
                 continue
             if holder == "order":
-                shared.update(_order_facts(session, row, customer, keys))
+                shared.update(_order_facts(session, row, customer, keys, binding))
             else:
                 shared[f"{holder}.absent"] = False
-                shared.update(holder_fields(holder, row))
+                shared.update(holder_fields(holder, row, binding))
             shared[f"{holder}.labels"] = labels_of(n, row)
         if customer is not None and order is None and _reads(keys, "customer.order_count"):
-            shared["customer.order_count"] = customer_order_count(session, customer)
+            shared["customer.order_count"] = customer_order_count(session, customer, binding)
 
         own: list[Facts] = []
         read_labels = _reads(keys, f"{subject}.labels")
         for row in candidates:
-            facts = holder_fields(subject, row)
+            facts = holder_fields(subject, row, binding)
             facts[f"{subject}.labels"] = labels_of(0, row) if read_labels else frozenset()
             own.append(facts)
     return shared, own
@@ -177,11 +186,12 @@ def explain_listing(
     viewer: Mapping[str, Any] | None,
     customer: Any = None,
     agent: Any = None,
-    order: Order | None = None,
+    order: Any = None,
     now: datetime | None = None,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
     raise_errors: bool = False,
     meter_provider: MeterProvider | None = None,
+    binding: Binding = REFERENCE,
 ) -> list[tuple[T, Verdict]]:
     """Every candidate with its :class:`Verdict` (shown or hidden, and by which rule).
 
@@ -199,6 +209,7 @@ def explain_listing(
         agent=agent,
         order=order,
         vocabulary=vocabulary,
+        binding=binding,
     )
     try:
         found = verdicts(
@@ -223,11 +234,12 @@ def list_visible(
     viewer: Mapping[str, Any] | None,
     customer: Any = None,
     agent: Any = None,
-    order: Order | None = None,
+    order: Any = None,
     now: datetime | None = None,
     vocabulary: Vocabulary = DEFAULT_VOCABULARY,
     raise_errors: bool = False,
     meter_provider: MeterProvider | None = None,
+    binding: Binding = REFERENCE,
 ) -> list[T]:
     """The candidates the viewer may see, in their order.
 
@@ -254,6 +266,7 @@ def list_visible(
             vocabulary=vocabulary,
             raise_errors=raise_errors,
             meter_provider=meter_provider,
+            binding=binding,
         )
         if v.shown
     ]

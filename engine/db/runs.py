@@ -17,20 +17,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from rulec.storage.models import ScheduledRun
+from rulec.storage.owned import RuleRun
 
 __all__ = [
     "EVENTS",
+    "REFERENCE_RUNS",
     "BatchInfo",
     "Held",
     "Progress",
     "RunReport",
     "RunRow",
     "RunStatus",
+    "RunTable",
     "SubjectReport",
     "advance",
     "check_event",
@@ -38,6 +41,7 @@ __all__ = [
     "claim",
     "current_period",
     "lock",
+    "owned_runs",
     "period_start",
     "unfinished",
 ]
@@ -50,7 +54,42 @@ _PERIOD_FORMATS = {"daily": "%Y-%m-%d", "monthly": "%Y-%m"}
 _PERIOD_SHAPES = {"daily": "YYYY-MM-DD", "monthly": "YYYY-MM"}
 _PERIOD_EXAMPLES = {"daily": "2026-11-26", "monthly": "2026-11"}
 
-_runs: Table = ScheduledRun.__table__  # type: ignore[assignment]
+
+@frozen
+class RunTable:
+    """Where runs are recorded, and how the last subject done is kept there."""
+
+    table: Table
+    #: The column of the last subject done: ``last_id`` (an integer), ``last_key`` (text).
+    last: str
+    #: The last key before every subject (0 for integer ids; None: nothing done yet).
+    start: Any
+    #: A stored last key as the subjects' key (``uuid.UUID``, ``int``).
+    decode: Callable[[Any], Any]
+
+    @property
+    def last_col(self) -> Column[Any]:
+        return self.table.c[self.last]
+
+    def encode(self, key: Any) -> Any:
+        """A subject's key as the column stores it."""
+        if key is None or self.last == "last_id":
+            return key
+        return str(key)
+
+    def at(self, key: Any) -> ColumnElement[bool]:
+        """The run row is at ``key`` (nothing done yet, when None)."""
+        stored = self.encode(key)
+        return self.last_col.is_(None) if stored is None else self.last_col == stored
+
+
+#: The reference models' runs: ``scheduled_runs``, by integer id.
+REFERENCE_RUNS = RunTable(ScheduledRun.__table__, "last_id", 0, int)  # type: ignore[arg-type]
+
+
+def owned_runs(decode: Callable[[Any], Any]) -> RunTable:
+    """A backend's runs: rulec's ``rulec_scheduled_runs``, the last key as text."""
+    return RunTable(RuleRun.__table__, "last_key", None, decode)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ periods --
@@ -115,7 +154,8 @@ class BatchInfo:
     #: 1 for the first batch of this invocation.
     number: int
     rows: int
-    last_id: int
+    #: The key of the last row of the batch.
+    last_id: Any
     #: Rows done by this invocation so far, this batch included.
     processed: int
     changed: int
@@ -138,8 +178,8 @@ class SubjectReport:
     errors: int = 0
     batches: int = 0
     seconds: float = 0.0
-    #: The ``last_id`` this invocation started after (0: from the start).
-    resumed_after: int = 0
+    #: The key this invocation started after (0 or None: from the start).
+    resumed_after: Any = 0
     #: Rows done for the period by every run so far (the run row's ``processed``).
     total: int = 0
 
@@ -227,43 +267,53 @@ class Held(Exception):
 @frozen
 class RunRow:
     id: int
-    last_id: int
+    #: The key of the last subject done (the run table's start when none).
+    last_id: Any
     processed: int
     finished: bool
 
 
-def _find_run(conn: Connection, event: str, subject: str, period: str) -> RunRow | None:
+def _find_run(
+    conn: Connection, event: str, subject: str, period: str, runs: RunTable
+) -> RunRow | None:
+    t = runs.table
     row = conn.execute(
-        select(_runs.c.id, _runs.c.last_id, _runs.c.processed, _runs.c.finished_at).where(
-            _runs.c.event == event, _runs.c.subject == subject, _runs.c.period == period
+        select(t.c.id, runs.last_col, t.c.processed, t.c.finished_at).where(
+            t.c.event == event, t.c.subject == subject, t.c.period == period
         )
     ).one_or_none()
     if row is None:
         return None
-    return RunRow(row.id, row.last_id, row.processed, row.finished_at is not None)
+    last = runs.decode(row[1]) if row[1] is not None else runs.start
+    return RunRow(row.id, last, row.processed, row.finished_at is not None)
 
 
-def claim(factory: Callable[[], Session], event: str, subject: str, period: str) -> RunRow:
+def claim(
+    factory: Callable[[], Session],
+    event: str,
+    subject: str,
+    period: str,
+    runs: RunTable = REFERENCE_RUNS,
+) -> RunRow:
     """The run row of (event, subject, period), created when missing.
 
     Two runs creating it at once collide on the unique constraint; the loser
     reads the winner's row (and the batches' checks keep them apart).
     """
     with factory() as session, session.begin():
-        found = _find_run(session.connection(), event, subject, period)
+        found = _find_run(session.connection(), event, subject, period, runs)
     if found is not None:
         return found
     try:
         with factory() as session, session.begin():
+            values = {runs.last: runs.encode(runs.start), "processed": 0}
             session.connection().execute(
-                insert(_runs).values(
-                    event=event, subject=subject, period=period, last_id=0, processed=0
-                )
+                insert(runs.table).values(event=event, subject=subject, period=period, **values)
             )
     except IntegrityError:
         logger.info("%s %ss for %s: another run created the run row first", event, subject, period)
     with factory() as session, session.begin():
-        found = _find_run(session.connection(), event, subject, period)
+        found = _find_run(session.connection(), event, subject, period, runs)
     if found is None:  # pragma: no cover - inserted or found above
         raise RuntimeError(f"{event} {subject} {period}: the run row vanished")
     return found
@@ -274,9 +324,10 @@ def _lock_not_available(e: OperationalError) -> bool:
     return getattr(orig, "sqlstate", None) == "55P03" or getattr(orig, "pgcode", None) == "55P03"
 
 
-def lock(conn: Connection, run_id: int, last: int) -> None:
+def lock(conn: Connection, run_id: int, last: Any, runs: RunTable = REFERENCE_RUNS) -> None:
     """Hold the run row for this batch; Held when another run has it or has moved on."""
-    query = select(_runs.c.last_id, _runs.c.finished_at).where(_runs.c.id == run_id)
+    t = runs.table
+    query = select(runs.last_col, t.c.finished_at).where(t.c.id == run_id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(nowait=True)
     try:
@@ -285,36 +336,40 @@ def lock(conn: Connection, run_id: int, last: int) -> None:
         if _lock_not_available(e):
             raise Held from None
         raise
-    if row.finished_at is not None or row.last_id != last:
+    if row.finished_at is not None or row[0] != runs.encode(last):
         raise Held
 
 
-def advance(conn: Connection, run_id: int, last: int, new_last: int, rows: int, done: bool) -> None:
+def advance(
+    conn: Connection,
+    run_id: int,
+    last: Any,
+    new_last: Any,
+    rows: int,
+    done: bool,
+    runs: RunTable = REFERENCE_RUNS,
+) -> None:
     """Move the run row from ``last`` to ``new_last`` (compare-and-set); Held if it moved."""
-    values: dict[str, Any] = {"last_id": new_last, "processed": _runs.c.processed + rows}
+    t = runs.table
+    values: dict[str, Any] = {runs.last: runs.encode(new_last), "processed": t.c.processed + rows}
     if done:
         values["finished_at"] = datetime.now(UTC)
     result = conn.execute(
-        update(_runs)
-        .where(_runs.c.id == run_id, _runs.c.last_id == last, _runs.c.finished_at.is_(None))
-        .values(**values)
+        update(t).where(t.c.id == run_id, runs.at(last), t.c.finished_at.is_(None)).values(**values)
     )
     if result.rowcount != 1:
         raise Held
 
 
 def unfinished(
-    factory: Callable[[], Session], event: str, period: str
+    factory: Callable[[], Session], event: str, period: str, runs: RunTable = REFERENCE_RUNS
 ) -> tuple[tuple[str, str], ...]:
     """(subject, period) of the runs of ``event`` before ``period`` that never finished."""
+    t = runs.table
     with factory() as session, session.begin():
         found = session.connection().execute(
-            select(_runs.c.subject, _runs.c.period)
-            .where(
-                _runs.c.event == event,
-                _runs.c.finished_at.is_(None),
-                _runs.c.period < period,
-            )
-            .order_by(_runs.c.period, _runs.c.subject)
+            select(t.c.subject, t.c.period)
+            .where(t.c.event == event, t.c.finished_at.is_(None), t.c.period < period)
+            .order_by(t.c.period, t.c.subject)
         )
         return tuple((s, p) for s, p in found)

@@ -73,7 +73,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from rulec.engine.core.decision import Decision
@@ -82,7 +82,7 @@ from rulec.engine.core.rules import LabelChange_, SetField_
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.batch import BatchRow as _Row
 from rulec.engine.db.facts.batch import CustomerBatches, OrderBatches, Page
-from rulec.engine.db.facts.binding import REFERENCE
+from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.runs import (
     EVENTS,
@@ -91,6 +91,7 @@ from rulec.engine.db.runs import (
     Progress,
     RunReport,
     RunStatus,
+    RunTable,
     SubjectReport,
     advance,
     check_event,
@@ -98,13 +99,15 @@ from rulec.engine.db.runs import (
     claim,
     current_period,
     lock,
+    owned_runs,
     period_start,
     unfinished,
 )
+from rulec.engine.db.runs import REFERENCE_RUNS as _REFERENCE_RUNS
 from rulec.engine.db.write import apply_effects
 from rulec.engine.metrics import Metrics, Tally, metrics_for
 from rulec.engine.vocabulary import SCHEDULED_SUBJECTS
-from rulec.storage.models import Label, Order
+from rulec.storage.models import Order
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -156,7 +159,9 @@ class _Plan:
     batches: OrderBatches | CustomerBatches
 
 
-def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
+def _plan(
+    rules: RuleSet, subject: str, key: str, as_of: datetime, binding: Binding = REFERENCE
+) -> _Plan:
     keys = rules.keys_for(key)
     scope = _SCOPES[subject]
     unknown = sorted(
@@ -185,31 +190,39 @@ def _plan(rules: RuleSet, subject: str, key: str, as_of: datetime) -> _Plan:
     base = Facts({k: frozenset() if k.endswith(".labels") else None for k in rules.fact_keys})
     if subject == "customer":
         base["order.created_at"] = as_of  # the validity windows' clock, see the module doc
-    batches = _BATCHES[subject](keys, label_entities, base)
+    batches = _BATCHES[subject](keys, label_entities, base, binding)
     return _Plan(subject, key, keys, label_entities, fact_labels, sets_fields, batches)
 
 
-def _read(conn: Connection, plan: _Plan, last: int, limit: int) -> Page:
+def _read(conn: Connection, plan: _Plan, last: Any, limit: int) -> Page:
     return plan.batches.read(conn, last, limit)
 
 
 #: Reads one batch of a subject's rows (a seam for the tests).
-_READERS: dict[str, Callable[[Connection, _Plan, int, int], Page]] = {
+_READERS: dict[str, Callable[[Connection, _Plan, Any, int], Page]] = {
     "customer": _read,
     "order": _read,
 }
 _read_orders = _read
 _read_customers = _read
-_MODELS: dict[str, type[Any]] = {
-    entity: REFERENCE.holders[entity] for entity in ("customer", "order", "agent")
-}
+#: The entities a scheduled run's rules may change.
+_CHANGED = ("customer", "order", "agent")
+
+
+def runs_for(binding: Binding, subject: str) -> RunTable:
+    """Where ``binding``'s runs of ``subject`` are recorded: the reference models'
+    ``scheduled_runs``, or rulec's own table for a backend's models."""
+    if binding.records == "relations":
+        return _REFERENCE_RUNS
+    kind = binding.view(subject).c.id.type.python_type
+    return owned_runs(kind)
 
 
 # ----------------------------------------------------------------- effects --
 
 
 def _track(
-    decision: Decision, subject: str, row: _Row, labels: dict[str, dict[int, set[str]]]
+    decision: Decision, subject: str, row: _Row, labels: dict[str, dict[Any, set[str]]]
 ) -> tuple[bool, set[str]]:
     """Whether ``decision`` changes anything for ``row``, and the entities it touches.
 
@@ -218,7 +231,7 @@ def _track(
     """
     touched: set[str] = set()
     changed = False
-    before: dict[tuple[str, int], frozenset[str]] = {}
+    before: dict[tuple[str, Any], frozenset[str]] = {}
     for change in decision.label_changes:
         entity = change.entity
         eid = row.entities.get(entity)
@@ -250,43 +263,53 @@ def _track(
     return changed, touched
 
 
-def _load(session: Session, entity: str, ids: Iterable[int], sets_fields: bool) -> dict[int, Any]:
+def _load(
+    session: Session, entity: str, ids: Iterable[Any], sets_fields: bool, b: Binding
+) -> dict[Any, Any]:
     """The ``entity`` rows with ``ids``, one query per ``_IN_CHUNK`` of them."""
-    model = _MODELS[entity]
+    model = b.entity(entity).cls
+    pk = inspect(model).primary_key[0]
     wanted = sorted(set(ids))
-    options = [selectinload(Order.status_changes)] if entity == "order" and sets_fields else []
-    found: dict[int, Any] = {}
+    options = (
+        [selectinload(Order.status_changes)]
+        if model is Order and b.records == "relations" and sets_fields
+        else []
+    )
+    found: dict[Any, Any] = {}
     for n in range(0, len(wanted), _IN_CHUNK):
-        query = select(model).where(model.id.in_(wanted[n : n + _IN_CHUNK])).options(*options)
+        query = select(model).where(pk.in_(wanted[n : n + _IN_CHUNK])).options(*options)
         for obj in session.scalars(query):
-            found[obj.id] = obj
+            found[inspect(obj).identity[0]] = obj
     return found
 
 
 def _apply(
-    session: Session, plan: _Plan, pending: Sequence[tuple[_Row, Decision, set[str]]]
+    session: Session,
+    plan: _Plan,
+    pending: Sequence[tuple[_Row, Decision, set[str]]],
+    b: Binding = REFERENCE,
 ) -> None:
     """Apply the pending decisions, their rows loaded with one query per kind of row."""
-    wanted: dict[str, set[int]] = {}
+    wanted: dict[str, set[Any]] = {}
     for row, _, touched in pending:
         for entity in touched:
             eid = row.entities.get(entity)
-            if eid is not None and entity in _MODELS:
+            if eid is not None and entity in _CHANGED and entity in b.entities:
                 wanted.setdefault(entity, set()).add(eid)
-    loaded = {e: _load(session, e, ids, plan.sets_fields) for e, ids in wanted.items()}
-    labels: dict[tuple[str, str], Label] = {}  # looked up once per batch: (type, name)
+    loaded = {e: _load(session, e, ids, plan.sets_fields, b) for e, ids in wanted.items()}
+    labels: dict[tuple[str, str], Any] = {}  # looked up once per batch: (type, name)
     for row, decision, _ in pending:
         targets = {
             entity: (loaded.get(entity, {}).get(eid) if eid is not None else None)
             for entity, eid in row.entities.items()
         }
-        apply_effects(session, decision, targets, labels)
+        apply_effects(session, decision, targets, labels, binding=b)
 
 
 # --------------------------------------------------------------------- run --
 
 
-def _log_failures(key: str, subject: str, row_id: int, decision: Decision) -> None:
+def _log_failures(key: str, subject: str, row_id: Any, decision: Decision) -> None:
     for err in decision.errors:
         if not err.rule:  # the row itself could not be decided (an unknown currency)
             logger.error("%s failed on %s %s: %s", key, subject, row_id, err.message)
@@ -317,8 +340,11 @@ class _SubjectRun:
         batch_size: int,
         progress: Progress | None,
         metrics: Metrics,
+        binding: Binding = REFERENCE,
     ) -> None:
         self.factory = factory
+        self.binding = binding
+        self.runs = runs_for(binding, subject)
         self.rules = rules
         self.event = event
         self.subject = subject
@@ -326,7 +352,7 @@ class _SubjectRun:
         self.batch_size = batch_size
         self.progress = progress
         self.metrics = metrics
-        self.plan = _plan(rules, subject, f"{event}:{subject}", as_of)
+        self.plan = _plan(rules, subject, f"{event}:{subject}", as_of, binding)
         self.read = _READERS[subject]
 
     def report(self, status: RunStatus, **kw: Any) -> SubjectReport:
@@ -337,13 +363,13 @@ class _SubjectRun:
 
     def run(self) -> SubjectReport:
         start = time.perf_counter()
-        run = claim(self.factory, self.event, self.subject, self.period)
+        run = claim(self.factory, self.event, self.subject, self.period, self.runs)
         if run.finished:
             logger.info("%s %ss for %s: already done", self.event, self.subject, self.period)
             return self.report(RunStatus.ALREADY_DONE, total=run.processed)
         if run.last_id:
             logger.info(
-                "%s %ss for %s: resuming after id %d (%d done)",
+                "%s %ss for %s: resuming after id %s (%d done)",
                 self.event,
                 self.subject,
                 self.period,
@@ -351,11 +377,12 @@ class _SubjectRun:
                 run.processed,
             )
         if self.progress is not None:
-            table = REFERENCE.table(_MODELS[self.subject])
+            table = self.binding.view(self.subject)
+            count_rows = select(func.count()).select_from(table)
+            if run.last_id is not None:
+                count_rows = count_rows.where(table.c.id > run.last_id)
             with self.factory() as session, session.begin():
-                remaining = session.connection().execute(
-                    select(func.count()).select_from(table).where(table.c.id > run.last_id)
-                )
+                remaining = session.connection().execute(count_rows)
                 count = int(remaining.scalar_one())
             self.progress.start(self.event, self.subject, self.period, count, run.last_id)
         last, processed, changed, errors, batches = run.last_id, 0, 0, 0, 0
@@ -365,7 +392,7 @@ class _SubjectRun:
                 rows, n_changed, n_errors, new_last, done = self.batch(run.id, last)
             except Held:
                 logger.warning(
-                    "%s %ss for %s: another run holds this period; stopped after id %d",
+                    "%s %ss for %s: another run holds this period; stopped after id %s",
                     self.event,
                     self.subject,
                     self.period,
@@ -407,7 +434,7 @@ class _SubjectRun:
             total=run.processed + processed,
         )
 
-    def batch(self, run_id: int, last: int) -> tuple[int, int, int, int, bool]:
+    def batch(self, run_id: int, last: Any) -> tuple[int, int, int, Any, bool]:
         """One batch after id ``last``: (rows, changed, errors, new last id, period done)."""
         plan, key, subject = self.plan, self.plan.key, self.subject
         evaluate = self.rules.evaluate
@@ -415,11 +442,11 @@ class _SubjectRun:
         start = time.perf_counter()
         with self.factory() as session, session.begin():
             conn = session.connection()
-            lock(conn, run_id, last)
+            lock(conn, run_id, last, self.runs)
             page = self.read(conn, plan, last, self.batch_size)
             ids, rows, labels = page.ids, page.rows, page.labels
             if not ids:
-                advance(conn, run_id, last, last, 0, done=True)
+                advance(conn, run_id, last, last, 0, True, self.runs)
                 return 0, 0, 0, last, True
             errors = 0
             pending: list[tuple[_Row, Decision, set[str]]] = []
@@ -444,10 +471,10 @@ class _SubjectRun:
                     if effective:
                         pending.append((row, decision, touched))
             if pending:
-                _apply(session, plan, pending)
+                _apply(session, plan, pending, self.binding)
                 session.flush()
             done = len(ids) < self.batch_size
-            advance(conn, run_id, last, ids[-1], len(ids), done)
+            advance(conn, run_id, last, ids[-1], len(ids), done, self.runs)
         self.metrics.record(tally, time.perf_counter() - start)  # committed
         return len(ids), len(pending), errors, ids[-1], done
 
@@ -462,6 +489,7 @@ def run_scheduled(
     progress: Progress | None = None,
     now: datetime | None = None,
     meter_provider: MeterProvider | None = None,
+    binding: Binding = REFERENCE,
 ) -> RunReport:
     """Run ``rules``' ``event`` (``"daily"`` or ``"monthly"``) rules for ``period``.
 
@@ -471,7 +499,9 @@ def run_scheduled(
     event are left alone. Raises ValueError for an unknown event, a bad
     period or batch size; database errors propagate (what was committed
     stays, and the next run of the period resumes after it). Decisions are
-    recorded with ``meter_provider`` (default: the global one).
+    recorded with ``meter_provider`` (default: the global one). ``binding``: the
+    backend's models the rows come from (the reference models by default);
+    a backend's runs are recorded in rulec's ``rulec_scheduled_runs``.
     """
     check_event(event)
     if batch_size < 1:
@@ -486,10 +516,20 @@ def run_scheduled(
         if f"{event}:{subject}" not in events:
             continue
         job = _SubjectRun(
-            session_factory, rules, event, subject, period, as_of, batch_size, progress, metrics
+            session_factory,
+            rules,
+            event,
+            subject,
+            period,
+            as_of,
+            batch_size,
+            progress,
+            metrics,
+            binding,
         )
         reports.append(job.run())
-    earlier_runs = unfinished(session_factory, event, period) if reports else ()
+    runs = _REFERENCE_RUNS if binding.records == "relations" else owned_runs(str)
+    earlier_runs = unfinished(session_factory, event, period, runs) if reports else ()
     for subject, earlier in earlier_runs:
         logger.warning(
             "%s %ss for %s never finished: run %s for period %s again to finish it",

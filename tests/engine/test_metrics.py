@@ -269,7 +269,8 @@ class TestErrors:
 class TestThePurePath:
     def test_metrics_evaluate_records_what_the_engine_would(self, provider, reader):
         rules = rulec.load_text(RULES, "rules/shop.rules")
-        vip = {"customer": {"labels": {"Customer_VIP"}}, "order": {"subtotal": Decimal("120.00")}}
+        order = {"subtotal": Decimal("120.00"), "currency": "EUR"}
+        vip = {"customer": {"labels": {"Customer_VIP"}}, "order": order}
         d = Metrics(provider).evaluate(rules, "order_created", vip)
         assert d == rules.evaluate("order_created", vip)
         got = read(reader)
@@ -283,7 +284,7 @@ class TestThePurePath:
     def test_rule_set_evaluate_records_nothing(self, provider, reader):
         rules = rulec.load_text(RULES, "rules/shop.rules")
         metrics_for(provider)  # the instruments exist; the pure path does not use them
-        rules.evaluate("order_created", {"order": {"subtotal": Decimal("1.00")}})
+        rules.evaluate("order_created", {"order": {"subtotal": Decimal("1.00"), "currency": "EUR"}})
         assert read(reader) == {}
 
     def test_instruments_are_made_once_per_provider(self, provider):

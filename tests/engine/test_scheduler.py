@@ -470,11 +470,11 @@ class TestCrashes:
         calls = []
         real = scheduler.apply_effects
 
-        def failing(session, decision, targets, *rest):
+        def failing(session, decision, targets, *rest, **kw):
             calls.append(1)
             if len(calls) == 5:
                 raise Crash("the database went away")
-            real(session, decision, targets, *rest)
+            real(session, decision, targets, *rest, **kw)
 
         monkeypatch.setattr(scheduler, "apply_effects", failing)
         with pytest.raises(Crash):
@@ -571,11 +571,11 @@ class TestConcurrentRuns:
             run_scheduled(sessions, rules, "daily", period=DAY, batch_size=4, progress=Recorder(1))
         real, blind = runs._find_run, [True]
 
-        def find_run(conn, event, subject, period):
+        def find_run(conn, event, subject, period, *rest):
             if blind:  # the row did not exist yet when this run looked
                 blind.clear()
                 return None
-            return real(conn, event, subject, period)
+            return real(conn, event, subject, period, *rest)
 
         monkeypatch.setattr(runs, "_find_run", find_run)
         report = run_scheduled(sessions, rules, "daily", period=DAY, batch_size=4)

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import BindParameter
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch
-from rulec.engine.db.facts.sql import OrderRef, carries, label_pairs, orders_by_customer
+from rulec.engine.db.facts.sql import OrderRef, label_pairs, orders_by_customer
 
 __all__ = [
     "ALWAYS",
@@ -54,17 +54,20 @@ ALWAYS = (
     "agent.absent",
 )
 
-_LO: BindParameter[int] = bindparam("lo", type_=Integer)
-_HI: BindParameter[int] = bindparam("hi", type_=Integer)
+
+def _bounds(table: Any) -> tuple[BindParameter[Any], BindParameter[Any]]:
+    """The first and last id of a page, typed as ``table``'s ids (integers, UUIDs)."""
+    kind = table.c.id.type
+    return bindparam("lo", type_=kind), bindparam("hi", type_=kind)
 
 
 @frozen
 class BatchRow:
     """One subject row of a batch: its id, the ids of its entities, its facts."""
 
-    id: int
+    id: Any
     #: The id of each entity's row (``"order"``, ``"customer"``, ``"agent"``), None when missing.
-    entities: dict[str, int | None]
+    entities: dict[str, Any]
     #: Its facts but the labels (those are in :attr:`Page.labels`).
     facts: Facts
     #: Field values a rule may set, as stored (an order's status).
@@ -75,9 +78,9 @@ class BatchRow:
 class Page:
     """One batch: its ids, its rows, and the labels of their entities, by entity and id."""
 
-    ids: list[int]
+    ids: list[Any]
     rows: list[BatchRow]
-    labels: dict[str, dict[int, set[str]]]
+    labels: dict[str, dict[Any, set[str]]]
 
     def facts(self, row: BatchRow, entities: Iterable[str]) -> Facts:
         """``row``'s facts with the labels of ``entities`` as they are now in :attr:`labels`
@@ -90,8 +93,8 @@ class Page:
         return facts
 
 
-def _label_map(conn: Connection, query: Any, params: Mapping[str, Any]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {}
+def _label_map(conn: Connection, query: Any, params: Mapping[str, Any]) -> dict[Any, set[str]]:
+    found: dict[Any, set[str]] = {}
     for holder, name in conn.execute(query, params):
         found.setdefault(holder, set()).add(name)
     return found
@@ -112,12 +115,14 @@ class OrderBatches:
         self.base = Facts(base or {})
         orders = b.orders
         ref = OrderRef.of(orders)
+        lo, hi = _bounds(orders)  # the bounds of a page's ids
         wanted = [k for k in ORDER_FACTS if k in keys or k in ALWAYS]
         by_batch: dict[Batch, list[str]] = {}
         for key in wanted:
             by_batch.setdefault(ORDER_FACTS[key].batch, []).append(key)
         self.page_keys = tuple(by_batch.pop(Batch.PAGE, ()))
-        self.page = (
+        #: The first page (from the start: ``last`` None), and the pages after ``last``.
+        self.first = (
             select(
                 orders.c.id,
                 orders.c.customer_id,
@@ -125,12 +130,12 @@ class OrderBatches:
                 orders.c.status,
                 *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
             )
-            .where(orders.c.id > bindparam("last"))
             .order_by(orders.c.id)
             .limit(bindparam("n"))
         )
-        in_range = orders.c.id.between(_LO, _HI)
-        lines, agents = b.lines, b.agents
+        self.page = self.first.where(orders.c.id > bindparam("last", type_=orders.c.id.type))
+        in_range = orders.c.id.between(lo, hi)
+        lines = b.lines
         #: (keys, statement) of the statements of one kind of fact each: (order id, values).
         self.groups: list[tuple[tuple[str, ...], Any]] = []
         for kind, group in by_batch.items():
@@ -138,10 +143,11 @@ class OrderBatches:
             if kind is Batch.LINES:  # the lines' aggregates, grouped by order
                 query = (
                     select(lines.c.order_id, *(f.part(b) for f in facts if f.part))
-                    .where(lines.c.order_id.between(_LO, _HI))
+                    .where(lines.c.order_id.between(lo, hi))
                     .group_by(lines.c.order_id)
                 )
             elif kind is Batch.AGENT:  # the agent's columns, joined
+                agents = b.agents
                 query = (
                     select(orders.c.id, *(f.part(b) for f in facts if f.part))
                     .join_from(orders, agents, agents.c.id == orders.c.agent_id)
@@ -161,10 +167,10 @@ class OrderBatches:
         }
         self.label_queries: dict[str, Any] = {}
         for entity in dict.fromkeys(label_entities):
-            _, column = b.link(entity)
-            which = column.between(_LO, _HI) if entity == "order" else column.in_(of_batch[entity])
+            column = b.labels.holder_column(entity)
+            which = column.between(lo, hi) if entity == "order" else column.in_(of_batch[entity])
             self.label_queries[entity] = label_pairs(b, entity, which)
-        lines_in_range = lines.c.order_id.between(_LO, _HI)
+        lines_in_range = lines.c.order_id.between(lo, hi)
         member_keys = tuple(k for k in ITEM_FACTS if k != "item.labels")
         self.member_keys = member_keys
         self.lines = (
@@ -177,24 +183,30 @@ class OrderBatches:
             .where(lines_in_range)
             .order_by(lines.c.order_id, lines.c.id)
         )
-        _, own_column = b.link("order_item")
+        own_column = b.labels.holder_column("order_item")
         self.line_labels = label_pairs(
             b,
             "order_item",
             own_column.in_(select(lines.c.id).where(lines_in_range).scalar_subquery()),
         )
-        item_link, item_column = b.link("item")
-        labels = b.labels
+        item_column = b.labels.holder_column("item")
+        sold = label_pairs(
+            b,
+            "item",
+            item_column.in_(select(lines.c.item_id).where(lines_in_range).scalar_subquery()),
+        ).subquery("sold")
         self.sold_labels = (
-            select(lines.c.id, labels.c.name)
-            .join_from(lines, item_link, item_column == lines.c.item_id)
-            .join(labels, carries(b, "item", item_link, labels))
+            select(lines.c.id, sold.c[1])
+            .join_from(lines, sold, sold.c[0] == lines.c.item_id)
             .where(lines_in_range)
         )
 
-    def read(self, conn: Connection, last: int, limit: int) -> Page:
-        """The page of at most ``limit`` orders after id ``last``."""
-        found = conn.execute(self.page, {"last": last, "n": limit}).all()
+    def read(self, conn: Connection, last: Any, limit: int) -> Page:
+        """The page of at most ``limit`` orders after id ``last`` (None: the first)."""
+        if last is None:
+            found = conn.execute(self.first, {"n": limit}).all()
+        else:
+            found = conn.execute(self.page, {"last": last, "n": limit}).all()
         if not found:
             return Page([], [], {})
         ids = [r[0] for r in found]
@@ -202,7 +214,7 @@ class OrderBatches:
         labels = {
             entity: _label_map(conn, query, bounds) for entity, query in self.label_queries.items()
         }
-        grouped: dict[int, list[tuple[str, Any]]] = {}
+        grouped: dict[Any, list[tuple[str, Any]]] = {}
         for keys, query in self.groups:
             for row in conn.execute(query, bounds):
                 grouped.setdefault(row[0], []).extend(zip(keys, row[1:], strict=True))
@@ -223,7 +235,7 @@ class OrderBatches:
             rows.append(BatchRow(oid, entities, facts, {"status": status}))
         return Page(ids, rows, labels)
 
-    def _items(self, conn: Connection, bounds: Mapping[str, int]) -> dict[int, list[Facts]]:
+    def _items(self, conn: Connection, bounds: Mapping[str, Any]) -> dict[Any, list[Facts]]:
         """The lines of the batch's orders as ``item.all`` members (3 queries).
 
         A line's labels are its own and those of the catalog item it was sold from.
@@ -232,7 +244,7 @@ class OrderBatches:
         for line_id, name in conn.execute(self.sold_labels, bounds):
             line_labels.setdefault(line_id, set()).add(name)
         decoders = [(k, ITEM_FACTS[k].decode) for k in self.member_keys]
-        items: dict[int, list[Facts]] = {}
+        items: dict[Any, list[Facts]] = {}
         for row in conn.execute(self.lines, bounds):
             member = Facts(
                 {key: decode(value) for (key, decode), value in zip(decoders, row[2:], strict=True)}
@@ -256,24 +268,24 @@ class CustomerBatches:
         keys = frozenset(keys)
         self.base = Facts(base or {})
         customers = b.customers
-        self.page = (
-            select(customers.c.id)
-            .where(customers.c.id > bindparam("last"))
-            .order_by(customers.c.id)
-            .limit(bindparam("n"))
-        )
+        lo, hi = _bounds(customers)  # the bounds of a page's ids
+        self.first = select(customers.c.id).order_by(customers.c.id).limit(bindparam("n"))
+        self.page = self.first.where(customers.c.id > bindparam("last", type_=customers.c.id.type))
         # the customers' order counts, grouped (those without an order have none)
-        self.counts = orders_by_customer(b, _LO, _HI) if "customer.order_count" in keys else None
-        _, column = b.link("customer")
+        self.counts = orders_by_customer(b, lo, hi) if "customer.order_count" in keys else None
+        column = b.labels.holder_column("customer")
         self.label_query = (
-            label_pairs(b, "customer", column.between(_LO, _HI))
+            label_pairs(b, "customer", column.between(lo, hi))
             if "customer" in label_entities
             else None
         )
 
-    def read(self, conn: Connection, last: int, limit: int) -> Page:
-        """The page of at most ``limit`` customers after id ``last``."""
-        ids = list(conn.execute(self.page, {"last": last, "n": limit}).scalars())
+    def read(self, conn: Connection, last: Any, limit: int) -> Page:
+        """The page of at most ``limit`` customers after id ``last`` (None: the first)."""
+        if last is None:
+            ids = list(conn.execute(self.first, {"n": limit}).scalars())
+        else:
+            ids = list(conn.execute(self.page, {"last": last, "n": limit}).scalars())
         if not ids:
             return Page([], [], {})
         bounds = {"lo": ids[0], "hi": ids[-1]}
@@ -305,7 +317,6 @@ def labels_of_many(
     """
     found: list[dict[int, set[str]]] = [{} for _ in wanted]
     pending = [(n, holder, ids) for n, (holder, ids) in enumerate(wanted) if ids]
-    labels = binding.labels
     while pending:
         parts = []
         room = chunk
@@ -316,11 +327,10 @@ def labels_of_many(
                 continue
             take, more = ids[:room], ids[room:]
             room -= len(take)
-            link, column = binding.link(holder)
+            column = binding.labels.holder_column(holder)
+            pairs = label_pairs(binding, holder, column.in_(take)).subquery()
             parts.append(
-                select(literal(n, Integer).label("part"), column.label("id"), labels.c.name)
-                .join_from(link, labels, carries(binding, holder, link, labels))
-                .where(column.in_(take))
+                select(literal(n, Integer).label("part"), pairs.c[0].label("id"), pairs.c[1])
             )
             if more:
                 rest.append((n, holder, more))

@@ -45,7 +45,7 @@ from sqlalchemy import Boolean, FromClause, Integer, case, extract, func, null, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from rulec.engine.core.money import line_total
-from rulec.engine.db.facts.binding import Binding
+from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.sql import (
     HolderRef,
     OrderRef,
@@ -74,6 +74,7 @@ __all__ = [
     "line_cost",
     "midnight",
     "money",
+    "needs",
     "subtotal",
 ]
 
@@ -102,20 +103,21 @@ def money(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def line_cost(line: Any, currency: str) -> Decimal:
+def line_cost(line: Any, currency: str, b: Binding = REFERENCE) -> Decimal:
     """What a line of an order in ``currency`` costs: its quantity times its unit
     price (the price it was sold at), rounded half-up to the currency's minor
     unit (3 × 1.479 EUR is 4.44)."""
-    if line.quantity is None or line.unit_price is None:
+    quantity, price = b.ln.get(line, "quantity"), b.ln.get(line, "unit_price")
+    if quantity is None or price is None:
         raise ValueError("a line total needs a quantity and a unit price")
-    return line_total(line.quantity, money(line.unit_price), currency)
+    return line_total(quantity, money(price), currency)
 
 
-def subtotal(lines: Iterable[Any], stored: Any, currency: str) -> Decimal:
+def subtotal(lines: Iterable[Any], stored: Any, currency: str, b: Binding = REFERENCE) -> Decimal:
     """An order's subtotal: what its lines cost, or ``stored`` when it has no line."""
     total, any_line = Decimal(0), False
     for line in lines:
-        total += line_cost(line, currency)
+        total += line_cost(line, currency, b)
         any_line = True
     return total if any_line else money(stored)
 
@@ -273,17 +275,17 @@ def _customer_count_row(r: OrderRow) -> Any:
     return Stored(lambda stored: int(stored) + r.pending_orders_before())
 
 
-def _lines_or_stored(fn: Callable[[list[Any]], Any]) -> Callable[[OrderRow], Any]:
+def _lines_or_stored(fn: Callable[[list[Any], Binding], Any]) -> Callable[[OrderRow], Any]:
     def row(r: OrderRow) -> Any:
         lines = r.lines
-        return STORED if lines is None else fn(lines)
+        return STORED if lines is None else fn(lines, r.binding)
 
     return row
 
 
 def _subtotal_row(r: OrderRow) -> Any:
     lines = r.lines
-    return STORED if lines is None else subtotal(lines, r.order.subtotal, r.currency)
+    return STORED if lines is None else subtotal(lines, r.get("subtotal"), r.currency, r.binding)
 
 
 def _labels_row(holder: str) -> Callable[[OrderRow], frozenset[str]]:
@@ -296,12 +298,12 @@ def _labels_row(holder: str) -> Callable[[OrderRow], frozenset[str]]:
 def _agent_name_row(r: OrderRow) -> Any:
     agent = r.agent
     if agent is not None:
-        return agent.name
-    return STORED if r.order.agent_id is not None else None
+        return r.binding.entity("agent").get(agent, "name")
+    return STORED if r.get("agent_id") is not None else None
 
 
 def _created_at_row(r: OrderRow) -> datetime:
-    return aware(r.order.created_at) or r.now
+    return aware(r.get("created_at")) or r.now
 
 
 def _wedding_year(day: Any) -> int | None:
@@ -327,7 +329,7 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         "order.currency",
         "the order's currency (EUR when it has none)",
         lambda b, ref: func.coalesce(_order(ref).currency, "EUR"),
-        lambda r: r.order.currency or "EUR",
+        lambda r: r.currency,
         Batch.PAGE,
     ),
     Fact(
@@ -342,14 +344,14 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         "order.status",
         "the order's status (new when it has none)",
         lambda b, ref: func.coalesce(_order(ref).status, "new"),
-        lambda r: r.order.status or "new",
+        lambda r: r.get("status") or "new",
         Batch.PAGE,
     ),
     Fact(
         "order.wedding_date",
         "the day of the wedding the order is for, as its midnight UTC",
         _order_column("wedding_date"),
-        lambda r: midnight(r.order.wedding_date),
+        lambda r: midnight(r.get("wedding_date")),
         Batch.PAGE,
         midnight,
     ),
@@ -357,7 +359,7 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         "order.wedding_year",
         "the year of the wedding the order is for",
         lambda b, ref: type_coerce(extract("year", _order(ref).wedding_date), Integer()),
-        lambda r: _wedding_year(r.order.wedding_date),
+        lambda r: _wedding_year(r.get("wedding_date")),
         Batch.PAGE,
         _wedding_year,
     ),
@@ -397,7 +399,7 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         "order.line_count",
         "how many lines the order has",
         _over_lines(_line_count),
-        _lines_or_stored(len),
+        _lines_or_stored(lambda lines, b: len(lines)),
         Batch.LINES,
         _count,
         part=_line_count,
@@ -407,7 +409,7 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         "order.item_count",
         "how many items the order holds (the lines' quantities added up)",
         _over_lines(_item_count),
-        _lines_or_stored(lambda lines: sum(line.quantity or 0 for line in lines)),
+        _lines_or_stored(lambda lines, b: sum(b.ln.get(line, "quantity") or 0 for line in lines)),
         Batch.LINES,
         _count,
         part=_item_count,
@@ -462,9 +464,9 @@ class ItemFact:
     #: the currency of the line's order (a column of the enclosing statement, or
     #: :func:`~rulec.engine.db.facts.sql.line_currency`).
     sql: Callable[[Binding, FromClause, ColumnElement[Any]], Any]
-    #: Its value for a line in memory, of an order in the currency given
-    #: (labels are read apart, in bulk).
-    row: Callable[[Any, str], Any]
+    #: Its value for a line in memory, of an order in the currency given, through
+    #: a binding (labels are read apart, in bulk).
+    row: Callable[[Any, str, Binding], Any]
     decode: Callable[[Any], Any] = _same
 
 
@@ -482,19 +484,19 @@ ITEM_FACTS: Mapping[str, ItemFact] = {
             "item.labels",
             "the line's own labels and those of the catalog item it was sold from",
             lambda b, line, currency: _line_labels_sql(b, line),
-            lambda line, currency: None,  # read in bulk by the readers
+            lambda line, currency, b: None,  # read in bulk by the readers
         ),
         ItemFact(
             "item.quantity",
             "how many of the item the line holds",
             lambda b, line, currency: line.c.quantity,
-            lambda line, currency: line.quantity,
+            lambda line, currency, b: b.ln.get(line, "quantity"),
         ),
         ItemFact(
             "item.unit_price",
             "the unit price the line was sold at",
             lambda b, line, currency: line.c.unit_price,
-            lambda line, currency: line.unit_price,
+            lambda line, currency, b: b.ln.get(line, "unit_price"),
             money,
         ),
         ItemFact(
@@ -510,7 +512,7 @@ ITEM_FACTS: Mapping[str, ItemFact] = {
             "item.name",
             "the line's description (the item's name when it was sold)",
             lambda b, line, currency: line.c.description,
-            lambda line, currency: line.description,
+            lambda line, currency, b: b.ln.get(line, "description"),
         ),
     )
 }
@@ -542,3 +544,43 @@ def holder_field(row: Any, field: str) -> Any:
     if type(value) is datetime:
         return aware(value)
     return value
+
+
+#: The fields (entity, field) each fact reads, beyond the order's key and the
+#: relations every binding has (an order's lines, its customer).
+_NEEDS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "order.subtotal": (("order", "subtotal"), ("line", "quantity"), ("line", "unit_price")),
+    "order.currency": (("order", "currency"),),
+    "order.created_at": (("order", "created_at"),),
+    "order.status": (("order", "status"),),
+    "order.wedding_date": (("order", "wedding_date"),),
+    "order.wedding_year": (("order", "wedding_date"),),
+    "order.placed_by_customer": (("order", "customer_id"),),
+    "customer.absent": (("order", "customer_id"),),
+    "order.created_by_agent": (("order", "agent_id"),),
+    "agent.absent": (("order", "agent_id"),),
+    "order.line_count": (("line", "order_id"),),
+    "order.item_count": (("line", "order_id"), ("line", "quantity")),
+    "customer.order_count": (("order", "customer_id"), ("order", "created_at")),
+    "agent.name": (("agent", "name"), ("order", "agent_id")),
+    "agent.labels": (("agent", "id"), ("order", "agent_id")),
+    "customer.labels": (("order", "customer_id"),),
+    "item.all": (("line", "quantity"), ("line", "unit_price"), ("line", "description")),
+}
+
+#: Facts the engine computes itself, from no field of the backend.
+_COMPUTED = frozenset({"order.labels", "label.name"})
+
+
+def needs(key: str) -> tuple[tuple[str, str], ...]:
+    """The (entity, field) pairs the fact ``key`` reads: a catalog fact's fields, or
+    for another fact of the vocabulary (``order.channel``), its entity's field."""
+    found = _NEEDS.get(key)
+    if found is not None:
+        return found
+    if key in ORDER_FACTS or key in _COMPUTED or key.startswith("item."):
+        return ()
+    entity, _, name = key.partition(".")
+    if entity in ("order", "customer", "agent") and name and name != "absent":
+        return ((entity, name),)
+    return ()  # the presence of an optional entity, another entity's facts

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from rulec.engine.core.facts import Facts
@@ -36,6 +36,7 @@ from rulec.engine.db.facts.catalog import (
     aware,
     holder_field,
 )
+from rulec.engine.db.facts.labels import loaded
 from rulec.engine.db.facts.sql import OrderRef, label_names, label_pairs, orders_before
 
 __all__ = [
@@ -64,10 +65,9 @@ def _statement(b: Binding, key: Any, build: Any) -> Any:
     return found
 
 
-def labels_loaded(row: Any) -> bool:
+def labels_loaded(row: Any, binding: Binding = REFERENCE) -> bool:
     """Whether ``row``'s labels are in memory: loaded, or the row is new."""
-    state = inspect(row)
-    return bool(state.pending or state.transient or "labels" not in state.unloaded)
+    return loaded(row, binding.labels.relation)
 
 
 def label_names_of(
@@ -81,9 +81,9 @@ def label_names_of(
     from memory when they are loaded or the row is new (unflushed changes
     count), else one query; only those of the holder's entity type count."""
     if row is not None:
-        if labels_loaded(row):
-            return binding.held(holder, row.labels)
-        row_id = row.id
+        if labels_loaded(row, binding):
+            return binding.held(holder, row)
+        row_id = inspect(row).identity[0] if inspect(row).identity else None
     if row_id is None:
         return frozenset()
     query = _statement(
@@ -91,7 +91,7 @@ def label_names_of(
         ("labels", holder),
         lambda: label_names(binding, holder, bindparam("holder_id")),
     )
-    conn = session.connection({"mapper": binding.label})
+    conn = session.connection({"mapper": binding.order})
     return frozenset(conn.execute(query, {"holder_id": row_id}).scalars())
 
 
@@ -101,29 +101,36 @@ def lines_of(order: Any, binding: Binding = REFERENCE) -> list[Any]:
 
     Free for a new order; one query for a stored one whose lines are not loaded.
     """
+    o, ln = binding.o, binding.ln
+    items = o.get(order, "items")
     session = inspect(order).session
     if session is None:
-        return list(order.items)
+        return list(items)
     deleted = session.deleted
-    lines = [line for line in order.items if line not in deleted]
-    if order.id is not None:  # lines added by order_id, not through order.items
+    lines = [line for line in items if line not in deleted]
+    key = o.get(order, "id")
+    if key is not None:  # lines added by order_id, not through order.items
         known = set(map(id, lines))
         lines.extend(
             obj
             for obj in session.new
-            if isinstance(obj, binding.line) and obj.order_id == order.id and id(obj) not in known
+            if isinstance(obj, binding.line)
+            and ln.get(obj, "order_id") == key
+            and id(obj) not in known
         )
     return lines
 
 
-def _loaded(order: Any, name: str, cls: type[Any], key: int | None) -> Any:
+def _loaded(order: Any, name: str | None, cls: type[Any] | None, key: Any) -> Any:
     """The order's ``name`` relation if it is already in memory (no query).
 
     Either the attribute is loaded, or the row its foreign key names is in
     the session's identity map.
     """
+    if cls is None:
+        return None
     state = inspect(order)
-    value = state.dict.get(name)  # what is loaded, without loading it
+    value = state.dict.get(name) if name is not None else None  # loaded, without loading it
     if value is not None:
         return value
     session = state.session
@@ -156,19 +163,32 @@ class OrderRow:
         self.binding = binding
         self.lines = list(lines) if lines is not None else None
         self._now: datetime | None = None
+        o = binding.o
+        cust = binding.entity("customer")
         if customer is None:
-            self.customer = _loaded(order, "customer", binding.customer, order.customer_id)
-            self.customer_id = self.customer.id if self.customer is not None else order.customer_id
+            self.customer = _loaded(
+                order, o.attr("customer"), binding.customer, o.get(order, "customer_id")
+            )
+            self.customer_id = (
+                cust.get(self.customer, "id")
+                if self.customer is not None
+                else o.get(order, "customer_id")
+            )
         else:
-            self.customer, self.customer_id = customer, customer.id
+            self.customer, self.customer_id = customer, cust.get(customer, "id")
         self.has_customer = self.customer is not None or self.customer_id is not None
-        self.agent = _loaded(order, "agent", binding.agent, order.agent_id)
-        self.has_agent = self.agent is not None or order.agent_id is not None
+        self.agent_id = o.get(order, "agent_id")
+        self.agent = _loaded(order, o.attr("agent"), binding.agent, self.agent_id)
+        self.has_agent = self.agent is not None or self.agent_id is not None
+
+    def get(self, name: str) -> Any:
+        """The order's field ``name`` through the binding (None when not mapped)."""
+        return self.binding.o.get(self.order, name)
 
     @property
     def currency(self) -> str:
         """The order's currency (EUR when it has none), as ``order.currency`` reads it."""
-        currency: str = self.order.currency or "EUR"
+        currency: str = self.get("currency") or "EUR"
         return currency
 
     @property
@@ -184,9 +204,7 @@ class OrderRow:
                 self.session, holder, self.customer, self.customer_id, self.binding
             )
         if holder == "agent":
-            return label_names_of(
-                self.session, holder, self.agent, self.order.agent_id, self.binding
-            )
+            return label_names_of(self.session, holder, self.agent, self.agent_id, self.binding)
         return label_names_of(self.session, holder, self.order, None, self.binding)
 
     def created_at(self) -> datetime:
@@ -203,12 +221,13 @@ class OrderRow:
         mine_new = inspect(order).pending or inspect(order).transient
         order_no = inspect(order).insert_order
         count = 0
+        o = self.binding.o
         for other in session.new:
             if other is order or not isinstance(other, self.binding.order):
                 continue
             if not self._same_customer(other):
                 continue
-            at = aware(other.created_at)
+            at = aware(o.get(other, "created_at"))
             if at is None:  # not decided yet: it is given a later instant
                 continue
             if at < mine or (
@@ -218,13 +237,17 @@ class OrderRow:
         return count
 
     def _same_customer(self, other: Any) -> bool:
-        customer = other.__dict__.get("customer")  # what is loaded, without loading it
+        o = self.binding.o
+        relation = o.attr("customer")
+        customer = other.__dict__.get(relation) if relation else None  # loaded, not loading it
         if customer is not None and customer is self.customer:
             return True
         cid = self.customer_id
         if cid is None:
             return False
-        return other.customer_id == cid or (customer is not None and customer.id == cid)
+        return o.get(other, "customer_id") == cid or (
+            customer is not None and self.binding.entity("customer").get(customer, "id") == cid
+        )
 
     def items(self) -> tuple[Facts, ...]:
         """``item.all``: one Facts per line (its labels: at most two queries in all)."""
@@ -235,25 +258,25 @@ class OrderRow:
 
     def bound(self) -> dict[str, Any]:
         """The order's columns as the parameters of :meth:`OrderRef.bound`."""
-        o = self.order
         created = self.created_at().astimezone(UTC)
+        get = self.get
         return {
-            "order_id": o.id,
+            "order_id": get("id"),
             "customer_id": self.customer_id,
-            "agent_id": o.agent_id,
+            "agent_id": self.agent_id,
             "created_at": created,
-            "subtotal": o.subtotal,
-            "currency": o.currency,
-            "status": o.status,
-            "wedding_date": o.wedding_date,
+            "subtotal": get("subtotal"),
+            "currency": get("currency"),
+            "status": get("status"),
+            "wedding_date": get("wedding_date"),
         }
 
     def stored(self, keys: Sequence[str]) -> list[Any]:
         """The values of ``keys`` from their SQL expressions bound to this order: one query."""
-        b, stored = self.binding, self.order.id is not None
+        b, stored = self.binding, self.get("id") is not None
 
         def build() -> Any:
-            ref = OrderRef.bound(stored)
+            ref = OrderRef.bound(stored, b.orders)
             return select(*(ORDER_FACTS[k].sql(b, ref) for k in keys))
 
         query = _statement(b, ("order", stored, tuple(keys)), build)
@@ -278,10 +301,17 @@ def line_members(
     if not lines:
         return ()
     own = _labels_in_bulk(session, b, "order_item", lines, lambda line: line)
-    sold = _labels_in_bulk(session, b, "item", lines, lambda line: line.item)
+    relation = b.ln.attr("item")
+    sold = (
+        _labels_in_bulk(session, b, "item", lines, lambda line: getattr(line, relation))
+        if relation is not None and "item" in b.holders
+        else [frozenset()] * len(lines)
+    )
+    if "order_item" not in b.holders:
+        own = [frozenset()] * len(lines)
     members = []
     for n, line in enumerate(lines):
-        facts = Facts({key: f.row(line, currency) for key, f in _ITEM_VALUES})
+        facts = Facts({key: f.row(line, currency, b) for key, f in _ITEM_VALUES})
         facts["item.labels"] = own[n] | sold[n]
         members.append(facts)
     return tuple(members)
@@ -292,28 +322,29 @@ def _labels_in_bulk(
 ) -> list[frozenset[str]]:
     """Each line's ``holder`` row's labels: from memory, or one query for all of them."""
     found: list[frozenset[str] | None] = []
-    wanted: dict[int, list[int]] = {}
+    wanted: dict[Any, list[int]] = {}
     for n, line in enumerate(lines):
         row = row_of(line)
-        if row is None and holder == "item" and line.item_id is not None:
-            wanted.setdefault(line.item_id, []).append(n)
+        item_id = b.ln.get(line, "item_id") if holder == "item" else None
+        if row is None and item_id is not None:
+            wanted.setdefault(item_id, []).append(n)
             found.append(None)
         elif row is None:
             found.append(frozenset())
-        elif labels_loaded(row):
-            found.append(b.held(holder, row.labels))
+        elif labels_loaded(row, b):
+            found.append(b.held(holder, row))
         else:
-            wanted.setdefault(row.id, []).append(n)
+            wanted.setdefault(inspect(row).identity[0], []).append(n)
             found.append(None)
     if wanted:
 
         def build() -> Any:
-            _, column = b.link(holder)
+            column = b.labels.holder_column(holder)
             return label_pairs(b, holder, column.in_(bindparam("ids", expanding=True)))
 
         query = _statement(b, ("labels of many", holder), build)
-        names: dict[int, set[str]] = {}
-        conn = session.connection({"mapper": b.label})
+        names: dict[Any, set[str]] = {}
+        conn = session.connection({"mapper": b.order})
         for key, name in conn.execute(query, {"ids": list(wanted)}):
             names.setdefault(key, set()).add(name)
         for key, places in wanted.items():
@@ -324,6 +355,24 @@ def _labels_in_bulk(
 
 def _missing(key: str) -> Any:
     return frozenset() if key.endswith(".labels") else None
+
+
+def _field(row: OrderRow, key: str) -> Any:
+    """A field of the order or its customer that the catalog does not define (a field
+    of the project's vocabulary, ``order.channel``): its mapped attribute."""
+    entity, _, name = key.partition(".")
+    mapped = row.binding.entities.get(entity)
+    if entity not in ("order", "customer") or mapped is None or not mapped.has(name):
+        return _missing(key)
+    if entity == "order":
+        target = row.order
+    else:
+        target = row.customer
+        if target is None and row.customer_id is not None:
+            target = row.session.get(row.binding.customer, row.customer_id)
+        if target is None:
+            return None
+    return holder_field(target, mapped.attr(name) or name)
 
 
 def load_facts(
@@ -351,7 +400,7 @@ def read_order(row: OrderRow, keys: Iterable[str]) -> Facts:
             continue
         fact = ORDER_FACTS.get(key)
         if fact is None:
-            facts[key] = _missing(key)
+            facts[key] = _field(row, key)
             continue
         value = fact.row(row)
         if isinstance(value, Stored):
@@ -376,27 +425,44 @@ def load_holder_facts(
             facts[key] = label_names_of(session, holder, row, None, binding)
         elif key == "customer.order_count" and holder == "customer":
             facts[key] = customer_order_count(session, row, binding)
-        elif key.startswith(prefix) and hasattr(type(row), key[len(prefix) :]):
-            facts[key] = holder_field(row, key[len(prefix) :])
+        elif key.startswith(prefix) and (attr := _attr(binding, holder, row, key[len(prefix) :])):
+            facts[key] = holder_field(row, attr)
         else:
             facts[key] = _missing(key)
     return facts
 
 
-def holder_fields(holder: str, row: Any) -> Facts:
-    """Every field of a label holder's row (``price.amount``): its columns, by name."""
+def _attr(binding: Binding, holder: str, row: Any, name: str) -> str | None:
+    """The attribute of a holder's field: mapped by the binding, else of the same name."""
+    mapped = binding.entities.get(holder)
+    if mapped is not None and mapped.cls is type(row):
+        return mapped.attr(name)
+    return name if hasattr(type(row), name) else None
+
+
+def holder_fields(holder: str, row: Any, binding: Binding = REFERENCE) -> Facts:
+    """Every field of a label holder's row (``price.amount``): its columns, by attribute
+    name, and the fields its binding maps to other attributes (``customer.name``)."""
     columns = inspect(type(row)).column_attrs
-    return Facts({f"{holder}.{c.key}": holder_field(row, c.key) for c in columns})
+    facts = Facts({f"{holder}.{c.key}": holder_field(row, c.key) for c in columns})
+    mapped = binding.entities.get(holder)
+    if mapped is not None and mapped.cls is type(row):
+        for name, attr in mapped.names.items():
+            if attr is not None and attr in inspect(type(row)).column_attrs:
+                facts[f"{holder}.{name}"] = holder_field(row, attr)
+    return facts
 
 
 def customer_order_count(session: Session, customer: Any, binding: Binding = REFERENCE) -> int:
     """All the orders of ``customer`` (a customer alone): one query, none for a new one."""
-    if customer.id is None:
+    identity = inspect(customer).identity
+    if identity is None:
         return 0
 
     def build() -> Any:
-        return select(orders_before(binding, bindparam("customer_id", type_=Integer), None))
+        key = binding.orders.c.customer_id.type
+        return select(orders_before(binding, bindparam("customer_id", type_=key), None))
 
     query = _statement(binding, ("customer", "order_count"), build)
     conn = session.connection({"mapper": binding.order})
-    return int(conn.execute(query, {"customer_id": customer.id}).scalar_one())
+    return int(conn.execute(query, {"customer_id": identity[0]}).scalar_one())

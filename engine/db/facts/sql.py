@@ -26,13 +26,10 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
     and_,
     bindparam,
     case,
-    exists,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -48,7 +45,6 @@ __all__ = [
     "HolderRef",
     "OrderRef",
     "Ref",
-    "carries",
     "has_label",
     "label_names",
     "label_pairs",
@@ -93,14 +89,18 @@ class OrderRef:
         )
 
     @classmethod
-    def bound(cls, stored: bool) -> OrderRef:
+    def bound(cls, stored: bool, orders: FromClause | None = None) -> OrderRef:
         """One order given by bound parameters: ``order_id`` (when ``stored``),
         ``customer_id``, ``agent_id``, ``created_at``, ``subtotal``, ``currency``,
-        ``status``, ``wedding_date``."""
+        ``status``, ``wedding_date``; the keys typed as ``orders``' (a binding's
+        order view: an integer or a UUID)."""
+        key = orders.c.id.type if orders is not None else Integer()
+        customer_key = orders.c.customer_id.type if orders is not None else Integer()
+        agent_key = orders.c.agent_id.type if orders is not None else Integer()
         return cls(
-            bindparam("order_id", type_=Integer) if stored else None,
-            bindparam("customer_id", type_=Integer),
-            bindparam("agent_id", type_=Integer),
+            bindparam("order_id", type_=key) if stored else None,
+            bindparam("customer_id", type_=customer_key),
+            bindparam("agent_id", type_=agent_key),
             bindparam("created_at", type_=DateTime(timezone=True)),
             bindparam("subtotal", type_=Money()),
             bindparam("currency", type_=String),
@@ -147,44 +147,21 @@ class HolderRef:
 Ref = OrderRef | HolderRef
 
 
-def carries(b: Binding, holder: str, link: Table, labels: Table) -> ColumnElement[bool]:
-    """The join of ``holder``'s link table to the labels it carries: those of its
-    entity type only, whatever other links were written (the ORM refuses them)."""
-    return and_(link.c.label_id == labels.c.id, labels.c.entity_type == b.label_type(holder))
-
-
 def label_names(b: Binding, holder: str, row_id: _Col) -> Select[Any]:
-    """The names of the labels of the ``holder`` row with id ``row_id`` (correlated)."""
-    link, column = b.link(holder)
-    labels = b.labels
-    return (
-        select(labels.c.name)
-        .join_from(link, labels, carries(b, holder, link, labels))
-        .where(column == row_id)
-    )
+    """The names of the labels of the ``holder`` row with id ``row_id`` (correlated):
+    only those of its entity type (:mod:`.labels`)."""
+    return b.labels.names(holder, row_id)
 
 
 def has_label(b: Binding, holder: str, row_id: _Col, name: str) -> ColumnElement[bool]:
     """Whether the ``holder`` row with id ``row_id`` carries the label ``name``."""
-    link, column = b.link(holder)
-    labels = b.labels
-    return exists(
-        select(literal(1))
-        .select_from(link.join(labels, carries(b, holder, link, labels)))
-        .where(column == row_id, labels.c.name == name)
-    )
+    return b.labels.has(holder, row_id, name)
 
 
 def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[Any]:
     """(holder id, label name) of the ``holder`` rows whose id meets ``which``
-    (a condition on the link table's holder column, see :meth:`Binding.link`)."""
-    link, column = b.link(holder)
-    labels = b.labels
-    return (
-        select(column, labels.c.name)
-        .join_from(link, labels, carries(b, holder, link, labels))
-        .where(which)
-    )
+    (a condition on :meth:`~.labels.LabelStore.holder_column`)."""
+    return b.labels.pairs(holder, which)
 
 
 #: The money columns' scale: what a currency rulec does not know is kept to (exact).
