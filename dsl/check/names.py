@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rulec.dsl.check.context import Context, did_you_mean, walk
+from rulec.dsl.habits import field_habit
 from rulec.dsl.nodes import (
     Between,
     Compare,
@@ -334,7 +335,10 @@ def _field(ctx: Context, rule: Rule, ref: FieldRef, within: bool = False) -> Non
         return
     if entity.field(ref.field.text) is None:
         hint: str | None
-        if ref.field.text == "labels" and entity.labelled:
+        habit = field_habit(entity.name, ref.field.text.split("_"))
+        if habit is not None:
+            hint = habit
+        elif ref.field.text == "labels" and entity.labelled:
             hint = f"test labels with '{entity.name} has label NAME'"
         else:
             words = [spelled(n) for n in entity.field_names()]

@@ -1,0 +1,356 @@
+"""Syntax errors caused by a habit from elsewhere, each with its fix (issue 21).
+
+Analysts write rules by hand and paste from spreadsheets, e-mails and word
+processors. When the parser stops, :func:`diagnose` reads the raw text of the
+rule it stopped in, from the rule's start to the end of the line it stopped
+on, and looks for the mistake that made it stop, which is often a word or
+two before the token it stopped at, and names that word:
+
+* the characters and numbers of :mod:`rulec.dsl.pasted` (R115, R116, R117
+  for ``&&``, R120);
+* R117, an operator of another language: ``!``, ``> =``;
+* R118, a keyword in other capitals, with a look-alike letter or misspelt:
+  ``When``, ``THEN``, ``whеn`` (a Cyrillic ``е``), ``thne``;
+* R119, wording the language does not use: ``if`` for ``on``, ``doesn't
+  have`` for ``lacks``, ``labels``, ``to the customer``, ``5 per cent``,
+  ``greater than``;
+* R121, a name written as two words: ``on order created``.
+
+Every suggestion rewrites the user's own text (the clause around the
+mistake, fixed). None of this runs on a file that parses: the clean path
+never calls it. The checker uses :func:`field_habit` for the habits that
+parse (``customer not has label Loyal`` reads as a field).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+
+from rulec.dsl.pasted import Found, blank, character, clause, line_bounds, named, number_at
+from rulec.dsl.spelling import explain as spell
+from rulec.dsl.spelling import skeleton
+
+__all__ = ["diagnose", "field_habit", "unquoted", "unterminated"]
+
+
+# ------------------------------------------------------------- context ---
+
+#: A line that starts an item (as the parser resynchronises), written in any case.
+_ITEM_START = re.compile(r"[ \t]*(?:rule|label|on|if)\b", re.IGNORECASE)
+#: How far back the start of the rule is looked for.
+_BACK_LINES = 40
+
+
+def _item_start(text: str, pos: int) -> int:
+    """The start of the line where the item holding ``pos`` starts (a near guess)."""
+    line, _ = line_bounds(text, pos)
+    for _ in range(_BACK_LINES):
+        if _ITEM_START.match(text, line) or line == 0:
+            return line
+        line = text.rfind("\n", 0, line - 1) + 1
+    return line
+
+
+# -------------------------------------------------------------- wording ---
+
+_Fix = Callable[[re.Match[str]], tuple[str, str]]
+
+
+def _lacks(m: re.Match[str]) -> tuple[str, str]:
+    return "lacks", "a rule says 'lacks' for 'does not have'"
+
+
+def _wording() -> list[tuple[re.Pattern[str], _Fix]]:
+    apostrophe = "['\u2019]"
+    out: list[tuple[str, _Fix]] = [
+        (
+            rf"\b(?:does\s*n{apostrophe}?t|does\s+not|do\s*n{apostrophe}?t|do\s+not)\s+ha(?:ve|s)\b",
+            _lacks,
+        ),
+        (rf"\bhas\s*n{apostrophe}?t(?:\s+got)?\b", _lacks),
+        (r"\b(?:not\s+has|has\s+not|has\s+no)\b(?=\s+(?:any\s+)?labels?\b)", _lacks),
+        (
+            r"\b(has|lacks|add|remove)(\s+any)?\s+labels\b",
+            lambda m: (
+                f"{m.group(1)}{m.group(2) or ''} label",
+                "'label' is written in the singular, even before several names",
+            ),
+        ),
+        (
+            r"\b(has|lacks)\s+any\s+labels?\b(?!\s+of\b)",
+            lambda m: (f"{m.group(1)} any label of", "a list of labels is written 'any label of'"),
+        ),
+        (
+            r"\b(to|from|for)\s+(?:the|a|an|this|each|every)\b(?=\s+\w)",
+            lambda m: (m.group(1), f"'{m.group(1)}' is followed by the entity's name alone"),
+        ),
+        (
+            r"(\d+(?:\.\d+)?)\s*(?:per\s*cent|percent|percentage|pct)\b",
+            lambda m: (f"{m.group(1)}%", "a percentage is written with '%' after the number"),
+        ),
+        (
+            r"\b(?:is\s+)?(?:greater|more|higher|bigger)\s+than\s+or\s+equal(?:\s+to)?\b",
+            lambda m: (">=", "comparisons are written with signs"),
+        ),
+        (
+            r"\b(?:is\s+)?(?:less|fewer|smaller|lower)\s+than\s+or\s+equal(?:\s+to)?\b",
+            lambda m: ("<=", "comparisons are written with signs"),
+        ),
+        (r"\b(?:is\s+)?at\s+least\b", lambda m: (">=", "comparisons are written with signs")),
+        (r"\b(?:is\s+)?at\s+most\b", lambda m: ("<=", "comparisons are written with signs")),
+        (
+            r"\b(?:is\s+)?(?:greater|more|higher|bigger|over|above)\s+than\b",
+            lambda m: (">", "comparisons are written with signs"),
+        ),
+        (
+            r"\b(?:is\s+)?(?:less|fewer|smaller|lower)\s+than\b",
+            lambda m: ("<", "comparisons are written with signs"),
+        ),
+        (
+            r"\b(?:is\s+not\s+equal|does\s+not\s+equal|not\s+equals?)(?:\s+to)?\b",
+            lambda m: ("!=", "comparisons are written with signs"),
+        ),
+        (
+            r"\b(?:is\s+equal\s+to|equals?(?:\s+to)?)\b",
+            lambda m: ("=", "comparisons are written with signs"),
+        ),
+    ]
+    return [(re.compile(p, re.IGNORECASE), f) for p, f in out]
+
+
+_WORDING = _wording()
+
+
+def _wording_before(text: str, lo: int, pos: int, hi: int) -> Found | None:
+    """R119: the wording nearest before (or at) ``pos`` in ``text[lo:hi]``."""
+    blanked = blank(text[lo:hi])
+    best: tuple[int, int, str, str] | None = None
+    for pattern, fix in _WORDING:
+        for m in pattern.finditer(blanked):
+            start, end = lo + m.start(), lo + m.end()
+            if start > pos:
+                break
+            if best is None or start > best[0]:
+                new, why = fix(m)
+                best = (start, end, new, why)
+    if best is None:
+        return None
+    start, end, new, why = best
+    written = " ".join(text[start:end].split())
+    fixed = clause(text, start, end, new)
+    message = f"'{written}' is not how a rule says it: {why}"
+    return Found("R119", start, end, message, f"write {fixed}")
+
+
+# ------------------------------------------------------------- keywords ---
+
+#: Words of other languages and of prose, by the keyword meant.
+_SYNONYMS = {
+    "if": ("on", "when"),
+    "where": ("when",),
+    "whenever": ("when",),
+    "do": ("then",),
+    "but": ("and",),
+    "nor": ("or",),
+}
+
+
+def _keyword(word: str, accepted: Iterable[str]) -> tuple[str, str] | None:
+    """The keyword ``word`` stands for among the ``accepted`` ones, and how it is wrong."""
+    keywords = [k for k in accepted if k.isalpha()]
+    if not keywords or not word or not word[0].isalpha():
+        return None
+    for k in keywords:
+        if word.casefold() == k:
+            return k, f"'{word}' is the keyword '{k}' in capitals: keywords are lower case"
+    for k in keywords:
+        if skeleton(word) == k:
+            return k, f"'{word}' is not a keyword: it has a letter of another script"
+    for k in _SYNONYMS.get(word.casefold(), ()):
+        if k in keywords:
+            return k, f"'{word}' is not a keyword: rules say '{k}' here"
+    if len(word) >= 3:
+        close = difflib.get_close_matches(skeleton(word), keywords, n=1, cutoff=0.75)
+        if close:
+            return close[0], f"'{word}' is not a keyword: it looks like '{close[0]}' misspelt"
+    return None
+
+
+#: What may follow a name where one is expected: a keyword, a sign, the line's end.
+_NAME_END = re.compile(r"[ \t]*(?:[,)#]|(?:when|then|for|and|or|to|from|end)\b)")
+
+
+def _joined(text: str, start: int, end: int) -> Found | None:
+    """R121: ``order created`` where one name is expected (after on, label, of, for, a comma)."""
+    lo, _ = line_bounds(text, start)
+    m = re.search(r"(?:\b(?:on|label|of|for|to|from)|,)[ \t]+([^\W\d]\w*)[ \t]+$", text[lo:start])
+    # the name ends where a keyword follows it ('order created when'); otherwise
+    # the second word starts something else ('label A discount 10%': a missing then)
+    if m is None:
+        return None
+    at_line_end = not text[end:].split("\n", 1)[0].strip()
+    if not _NAME_END.match(text, end) and not (at_line_end and m.group().startswith("on")):
+        return None
+    first = m.group(1)
+    if first in ("label", "any"):
+        return None
+    word = text[start:end]
+    new = f"{first}_{word}"
+    begin = lo + m.start(1)
+    return Found(
+        "R121",
+        begin,
+        end,
+        f"'{first} {word}' is one name written as two words",
+        f"names have no spaces: write {clause(text, begin, end, new)}",
+    )
+
+
+# ------------------------------------------------------------- diagnose ---
+
+
+def diagnose(
+    text: str,
+    pos: int,
+    token: tuple[str, str, int] | None = None,
+    accepted: Iterable[str] = (),
+) -> Found | None:
+    """The habit that made the parser stop at offset ``pos`` of ``text``, if one did.
+
+    ``token`` is the token it stopped at (type, text, end offset), or None
+    when no token could be read there (a character no rule may hold);
+    ``accepted`` are the keywords and signs the parser would have taken.
+    """
+    lo = _item_start(text, pos)
+    _, hi = line_bounds(text, pos)
+    accepted = set(accepted)
+    if token is None:
+        found = _wording_before(text, lo, pos, hi)
+        if found is not None and found.end > pos:  # the character is in the wording
+            return found
+        return character(text, pos)
+    kind, value, end = token
+    if end < hi and not text[end].isascii():  # 2026–03–01: the dash, not the number
+        found = character(text, end)
+        if found is not None:
+            return found
+    if kind in ("NUMBER", "PERCENT", "SIGNED_INT") or value in (",", "%"):
+        found = number_at(text, pos, *line_bounds(text, pos))
+        if found is not None:
+            return found
+    wording = _wording_before(text, lo, end, hi)
+    if wording is not None:
+        return wording
+    if kind == "OP":
+        return _operator(text, pos, end, accepted)
+    if kind == "$END":
+        return None
+    key = _keyword(value, accepted)
+    if key is not None:
+        word, why = key
+        if word != value:
+            code = "R119" if value.casefold() in _SYNONYMS and word != value.casefold() else "R118"
+            if skeleton(value) == word and value.casefold() != word:  # looks the same
+                fix = spell(value, word)
+            else:
+                fix = f"write {clause(text, pos, end, word)}"
+            return Found(code, pos, end, why, fix)
+    if value == "end" and accepted >= {"on", "rule"}:
+        return Found(
+            "R100",
+            pos,
+            end,
+            "'end' closes only a rule that starts with rule \"NAME\"",
+            "delete 'end', or start the rule with rule \"NAME\" on the line before 'on'",
+        )
+    if kind == "NAME" and "NAME" not in accepted:
+        return _joined(text, pos, end)
+    return None
+
+
+def _operator(text: str, pos: int, end: int, accepted: set[str]) -> Found | None:
+    value = text[pos:end]
+    before = re.search(r"([<>=!]+)([ \t]+)$", text[max(0, pos - 8) : pos])
+    if before is not None:  # > =
+        start = pos - len(before.group())
+        new = before.group(1) + value
+        return Found(
+            "R117",
+            start,
+            end,
+            f"'{before.group(1)}{before.group(2)}{value}' has a space inside the comparison",
+            f"write {clause(text, start, end, new)}",
+        )
+    if value == "!" and "not" in accepted:
+        return Found(
+            "R117",
+            pos,
+            end,
+            "'!' is how other languages write 'not'",
+            f"write {clause(text, pos, end, 'not ')}",
+        )
+    return None
+
+
+# ------------------------------------------------------ helpers for others ---
+
+
+_QUOTED_WHAT = {"rule": "a rule's name", "description": "a description"}
+
+
+def unquoted(text: str, start: int, end: int) -> Found | None:
+    """R105 from the user's words: the text from ``start`` (the token at
+    ``start:end``) that should have been quoted, quoted: ``rule "Spring"``."""
+    lo, hi = line_bounds(text, start)
+    before = text[lo:start].rstrip()
+    stop = re.compile(r"\s+(?:on|when|then|and|priority|description|end)\b|\s*[,#]|$")
+    m = stop.search(text, start, hi)
+    stop_at = m.start() if m else hi
+    words = text[start:stop_at].strip().strip("'\u2018\u2019\u201c\u201d")
+    if not words:
+        return None
+    keyword = re.search(r"(?:\brule|\bdescription|\bdiscount\b.*)$", before)
+    head = keyword.group() if keyword else before.split()[-1] if before.split() else ""
+    what = _QUOTED_WHAT.get(head, "a discount's title")
+    return Found(
+        "R105",
+        start,
+        max(end, start + 1),
+        f"{what} must be in double quotes",
+        f'write it as {head} "{words}"'.replace("as  ", "as "),
+    )
+
+
+_CLOSING_QUOTES = "\u201c\u201d\u201e\u201f"
+
+
+def unterminated(text: str, pos: int) -> Found | None:
+    """R106 for a text opened at ``pos`` with ``"`` and closed with a curly quote."""
+    _, hi = line_bounds(text, pos)
+    curly = next((i for i in range(pos + 1, hi) if text[i] in _CLOSING_QUOTES), None)
+    if curly is None:
+        return None
+    ch = text[curly]
+    return Found(
+        "R106",
+        pos,
+        pos + 1,
+        f"unterminated string: it ends with '{ch}' ({named(ch)}), a curly quote",
+        f'write "{text[pos + 1 : curly]}" with straight double quotes',
+    )
+
+
+def field_habit(entity: str, words: list[str]) -> str | None:
+    """How to write a condition whose field's words are really keywords:
+    ``customer Has label Loyal``, ``customer not has label Loyal``."""
+    low = [w.casefold() for w in words]
+    rest = "_".join(words[1:])
+    if low[:2] in (["not", "has"], ["has", "not"], ["has", "no"]) and len(words) > 2:
+        return f"write '{entity} lacks {'_'.join(words[2:]).replace('_', ' ', 1)}'"
+    if low[0] in ("has", "lacks") and words[0] != low[0] and len(words) > 1:
+        return (
+            f"keywords are written in lower case: '{entity} {low[0]} {rest.replace('_', ' ', 1)}'"
+        )
+    return None
