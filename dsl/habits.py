@@ -342,15 +342,30 @@ def unterminated(text: str, pos: int) -> Found | None:
     )
 
 
-def field_habit(entity: str, words: list[str]) -> str | None:
-    """How to write a condition whose field's words are really keywords:
-    ``customer Has label Loyal``, ``customer not has label Loyal``."""
-    low = [w.casefold() for w in words]
-    rest = "_".join(words[1:])
-    if low[:2] in (["not", "has"], ["has", "not"], ["has", "no"]) and len(words) > 2:
-        return f"write '{entity} lacks {'_'.join(words[2:]).replace('_', ' ', 1)}'"
-    if low[0] in ("has", "lacks") and words[0] != low[0] and len(words) > 1:
+def field_habit(entity: str, words: list[str]) -> tuple[str, str, str] | None:
+    """The code, message and fix of a condition whose field's words are really
+    keywords, which the parser reads as a field: ``customer not has label
+    Loyal`` (R119), ``customer Has label Loyal`` (R118)."""
+    phrase = " ".join(words)
+    for pattern, fix in _WORDING:
+        m = pattern.match(phrase)
+        if m is not None and fix is _lacks and m.end() < len(phrase):
+            after = phrase[m.end() :].split()  # label Customer VIP: one name, Customer_VIP
+            keywords = 0
+            while keywords < len(after) and after[keywords] in ("any", "label", "of"):
+                keywords += 1
+            rest = " ".join([*after[:keywords], "_".join(after[keywords:])]).strip()
+            return (
+                "R119",
+                f"'{m.group()}' is not how a rule says it: {fix(m)[1]}",
+                f"write {entity} lacks {rest}",
+            )
+    low = words[0].casefold()
+    if low in ("has", "lacks") and words[0] != low and len(words) > 2:
+        rest = " ".join([words[1], "_".join(words[2:])])
         return (
-            f"keywords are written in lower case: '{entity} {low[0]} {rest.replace('_', ' ', 1)}'"
+            "R118",
+            f"'{words[0]}' is the keyword '{low}' in capitals: keywords are lower case",
+            f"write {entity} {low} {rest}",
         )
     return None

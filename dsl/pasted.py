@@ -217,7 +217,7 @@ def character(text: str, pos: int) -> Found | None:
     """What a character no rule may hold is doing at ``pos``, and its fix."""
     ch = text[pos]
     lo, hi = line_bounds(text, pos)
-    if ch in _DOUBLE_QUOTES or ch in _SINGLE_QUOTES:
+    if _quote_kind(ch) is not None:
         return _quote(text, pos, hi)
     if _space_like(ch):
         return _space(text, pos, lo, hi)
@@ -284,15 +284,27 @@ def _spaced(text: str, start: int, end: int, new: str) -> str:
     return before + new + after
 
 
+def _quote_kind(ch: str) -> str | None:
+    """'double' or 'single' for a quotation mark of any script, else None."""
+    if ch in _DOUBLE_QUOTES or ch == '"':
+        return "double"
+    if ch in _SINGLE_QUOTES:
+        return "single"
+    name = unicodedata.name(ch, "")
+    if unicodedata.category(ch) in ("Pi", "Pf") or "QUOTATION MARK" in name:
+        return "double" if "DOUBLE" in name else "single"
+    return None
+
+
 def _quote(text: str, pos: int, hi: int) -> Found | None:
     ch = text[pos]
+    kind_of = _quote_kind(ch)
     typographic = ch not in "'`"
     # an apostrophe inside a word ("doesn't"): the wording, not the quotes, is wrong
     inside = 0 < pos < len(text) - 1 and text[pos - 1].isalpha() and text[pos + 1].isalpha()
-    if inside and ch in _SINGLE_QUOTES:
+    if inside and kind_of == "single":
         return None
-    closers = _DOUBLE_QUOTES + '"' if ch in _DOUBLE_QUOTES else _SINGLE_QUOTES
-    close = next((i for i in range(pos + 1, hi) if text[i] in closers), None)
+    close = next((i for i in range(pos + 1, hi) if _quote_kind(text[i]) == kind_of), None)
     what = f"'{ch}' ({named(ch)})" if typographic else "the text"
     kind = "a curly quote, pasted from a document" if typographic else "in single quotes"
     if close is None:

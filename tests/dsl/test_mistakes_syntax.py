@@ -410,8 +410,8 @@ CORPUS: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         ("U+201D", '"VIP"'),
     ),
     ("percent-word", 'on order_created then discount 5 percent "x"', 3, "R209", ("discount 5%",)),
-    ("not-has", cond("customer not has label Loyal"), 3, "R204", ("customer lacks label Loyal",)),
-    ("capital-has", cond("customer Has label Loyal"), 3, "R204", ("customer has label Loyal",)),
+    ("not-has", cond("customer not has label Loyal"), 3, "R119", ("customer lacks label Loyal",)),
+    ("capital-has", cond("customer Has label Loyal"), 3, "R118", ("customer has label Loyal",)),
     (
         "end-after-one-line-rule",
         'on order_created then discount 5% "x" end',
