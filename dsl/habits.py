@@ -28,9 +28,11 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 
+from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.pasted import Found, blank, character, clause, line_bounds, named, number_at
 from rulec.dsl.spelling import explain as spell
 from rulec.dsl.spelling import skeleton
+from rulec.dsl.verbs import ACTIONS
 
 __all__ = ["diagnose", "field_habit", "unquoted", "unterminated"]
 
@@ -123,6 +125,10 @@ def _wording() -> list[tuple[re.Pattern[str], _Fix]]:
 _WORDING = _wording()
 
 
+#: Where a name is written: wording found there is the name (a label 'Equal').
+_NAMED = re.compile(r"(?:\b(?:label|of|for)|,)[ \t]*$")
+
+
 def _wording_before(text: str, lo: int, pos: int, hi: int) -> Found | None:
     """R119: the wording nearest before (or at) ``pos`` in ``text[lo:hi]``."""
     blanked = blank(text[lo:hi])
@@ -132,6 +138,8 @@ def _wording_before(text: str, lo: int, pos: int, hi: int) -> Found | None:
             start, end = lo + m.start(), lo + m.end()
             if start > pos:
                 break
+            if _NAMED.search(blanked, 0, m.start()):  # a name that reads as wording: 'Equal'
+                continue
             if best is None or start > best[0]:
                 new, why = fix(m)
                 best = (start, end, new, why)
@@ -265,9 +273,62 @@ def diagnose(
             "'end' closes only a rule that starts with rule \"NAME\"",
             "delete 'end', or start the rule with rule \"NAME\" on the line before 'on'",
         )
+    if value == ",":
+        return _label_list(text, pos, end)
     if kind == "NAME" and "NAME" not in accepted:
-        return _joined(text, pos, end)
+        return _after_number(text, pos, end) or _joined(text, pos, end)
     return None
+
+
+#: A comparison with a number, just before a word: ``order subtotal >= 50.00 EUR``.
+_COMPARED = re.compile(
+    r"(?:[<>=!]+|\bis(?:\s+not)?|\bbetween|\band)[ \t]*[+-]?\d+(?:\.\d+)?[ \t]+$"
+)
+
+
+def _after_number(text: str, start: int, end: int) -> Found | None:
+    """A currency or a unit after a number compared: ``order subtotal >= 50.00 EUR``."""
+    lo, _ = line_bounds(text, start)
+    word = text[start:end]
+    if not _COMPARED.search(text, lo, start) or word in ACTIONS or not _NAME_END.match(text, end):
+        return None
+    code = word.upper()
+    if code in MINOR_UNITS:
+        fixed = clause(text, start - 1, end, "")
+        fixed = re.sub(rf"(\d)\s+{re.escape(word)}\b", r"\1", fixed)
+        return Found(
+            "R100",
+            start,
+            end,
+            f"'{word}' after an amount: amounts are compared without their currency",
+            f"test the currency on its own: write {fixed} and order currency is {code}",
+        )
+    return Found(
+        "R100",
+        start,
+        end,
+        f"'{word}' after a number: numbers are compared without a unit",
+        f"write {clause(text, start - 1, end, '')}",
+    )
+
+
+def _label_list(text: str, start: int, end: int) -> Found | None:
+    """``customer has label A, B`` (stopped at the comma): several labels are
+    tested with 'any label of'."""
+    lo, _ = line_bounds(text, start)
+    m = re.search(r"\b(has|lacks)[ \t]+label[ \t]+\w+[ \t]*$", text[lo:start])
+    if m is None:
+        return None
+    begin = lo + m.start()
+    head = m.group().replace("label", "any label of", 1)
+    fixed = clause(text, begin, lo + m.end(), head)
+    return Found(
+        "R119",
+        begin,
+        end,
+        f"'{m.group(1)} label' takes one label: several are written '{m.group(1)} any label of'",
+        f"write {fixed}",
+    )
 
 
 def _operator(text: str, pos: int, end: int, accepted: set[str]) -> Found | None:

@@ -413,6 +413,28 @@ CORPUS: list[tuple[str, str, int, str, tuple[str, ...]]] = [
     ("not-has", cond("customer not has label Loyal"), 3, "R119", ("customer lacks label Loyal",)),
     ("capital-has", cond("customer Has label Loyal"), 3, "R118", ("customer has label Loyal",)),
     (
+        "currency-after-compared-amount",
+        cond("order subtotal >= 50.00 EUR"),
+        3,
+        "R100",
+        ("order subtotal >= 50.00 and order currency is EUR",),
+    ),
+    (
+        "currency-in-between",
+        cond("order subtotal between 10 EUR and 20 EUR"),
+        3,
+        "R100",
+        ("order subtotal between 10 and 20 and order currency is EUR",),
+    ),
+    ("unit-after-number", cond("order item count > 2 items"), 3, "R100", ("order item count > 2",)),
+    (
+        "label-list",
+        cond("customer has label Loyal, Customer_VIP"),
+        3,
+        "R119",
+        ("customer has any label of Loyal, Customer_VIP",),
+    ),
+    (
         "end-after-one-line-rule",
         'on order_created then discount 5% "x" end',
         3,
@@ -532,6 +554,8 @@ class TestNoFalseAlarms:
             # words that look like habits inside comments and titles
             'on order_created then discount 5% "doesn\'t have labels"  # if && || \u2265',
             cond("order subtotal >= 1000.00"),
+            # a label whose name reads like wording ('equal', 'at least'), in a broken rule
+            "label Equal, Over for order\n" + cond("order has label Equal or order has label Over"),
             'rule "Spring" on order_created then discount 5% "x" end',
         ],
     )
@@ -541,3 +565,13 @@ class TestNoFalseAlarms:
     def test_a_missing_then_is_not_a_name_in_two_words(self):
         d = _found('on order_created when customer has label Loyal discount 5% "x"', 3, "R103")
         assert "then" in d.full_message
+
+    @pytest.mark.parametrize("label", ["Equal", "Over_Than", "Has_No"])
+    def test_a_label_named_like_wording_is_not_blamed(self, label):
+        # the rule is broken further on (no value after '>'): the label is not the cause
+        text = f"label {label} for customer\n" + cond(
+            f"customer has label {label} and order subtotal >"
+        )
+        ds = rulec.check_text(PRELUDE + text, "t.rules")
+        assert [d.code for d in ds] == ["R100"], [d.full_message for d in ds]
+        assert label not in ds[0].full_message
