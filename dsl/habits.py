@@ -186,6 +186,9 @@ def _keyword(word: str, accepted: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
+#: A keyword written twice in a row (``then then``).
+_TWICE = re.compile(r"\b(then|when|and|or|not|label|has|lacks|on)([ \t]+\1)\b")
+
 #: What may follow a name where one is expected: a keyword, a sign, the line's end.
 _NAME_END = re.compile(r"[ \t]*(?:[,)#]|(?:when|then|for|and|or|to|from|end)\b)")
 
@@ -273,9 +276,28 @@ def diagnose(
             "'end' closes only a rule that starts with rule \"NAME\"",
             "delete 'end', or start the rule with rule \"NAME\" on the line before 'on'",
         )
+    twice = _TWICE.search(text, lo, end)
+    if twice is not None and re.fullmatch(r"\s*(?:\w+\s+)?", text[twice.end() : pos]):
+        return Found(
+            "R100",
+            twice.start(2),
+            twice.end(2),
+            f"'{twice.group(1)}' is written twice",
+            f"delete one: {clause(text, twice.start(), twice.end(), twice.group(1))}",
+        )
+    quoted_name = re.fullmatch(r'"[^\W\d][\w ]*"', value) and _NAMED.search(text, lo, pos)
+    if kind == "STRING" and "<NAME>" in accepted and quoted_name:
+        new = value[1:-1].strip().replace(" ", "_")
+        return Found(
+            "R100",
+            pos,
+            end,
+            f"{value} is quoted: names are written without quotes",
+            f"write {clause(text, pos, end, new)}",
+        )
     if value == ",":
         return _label_list(text, pos, end)
-    if kind == "NAME" and "NAME" not in accepted:
+    if kind == "NAME" and "<NAME>" not in accepted:
         return _after_number(text, pos, end) or _joined(text, pos, end)
     return None
 
@@ -331,6 +353,13 @@ def _label_list(text: str, start: int, end: int) -> Found | None:
     )
 
 
+#: A comparison, then 'and' or 'or', just before an operator with no field.
+_FIELD_BEFORE = re.compile(
+    r"(?:\bwhen|\band|\bor|\bnot|\()[ \t]+((?:[^\W\d]\w*[ \t]+)+?)"
+    r"[<>=!]+[ \t]*\S+[ \t]+(and|or)[ \t]+$"
+)
+
+
 def _operator(text: str, pos: int, end: int, accepted: set[str]) -> Found | None:
     value = text[pos:end]
     before = re.search(r"([<>=!]+)([ \t]+)$", text[max(0, pos - 8) : pos])
@@ -343,6 +372,16 @@ def _operator(text: str, pos: int, end: int, accepted: set[str]) -> Found | None
             end,
             f"'{before.group(1)}{before.group(2)}{value}' has a space inside the comparison",
             f"write {clause(text, start, end, new)}",
+        )
+    field = _FIELD_BEFORE.search(text, line_bounds(text, pos)[0], pos)
+    if field is not None and "not" in accepted:  # order subtotal > 100 and < 200
+        words = field.group(1).strip()
+        return Found(
+            "R100",
+            pos,
+            end,
+            f"'{value}' after '{field.group(2)}' has no field: each comparison names its field",
+            f"write {clause(text, pos, pos, words + ' ')}",
         )
     if value == "!" and "not" in accepted:
         return Found(
@@ -372,6 +411,15 @@ def unquoted(text: str, start: int, end: int) -> Found | None:
     words = text[start:stop_at].strip().strip("'\u2018\u2019\u201c\u201d")
     if not words:
         return None
+    if '"' in words:  # discount 10% off "x": a word before the title, not a title
+        extra = words[: words.index('"')].strip()
+        return Found(
+            "R100",
+            start,
+            start + len(extra),
+            f"unexpected '{extra}' before the quoted text",
+            f"write {clause(text, start, start + len(extra) + 1, '')}",
+        )
     keyword = re.search(r"(?:\brule|\bdescription|\bdiscount\b.*)$", before)
     head = keyword.group() if keyword else before.split()[-1] if before.split() else ""
     what = _QUOTED_WHAT.get(head, "a discount's title")

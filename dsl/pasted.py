@@ -88,7 +88,7 @@ def clause(text: str, start: int, end: int, new: str) -> str:
     for m in _BOUNDS.finditer(blanked, cut_hi):
         right = m.start()
         break
-    out = line[left:right].strip()
+    out = re.sub(r"[ \t]{2,}", " ", line[left:right].strip())
     if len(out) > 90:
         a = max(0, out.find(new) - 40)
         b = min(len(out), a + 90)
@@ -248,7 +248,16 @@ def character(text: str, pos: int) -> Found | None:
                 f"the amount '{_short(glued.group())}' is glued to its currency",
                 f"put a space between them: {clause(text, pos, glued.end(), new)}",
             )
-        return number_at(text, pos, lo, hi)
+        found = number_at(text, pos, lo, hi)
+        if found is None and (dot := re.compile(r"\d+\.(?!\d)").match(text, pos)):
+            return Found(
+                "R120",
+                pos,
+                dot.end(),
+                f"the number '{dot.group()}' ends with a point",
+                f"write {clause(text, pos, dot.end(), dot.group()[:-1])}",
+            )
+        return found
     if ch == "%":
         before = text[lo:pos].rstrip()
         if before and before[-1].isdigit():
@@ -261,6 +270,16 @@ def character(text: str, pos: int) -> Found | None:
                 f"write {clause(text, start, pos + 1, '%')}",
             )
         return None
+    if ch in ".-" and 0 < pos < hi - 1 and text[pos - 1].isalpha() and text[pos + 1].isalpha():
+        return _joiner(text, pos, lo, hi)
+    if ch in ";:{}[]":
+        return Found(
+            "R101",
+            pos,
+            pos + 1,
+            f"unexpected character '{ch}': rules do not end, separate or group their parts with it",
+            f"delete it: {clause(text, pos, pos + 1, '')}",
+        )
     plain = lookalike(ch)
     if plain != ch and plain.isascii():
         return Found(
@@ -271,6 +290,33 @@ def character(text: str, pos: int) -> Found | None:
             f"type '{plain}' in its place",
         )
     return None
+
+
+def _joiner(text: str, pos: int, lo: int, hi: int) -> Found:
+    """``order.subtotal`` (R117) and ``Customer-VIP`` (R121)."""
+    start, end = pos, pos + 1
+    while start > lo and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    while end < hi and (text[end].isalnum() or text[end] in "_.-"):
+        end += 1
+    written = text[start:end]
+    if text[pos] == ".":
+        new = written.replace(".", " ")
+        return Found(
+            "R117",
+            start,
+            end,
+            f"'{_short(written)}': rules write an entity and its field with a space, not a dot",
+            f"write {clause(text, start, end, new)}",
+        )
+    new = written.replace("-", "_")
+    return Found(
+        "R121",
+        start,
+        end,
+        f"'{_short(written)}': names are joined with '_', not '-'",
+        f"write {clause(text, start, end, new)}",
+    )
 
 
 def _short(s: str, limit: int = 40) -> str:

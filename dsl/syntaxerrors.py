@@ -295,9 +295,10 @@ def explain(
 
 
 def _accepted(names: Iterable[str], lark: Lark) -> set[str]:
-    """The keywords and signs among the terminals ``names``, as written."""
+    """The keywords and signs among the terminals ``names``, as written; the
+    others (names, numbers, quoted text) as ``<NAME>``, ``<NUMBER>``, …"""
     words = _terminal_words(lark)
-    return {words[n][1:-1] for n in names if words.get(n, "").startswith("'")}
+    return {words[n][1:-1] if words.get(n, "").startswith("'") else f"<{n}>" for n in names}
 
 
 def _at(text: str, off: int, line: int, pos: int) -> tuple[int, int]:
