@@ -125,12 +125,17 @@ def _wording() -> list[tuple[re.Pattern[str], _Fix]]:
 _WORDING = _wording()
 
 
+#: How far before the error wording is looked for: a rule's worth of lines.
+_SCAN = 2000
+
 #: Where a name is written: wording found there is the name (a label 'Equal').
 _NAMED = re.compile(r"(?:\b(?:label|of|for)|,)[ \t]*$")
 
 
 def _wording_before(text: str, lo: int, pos: int, hi: int) -> Found | None:
-    """R119: the wording nearest before (or at) ``pos`` in ``text[lo:hi]``."""
+    """R119: the wording nearest before (or at) ``pos`` in ``text[lo:hi]``
+    (near ``pos``: a line may be a megabyte long)."""
+    lo, hi = max(lo, pos - _SCAN), min(hi, pos + 100)
     blanked = blank(text[lo:hi])
     best: tuple[int, int, str, str] | None = None
     for pattern, fix in _WORDING:
@@ -185,6 +190,9 @@ def _keyword(word: str, accepted: Iterable[str]) -> tuple[str, str] | None:
             return close[0], f"'{word}' is not a keyword: it looks like '{close[0]}' misspelt"
     return None
 
+
+#: How far before the error a clause is looked for (a line may be a megabyte long).
+_WINDOW = 300
 
 #: A keyword written twice in a row (``then then``).
 _TWICE = re.compile(r"\b(then|when|and|or|not|label|has|lacks|on)([ \t]+\1)\b")
@@ -312,7 +320,11 @@ def _after_number(text: str, start: int, end: int) -> Found | None:
     """A currency or a unit after a number compared: ``order subtotal >= 50.00 EUR``."""
     lo, _ = line_bounds(text, start)
     word = text[start:end]
-    if not _COMPARED.search(text, lo, start) or word in ACTIONS or not _NAME_END.match(text, end):
+    if (
+        not _COMPARED.search(text, max(lo, start - _WINDOW), start)
+        or word in ACTIONS
+        or not _NAME_END.match(text, end)
+    ):
         return None
     code = word.upper()
     if code in MINOR_UNITS:
@@ -373,7 +385,7 @@ def _operator(text: str, pos: int, end: int, accepted: set[str]) -> Found | None
             f"'{before.group(1)}{before.group(2)}{value}' has a space inside the comparison",
             f"write {clause(text, start, end, new)}",
         )
-    field = _FIELD_BEFORE.search(text, line_bounds(text, pos)[0], pos)
+    field = _FIELD_BEFORE.search(text, max(line_bounds(text, pos)[0], pos - _WINDOW), pos)
     if field is not None and "not" in accepted:  # order subtotal > 100 and < 200
         words = field.group(1).strip()
         return Found(

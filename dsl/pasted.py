@@ -152,6 +152,7 @@ def _money(amount: str, code: str) -> str:
 
 def number_at(text: str, pos: int, lo: int, hi: int) -> Found | None:
     """R120: a number with a decimal comma or separators around ``pos``."""
+    lo, hi = max(lo, pos - 60), min(hi, pos + 60)  # a number is short; a line may not be
     for m in _NUMBER_RUN.finditer(text, lo, hi):
         if m.start() <= pos < m.end() + 1:
             written = m.group().rstrip(" '")
@@ -374,11 +375,11 @@ def _quote(text: str, pos: int, hi: int) -> Found | None:
 
 def _space(text: str, pos: int, lo: int, hi: int) -> Found:
     end = pos
-    while end < hi and _space_like(text[end]):
+    while end < min(hi, pos + 64) and _space_like(text[end]):  # a run of them, within reason
         end += 1
     chars = ", ".join(dict.fromkeys(named(c) for c in text[pos:end]))
-    before = re.search(r"(\S+)\s*$", text[lo:pos])
-    after = re.match(r"\s*(\S+)", text[end:hi])
+    before = re.search(r"(\S+)\s*$", text[max(lo, pos - 200) : pos])
+    after = re.match(r"\s*(\S+)", text[end : min(hi, end + 200)])
     if pos > 0 and text[pos - 1].isdigit() and end < hi and text[end].isdigit():
         found = number_at(text, pos, lo, hi)
         if found is not None:
