@@ -93,6 +93,11 @@ def _wording() -> list[tuple[re.Pattern[str], _Fix]]:
             lambda m: (f"{m.group(1)}%", "a percentage is written with '%' after the number"),
         ),
         (
+            r"(?<=%)\s+(?:max(?:imum)?(?:\s+of)?|capped\s+at|limited\s+to|no\s+more\s+than"
+            r"|at\s+most)\b",
+            lambda m: (" up to", "a discount's cap is written 'up to'"),
+        ),
+        (
             r"\b(?:is\s+)?(?:greater|more|higher|bigger)\s+than\s+or\s+equal(?:\s+to)?\b",
             lambda m: (">=", "comparisons are written with signs"),
         ),
@@ -118,6 +123,26 @@ def _wording() -> list[tuple[re.Pattern[str], _Fix]]:
             r"\b(?:is\s+equal\s+to|equals?(?:\s+to)?)\b",
             lambda m: ("=", "comparisons are written with signs"),
         ),
+        (r"\b(?:is\s+)?(?:over|above)\b", lambda m: (">", "comparisons are written with signs")),
+        (r"\b(?:is\s+)?(?:under|below)\b", lambda m: ("<", "comparisons are written with signs")),
+        (
+            r"\b(?:is\s+)?on\s+or\s+after\b",
+            lambda m: (">=", "dates are compared with signs: later is '>'"),
+        ),
+        (
+            r"\b(?:is\s+)?on\s+or\s+before\b",
+            lambda m: ("<=", "dates are compared with signs: earlier is '<'"),
+        ),
+        (
+            r"\b(?:is\s+)?(?:after|later\s+than)\b",
+            lambda m: (">", "dates are compared with signs: later is '>'"),
+        ),
+        (
+            r"\b(?:is\s+)?(?:before|earlier\s+than)\b",
+            lambda m: ("<", "dates are compared with signs: earlier is '<'"),
+        ),
+        (r"\b(?:is\s+)?since\b", lambda m: (">=", "dates are compared with signs")),
+        (rf"\bis\s*n{apostrophe}?t\b", lambda m: ("is not", "rules write 'is not'")),
     ]
     return [(re.compile(p, re.IGNORECASE), f) for p, f in out]
 
@@ -145,7 +170,8 @@ def _wording_before(text: str, lo: int, pos: int, hi: int) -> Found | None:
                 break
             if _NAMED.search(blanked, 0, m.start()):  # a name that reads as wording: 'Equal'
                 continue
-            if best is None or start > best[0]:
+            # the nearest the error; of two ending together, the longer ('is not equal to')
+            if best is None or (end, -start) > (best[1], -best[0]):
                 new, why = fix(m)
                 best = (start, end, new, why)
     if best is None:
@@ -303,6 +329,43 @@ def diagnose(
             f"{value} is quoted: names are written without quotes",
             f"write {clause(text, pos, end, new)}",
         )
+    if (
+        value in ("to", "-")
+        and "and" in accepted
+        and re.search(r"\bbetween\s+\S+\s+$", text[lo:pos])
+    ):
+        return Found(
+            "R119",
+            pos,
+            end,
+            f"'between' takes two values joined with 'and', not '{value}'",
+            f"write {clause(text, pos, end, 'and')}",
+        )
+    if value == "," and re.match(r",[ \t]*(?:then|and|or)\b", text[pos:]):
+        return Found(
+            "R100",
+            pos,
+            end,
+            f"a ',' before '{text[pos + 1 :].split()[0]}' has nothing to separate",
+            f"delete it: {clause(text, pos, end, '')}",
+        )
+    if value.casefold() in ("else", "otherwise"):
+        return Found(
+            "R119",
+            pos,
+            end,
+            f"rules have no '{value}': each rule has its own condition",
+            "write another rule, with the opposite condition, for the other case",
+        )
+    two = re.search(r"\bon[ \t]+(\w+)[ \t]*$", text[max(lo, pos - _WINDOW) : pos])
+    if two is not None and value in ("and", "or", ","):
+        return Found(
+            "R100",
+            pos,
+            end,
+            f"a rule has one event, not '{two.group(1)} {value} …'",
+            "write one rule for each event",
+        )
     if value == ",":
         return _label_list(text, pos, end)
     if kind == "NAME" and "<NAME>" not in accepted:
@@ -351,7 +414,7 @@ def _label_list(text: str, start: int, end: int) -> Found | None:
     tested with 'any label of'."""
     lo, _ = line_bounds(text, start)
     m = re.search(r"\b(has|lacks)[ \t]+label[ \t]+\w+[ \t]*$", text[lo:start])
-    if m is None:
+    if m is None or not re.match(r",[ \t]*(?!(?:then|and|or|when)\b)[^\W\d]", text[start:]):
         return None
     begin = lo + m.start()
     head = m.group().replace("label", "any label of", 1)
@@ -425,6 +488,17 @@ def unquoted(text: str, start: int, end: int) -> Found | None:
         return None
     if '"' in words:  # discount 10% off "x": a word before the title, not a title
         extra = words[: words.index('"')].strip()
+        amount = re.search(r"(\w+)[ \t]+(\S+)[ \t]*$", before)
+        if extra in ACTIONS and amount and amount.group(1) not in ACTIONS:  # give 10% discount
+            verb_at = lo + amount.start()
+            new = f"{extra} {amount.group(2)}"
+            return Found(
+                "R100",
+                verb_at,
+                start + len(extra),
+                f"'{amount.group(1)} {amount.group(2)} {extra}': the action's verb comes first",
+                f"write {clause(text, verb_at, start + len(extra), new)}",
+            )
         return Found(
             "R100",
             start,

@@ -250,6 +250,16 @@ def character(text: str, pos: int) -> Found | None:
                 f"put a space between them: {clause(text, pos, glued.end(), new)}",
             )
         found = number_at(text, pos, lo, hi)
+        if found is None and (
+            word := re.compile(r"(\d+(?:\.\d+)?%?)([^\W\d]\w*)").match(text, pos)
+        ):
+            return Found(
+                "R101",
+                pos,
+                word.end(),
+                f"'{_short(word.group())}': a space is missing after the number",
+                f"write {clause(text, pos, word.end(), f'{word.group(1)} {word.group(2)}')}",
+            )
         if found is None and (dot := re.compile(r"\d+\.(?!\d)").match(text, pos)):
             return Found(
                 "R120",
@@ -273,6 +283,17 @@ def character(text: str, pos: int) -> Found | None:
         return None
     if ch in ".-" and 0 < pos < hi - 1 and text[pos - 1].isalpha() and text[pos + 1].isalpha():
         return _joiner(text, pos, lo, hi)
+    if ch in "[{" and re.search(r"\bin[ \t]*$", text[max(lo, pos - 20) : pos]):
+        close = text.find("]" if ch == "[" else "}", pos, hi)
+        if close > 0:
+            new = "(" + text[pos + 1 : close] + ")"
+            return Found(
+                "R117",
+                pos,
+                close + 1,
+                f"'{ch}' starts a list as other languages write it; rules write lists in ( )",
+                f"write {clause(text, pos, close + 1, new)}",
+            )
     if ch in ";:{}[]":
         return Found(
             "R101",
