@@ -211,7 +211,7 @@ SYMBOLS: dict[str, tuple[str, ...]] = {
 
 
 def _space_like(ch: str) -> bool:
-    return ch in _INVISIBLE or (unicodedata.category(ch) == "Zs" and ch != " ")
+    return ch in _INVISIBLE or (unicodedata.category(ch) in ("Zs", "Zl", "Zp") and ch != " ")
 
 
 def character(text: str, pos: int) -> Found | None:
@@ -372,6 +372,8 @@ def _quote(text: str, pos: int, hi: int) -> Found | None:
     inside = 0 < pos < len(text) - 1 and text[pos - 1].isalpha() and text[pos + 1].isalpha()
     if inside and kind_of == "single":
         return None
+    if 0 < pos < len(text) - 1 and text[pos - 1].isdigit() and text[pos + 1].isdigit():
+        return number_at(text, pos, *line_bounds(text, pos))  # 1'000, as in Switzerland
     close = next((i for i in range(pos + 1, hi) if _quote_kind(text[i]) == kind_of), None)
     what = f"'{ch}' ({named(ch)})" if typographic else "the text"
     kind = "a curly quote, pasted from a document" if typographic else "in single quotes"
@@ -471,8 +473,8 @@ def _symbol(text: str, pos: int, lo: int, hi: int) -> Found:
         start, end, written = pos, pos + 1, ""
     others = f" (or {', '.join(codes[1:])})" if len(codes) > 1 else ""
     message = f"'{ch}' is a currency symbol; rules write the ISO 4217 code {codes[0]}{others}"
-    if not written:
-        return Found("R116", start, end, message, f"write the amount, then {codes[0]}")
+    if not written:  # order currency is €: the code in its place
+        return Found("R116", start, end, message, f"write {clause(text, start, end, codes[0])}")
     amount = number(written)
     plain = amount[0] if amount else written
     compared = re.search(r"(?:[<>=!]+|\bis(?:\s+not)?|\bbetween|\band)\s*$", text[lo:start])

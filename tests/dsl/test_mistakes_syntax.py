@@ -75,6 +75,7 @@ CORPUS: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         ("U+202F", "plain space"),
     ),
     ("thin-space", cond("customer has\u2009label Loyal"), 3, "R115", ("U+2009",)),
+    ("line-separator", cond("order subtotal >\u20285"), 3, "R115", ("U+2028",)),
     ("zero-width-space", cond("order\u200b subtotal > 5"), 3, "R115", ("U+200B", "delete it")),
     (
         "byte-order-mark-mid-file",
@@ -563,6 +564,7 @@ LOOKALIKE = {
     "narrow-no-break-space": "\u202f",
     "thin-space": "\u2009",
     "zero-width-space": "\u200b",
+    "line-separator": "\u2028",
     "byte-order-mark-mid-file": "\ufeff",
     "cyrillic-in-when": "\u0435",
 }

@@ -12,6 +12,13 @@ field" with no fix (now the checker gives such wording R119 with its fix,
 as the parser does, and a keyword in capitals read as a field R118). Both
 are now plain regression tests.
 
+Third round (HELD_OUT_SYNTAX_3, written after more work, run once): 10 of
+12. The misses: 'order currency is €' got "write the amount, then EUR" (an
+amount was assumed; now the code takes the symbol's place), and 1'000 with
+a Swiss thousands apostrophe was taken for the start of single-quoted text
+(now an apostrophe between digits is a thousands separator). Over both
+rounds, 21 of 25 passed first time (84 %).
+
 Each row is a rule file (after two lines of label declarations), the line
 and code of the diagnostic expected, and texts its message or suggestion
 must carry: the fix, in the user's own terms.
