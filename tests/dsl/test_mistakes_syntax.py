@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 
 import rulec
+from rulec.dsl import parser
 from rulec.dsl.report import Format, render
 
 from .test_mistakes_names import PRELUDE, _found, cond, window
@@ -582,6 +583,9 @@ MANY = "\n".join(
         'on order_created When order subtotal > 5 then discount 5% "x"',
         'rule Spring\n  on order_created then discount 5% "x"\nend',
         cond("customer has labels Loyal"),
+        # an item start in capitals right after a broken rule is still one
+        'On order_created then discount 5% "x"',
+        'If order_created then discount 5% "x"',
     ]
 )
 MANY_EXPECTED = [
@@ -595,6 +599,8 @@ MANY_EXPECTED = [
     (10, "R118", "on order_created when"),
     (11, "R105", 'rule "Spring"'),
     (14, "R119", "customer has label Loyal"),
+    (15, "R118", "on order_created"),
+    (16, "R119", "on order_created"),
 ]
 
 
@@ -647,6 +653,13 @@ class TestCorpus:
         assert got == [(line, code) for line, code, _ in MANY_EXPECTED]
         for d, (_, _, fix) in zip(ds, MANY_EXPECTED, strict=True):
             assert fix in d.full_message, d.full_message
+
+    def test_the_fast_path_recovers_as_the_lark_path(self):
+        text = PRELUDE + MANY
+        fast = parser.parse_collect(text, "t.rules")
+        slow = parser._parse_lark(text, "t.rules", None)
+        assert fast == slow
+        assert [d.to_dict() for d in fast[1]] == [d.to_dict() for d in slow[1]]
 
     def test_the_text_report_ends_each_caret_line(self):
         # the caret line of the last diagnostic used to run into the summary
