@@ -46,6 +46,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R112": ("error", "too many rules"),
     "R113": ("error", "too many syntax errors"),
     "R114": ("error", "name too long"),
+    "R115": ("error", "character pasted from a document"),
+    "R116": ("error", "currency symbol instead of a code"),
+    "R117": ("error", "operator of another language"),
+    "R118": ("error", "keyword in other capitals or misspelt"),
+    "R119": ("error", "wording the language does not use"),
+    "R120": ("error", "number written as elsewhere"),
+    "R121": ("error", "name written as two words"),
     # R2xx: names and types
     "R201": ("error", "unknown event"),
     "R202": ("error", "unknown action"),

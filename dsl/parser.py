@@ -126,7 +126,13 @@ def decode_source(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]
 
 # -------------------------------------------------------------- parsing ---
 
-_RESYNC = re.compile(r"^(?:[ \t]*(?:rule|label|test)\b|on\b)", re.MULTILINE)
+#: Where an item may start, for recovery: a line starting with ``rule``,
+#: ``label`` or ``test``, or ``on`` in the first column; in any capitals, and ``if`` for
+#: ``on``, so that a rule written ``On …`` after a broken one is reported too.
+_RESYNC = re.compile(r"^(?:[ \t]*(?i:rule|label|test)\b|(?i:on|if)\b)", re.MULTILINE)
+#: An item start as the grammar has it: an error there means the item before
+#: did not end (an error at ``On`` is the item's own, reported once).
+_START = re.compile(r"^(?:[ \t]*(?:rule|label|test)\b|on\b)", re.MULTILINE)
 
 
 def _mask(text: str, start: int, end: int) -> str:
@@ -249,7 +255,7 @@ def parse_collect(text: str, file: str = "<string>") -> tuple[list[Item], list[D
 
     On a syntax error the parser reports it, skips to the next top-level
     item (a line starting with ``rule`` or ``label``, or ``on`` in the first
-    column) and goes on, up to :data:`MAX_SYNTAX_ERRORS` errors.
+    column, in any capitals) and goes on, up to :data:`MAX_SYNTAX_ERRORS` errors.
     """
     return _parse(text, file, None)
 
@@ -310,7 +316,7 @@ def _parse_slow(
             diagnostics.append(diag)
             errors += 1
             resume: int | None
-            if off in starts:
+            if off in starts and _START.match(text, off):
                 fail_start = max((s for s in starts if pos <= s < off), default=pos)
                 resume = off
             else:
@@ -409,7 +415,7 @@ def _last_start(text: str, low: int, high: int) -> int | None:
 
 def _resync(text: str, pos: int, off: int) -> tuple[int, int | None]:
     """Where _parse_slow cuts (``fail_start``) and resumes after an error at ``off``."""
-    if _RESYNC.match(text, off):  # an item start: the error is that the previous did not end
+    if _START.match(text, off):  # an item start: the error is that the previous did not end
         before = _last_start(text, pos, off - 1)
         return (pos if before is None else before), off
     before = _last_start(text, pos, off)

@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import PatternStr
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
+from rulec.dsl.habits import Found, diagnose, unquoted, unterminated
 from rulec.dsl.nodes import Span
 from rulec.dsl.values import suggest
 from rulec.dsl.verbs import ACTIONS
@@ -190,7 +191,7 @@ _FRIENDLY = {
 _SUGGEST = {
     "R103": "write 'then' between the conditions and the actions",
     "R104": "write 10% for a percentage, or 10.00 EUR for a fixed amount",
-    "R105": 'write it as "VIP New Order Discount"',
+    "R105": 'put the text in double quotes (")',
 }
 
 
@@ -212,6 +213,9 @@ def explain(
         ch = text[pos] if 0 <= pos < len(text) else ""
         span = Span(file, line, col, line, col + 1)
         if ch == '"':
+            found = unterminated(text, pos)
+            if found is not None:
+                return _from_found(found, text, file, line, pos), pos
             return diagnostic(
                 "R106",
                 "unterminated string: the closing '\"' is missing on this line",
@@ -220,6 +224,9 @@ def explain(
                 text=text,
                 at=pos,
             ), pos
+        found = diagnose(text, pos) if ch else None
+        if found is not None:
+            return _from_found(found, text, file, line, pos), pos
         return diagnostic(
             "R101",
             f"unexpected character {show(ch)}",
@@ -232,6 +239,13 @@ def explain(
     tok = getattr(e, "token", None)
     at_end = isinstance(e, UnexpectedEOF) or (tok is not None and tok.type == "$END")
     if at_end or tok is None:
+        accepted = _accepted(
+            getattr(e, "expected", None) or getattr(e, "accepts", None) or (), lark
+        )
+        found = diagnose(text, len(text), ("$END", "", len(text)), accepted)
+        if found is not None:
+            line, _ = _last_position(text)
+            return _from_found(found, text, file, line, len(text)), len(text)
         if tok is not None and parsed is not None:
             # an action that ran on past its line to the end: `set order status
             # confirmed` then a block's `end`, read as more words of the field
@@ -252,7 +266,14 @@ def explain(
     assert isinstance(e, UnexpectedToken)
     span = token_span(file, tok)
     pos = tok.start_pos if tok.start_pos is not None else 0
+    accepted = _accepted(e.accepts or e.expected or (), lark)
+    end = tok.end_pos if tok.end_pos is not None else pos + len(str(tok))
+    found = diagnose(text, pos, (tok.type, str(tok), end), accepted)
+    if found is not None:
+        return _from_found(found, text, file, tok.line or 1, pos), pos
     code = _match_example(e, lambda s: lark.parse(s))
+    if code == "R105" and (found := unquoted(text, pos, tok.end_pos or pos)) is not None:
+        return _from_found(found, text, file, tok.line or 1, pos), pos
     if code in _FRIENDLY:
         suggestion = _SUGGEST[code]
         return diagnostic(
@@ -271,6 +292,41 @@ def explain(
         text=text,
         at=tok.start_pos,
     ), pos
+
+
+def _accepted(names: Iterable[str], lark: Lark) -> set[str]:
+    """The keywords and signs among the terminals ``names``, as written; the
+    others (names, numbers, quoted text) as ``<NAME>``, ``<NUMBER>``, …"""
+    words = _terminal_words(lark)
+    return {words[n][1:-1] if words.get(n, "").startswith("'") else f"<{n}>" for n in names}
+
+
+def _at(text: str, off: int, line: int, pos: int) -> tuple[int, int]:
+    """The line and column of offset ``off``, given that ``pos`` is on ``line``."""
+    if off <= pos:
+        line -= text.count("\n", off, pos)
+    else:
+        line += text.count("\n", pos, off)
+    return line, off - text.rfind("\n", 0, off)
+
+
+def _clip(s: str, limit: int = 300) -> str:
+    """A message kept short, whatever the text it quotes."""
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _from_found(found: Found, text: str, file: str, line: int, pos: int) -> Diagnostic:
+    """A habit's diagnostic (:mod:`rulec.dsl.habits`), given that ``pos`` is on ``line``."""
+    start = _at(text, found.start, line, pos)
+    end = _at(text, found.end, line, pos)
+    return diagnostic(
+        found.code,
+        _clip(found.message),
+        Span(file, *start, *end),
+        suggestion=_clip(found.suggestion),
+        text=text,
+        at=found.start,
+    )
 
 
 # ------------------------------------------------------ malformed actions ---

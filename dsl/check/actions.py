@@ -34,7 +34,7 @@ def stage_actions(ctx: Context) -> None:
                             "R303", f"a cap must be above zero, not {a.cap.amount}", a.cap.span
                         )
             elif isinstance(a, FixedDiscount):
-                if known_currency(ctx, a.currency):
+                if known_currency(ctx, a.currency, a.amount):
                     _precision(ctx, a.amount, a.currency, a.span)
                 if a.amount <= 0:
                     ctx.report(

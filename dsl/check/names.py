@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rulec.dsl.check.context import Context, did_you_mean, walk
+from rulec.dsl.habits import field_habit
 from rulec.dsl.nodes import (
     Between,
     Compare,
@@ -335,6 +336,10 @@ def _field(ctx: Context, rule: Rule, ref: FieldRef, within: bool = False) -> Non
         return
     if entity.field(ref.field.text) is None:
         hint: str | None
+        habit = field_habit(entity.name, ref.field.text.split("_"))
+        if habit is not None:  # keywords read as a field: 'customer not has label X'
+            ctx.report(habit[0], habit[1], ref.field.span, habit[2])
+            return
         if ref.field.text == "labels" and entity.labelled:
             hint = f"test labels with '{entity.name} has label NAME'"
         else:

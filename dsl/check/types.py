@@ -47,15 +47,19 @@ __all__ = ["date_text", "known_currency", "known_zone", "stage_types", "value_of
 _ORDERED = {Type.MONEY, Type.DECIMAL, Type.INTEGER, Type.DATETIME}
 
 
-def known_currency(ctx: Context, name: Name) -> bool:
+#: Words for "percent" written where a discount's currency goes (``5 percent``).
+_PERCENT_WORDS = frozenset({"percent", "pct", "percentage", "perc", "pc"})
+
+
+def known_currency(ctx: Context, name: Name, amount: Decimal | None = None) -> bool:
+    """Whether ``name`` is a currency code (R209 if not); ``amount`` is the
+    amount before it in a discount, for the fix of ``discount 5 percent``."""
     if name.text in MINOR_UNITS:
         return True
-    ctx.report(
-        "R209",
-        f"unknown currency '{name.text}'",
-        name.span,
-        _currency_fix(name.text),
-    )
+    fix = _currency_fix(name.text)
+    if amount is not None and name.text.casefold() in _PERCENT_WORDS:
+        fix = f"a percentage is written with '%' after the number: write discount {amount}%"
+    ctx.report("R209", f"unknown currency '{name.text}'", name.span, fix)
     return False
 
 
