@@ -57,7 +57,7 @@ from rulec.dsl.vocabulary import (
     many_key,
 )
 
-__all__ = ["RECORD_FIELDS", "LoweredRule", "literal", "lower_rules"]
+__all__ = ["RECORD_FIELDS", "LoweredRule", "literal", "lower_rules", "set_value"]
 
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
@@ -358,6 +358,14 @@ def literal(v: nodes.Value, t: Type) -> Any:
     return got
 
 
+def set_value(a: nodes.SetField) -> str:
+    """The text a ``set`` action writes (``set order status to confirmed``: confirmed)."""
+    value = a.value
+    text = value.name if isinstance(value, nodes.Ident) else getattr(value, "value", None)
+    assert isinstance(text, str), "lower only checked rules: settable fields are texts"
+    return text
+
+
 def _action(a: Any) -> tuple[Any, ...]:
     """An action as data: ``("percent", Decimal("10"), title, cap, cap_currency)``, …"""
     if isinstance(a, nodes.PercentDiscount):
@@ -372,10 +380,7 @@ def _action(a: Any) -> tuple[Any, ...]:
     if isinstance(a, nodes.FixedDiscount):
         return ("fixed", a.amount, a.currency.text, a.title)
     if isinstance(a, nodes.SetField):
-        value = a.value
-        text = value.name if isinstance(value, nodes.Ident) else getattr(value, "value", None)
-        assert isinstance(text, str), "lower only checked rules: settable fields are texts"
-        return ("set", a.field.entity.text, a.field.field.text, text)
+        return ("set", a.field.entity.text, a.field.field.text, set_value(a))
     if isinstance(a, nodes.EntityAction):
         return (a.verb.text, a.entity.text)
     assert isinstance(a, nodes.LabelAction)

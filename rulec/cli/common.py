@@ -17,6 +17,7 @@ from rulec.engine.core.errors import FactsError, UnknownEventError
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
 
+    from rulec.dsl.sources import Analysis
     from rulec.dsl.vocabulary import Vocabulary
 
 EXIT_SUCCESS = 0  # no errors (warnings allowed unless --strict)
@@ -138,10 +139,14 @@ def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def rule_errors_exit(paths: tuple[str, ...] | list[str], nothing: str) -> NoReturn:
     """Print the rules' errors and exit 1: the rules did not load, so ``nothing`` was done."""
-    analysis = analyze_paths(paths, vocabulary_for(paths))
+    analysis_errors_exit(analyze_paths(paths, vocabulary_for(paths)), f"nothing was {nothing}")
+
+
+def analysis_errors_exit(analysis: Analysis, outcome: str) -> NoReturn:
+    """Print ``analysis``'s errors and exit 1, saying what did not happen (``outcome``)."""
     errors = [d for d in analysis.diagnostics if d.severity == "error"]
     click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
-    click.echo(f"rulec: the rules have errors; nothing was {nothing}", err=True)
+    click.echo(f"rulec: the rules have errors; {outcome}", err=True)
     sys.exit(EXIT_FAIL)
 
 

@@ -6,8 +6,14 @@ import sys
 
 import click
 
-from rulec.cli.common import EXIT_ERROR, EXIT_FAIL, EXIT_SUCCESS, guard, vocabulary_for
-from rulec.dsl.report import Format, render
+from rulec.cli.common import (
+    EXIT_ERROR,
+    EXIT_FAIL,
+    EXIT_SUCCESS,
+    analysis_errors_exit,
+    guard,
+    vocabulary_for,
+)
 
 
 @click.command(name="test")
@@ -60,10 +66,7 @@ def test(
         sys.exit(EXIT_ERROR)
     analysis = analyze(sources, vocabulary, lint=False)
     if not analysis.ok:
-        errors = [d for d in analysis.diagnostics if d.severity == "error"]
-        click.echo(render(Format.TEXT, errors, analysis.texts()), nl=False)
-        click.echo("rulec: the rules have errors; no test was run", err=True)
-        sys.exit(EXIT_FAIL)
+        analysis_errors_exit(analysis, "no test was run")
     rules = from_analysis(analysis, vocabulary)
     runs = run_tests(analysis, rules, vocabulary)
     wanted = show_coverage or coverage_threshold is not None

@@ -24,7 +24,7 @@ from attrs import frozen
 
 from rulec.dsl.check.tests import facts_of
 from rulec.dsl.diagnostics import RulesError
-from rulec.dsl.lower import literal
+from rulec.dsl.lower import literal, set_value
 from rulec.dsl.nodes import (
     Compare,
     Condition,
@@ -315,7 +315,7 @@ def _action(e: ExpectAction, d: Decision) -> Failure | None:
         actual = f"label changes: {changes or 'none'}"
     elif isinstance(a, SetField):
         field = a.field.field.text
-        value = _text(a.value)
+        value = set_value(a)  # the text the engine writes, as lowering makes it
         happened = any(
             c.entity == a.field.entity.text and c.field == field and c.value == value
             for c in d.field_changes
@@ -335,13 +335,6 @@ def _action(e: ExpectAction, d: Decision) -> Failure | None:
     if happened == e.present:
         return None
     return _failure(e, what if e.present else f"not {what}", actual)
-
-
-def _text(value: Any) -> str:
-    for attr in ("name", "value", "text"):
-        if hasattr(value, attr):
-            return str(getattr(value, attr))
-    return str(value)
 
 
 def summary(runs: Sequence[TestRun]) -> dict[str, int]:
