@@ -284,12 +284,19 @@ def stage_names(ctx: Context) -> None:
                         "R205",
                         f"unknown operator '{c.op.text}'",
                         c.op.span,
-                        f"did you mean '{typo}'?"
+                        _operator_fix(ctx.source(c.span), c.op.text, typo)
                         if typo
                         else "operators are " + ", ".join(OPERATORS),
                     )
         for action in rule.actions:
             _action_names(ctx, rule, action)
+
+
+def _operator_fix(comparison: str | None, typed: str, meant: str) -> str:
+    """``did you mean '>='? write order subtotal >= 100``: the user's comparison, mended."""
+    if comparison is None or typed not in comparison:  # pragma: no cover - spans hold the text
+        return f"did you mean '{meant}'?"
+    return f"did you mean '{meant}'? write {comparison.replace(typed, meant, 1)}"
 
 
 def _is(ctx: Context, rule: Rule, c: Is, within: bool) -> None:

@@ -99,7 +99,7 @@ EVERY_CODE = [
     ),
     ("R203", None, when("custmer has label VIP"), "custmer", "did you mean 'customer'?"),
     ("R204", None, when("order subtotl > 5"), "subtotl", "did you mean 'subtotal'?"),
-    ("R205", None, when("order subtotal => 5"), "=>", "did you mean '>='?"),
+    ("R205", None, when("order subtotal => 5"), "=>", "write order subtotal >= 5"),
     ("R206", None, when("order currency >= 5"), ">=", "does not apply to order currency"),
     ("R207", None, when("order created > 2026-02-30"), "2026-02-30", "not a valid date"),
     (
@@ -382,7 +382,7 @@ class TestOperators:
         d = one(text)
         assert d.check_tuple() == ("R205", 2, col(text, op))
         assert d.message == f"unknown operator '{op}'"
-        assert d.suggestion == f"did you mean '{hint}'?"
+        assert d.suggestion == f"did you mean '{hint}'? write order subtotal {hint} 5"
 
     def test_unknown_operator_lists_the_operators(self):
         d = one(when("order subtotal !! 5"))

@@ -2,7 +2,21 @@
 families (pasted characters, habits of other languages, numbers, dates and
 zones as written elsewhere, names close to real ones, traps), written after
 the work on the messages and committed before being run once. The code each
-row expects is a guess made when it was written.
+row expects was a guess made when it was written.
+
+Results of the one run: 17 of 21 passed as written. All 21 got a message on
+the right line that says the fix; the four failures were in the guess:
+- '=>' got R205 "did you mean '>='?" (right code for an unknown operator,
+  not R117); it now also rewrites the comparison: "write order subtotal >= 100";
+- '100.00 eur' got R100, whose message says the fix (amounts are compared
+  without their currency: "order subtotal >= 100.00 and order currency is EUR");
+- '10.005 EUR' got R206 "write 10.01 EUR" (a type of value, not R120);
+- a Cyrillic 'а' in 'Loyаl' got R210 naming U+0430 and "retype it" without
+  the word 'Loyal': rightly, as a suggestion never looks identical to what
+  was typed.
+The rows now hold the codes given. Over the held-out rounds written after
+the work (this one, the syntax rounds and the second names round), 54 of 59
+got a message on the right line that says the fix on their first run (92 %).
 
 Each row is a rule file (after two lines of label declarations), the line
 and code of the diagnostic expected, and texts its message or suggestion
@@ -23,8 +37,8 @@ HELD_OUT_4: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         "arrow-greater-equal",
         'on order_created when order subtotal => 100 then discount 5% "x"',
         3,
-        "R117",
-        ("order subtotal >= 100",),
+        "R205",
+        ("write order subtotal >= 100",),
     ),
     (
         "spaced-greater-equal",
@@ -72,8 +86,8 @@ HELD_OUT_4: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         "currency-in-lower-case",
         'on order_created when order subtotal >= 100.00 eur then discount 5% "x"',
         3,
-        "R209",
-        ("100.00 EUR",),
+        "R100",
+        ("order subtotal >= 100.00 and order currency is EUR",),
     ),
     (
         "plural-labels",
@@ -107,8 +121,8 @@ HELD_OUT_4: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         "three-decimals-in-euros",
         'on order_created then discount 10.005 EUR "x"',
         3,
-        "R120",
-        ("10.0",),
+        "R206",
+        ("write 10.01 EUR",),
     ),
     (
         "or-then-and",
@@ -144,7 +158,7 @@ HELD_OUT_4: list[tuple[str, str, int, str, tuple[str, ...]]] = [
         'on order_created when customer has label Loy\u0430l then discount 5% "x"',
         3,
         "R210",
-        ("Loyal", "U+0430"),
+        ("U+0430", "Latin letter 'a'"),
     ),
     (
         "less-equal-sign",
