@@ -142,12 +142,14 @@ def resolve(
     subtotal: Decimal,
     currency: str,
     errors: Sequence[RuleFailure] = (),
+    refused: Sequence[LostRule] = (),
 ) -> Decision:
-    """The decision the policy makes from the ``matched`` rules, already in its order."""
+    """The decision the policy makes from the ``matched`` rules, already in its order;
+    ``refused``: the records of matching rules the database shell refused a use."""
     minor_unit(currency)  # an unknown currency is an error, match or not
     if not matched:
-        return Decision(event, version, currency, subtotal, errors=errors)
-    losses: list[LostRule] = []
+        return Decision(event, version, currency, subtotal, lost=refused, errors=errors)
+    losses: list[LostRule] = list(refused)
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
     for r in matched:
         rows, reason, line = _offer(r, subtotal, currency)

@@ -35,6 +35,7 @@ from rulec.dsl.vocabulary import (
     Type,
     Vocabulary,
     absent_key,
+    coupons_key,
     fact_key,
     labels_key,
     many_key,
@@ -174,6 +175,8 @@ class Door:
             own = {fact_key(name, f.name): _field_check(name, f) for f in entity.fields}
             if entity.labelled:
                 own[labels_key(name)] = (_LABELS, None)
+            if entity.coupons:
+                own[coupons_key(name)] = (_LABELS, None)
             if name in event.many:
                 members[many_key(name)] = own
                 checks[many_key(name)] = (_MEMBERS, self._members)

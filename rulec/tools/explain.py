@@ -25,6 +25,10 @@ def as_json(e: Explanation) -> dict[str, Any]:
             "discount_description": d.discount_description,
             "total_amount": str(d.total_amount),
             "shown": None if d.verdict is None else d.verdict.shown,
+            "coupons": [
+                {"code": c.code, "reason_code": c.reason_code, "reason": c.reason, "rule": c.rule}
+                for c in d.coupons
+            ],
         },
         "rules": [
             {
