@@ -155,7 +155,7 @@ async def _body(request: Request) -> dict[str, Any]:
         if len(data) > MAX_BODY:
             raise _too_large(len(data))
     try:
-        body = json.loads(bytes(data), parse_float=Decimal)
+        body = json.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError:
         raise _bad("the request body is not UTF-8") from None
     except json.JSONDecodeError as e:
