@@ -76,7 +76,11 @@ def playground(rule_paths: tuple[str, ...], url: str | None, host: str, port: in
     app = create_app(Playground(read_sources(paths), vocabulary, stored), hosts)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"rulec playground: http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        if stored is not None:
+            stored.close()
 
 
 def read_only_engine(url: str) -> SqlEngine:
@@ -130,7 +134,8 @@ def stored_orders(url: str, vocabulary: Vocabulary) -> StoredOrders:
     from rulec.storage.session import make_session_factory, mask_url
     from rulec.web.playground import StoredOrders
 
-    session_factory = make_session_factory(read_only_engine(url))
+    engine = read_only_engine(url)
+    session_factory = make_session_factory(engine)
 
     def recent(limit: int) -> list[tuple[str, str]]:
         with session_factory() as session:
@@ -156,7 +161,7 @@ def stored_orders(url: str, vocabulary: Vocabulary) -> StoredOrders:
             session.rollback()
             return facts, shown
 
-    return StoredOrders(mask_url(url), recent, load)
+    return StoredOrders(mask_url(url), recent, load, engine.dispose)
 
 
 def every_key(vocabulary: Vocabulary, event: str) -> list[str]:

@@ -34,6 +34,10 @@ __all__ = ["Playground", "Refused", "StoredOrders"]
 SCRATCH = "playground.rules"
 
 
+def _nothing() -> None:
+    return None
+
+
 @frozen
 class StoredOrders:
     """Stored orders, read and never written: what ``rulec playground --db`` passes in.
@@ -49,6 +53,8 @@ class StoredOrders:
     #: One order for an event: its facts (flat, as the engine loads them) and its
     #: stored basket (JSON values); None when there is no such order.
     load: Callable[[str, str], tuple[Mapping[str, Any], dict[str, Any]] | None]
+    #: Let go of the database (its connections): when the page stops.
+    close: Callable[[], None] = _nothing
 
 
 class Refused(RulesError):
