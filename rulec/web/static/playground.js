@@ -392,7 +392,8 @@ function renderExplanation(x) {
   const items = x.explanation.rules.map((r) => {
     const here = state.setup.files.find((f) => f.path === state.path);
     const local = here && (r.file === here.name || r.file === here.path);
-    const where = el("a", {href: "#", text: `${r.file}:${r.line}`,
+    const file = state.setup.files.find((f) => f.path === r.file);
+    const where = el("a", {href: "#", text: `${file ? file.name : r.file}:${r.line}`, title: r.file,
       onclick: (e) => { e.preventDefault(); if (local) goTo(r.line, 1); }});
     const seen = r.seen.length ? el("ul", {}, ...r.seen.map((s) =>
       el("li", {text: `${s.line}:${s.column} ${s.test} → ${s.result} (${s.fact}: ${JSON.stringify(s.value)})`}))) : null;
