@@ -156,7 +156,33 @@ class Playground:
         if found is None:
             raise Refused(f"no order with id {order_id!r}", 404)
         facts, basket = found
-        return {"id": order_id, "order": as_document(facts), "stored": basket}
+        return {
+            "id": order_id,
+            "order": self._editable(as_document(facts), event),
+            "stored": basket,
+        }
+
+    def _editable(self, document: dict[str, Any], event: str) -> dict[str, Any]:
+        """A stored order's document without what the page derives from its lines
+        (the same way, :func:`~rulec.web.order.order_facts`), so that a line added
+        on the page counts; an order without lines keeps its subtotal."""
+        ev = self._event(event)
+        lines = any(document.get(e) for e in ev.many)
+        for name, held in document.items():
+            found = self.vocabulary.entity(name)
+            if found is None:
+                continue
+            derived = {
+                f.name
+                for f in found.fields
+                if _derived(name, f.name, f.presence_of, ev) is not None
+                and (lines or f.name != "subtotal")
+            }
+            for one in held if isinstance(held, list) else [held]:
+                if isinstance(one, dict):
+                    for key in derived & one.keys():
+                        del one[key]
+        return document
 
     # ------------------------------------------------------------ helpers ---
 

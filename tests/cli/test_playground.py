@@ -104,6 +104,9 @@ class TestStoredOrders:
         picked = playground.stored_order(str(order_id), "order_created")
         assert "Customer_VIP" in picked["order"]["customer"]["labels"]
         assert [m["unit_price"] for m in picked["order"]["item"]] == ["60.00", "1.479"]
+        # what the page derives from the lines is left to it, so an added line counts
+        assert not {"subtotal", "line_count", "item_count"} & picked["order"]["order"].keys()
+        assert all("line_total" not in m for m in picked["order"]["item"])
         vip = next(s for s in playground.sources if s.name == "vip.rules")
         today = playground.decide(vip.path, vip.text or "", "order_created", picked["order"])
         assert today["basket"]["total"] == picked["stored"]["total"] == "112.00"
@@ -116,6 +119,7 @@ class TestStoredOrders:
         ] == ("118.22")
         agents = playground.stored_order(str(order_id - 1), "order_created")
         assert agents["order"]["customer"] == {"absent": True}
+        assert agents["order"]["order"]["subtotal"] == "80.00"  # no lines: its own
         assert agents["stored"]["total"] == "80.00"
         assert counts(db) == before
 
