@@ -13,6 +13,7 @@ after ``is``, currencies after an amount, actions after ``then``.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 
@@ -73,7 +74,11 @@ def complete(view: RuleSetView, text: str, line: int, column: int) -> list[Candi
     names = _names(view, tokens)
     out.extend(names)
     if grammar is not None:
-        accepted, _name_next = grammar
+        accepted = grammar[0]
+        starters = _starters()
+        if tokens and set(starters) <= set(accepted):
+            # the item may end here: what starts the next one belongs on a line of its own
+            accepted = tuple(k for k in accepted if k not in starters)
     else:
         accepted = () if names else keywords()
     out.extend(Candidate(k, What.KEYWORD, "keyword", keyword_doc(k)) for k in accepted)
@@ -84,6 +89,13 @@ def complete(view: RuleSetView, text: str, line: int, column: int) -> list[Candi
             seen.add((c.text, c.what))
             unique.append(c)
     return unique
+
+
+@functools.cache
+def _starters() -> tuple[str, ...]:
+    """The keywords an item starts with (``label``, ``on``, ``rule``, ``test``)."""
+    found = keywords_after("")
+    return found[0] if found else ()
 
 
 def _item_start(lines: list[str], line: int) -> int:
@@ -136,7 +148,9 @@ def _names(view: RuleSetView, tokens: list[str]) -> list[Candidate]:
         ]
     if last in ("when", "and", "or", "not", "(", "given", "any") and not _in_actions(tokens):
         return _entities(vocab)
-    if last in ("then", ",", "and", "no") and (_in_actions(tokens) or last in ("then", "no")):
+    if last == "expect" or (
+        last in ("then", ",", "and", "no") and (_in_actions(tokens) or last in ("then", "no"))
+    ):
         return [Candidate(v, What.ACTION, f"{v} {shape}") for v, shape in ACTIONS.items()]
     if last in ("set", "show", "hide"):
         return _entities(vocab)
@@ -160,10 +174,11 @@ def _label_context(tokens: list[str]) -> str | None:
     if last == "of" and prev == "label":
         return _entity_before(tokens, len(tokens) - 1)
     if last == ",":
+        # back over the list written so far (`has any label of A, B,`) to its `label of`
         for n in range(len(tokens) - 2, 0, -1):
             if tokens[n] == "of" and tokens[n - 1] == "label":
                 return _entity_before(tokens, n)
-            if tokens[n] != "," and tokens[n - 1] != ",":
+            if tokens[n] != "," and tokens[n + 1] != ",":
                 break
     return None
 
