@@ -25,7 +25,7 @@ from attrs import field, frozen
 
 from rulec.dsl.nodes import Item, LabelDecl, Name
 from rulec.dsl.schema import SchemaError, find_config
-from rulec.dsl.sources import Analysis, Source, analyze
+from rulec.dsl.sources import Analysis, ParseCache, Source, analyze
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.vocabulary import DEFAULT_VOCABULARY, project_vocabulary
 
@@ -100,6 +100,8 @@ class Project:
         self._cache: dict[tuple[str, str | None], tuple[object, RuleSetView]] = {}
         #: Bumped when a file changes on the disk (a save, a file watcher's event).
         self.generation = 0
+        #: Each file's last parse: a file not changed since is not parsed again.
+        self._parsed: ParseCache = {}
 
     def folder_of(self, path: str) -> Path | None:
         """The rule set folder of the file at ``path`` (None for a file not on a disk)."""
@@ -161,7 +163,7 @@ class Project:
                 if key not in seen and wanted and Path(key).is_relative_to(folder):
                     name = Path(key).relative_to(folder).as_posix()
                     sources.append(Source.from_text(text, key, name))
-        analysis = analyze(sources, vocabulary, comments=True)
+        analysis = analyze(sources, vocabulary, comments=True, parsed=self._parsed)
         return RuleSetView(
             folder, analysis, vocabulary, analysis.texts(), error, _declarations(analysis)
         )

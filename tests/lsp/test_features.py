@@ -179,3 +179,26 @@ class TestRuleSets:
         view = Project([tmp_path]).view(path, {path: 'on order_created then discount 5% "x"\n'})
         assert view.vocabulary_error is not None and "rulec.toml" in view.vocabulary_error
         assert view.analysis.diagnostics == ()
+
+
+class TestParseCache:
+    def test_only_a_changed_file_is_parsed_again(self) -> None:
+        from rulec.dsl.sources import ParseCache, Source, analyze
+        from rulec.engine.vocabulary import DEFAULT_VOCABULARY
+
+        cache: ParseCache = {}
+        labels = Source.from_text(LABELS, "labels.rules")
+        rule = 'on order_created when customer has label Customer_VIP then discount 5% "x"\n'
+        first = analyze(
+            [labels, Source.from_text(rule, "a.rules")], DEFAULT_VOCABULARY, parsed=cache
+        )
+        typo = rule.replace("Customer_VIP", "Customer_VIp")
+        second = analyze(
+            [labels, Source.from_text(typo, "a.rules")], DEFAULT_VOCABULARY, parsed=cache
+        )
+        assert second.items["labels.rules"][0] is first.items["labels.rules"][0]
+        assert second.items["a.rules"][0] is not first.items["a.rules"][0]
+        assert [d.code for d in second.diagnostics] == ["R210"]
+        # the same results as without the cache
+        plain = analyze([labels, Source.from_text(typo, "a.rules")], DEFAULT_VOCABULARY)
+        assert plain.diagnostics == second.diagnostics and plain.items == second.items
