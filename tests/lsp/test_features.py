@@ -202,3 +202,19 @@ class TestParseCache:
         # the same results as without the cache
         plain = analyze([labels, Source.from_text(typo, "a.rules")], DEFAULT_VOCABULARY)
         assert plain.diagnostics == second.diagnostics and plain.items == second.items
+
+
+def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from rulec.cli import main
+
+    # as if pygls were not installed
+    for name in [m for m in sys.modules if m.startswith(("rulec.lsp", "pygls."))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    result = CliRunner().invoke(main, ["lsp"])
+    assert result.exit_code == 2
+    assert "rulec lsp needs pygls: pip install 'rulec[lsp]'" in result.output
