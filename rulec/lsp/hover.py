@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rulec.dsl.currencies import MINOR_UNITS
-from rulec.dsl.nodes import LabelDecl, Rule, RuleTest
+from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span
 from rulec.dsl.resolve import file_name
 from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Vocabulary
@@ -21,13 +21,21 @@ from rulec.lsp.project import RuleSetView
 __all__ = ["entity_text", "event_text", "field_text", "hover_text", "label_text_of"]
 
 
-def hover_text(view: RuleSetView, path: str, line_text: str, line: int, column: int) -> str | None:
-    """The hover of ``line``:``column`` of the file ``path`` (markdown), if there is one."""
+def hover_text(
+    view: RuleSetView, path: str, line_text: str, line: int, column: int
+) -> tuple[str, Span] | None:
+    """The hover of ``line``:``column`` of the file ``path`` (markdown) and the span of
+    the word it is about, if there is one."""
     ref = name_at(view.items(path), line, column)
     if ref is not None:
-        return _name_text(view, ref)
+        text = _name_text(view, ref)
+        assert ref.name.span is not None
+        return (text, ref.name.span) if text is not None else None
     found = word_at(line_text, column)
-    return keyword_doc(found[0]) if found else None
+    doc = keyword_doc(found[0]) if found else None
+    if found is None or doc is None:
+        return None
+    return doc, Span(path, line, found[1], line, found[2])
 
 
 def _name_text(view: RuleSetView, ref: NameRef) -> str | None:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span
+from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span, label_text
 from rulec.dsl.resolve import rule_name
 from rulec.lsp.lookup import Role, name_at, names
 from rulec.lsp.positions import Positions
 from rulec.lsp.project import RuleSetView
 
-__all__ = ["definition", "document_symbols", "references"]
+__all__ = ["definition", "document_symbols", "label_range", "references", "rename"]
 
 #: The positions of a file of the rule set, by path.
 PositionsOf = Callable[[str], Positions]
@@ -68,6 +68,31 @@ def references(
             if ref.role in wanted and ref.name.text == label and ref.name.span is not None:
                 out.append(_location(ref.name.span, positions))
     return out
+
+
+def label_range(
+    view: RuleSetView, path: str, line: int, column: int, positions: Positions
+) -> types.Range | None:
+    """The range of the label at ``line``:``column``, if a label is there (to rename it)."""
+    ref = name_at(view.items(path), line, column)
+    if ref is None or ref.role not in (Role.LABEL, Role.LABEL_DECLARATION):
+        return None
+    assert ref.name.span is not None
+    return positions.range(ref.name.span)
+
+
+def rename(
+    view: RuleSetView, path: str, line: int, column: int, new: str, positions: PositionsOf
+) -> types.WorkspaceEdit | None:
+    """The edit renaming the label at ``line``:``column`` to ``new`` everywhere in the rule set:
+    its declarations and every rule and test using it (quoted when the name needs it)."""
+    found = references(view, path, line, column, positions)
+    if not found:
+        return None
+    changes: dict[str, list[types.TextEdit]] = {}
+    for loc in found:
+        changes.setdefault(loc.uri, []).append(types.TextEdit(loc.range, label_text(new)))
+    return types.WorkspaceEdit(changes=changes)
 
 
 def document_symbols(

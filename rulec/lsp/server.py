@@ -28,7 +28,7 @@ from rulec.dsl.fmt import FormatError, format_text
 from rulec.lsp.complete import What, complete
 from rulec.lsp.fixes import quick_fixes, to_lsp
 from rulec.lsp.hover import hover_text
-from rulec.lsp.navigate import definition, document_symbols, references
+from rulec.lsp.navigate import definition, document_symbols, label_range, references, rename
 from rulec.lsp.positions import Positions
 from rulec.lsp.project import Project, RuleSetView
 
@@ -212,10 +212,13 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
         uri = params.text_document.uri
         positions = ls.positions(uri)
         line, column = positions.from_client(params.position)
-        text = hover_text(ls.view(uri), path_of(uri), positions.line(line), line, column)
-        if text is None:
+        found = hover_text(ls.view(uri), path_of(uri), positions.line(line), line, column)
+        if found is None:
             return None
-        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))
+        text, span = found
+        return types.Hover(
+            types.MarkupContent(types.MarkupKind.Markdown, text), positions.range(span)
+        )
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION)
     def completion(ls: RulesLanguageServer, params: types.CompletionParams) -> types.CompletionList:
@@ -264,6 +267,27 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
             ls.positions_of(view),
             params.context.include_declaration,
         )
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    def prepare_rename(
+        ls: RulesLanguageServer, params: types.PrepareRenameParams
+    ) -> types.Range | None:
+        uri = params.text_document.uri
+        positions = ls.positions(uri)
+        line, column = positions.from_client(params.position)
+        return label_range(ls.view(uri), path_of(uri), line, column, positions)
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    def rename_label(
+        ls: RulesLanguageServer, params: types.RenameParams
+    ) -> types.WorkspaceEdit | None:
+        uri = params.text_document.uri
+        line, column = ls.positions(uri).from_client(params.position)
+        new = params.new_name.strip()
+        if not new:
+            raise ValueError("a label's name cannot be empty")
+        view = ls.view(uri)
+        return rename(view, path_of(uri), line, column, new, ls.positions_of(view))
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(

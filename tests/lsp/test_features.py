@@ -104,7 +104,12 @@ class TestHover:
             at = text.index(word, at + 1)
         line = text[:at].count("\n") + 1
         column = at - (text.rfind("\n", 0, at) + 1) + 1
-        return hover_text(view, path, text.split("\n")[line - 1], line, column + 1)
+        found = hover_text(view, path, text.split("\n")[line - 1], line, column + 1)
+        if found is None:
+            return None
+        # the range is the word's
+        assert text.split("\n")[line - 1][found[1].column - 1 :].startswith(word)
+        return found[0]
 
     def test_entities_actions_currencies_and_zones(self, folder: Path) -> None:
         text = (

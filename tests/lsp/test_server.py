@@ -195,6 +195,8 @@ class TestHover:
             )
         )
         text = hover.contents.value
+        start = ORDERS.index("Customer_VIP")
+        assert hover.range == types.Range(at(0, start), at(0, start + len("Customer_VIP")))
         assert "**Customer_VIP** (label for **customer**), declared at labels.rules:2" in text
         assert "The customers the old system called VIP." in text
         # every open file of the folder is part of the rule set (other tests' files too)
@@ -257,6 +259,49 @@ class TestNavigation:
         )
         assert loc.uri == from_fs_path(str(project / "rules" / "labels.rules"))
         assert loc.range == types.Range(at(1, 6), at(1, 18))
+
+    def test_references_and_rename_cover_the_whole_rule_set(
+        self, editor: Editor, project: Path
+    ) -> None:
+        text = "on order_created when order has label Rush then add label Rush to order\n"
+        uri = editor.open(project / "rules" / "rename.rules", text)
+        position = at(0, text.index("Rush") + 1)
+        refs = editor.run(
+            editor.client.text_document_references_async(
+                types.ReferenceParams(
+                    context=types.ReferenceContext(True), text_document=doc(uri), position=position
+                )
+            )
+        )
+        labels = from_fs_path(str(project / "rules" / "labels.rules"))
+        assert (labels, types.Range(at(2, 6), at(2, 10))) in [(r.uri, r.range) for r in refs]
+        starts = [text.index("Rush"), text.rindex("Rush")]
+        assert [r.range.start.character for r in refs if r.uri == uri] == starts
+        edit = editor.run(
+            editor.client.text_document_rename_async(
+                types.RenameParams(doc(uri), position, "Express delivery")
+            )
+        )
+        assert _apply(text, *edit.changes[uri]) == text.replace("Rush", '"Express delivery"')
+        [declaration] = edit.changes[labels]
+        assert declaration.new_text == '"Express delivery"'
+        assert declaration.range == types.Range(at(2, 6), at(2, 10))
+
+    def test_an_unsaved_buffer_is_checked_alone(self, editor: Editor) -> None:
+        uri = "untitled:Untitled-1"
+        editor.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, "rules", 1, 'on order_created then discont 5% "x"\n')
+            )
+        )
+        [d] = editor.diagnostics(uri, 1)
+        assert d.code == "R202"
+        editor.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+        assert editor.wait(
+            lambda: editor.published[-1].uri == uri and not editor.published[-1].diagnostics
+        )
 
     def test_document_symbols_one_per_rule_label_and_test(
         self, editor: Editor, project: Path
@@ -323,11 +368,17 @@ class TestEdits:
         assert "syntax errors (2:1: R107" in message[0].message
 
 
-def _apply(text: str, edit: types.TextEdit) -> str:
+def _apply(text: str, *edits: types.TextEdit) -> str:
+    """``text`` with ``edits`` (ranges of the original text) made, as an editor makes them."""
     lines = text.split("\n")
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
-    start = offsets[edit.range.start.line] + edit.range.start.character
-    end = offsets[edit.range.end.line] + edit.range.end.character
-    return text[:start] + edit.new_text + text[end:]
+
+    def offset(p: types.Position) -> int:
+        return offsets[p.line] + p.character
+
+    for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
+        start, end = offset(edit.range.start), offset(edit.range.end)
+        text = text[:start] + edit.new_text + text[end:]
+    return text
