@@ -111,14 +111,23 @@ class Project:
         stops = [r for r in self.roots if p.resolve().is_relative_to(r)]
         return rule_set_folder(p, stops)
 
+    def recent(self, path: str, open_texts: Mapping[str, str]) -> RuleSetView:
+        """The last analysis of ``path``'s rule set, even if a file changed since (what
+        completion needs of it, the labels declared and the vocabulary, changes
+        rarely, and completion is asked for at every key)."""
+        cached = self._cache.get(self._key(path, self.folder_of(path)))
+        return cached[1] if cached is not None else self.view(path, open_texts)
+
+    def _key(self, path: str, folder: Path | None) -> tuple[str, str | None]:
+        return (path, None) if folder is None else (str(folder), None)
+
     def view(self, path: str, open_texts: Mapping[str, str]) -> RuleSetView:
         """The analysis of the rule set ``path`` belongs to, with ``open_texts`` over the disk."""
         folder = self.folder_of(path)
+        key = self._key(path, folder)
         if folder is None:
-            key: tuple[str, str | None] = (path, None)
             state: object = (open_texts.get(path), self.generation)
         else:
-            key = (str(folder), None)
             under = sorted((p, t) for p, t in open_texts.items() if Path(p).is_relative_to(folder))
             state = (tuple(under), self.generation)
         cached = self._cache.get(key)

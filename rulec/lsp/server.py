@@ -226,7 +226,8 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
         positions = ls.positions(uri)
         line, column = positions.from_client(params.position)
         items = []
-        for n, c in enumerate(complete(ls.view(uri), positions.text, line, column)):
+        view = ls.project.recent(path_of(uri), ls.open_texts())
+        for n, c in enumerate(complete(view, positions.text, line, column)):
             doc = (
                 types.MarkupContent(types.MarkupKind.Markdown, c.documentation)
                 if c.documentation
