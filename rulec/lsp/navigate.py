@@ -13,7 +13,15 @@ from rulec.lsp.lookup import Role, name_at, names
 from rulec.lsp.positions import Positions
 from rulec.lsp.project import RuleSetView
 
-__all__ = ["definition", "document_symbols", "label_range", "references", "rename"]
+__all__ = [
+    "definition",
+    "document_symbols",
+    "folding_ranges",
+    "label_range",
+    "references",
+    "rename",
+    "workspace_symbols",
+]
 
 #: The positions of a file of the rule set, by path.
 PositionsOf = Callable[[str], Positions]
@@ -149,3 +157,42 @@ def _rule_detail(rule: Rule) -> str:
         event += f" for {rule.subject.text}"
     title = next((getattr(a, "title", None) for a in rule.actions if hasattr(a, "title")), None)
     return f"on {event}" + (f": {title}" if title and title != rule.name else "")
+
+
+def workspace_symbols(
+    view: RuleSetView, query: str, positions: PositionsOf
+) -> list[types.WorkspaceSymbol]:
+    """The rules, labels and tests of every file of the rule set whose name or detail (a
+    one-line rule's event and discount title) holds ``query``."""
+    wanted = query.casefold()
+    out = []
+    for path in view.analysis.items:
+        for s in document_symbols(view, path, positions(path)):
+            if wanted in f"{s.name} {s.detail or ''}".casefold():
+                out.append(
+                    types.WorkspaceSymbol(
+                        name=s.name,
+                        kind=s.kind,
+                        location=types.Location(_uri(path), s.selection_range),
+                        container_name=s.detail,
+                    )
+                )
+    return out
+
+
+def folding_ranges(view: RuleSetView, path: str) -> list[types.FoldingRange]:
+    """A block rule, a test, a rule written over several lines, and a run of comment lines."""
+    out = []
+    for item in view.items(path):
+        if item.span is not None and item.span.end_line > item.span.line:
+            out.append(types.FoldingRange(item.span.line - 1, item.span.end_line - 1))
+    lines = view.texts.get(path, "").split("\n")
+    run: list[int] = []
+    for n, line in enumerate([*lines, ""]):
+        if line.lstrip().startswith("#"):
+            run.append(n)
+            continue
+        if len(run) > 1:
+            out.append(types.FoldingRange(run[0], run[-1], kind=types.FoldingRangeKind.Comment))
+        run = []
+    return sorted(out, key=lambda r: r.start_line)

@@ -28,7 +28,15 @@ from rulec.dsl.fmt import FormatError, format_text
 from rulec.lsp.complete import What, complete
 from rulec.lsp.fixes import quick_fixes, to_lsp
 from rulec.lsp.hover import hover_text
-from rulec.lsp.navigate import definition, document_symbols, label_range, references, rename
+from rulec.lsp.navigate import (
+    definition,
+    document_symbols,
+    folding_ranges,
+    label_range,
+    references,
+    rename,
+    workspace_symbols,
+)
 from rulec.lsp.positions import Positions
 from rulec.lsp.project import Project, RuleSetView
 
@@ -289,6 +297,29 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
             raise ValueError("a label's name cannot be empty")
         view = ls.view(uri)
         return rename(view, path_of(uri), line, column, new, ls.positions_of(view))
+
+    @server.feature(types.WORKSPACE_SYMBOL)
+    def find_symbols(
+        ls: RulesLanguageServer, params: types.WorkspaceSymbolParams
+    ) -> list[types.WorkspaceSymbol]:
+        out: list[types.WorkspaceSymbol] = []
+        seen = set()
+        for doc in list(ls.workspace.text_documents.values()):
+            if not (doc.uri.endswith(".rules") or doc.language_id == LANGUAGE_ID):
+                continue
+            view = ls.view(doc.uri)
+            key = str(view.folder) if view.folder is not None else doc.uri
+            if key not in seen:
+                seen.add(key)
+                out.extend(workspace_symbols(view, params.query, ls.positions_of(view)))
+        return out
+
+    @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
+    def folding(
+        ls: RulesLanguageServer, params: types.FoldingRangeParams
+    ) -> list[types.FoldingRange]:
+        uri = params.text_document.uri
+        return folding_ranges(ls.view(uri), path_of(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(

@@ -223,3 +223,32 @@ def test_without_pygls_the_command_says_what_to_install(monkeypatch: pytest.Monk
     result = CliRunner().invoke(main, ["lsp"])
     assert result.exit_code == 2
     assert "rulec lsp needs pygls: pip install 'rulec[lsp]'" in result.output
+
+
+class TestOutline:
+    TEXT = (
+        "# Spring.\n# Two lines of comment.\n"
+        'rule "Spring"\n  on order_created\n  then discount 5% "Spring sale"\nend\n'
+        'on order_created when customer has label Customer_VIP then discount 10% "VIP"\n'
+    )
+
+    def test_folding_block_rules_and_comment_runs(self, folder: Path) -> None:
+        from rulec.lsp.navigate import folding_ranges
+
+        view, path = view_of(folder, self.TEXT)
+        got = [(r.start_line, r.end_line, r.kind) for r in folding_ranges(view, path)]
+        assert got == [(0, 1, "comment"), (2, 5, None)]
+
+    def test_workspace_symbols_across_the_rule_set(self, folder: Path) -> None:
+        from rulec.lsp.navigate import workspace_symbols
+
+        view, _ = view_of(folder, self.TEXT)
+
+        def positions(p: str) -> Positions:
+            return Positions(view.texts.get(p, ""), PositionCodec())
+
+        names = {
+            (s.name, s.location.uri.rsplit("/", 1)[-1])
+            for s in workspace_symbols(view, "vip", positions)
+        }
+        assert names == {("Customer_VIP", "labels.rules"), ("x.rules:7", "x.rules")}
