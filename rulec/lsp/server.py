@@ -339,7 +339,7 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
         path = path_of(uri)
         view = ls.view(uri)
         mine = [d for d in view.analysis.diagnostics if d.span.file == path]
-        return quick_fixes(uri, mine, ls.positions(uri), params.range)
+        return quick_fixes(uri, mine, ls.positions(uri), params.range, view.items(path))
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(

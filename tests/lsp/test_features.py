@@ -147,6 +147,45 @@ class TestQuickFix:
         assert self.fix(folder, text) == [None]
 
 
+class TestDeclareFix:
+    def actions(self, folder: Path, text: str) -> list[tuple[str, str]]:
+        from lsprotocol import types
+
+        from rulec.lsp.fixes import quick_fixes
+
+        view, path = view_of(folder, text)
+        positions = Positions(text, PositionCodec())
+        mine = [d for d in view.analysis.diagnostics if d.span.file == path]
+        everywhere = types.Range(types.Position(0, 0), positions.end())
+        out = []
+        for action in quick_fixes("file:///x.rules", mine, positions, everywhere, view.items(path)):
+            assert action.edit is not None and action.edit.changes is not None
+            [edit] = action.edit.changes["file:///x.rules"]
+            lines = text.split("\n")
+            at = (
+                sum(len(x) + 1 for x in lines[: edit.range.start.line]) + edit.range.start.character
+            )
+            out.append((action.title, text[:at] + edit.new_text + text[at:]))
+        return out
+
+    RULE = 'on order_created when customer has label Gold then discount 5% "Gold"\n'
+
+    def test_after_the_files_last_declaration(self, folder: Path) -> None:
+        text = "# Gold.\n\nlabel Silver for customer\n\n" + self.RULE
+        [(title, fixed)] = self.actions(folder, text)
+        assert title == "Declare label Gold for customer"
+        assert (
+            fixed == "# Gold.\n\nlabel Silver for customer\nlabel Gold for customer\n\n" + self.RULE
+        )
+        assert view_of(folder, fixed)[0].analysis.diagnostics == ()
+
+    def test_below_the_opening_comments(self, folder: Path) -> None:
+        [(_, fixed)] = self.actions(folder, "# Gold.\n\n" + self.RULE)
+        assert fixed == "# Gold.\n\nlabel Gold for customer\n\n" + self.RULE
+        [(_, fixed)] = self.actions(folder, self.RULE)
+        assert fixed == "label Gold for customer\n\n" + self.RULE
+
+
 class TestRuleSets:
     def test_a_subfolder_belongs_to_the_folder_above_while_it_holds_rules(
         self, tmp_path: Path
