@@ -39,6 +39,7 @@ from rulec.lsp.navigate import (
 )
 from rulec.lsp.positions import Positions
 from rulec.lsp.project import Project, RuleSetView
+from rulec.lsp.tokens import MODIFIERS, TYPES, semantic_tokens
 
 __all__ = ["LANGUAGE_ID", "RulesLanguageServer", "create_server"]
 
@@ -320,6 +321,18 @@ def create_server(config: str | None = None) -> RulesLanguageServer:
     ) -> list[types.FoldingRange]:
         uri = params.text_document.uri
         return folding_ranges(ls.view(uri), path_of(uri))
+
+    @server.feature(
+        types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
+        types.SemanticTokensLegend(token_types=list(TYPES), token_modifiers=list(MODIFIERS)),
+    )
+    def colours(
+        ls: RulesLanguageServer, params: types.SemanticTokensParams
+    ) -> types.SemanticTokens:
+        uri = params.text_document.uri
+        return types.SemanticTokens(
+            data=semantic_tokens(ls.view(uri).items(path_of(uri)), ls.positions(uri))
+        )
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(

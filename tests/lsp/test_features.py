@@ -291,3 +291,48 @@ class TestOutline:
             for s in workspace_symbols(view, "vip", positions)
         }
         assert names == {("Customer_VIP", "labels.rules"), ("x.rules:7", "x.rules")}
+
+
+def test_semantic_tokens_colour_names_by_what_they_name(folder: Path) -> None:
+    from rulec.lsp.tokens import TYPES, semantic_tokens
+
+    text = (
+        'label "Season 2026" for customer  # quoted\n'
+        'on order_created when customer has label "Season 2026" and order created by agent\n'
+        '  then discount 5% up to 10.00 EUR "🎉 x"\n'
+    )
+    view, path = view_of(folder, text)
+    data = semantic_tokens(view.items(path), Positions(text, PositionCodec()))
+    lines, got, line, column = text.split("\n"), [], 0, 0
+    for i in range(0, len(data), 5):
+        dl, ds, length, kind, modifiers = data[i : i + 5]
+        line, column = line + dl, (ds if dl else column + ds)
+        got.append((lines[line][column : column + length], TYPES[kind], modifiers))
+    assert got == [
+        ("label", "keyword", 0),
+        ('"Season 2026"', "enumMember", 1),
+        ("for", "keyword", 0),
+        ("customer", "class", 0),
+        ("# quoted", "comment", 0),
+        ("on", "keyword", 0),
+        ("order_created", "event", 0),
+        ("when", "keyword", 0),
+        ("customer", "class", 0),
+        ("has", "keyword", 0),
+        ("label", "keyword", 0),
+        ('"Season 2026"', "enumMember", 0),
+        ("and", "keyword", 0),
+        ("order", "class", 0),
+        ("created", "property", 0),
+        ("by", "property", 0),
+        ("agent", "property", 0),
+        ("then", "keyword", 0),
+        ("discount", "function", 0),
+        ("5%", "number", 0),
+        ("up", "keyword", 0),
+        ("to", "keyword", 0),
+        ("10.00", "number", 0),
+        ("EUR", "type", 0),
+        ('"🎉 x"', "string", 0),
+    ]
+    assert data[-3] == 6  # the emoji is two UTF-16 units: the text's length as the editor counts
