@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -112,7 +111,7 @@ class RulesLanguageServer(LanguageServer):
         doc = self.workspace.get_text_document(uri)
         return Positions(doc.source, self.workspace.position_codec)
 
-    def positions_of(self, view: RuleSetView) -> Any:
+    def positions_of(self, view: RuleSetView) -> Callable[[str], Positions]:
         def of(path: str) -> Positions:
             return Positions(view.texts.get(path, ""), self.workspace.position_codec)
 
@@ -137,19 +136,20 @@ class RulesLanguageServer(LanguageServer):
         for d in view.analysis.diagnostics:
             by_file.setdefault(d.span.file, []).append(to_lsp(d, of(d.span.file)))
         before = self._published.get(key, set())
-        versions = self._versions()
+        docs = {path_of(d.uri): d for d in self.workspace.text_documents.values()}
         # every open file of the set too, so the editor sees which version was checked
-        shown = set(view.texts) & set(versions) | {path_of(uri)}
+        shown = set(view.texts) & set(docs) | {path_of(uri)}
         for path in sorted(set(by_file) | before | shown):
+            doc = docs.get(path)
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
-                    uri=uri_of(path), diagnostics=by_file.get(path, []), version=versions.get(path)
+                    # an open file by the editor's own URI, whatever its spelling
+                    uri=doc.uri if doc is not None else uri_of(path),
+                    diagnostics=by_file.get(path, []),
+                    version=doc.version if doc is not None else None,
                 )
             )
         self._published[key] = set(by_file)
-
-    def _versions(self) -> Mapping[str, int | None]:
-        return {path_of(d.uri): d.version for d in self.workspace.text_documents.values()}
 
     def schedule(self, uri: str) -> None:
         """Check ``uri``'s rule set after :attr:`delay`, unless another change comes first."""
