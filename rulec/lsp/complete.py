@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterable
 
 from attrs import frozen
 
@@ -251,8 +250,3 @@ def _currencies() -> list[Candidate]:
         Candidate(code, What.CURRENCY, f"{places} decimal places")
         for code, places in MINOR_UNITS.items()
     ]
-
-
-def candidates_text(found: Iterable[Candidate]) -> list[str]:
-    """The texts of ``found``, for tests and logs."""
-    return [c.text for c in found]
