@@ -173,6 +173,25 @@ class TestDiagnostics:
         version = editor.change(uri, ORDERS)
         assert editor.diagnostics(uri, version) == []
 
+    def test_a_declaration_added_on_disk_is_seen_when_the_editor_reports_it(
+        self, editor: Editor, project: Path
+    ) -> None:
+        text = 'on order_created when customer has label Gold then discount 5% "Gold"\n'
+        uri = editor.open(project / "rules" / "gold.rules", text)
+        [d] = editor.diagnostics(uri, 1)
+        assert d.code == "R210"
+        count = len(editor.published)
+        declared = project / "rules" / "gold_label.rules"
+        declared.write_text("label Gold for customer\n", encoding="utf-8")
+        editor.client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                [types.FileEvent(from_fs_path(str(declared)), types.FileChangeType.Created)]
+            )
+        )
+        editor.wait(
+            lambda: [p for p in editor.published[count:] if p.uri == uri and not p.diagnostics]
+        )
+
     def test_columns_are_counted_as_the_editor_counts_them(
         self, editor: Editor, project: Path
     ) -> None:
