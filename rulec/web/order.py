@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from rulec.dsl.vocabulary import Event, Vocabulary
-from rulec.engine.core.decision import Decision
+from rulec.engine.core.decision import CouponOutcome, Decision
 from rulec.engine.core.money import allocate, line_total
 from rulec.tools.explain import plain
 from rulec.tools.given import typed_facts
@@ -101,7 +101,8 @@ def _line_total(member: Mapping[str, Any], currency: Any) -> Decimal | None:
 def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """The basket ``decision`` gives the order: its lines with their shares of the
     discount (split as the engine writes them, :func:`~rulec.engine.core.money.allocate`),
-    the subtotal, each applied discount, the total; as JSON values."""
+    the subtotal, each applied discount, the total, and what became of each coupon
+    code entered; as JSON values."""
     d = decision
     lines: list[dict[str, Any]] = []
     members = next((facts.get(e) for e in event.many if isinstance(facts.get(e), list)), None)
@@ -156,6 +157,22 @@ def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dic
         "errors": [
             {"rule": e.rule, "file": e.file, "line": e.line, "message": e.message} for e in d.errors
         ],
+        "coupons": [_coupon(c, d) for c in d.coupons],
+    }
+
+
+def _coupon(c: CouponOutcome, d: Decision) -> dict[str, Any]:
+    """A code's outcome as the decision says it (its stable ``reason_code`` and the
+    ``reason`` in words) and, when it applied, the discount its rule gave."""
+    given = next((a for a in d.applied if a.rule == c.rule), None) if c.applied else None
+    return {
+        "code": c.code,
+        "applied": c.applied,
+        "reason_code": c.reason_code,
+        "reason": c.reason,
+        "rule": c.rule,
+        "description": None if given is None else given.description,
+        "amount": None if given is None else str(given.amount),
     }
 
 

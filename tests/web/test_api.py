@@ -58,6 +58,13 @@ class TestSetup:
             "derived": "the lines' totals, when there are lines",
         }
         assert got["stored"] is None and got["max_bytes"] == MAX_FILE_BYTES
+        # the form asks for codes where the vocabulary says an entity carries them
+        assert {n: e["coupons"] for n, e in entities.items()} == {
+            "order": True,
+            "customer": False,
+            "agent": False,
+            "item": False,
+        }
 
     def test_the_page_and_its_files_are_served(self, client):
         page = client.get("/")
@@ -171,6 +178,58 @@ class TestDecide:
         expected = rulec.load_paths([SHIPPED]).explain("order_created", facts)
         assert decide(client).json()["explanation_text"] == expected.text()
 
+    def test_each_code_entered_gets_its_outcome_in_the_basket(self, client):
+        text = 'on order_created when order has coupon "SPRING10" then discount 10% "Spring sale"\n'
+        order = {
+            "customer": {"labels": []},
+            "order": {**ORDER["order"], "coupons": ["spring10", "NOPE"]},
+            "item": ORDER["item"],
+        }
+        got = client.post(
+            "/api/decide",
+            json={
+                "path": str(SHIPPED / "spring.rules"),
+                "text": text,
+                "event": "order_created",
+                "order": order,
+            },
+        )
+        assert got.status_code == 200, got.text
+        doc = got.json()
+        basket = doc["basket"]
+        assert (basket["discount_amount"], basket["total"]) == ("14.45", "130.05")
+        assert basket["coupons"] == [
+            {
+                "code": "NOPE",
+                "applied": False,
+                "reason_code": "unknown",
+                "reason": "the code NOPE is not a promotion of this shop",
+                "rule": None,
+                "description": None,
+                "amount": None,
+            },
+            {
+                "code": "SPRING10",
+                "applied": True,
+                "reason_code": "applied",
+                "reason": "applied by rule 'spring.rules:1'",
+                "rule": "spring.rules:1",
+                "description": "Spring sale",
+                "amount": "14.45",
+            },
+        ]
+        # the same outcomes as the explanation's, which rulec explain prints first
+        assert [
+            (c["code"], c["reason_code"]) for c in doc["explanation"]["decision"]["coupons"]
+        ] == [
+            ("NOPE", "unknown"),
+            ("SPRING10", "applied"),
+        ]
+        assert doc["explanation_text"].splitlines()[1:3] == [
+            "  coupon NOPE (unknown): the code NOPE is not a promotion of this shop",
+            "  coupon SPRING10 (applied): applied by rule 'spring.rules:1'",
+        ]
+
     def test_the_facts_shown_are_the_ones_decided(self, client):
         facts = decide(client).json()["facts"]
         assert facts["order"]["subtotal"] == "144.50"
@@ -195,6 +254,10 @@ class TestDecide:
             (
                 {"order": {"currency": "EUR", "subtotal": "ten"}},
                 "order form: order subtotal: 'ten' is not a number",
+            ),
+            (
+                {"order": {"currency": "EUR", "subtotal": "10.00", "coupons": "SPRING10"}},
+                "order.coupons: coupon codes 'SPRING10' are not a set of codes",
             ),
         ],
     )
