@@ -17,7 +17,7 @@ derives from an order's lines when the page leaves it empty, as
 
 Nothing else is checked here: the facts then go through the event's door
 (:mod:`rulec.engine.core.validate`), as ``RuleSet.evaluate``'s do, and a
-refusal is the door's own error. ``tests/web/test_order.py`` holds these
+refusal is the door's own error. ``tests/cli/test_playground.py`` holds these
 facts equal to the catalog's for the same order stored in a database.
 """
 
