@@ -12,7 +12,7 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -125,7 +125,7 @@ def decide(
         all_rules=all_rules,
         raise_errors=raise_errors,
     )
-    refusals: list[LostRule] = []
+    refusals: Sequence[LostRule] = ()
     if refused:
         held, refusals = refuse(held, refused)
     d = resolve(event, version, held, subtotal, currency, failures, refusals)

@@ -208,7 +208,7 @@ class Decision:
     #: On a listing event, whether the candidate is shown and which rule decided.
     verdict: Verdict | None = None
     #: What became of each coupon code entered on the order, by code.
-    coupons: tuple[CouponOutcome, ...] = field(default=(), converter=tuple)
+    coupons: tuple[CouponOutcome, ...] = ()
     #: The percentage shown to the customer, or None when there is no single one.
     discount_percentage: Decimal | None = field(init=False)
     #: The total discount, in the currency's minor unit.

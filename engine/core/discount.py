@@ -149,7 +149,7 @@ def resolve(
     minor_unit(currency)  # an unknown currency is an error, match or not
     if not matched:
         return Decision(event, version, currency, subtotal, lost=refused, errors=errors)
-    losses: list[LostRule] = list(refused)
+    losses: list[LostRule] = [*refused] if refused else []
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
     for r in matched:
         rows, reason, line = _offer(r, subtotal, currency)

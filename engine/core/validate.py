@@ -81,6 +81,8 @@ _FLAG = (bool, _NONE)
 #: How a key's value is checked: the types it takes, and a check of the value
 #: itself (money in range, a currency code, one of a field's values), or None.
 Check = tuple[tuple[type, ...], Callable[[str, Any], None] | None]
+#: The same for one field of an entity in the one pass: its key, its check, how it is read.
+Fast = tuple[str, tuple[type, ...], Callable[[str, Any], None] | None, Callable[[Any], Any] | None]
 
 
 def unknown_event(event: str, known: list[str]) -> UnknownEventError:
@@ -194,17 +196,8 @@ class Door:
         self.members = members
         #: For the one pass over facts in the README's shape: per key, its types,
         #: its value's check and how its value is read (see :meth:`_laid`).
-        self._read = {k: reader(k, self._is_datetime(k)) for k in checks if not k.endswith(".all")}
-        self._fast = {
-            k: (types, value, self._read[k])
-            for k, (types, value) in checks.items()
-            if k in self._read
-        }
-        self._fast_deferred = {
-            k: (types, value, self._read[k])
-            for k, (types, value) in self.deferred.items()
-            if k in self._read
-        }
+        self._fast = self._by_entity(checks)
+        self._fast_deferred = self._by_entity(self.deferred)
         #: Per set of keys a caller wants present, what each reads as when missing.
         self._defaults: dict[frozenset[str], dict[str, Any]] = {}
         #: Facts an order's decision needs: only an order event discounts, and its
@@ -243,7 +236,19 @@ class Door:
                     raise self._missing(k)
         return out
 
-    def _laid(self, facts: Any, fast: Mapping[str, Any], out: Facts) -> bool:
+    def _by_entity(self, checks: Mapping[str, Check]) -> dict[str, dict[str, Fast]]:
+        """``checks`` for :meth:`_laid`: per entity, per field name, the fact's key, its
+        types, its value's check and how its value is read (lists of members left out)."""
+        out: dict[str, dict[str, Fast]] = {}
+        for key, (types, check) in checks.items():
+            if key.endswith(".all"):
+                continue
+            entity, _, name = key.partition(".")
+            read = reader(key, self._is_datetime(key))
+            out.setdefault(entity, {})[name] = (key, types, check, read)
+        return out
+
+    def _laid(self, facts: Any, fast: Mapping[str, Mapping[str, Fast]], out: Facts) -> bool:
         """Facts in the README's shape (``{"order": {"subtotal": …}, "customer":
         {"labels": …}}``: a dict of dicts) read, checked and laid into ``out`` in one
         pass; False, with ``out`` to be dropped, for any other shape (flat keys, lists
@@ -256,14 +261,14 @@ class Door:
         if type(facts) is not dict:
             return False
         for entity, fields in facts.items():
-            if type(fields) is not dict or type(entity) is not str:
+            known = fast.get(entity)
+            if known is None or type(fields) is not dict:
                 return False
             for name, value in fields.items():
-                key = f"{entity}.{name}"
-                got = fast.get(key)
+                got = known.get(name)
                 if got is None:
                     return False
-                types, check, read = got
+                key, types, check, read = got
                 if read is not None:
                     try:
                         value = read(value)
