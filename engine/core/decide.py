@@ -82,7 +82,9 @@ def decide(
         raise unknown_event(event, rule_set.event_keys())
     door = rule_set._doors.get(event) or rule_set.door(event)
     if type(facts) is not Facts:
-        facts = door.admit(facts, rule_set.fact_keys, deferred=ev.kind is not Kind.LISTING)
+        # the order's subtotal and currency, required and checked just below
+        listing = ev.kind is Kind.LISTING
+        facts = door.admit(facts, rule_set.fact_keys, required=False, deferred=not listing)
     subtotal = facts["order.subtotal"]
     currency = facts["order.currency"]
     version = rule_set.version

@@ -90,6 +90,8 @@ def _labels(value: Any) -> frozenset[str]:
     try:
         if type(value) in _COLLECTIONS:
             labels = frozenset(value)
+        elif type(value) is frozenset:  # taken as it is, as flatten_facts takes it
+            return value
         elif value is None:
             return _NO_LABELS
         elif isinstance(value, (str, bytes, Mapping)):
@@ -125,14 +127,10 @@ def reader(key: str, datetimes: bool) -> Callable[[Any], Any] | None:
     a list), for a caller that reads one key at a time: labels and codes as
     frozensets, a datetime field's value aware; None: as it is given."""
     if key.endswith(".labels"):
-        return _label_value
+        return _labels
     if key.endswith(".coupons"):
         return _coupons
     return _aware if datetimes else None
-
-
-def _label_value(value: Any) -> frozenset[str]:
-    return value if type(value) is frozenset else _labels(value)
 
 
 def _aware(value: Any) -> Any:
