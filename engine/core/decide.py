@@ -117,7 +117,7 @@ def decide(
         all_rules=all_rules,
         raise_errors=raise_errors,
     )
-    return resolve(event, version, held, subtotal, currency, failures)
+    return resolve(event, version, held, subtotal, currency, failures, facts["item.all"])
 
 
 def _now(now: datetime | None) -> datetime:

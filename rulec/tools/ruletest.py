@@ -49,7 +49,7 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.explain import APPLIED, LOST, NOT_APPLICABLE, Explanation
 from rulec.engine.core.facts import Facts, flatten_facts
-from rulec.engine.core.rules import FixedDiscount_, PercentDiscount_
+from rulec.engine.core.rules import DISCOUNTS
 from rulec.engine.core.ruleset import RuleSet
 
 __all__ = ["ERROR", "FAIL", "PASS", "Failure", "TestRun", "facts_for", "run_tests", "summary"]
@@ -219,7 +219,7 @@ def _names(rules: RuleSet) -> dict[str, tuple[str, ...]]:
         for r in rules.rules_of(event, disabled=True):
             out.setdefault(r.name, []).append(r.name)
             for a in r.actions:
-                if isinstance(a, PercentDiscount_ | FixedDiscount_) and a.title != r.name:
+                if isinstance(a, DISCOUNTS) and a.title != r.name:
                     out.setdefault(a.title, []).append(r.name)
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
