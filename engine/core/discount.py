@@ -287,34 +287,52 @@ def _apply(
     totals: Sequence[Decimal],
 ) -> tuple[list[AppliedDiscount], list[LostRule]]:
     """The chosen discounts, applied in order, each never more than what is left of
-    the subtotal, nor of a line: a discount on lines takes its own amount off each
-    line; a discount on the whole order is shared over the lines in proportion to
-    what is left of each (:func:`~rulec.engine.core.money.allocate`: exact to the
-    cent). ``totals``: the lines' costs (none: no shares)."""
-    applied: list[AppliedDiscount] = []
+    the subtotal, nor of a line; then each one's share of each line (``totals``:
+    the lines' costs; none: no shares).
+
+    A discount on lines takes its own amount off each line. The discounts on
+    the whole order are shared over what the discounts on lines leave of each
+    line, in proportion (:func:`~rulec.engine.core.money.allocate`, exact to
+    the cent): their sum first, so that each line's share of the order's
+    discount does not depend on how many discounts make it up, then that
+    share split between them in the order they applied.
+    """
+    kept: list[tuple[_Row, Decimal, bool, list[Decimal] | None]] = []
     freed: list[LostRule] = []
     left = subtotal
-    remaining = list(totals)
+    remaining = list(totals)  # what the discounts on lines leave of each line
     for _rule, rows, _total in chosen:
         for row in rows:
             rule, _kind, _pct, amount, _text, capped, parts, _detail = row
             if left <= ZERO:
                 freed.append(_lost(rule, _FREE))
                 continue
+            shares = None
             if parts is not None:  # on lines: never more than what is left of each
                 shares = [min(p, r) for p, r in zip(parts, remaining, strict=True)]
                 taken = sum(shares, zero(currency))
+                if taken > left:  # nor than what is left of the order
+                    shares = allocate(left, shares, currency)
+                    taken = left
                 if not taken:
                     freed.append(_lost(rule, _FREE))
                     continue
                 if taken < amount:
-                    amount, capped = taken, True
-            else:
-                if amount > left:  # never more than what is left: the total stays >= 0
-                    amount, capped = left, True
-                shares = allocate(amount, remaining, currency) if remaining else []
-            if remaining:
+                    capped = True
+                amount = taken
                 remaining = [r - p for r, p in zip(remaining, shares, strict=True)]
-            applied.append(_applied(row, amount, capped, shares))
+            elif amount > left:  # never more than what is left: the total stays >= 0
+                amount, capped = left, True
+            kept.append((row, amount, capped, shares))
             left -= amount
+    whole = [k[1] for k in kept if k[3] is None]
+    if remaining and whole:
+        # the order's discounts over what is left of each line, then between them
+        pool = allocate(sum(whole, ZERO), remaining, currency)
+        for n, (row, amount, capped, shares) in enumerate(kept):
+            if shares is None:
+                shares = allocate(amount, pool, currency) if sum(pool, ZERO) else list(pool)
+                pool = [p - s for p, s in zip(pool, shares, strict=True)]
+                kept[n] = (row, amount, capped, shares)
+    applied = [_applied(row, amount, capped, shares or ()) for row, amount, capped, shares in kept]
     return applied, freed
