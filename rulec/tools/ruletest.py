@@ -23,6 +23,7 @@ from typing import Any
 from attrs import frozen
 
 from rulec.dsl.check.tests import facts_of
+from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.lower import literal, set_value
 from rulec.dsl.nodes import (
@@ -49,6 +50,7 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.explain import APPLIED, LOST, NOT_APPLICABLE, Explanation
 from rulec.engine.core.facts import Facts, flatten_facts
+from rulec.engine.core.money import line_total, zero
 from rulec.engine.core.rules import DISCOUNTS
 from rulec.engine.core.ruleset import RuleSet
 
@@ -125,7 +127,28 @@ def facts_for(test: RuleTest, vocabulary: Vocabulary) -> dict[str, Any]:
                 holder.setdefault("labels", set()).add(value)
             else:
                 holder[key] = value
+    _subtotal_of_lines(facts)
     return facts
+
+
+def _subtotal_of_lines(facts: dict[str, Any]) -> None:
+    """A test whose lines all have a price and that gives no subtotal: the order's
+    subtotal is what its lines cost (as an order backend adds them up)."""
+    lines = facts.get("item")
+    order = facts.get("order", {})
+    if not lines or "subtotal" in order:
+        return
+    currency = order.get("currency") or "EUR"
+    costs = []
+    for member in lines:
+        total, price = member.get("line_total"), member.get("unit_price")
+        if total is None and price is None:
+            return
+        if total is None:
+            total = line_total(member.get("quantity") or 1, price, currency)
+        costs.append(total)
+    if currency in MINOR_UNITS:
+        facts.setdefault("order", {})["subtotal"] = sum(costs, zero(currency))
 
 
 def _fact(fact: Condition, vocabulary: Vocabulary) -> tuple[str, str, Any]:
