@@ -41,6 +41,7 @@ from rulec.dsl.nodes import (
     LabelAction,
     LabelDecl,
     Name,
+    OnItems,
     Rule,
     Span,
     Window,
@@ -403,6 +404,9 @@ def label_uses(items: Iterable[Item]) -> tuple[set[tuple[str, str]], set[str], s
             elif isinstance(c, In):
                 tested.update(v.name for v in c.values if isinstance(v, Ident))
         for a in item.actions:
+            on = getattr(a, "items", None)  # a discount on the items with a label
+            if isinstance(on, OnItems) and on.label is not None:
+                tested.add(on.label.text)
             if isinstance(a, LabelAction):
                 written.add(a.label.text)
                 if a.preposition == "to":
