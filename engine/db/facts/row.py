@@ -305,15 +305,17 @@ def line_members(
         return tuple(
             Facts({key: f.row(line, currency, b) for key, f in _ITEM_VALUES}) for line in lines
         )
-    own = _labels_in_bulk(session, b, "order_item", lines, lambda line: line)
+    own = (
+        _labels_in_bulk(session, b, "order_item", lines, lambda line: line)
+        if "order_item" in b.holders  # a backend's lines may carry no labels
+        else [frozenset()] * len(lines)
+    )
     relation = b.ln.attr("item")
     sold = (
         _labels_in_bulk(session, b, "item", lines, lambda line: getattr(line, relation))
         if relation is not None and "item" in b.holders
         else [frozenset()] * len(lines)
     )
-    if "order_item" not in b.holders:
-        own = [frozenset()] * len(lines)
     members = []
     for n, line in enumerate(lines):
         facts = Facts({key: f.row(line, currency, b) for key, f in _ITEM_VALUES})
