@@ -4,6 +4,8 @@ SQLite and PostgreSQL, on the reference models and on a backend's own."""
 
 from __future__ import annotations
 
+import pathlib
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -12,7 +14,8 @@ from sqlalchemy import select
 import rulec
 from rulec.engine.db.attach import Engine
 from rulec.engine.db.basket import basket, render_basket
-from rulec.storage.models import AppliedDiscount, Item, Label, Order, OrderItem
+from rulec.engine.db.facts.row import load_facts
+from rulec.storage.models import AppliedDiscount, Customer, Item, Label, Order, OrderItem
 
 SHOP_RULES = """\
 rule "three for two" combinable on order_created then buy 2 get 1 free on items "Three for two" end
@@ -154,3 +157,58 @@ class TestReferenceModels:
             assert list(again) == ids
             # 25.00: 10% is 2.50, then 20% of the line, 5.00 (its cap per line)
             assert first == ([D("7.50")], D("7.50"))
+
+
+class TestDocs:
+    """The worked example of docs/discounts.md's 'Discounts on lines', as written."""
+
+    SECTION = (
+        (pathlib.Path(__file__).parents[2] / "docs" / "discounts.md")
+        .read_text("utf-8")
+        .split("\n## Discounts on lines\n", 1)[1]
+        .split("\n## ", 1)[0]
+    )
+
+    def test_the_documented_basket_is_what_the_engine_writes(self, sessions):
+        [rules] = re.findall(r"```rules\n(.*?)```", self.SECTION, re.S)
+        [shown] = re.findall(r"```text\n(.*?)```", self.SECTION, re.S)
+        engine = Engine(rulec.load_text(rules, "promotions.rules"))
+        engine.attach(sessions)
+        try:
+            with sessions.begin() as s:
+                socks, clearance = _label("Socks"), _label("Clearance")
+                dan = Customer(
+                    name="Dan", labels=[Label(name="Newsletter", entity_type="customer")]
+                )
+                sold = [
+                    ("Winter coat", 1, "80.00", [clearance]),
+                    ("Wool socks", 4, "6.00", [socks]),
+                    ("Cotton socks", 2, "4.50", [socks]),
+                    ("Scarf", 1, "30.00", []),
+                ]
+                o = Order(
+                    customer=dan,
+                    currency="EUR",
+                    items=[
+                        OrderItem(
+                            description=name,
+                            quantity=q,
+                            unit_price=D(price),
+                            item=Item(name=name, unit_price=D(price), labels=labels),
+                        )
+                        for name, q, price, labels in sold
+                    ],
+                )
+                s.add(o)
+            with sessions() as s:
+                o = s.get(Order, o.id)
+                text = render_basket(basket(o), "Dan (newsletter)")
+                assert text.replace(f"#{o.id} ", "#7 ") + "\n" == shown
+                facts = load_facts(s, o, engine.rules.keys_for("order_created"))
+                reasons = {
+                    r.rule: r.reason for r in engine.rules.explain("order_created", facts).rules
+                }
+        finally:
+            engine.detach(sessions)
+        said = " ".join(reasons["Socks 3 for 2"].split())
+        assert said in " ".join(self.SECTION.split())
