@@ -329,10 +329,15 @@ def _apply(
     if remaining and whole:
         # the order's discounts over what is left of each line, then between them
         pool = allocate(sum(whole, ZERO), remaining, currency)
+        unshared = len(whole)
         for n, (row, amount, capped, shares) in enumerate(kept):
             if shares is None:
-                shares = allocate(amount, pool, currency) if sum(pool, ZERO) else list(pool)
-                pool = [p - s for p, s in zip(pool, shares, strict=True)]
+                unshared -= 1
+                if unshared:  # its part of the pool; the last one takes what is left
+                    shares = allocate(amount, pool, currency)
+                    pool = [p - s for p, s in zip(pool, shares, strict=True)]
+                else:
+                    shares = pool
                 kept[n] = (row, amount, capped, shares)
     applied = [_applied(row, amount, capped, shares or ()) for row, amount, capped, shares in kept]
     return applied, freed

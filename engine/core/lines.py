@@ -25,9 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
-
-from attrs import frozen
+from typing import Any, NamedTuple
 
 from rulec.engine.core.money import allocate, line_total, percent_of, quantize, zero
 from rulec.engine.core.rules import BuyGet_, ItemsPercent_, PerItem_
@@ -37,8 +35,7 @@ __all__ = ["Line", "line_parts", "order_lines"]
 ZERO = Decimal(0)
 
 
-@frozen
-class Line:
+class Line(NamedTuple):
     """One line of an order as the policy reads it."""
 
     labels: frozenset[str]
