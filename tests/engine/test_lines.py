@@ -285,3 +285,21 @@ class TestLanguage:
             LABELS + 'on order_created then discount 10% on items with label Sockz "x"'
         )
         assert (d.code, d.suggestion) == ("R210", "did you mean 'Socks'?")
+
+    def test_a_discount_on_items_needs_an_event_with_lines(self):
+        from rulec.dsl.vocabulary import Entity, Event, Field, Type, Vocabulary
+
+        shop = Vocabulary(
+            entities=(
+                Entity(
+                    "order",
+                    (Field("subtotal", Type.MONEY), Field("currency", Type.CURRENCY)),
+                ),
+            ),
+            events=(Event("order_placed", ("order",)),),
+        )
+        [d] = rulec.check_text('on order_placed then buy 2 get 1 free on items "x"', vocabulary=shop)
+        assert d.code == "R216"
+        assert d.message == (
+            "a discount on items needs the order's lines, and event 'order_placed' has none"
+        )
