@@ -27,6 +27,7 @@ from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.lower import literal, set_value
 from rulec.dsl.nodes import (
+    BuyGet,
     Compare,
     Condition,
     EntityAction,
@@ -36,12 +37,15 @@ from rulec.dsl.nodes import (
     ExpectFigure,
     ExpectNoDiscount,
     ExpectRule,
+    FixedDiscount,
     HasLabel,
     Is,
     LabelAction,
+    PercentDiscount,
     RuleTest,
     SetField,
     Span,
+    TieredDiscount,
 )
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.sources import Analysis
@@ -55,6 +59,9 @@ from rulec.engine.core.rules import DISCOUNTS
 from rulec.engine.core.ruleset import RuleSet
 
 __all__ = ["ERROR", "FAIL", "PASS", "Failure", "TestRun", "facts_for", "run_tests", "summary"]
+
+#: The discount actions a test may expect (``expect discount 10% "VIP"``).
+DISCOUNT_NODES = (PercentDiscount, FixedDiscount, BuyGet, TieredDiscount)
 
 PASS = "pass"
 FAIL = "fail"
@@ -349,6 +356,15 @@ def _action(e: ExpectAction, d: Decision) -> Failure | None:
             for c in d.field_changes
         )
         actual = f"settings: {sets or 'none'}"
+    elif isinstance(a, DISCOUNT_NODES):
+        # ``expect discount 10% "VIP"``: a discount of that description applied,
+        # of that percentage when the action has one
+        pct = getattr(a, "percent", None)
+        happened = any(
+            x.description == a.title and (pct is None or x.percentage == pct) for x in d.applied
+        )
+        what = f"the discount '{a.title}'" + (f" ({pct}%)" if pct is not None else "") + " applied"
+        actual = _discounts(d)
     else:
         assert isinstance(a, EntityAction)
         shown = d.verdict.shown if d.verdict is not None else True

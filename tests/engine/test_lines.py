@@ -298,7 +298,9 @@ class TestLanguage:
             ),
             events=(Event("order_placed", ("order",)),),
         )
-        [d] = rulec.check_text('on order_placed then buy 2 get 1 free on items "x"', vocabulary=shop)
+        [d] = rulec.check_text(
+            'on order_placed then buy 2 get 1 free on items "x"', vocabulary=shop
+        )
         assert d.code == "R216"
         assert d.message == (
             "a discount on items needs the order's lines, and event 'order_placed' has none"
