@@ -280,6 +280,21 @@ class TestLanguage:
         )
         assert format_text(text) == text
 
+    @pytest.mark.parametrize(
+        ("action", "fix"),
+        [
+            ('buy 2 get 1 "x"', """write 'buy 2 get 1 free "x"'"""),
+            ('buy 3 for 2 items "x"', """write 'buy 3 for 2 "x"'"""),
+            (
+                'discount 10.00 EUR from 100.00 EUR 25.00 EUR from 200.00 EUR "x"',
+                """write 'discount 10.00 EUR from 100.00 EUR, 25.00 EUR from 200.00 EUR "x"'""",
+            ),
+        ],
+    )
+    def test_a_malformed_action_gets_its_fix(self, action, fix):
+        [d] = rulec.check_text(f"on order_created then {action}")
+        assert (d.code, d.suggestion) == ("R214", fix)
+
     def test_an_undeclared_item_label(self):
         [d] = rulec.check_text(
             LABELS + 'on order_created then discount 10% on items with label Sockz "x"'
