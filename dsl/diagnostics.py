@@ -74,6 +74,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R218": ("error", "list entity used without 'any', or 'any' on a single entity"),
     "R219": ("error", "value not among the field's values"),
     "R220": ("error", "entity cannot be compared as a whole"),
+    "R230": ("error", "entity has no coupon codes"),
+    "R231": ("error", "not a coupon code"),
     # R3xx: semantics
     "R301": ("error", "percentage out of range"),
     "R302": ("error", "amount must be positive"),

@@ -53,6 +53,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     Ident,
     In,
@@ -410,6 +411,8 @@ def _cond(c: Condition) -> str:
         return f"any {_cond(c.condition)}"
     if isinstance(c, HasLabel):
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {label_text(c.label.text)}"
+    if isinstance(c, HasCoupon):
+        return f'{c.entity.text} {"lacks" if c.negated else "has"} coupon "{c.code.text}"'
     if isinstance(c, HasAnyLabel):
         names = ", ".join(label_text(n.text) for n in c.labels)
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} any label of {names}"

@@ -52,6 +52,7 @@ from rulec.dsl.vocabulary import (
     Type,
     Vocabulary,
     absent_key,
+    coupons_key,
     fact_key,
     labels_key,
     many_key,
@@ -270,6 +271,11 @@ class _Lowering:
         key = self.read(labels_key(node.entity.text))
         return HasLabel(key, node.label.text, node.negated, span=node.span)
 
+    def lower_HasCoupon(self, node: nodes.HasCoupon) -> Condition:
+        """A code entered: a member of the entity's codes, in capitals (as the facts hold them)."""
+        key = self.read(coupons_key(node.entity.text))
+        return HasLabel(key, node.code.text.upper(), node.negated, span=node.span)
+
     def lower_HasAnyLabel(self, node: nodes.HasAnyLabel) -> Condition:
         key = self.read(labels_key(node.entity.text))
         names = tuple(dict.fromkeys(n.text for n in node.labels))
@@ -339,6 +345,7 @@ _LOWER: dict[type, Any] = {
         nodes.Or,
         nodes.Not,
         nodes.HasLabel,
+        nodes.HasCoupon,
         nodes.HasAnyLabel,
         nodes.Compare,
         nodes.Between,

@@ -41,6 +41,7 @@ __all__ = [
     "FieldRef",
     "FixedDiscount",
     "HasAnyLabel",
+    "HasCoupon",
     "HasLabel",
     "Ident",
     "In",
@@ -203,6 +204,16 @@ class HasLabel(Condition):
 
     entity: Name
     label: Name
+    negated: bool = False
+
+
+@frozen
+class HasCoupon(Condition):
+    """``order has coupon "SPRING10"`` (``negated``: ``order lacks coupon …``): the
+    customer entered the code; codes are compared without regard to case."""
+
+    entity: Name
+    code: Name
     negated: bool = False
 
 

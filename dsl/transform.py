@@ -36,6 +36,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     Ident,
     In,
@@ -248,6 +249,12 @@ class ToAst(Transformer[Token, Any]):
 
     def lacks_label(self, meta: Any, entity: Name, label: Name) -> HasLabel:
         return HasLabel(entity, label, True, span=self._span(meta))
+
+    def has_coupon(self, meta: Any, entity: Name, code: Name) -> HasCoupon:
+        return HasCoupon(entity, code, span=self._span(meta))
+
+    def lacks_coupon(self, meta: Any, entity: Name, code: Name) -> HasCoupon:
+        return HasCoupon(entity, code, True, span=self._span(meta))
 
     def has_any_label(self, meta: Any, entity: Name, *labels: Name) -> HasAnyLabel:
         return HasAnyLabel(entity, labels, span=self._span(meta))

@@ -7,6 +7,7 @@ stages read.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rulec.dsl.check.context import Context, did_you_mean, walk
@@ -19,6 +20,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     Ident,
     In,
@@ -309,6 +311,8 @@ def stage_names(ctx: Context) -> None:
                 if entity is not None:
                     for lab in (c.label,) if isinstance(c, HasLabel) else c.labels:
                         _label(ctx, entity, lab)
+            elif isinstance(c, HasCoupon):
+                _coupon(ctx, rule, c, within)
             elif isinstance(c, Is):
                 _is(ctx, rule, c, within)
             elif isinstance(c, Compare | Between | In):
@@ -325,6 +329,35 @@ def stage_names(ctx: Context) -> None:
                     )
         for action in rule.actions:
             _action_names(ctx, rule, action)
+
+
+#: What a coupon code may hold: letters, digits, '-' and '_', at most 64 of them.
+COUPON_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _coupon(ctx: Context, rule: Rule, c: HasCoupon, within: bool) -> None:
+    """``order has coupon "SPRING10"``: an entity that carries codes; a code one can type."""
+    entity = _entity(ctx, rule, c.entity, within=within)
+    if entity is not None and not entity.coupons:
+        carriers = [e.name for e in ctx.vocabulary.entities if e.coupons]
+        ctx.report(
+            "R230",
+            f"'{entity.name}' does not carry coupon codes",
+            c.entity.span,
+            f"coupon codes are entered on the {carriers[0]}: write "
+            f"'{carriers[0]} has coupon \"{c.code.text}\"'"
+            if carriers
+            else "the vocabulary declares no entity with coupon codes (coupons = true)",
+        )
+    if COUPON_CODE.fullmatch(c.code.text) is None:
+        cleaned = re.sub(r"[^A-Za-z0-9_-]+", "", c.code.text.replace(" ", "-"))[:64]
+        ctx.report(
+            "R231",
+            f"'{c.code.text}' is not a coupon code: codes are letters, digits, '-' and '_', "
+            "at most 64",
+            c.code.span,
+            f'write "{cleaned}"' if cleaned else None,
+        )
 
 
 def _operator_fix(comparison: str | None, typed: str, meant: str) -> str:

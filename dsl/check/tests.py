@@ -29,6 +29,7 @@ from rulec.dsl.nodes import (
     ExpectFigure,
     ExpectRule,
     FixedDiscount,
+    HasCoupon,
     HasLabel,
     Is,
     Name,
@@ -122,7 +123,7 @@ def facts_of(given: Condition) -> list[Condition]:
 
 def _subject(fact: Condition) -> str | None:
     """The entity a plain fact is about, or None when it is not a plain fact."""
-    if isinstance(fact, HasLabel) and not fact.negated:
+    if isinstance(fact, HasLabel | HasCoupon) and not fact.negated:
         return fact.entity.text
     if isinstance(fact, Compare) and fact.op.text == "=":
         return fact.field.entity.text

@@ -21,6 +21,7 @@ from rulec.engine.core.rules import LabelChange_
 
 __all__ = [
     "AppliedDiscount",
+    "CouponOutcome",
     "Decision",
     "FieldChange",
     "Figures",
@@ -75,6 +76,30 @@ class FieldChange:
     rule: str
     file: str
     line: int
+
+
+@frozen
+class CouponOutcome:
+    """What became of one coupon code the customer entered: applied, or why not.
+
+    ``reason_code`` is stable, for a backend to act on or translate:
+    ``applied``; ``unknown`` (no rule of the event takes the code);
+    ``not_yet_valid`` / ``expired`` (its rules' windows); ``limit_reached``,
+    ``customer_limit_reached``, ``budget_spent`` (usage limits, see
+    :mod:`rulec.engine.db.limits`); ``conditions_not_met`` (the rest of its
+    rule's condition, named in ``reason``); ``lost`` (to a better or an
+    exclusive discount, named in ``reason``). ``reason`` says it in business
+    words; ``rule`` is the rule the outcome is about, if any.
+    """
+
+    code: str
+    reason_code: str
+    reason: str
+    rule: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.reason_code == "applied"
 
 
 @frozen
@@ -189,6 +214,8 @@ class Decision:
     field_changes: tuple[FieldChange, ...] = field(default=(), converter=tuple)
     #: On a listing event, whether the candidate is shown and which rule decided.
     verdict: Verdict | None = None
+    #: What became of each coupon code entered on the order, by code.
+    coupons: tuple[CouponOutcome, ...] = field(default=(), converter=tuple)
     #: What each line of the order costs, by its place in ``item.all``; empty when
     #: the facts have no lines, or lines that do not add up to the subtotal.
     line_totals: tuple[Decimal, ...] = field(default=(), converter=tuple)

@@ -202,10 +202,11 @@ def resolve(
     subtotal: Decimal,
     currency: str,
     errors: Sequence[RuleFailure] = (),
+    refused: Sequence[LostRule] = (),
     items: Sequence[Mapping[str, Any]] = (),
 ) -> Decision:
-    """The decision the policy makes from the ``matched`` rules, already in its order.
-
+    """The decision the policy makes from the ``matched`` rules, already in its order;
+    ``refused``: the records of matching rules the database shell refused a use;
     ``items``: the order's lines (``item.all``), for the discounts on lines and
     for each line's share of the order's discount.
     """
@@ -216,8 +217,10 @@ def resolve(
         lines, unusable = order_lines(items, currency, subtotal)
     totals = [line.total for line in lines] if not unusable else []
     if not matched:
-        return Decision(event, version, currency, subtotal, errors=errors, line_totals=totals)
-    losses: list[LostRule] = []
+        return Decision(
+            event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
+        )
+    losses: list[LostRule] = list(refused)
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
     for r in matched:
         rows, reason, line = _offer(r, subtotal, currency, lines, unusable)

@@ -20,7 +20,6 @@ what ``RuleSet.evaluate`` gives for the same facts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,9 @@ from rulec.engine.core.rules import (
     Rule_,
     SetField_,
 )
+from rulec.engine.core.wording import instant as _instant
+from rulec.engine.core.wording import value_words as _value
+from rulec.engine.core.wording import words
 
 if TYPE_CHECKING:
     from rulec.engine.core.ruleset import RuleSet
@@ -120,7 +122,8 @@ class Explanation:
             )
         else:
             head += f"no discount: total {d.total_amount} {d.currency}"
-        return "\n".join([head, *(f"  {r.text()}" for r in self.rules)])
+        coupons = [f"  coupon {c.code} ({c.reason_code}): {c.reason}" for c in d.coupons]
+        return "\n".join([head, *coupons, *(f"  {r.text()}" for r in self.rules)])
 
 
 class _Listener(Tracer):
@@ -264,26 +267,3 @@ def _did(r: Rule_, d: Decision) -> str:
                 if c.rule == r.name and (c.entity, c.field) == (a.entity, a.field):
                     done.append(f"sets {a.entity} {a.field.replace('_', ' ')} to {a.value}")
     return "; ".join(done)
-
-
-_KEY = re.compile(r"\b([a-z]\w*)\.([a-z]\w*)\b")
-
-
-def words(text: str) -> str:
-    """Fact keys in words: ``order.subtotal >= 50.00`` → ``order subtotal >= 50.00``."""
-    return _KEY.sub(lambda m: f"{m[1]} {m[2].replace('_', ' ')}", text)
-
-
-def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _value(value: Any) -> str:
-    """A fact's value as an analyst reads it."""
-    if value is None:
-        return "none"
-    if isinstance(value, frozenset | set):
-        return ", ".join(sorted(map(str, value))) or "none"
-    if isinstance(value, datetime):
-        return _instant(value)
-    return str(value)

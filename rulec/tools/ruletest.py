@@ -38,6 +38,7 @@ from rulec.dsl.nodes import (
     ExpectNoDiscount,
     ExpectRule,
     FixedDiscount,
+    HasCoupon,
     HasLabel,
     Is,
     LabelAction,
@@ -130,8 +131,8 @@ def facts_for(test: RuleTest, vocabulary: Vocabulary) -> dict[str, Any]:
                 holder = member
             else:
                 holder = facts.setdefault(entity, {})
-            if key == "labels":
-                holder.setdefault("labels", set()).add(value)
+            if key in ("labels", "coupons"):
+                holder.setdefault(key, set()).add(value)
             else:
                 holder[key] = value
     _subtotal_of_lines(facts)
@@ -162,6 +163,8 @@ def _fact(fact: Condition, vocabulary: Vocabulary) -> tuple[str, str, Any]:
     """(entity, field, value) of one plain fact: a label, or a field's value."""
     if isinstance(fact, HasLabel):
         return fact.entity.text, "labels", fact.label.text
+    if isinstance(fact, HasCoupon):
+        return fact.entity.text, "coupons", fact.code.text
     if isinstance(fact, Is):
         entity = vocabulary.entity(fact.entity.text)
         assert entity is not None and entity.identity is not None

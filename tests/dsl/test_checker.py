@@ -169,6 +169,8 @@ EVERY_CODE = [
     ),
     ("R219", None, when("order status is confirmd"), "confirmd", "did you mean 'confirmed'?"),
     ("R220", None, when("customer is Bob"), "customer is", "compare one of its fields"),
+    ("R230", None, when('customer has coupon "X1"'), "customer has", 'order has coupon "X1"'),
+    ("R231", None, when('order has coupon "X 1"'), '"X 1"', 'write "X-1"'),
     ("R301", None, LABELS + 'on order_created then discount 100.5% "x"', "discount", "not 100.5%"),
     (
         "R302",
