@@ -130,7 +130,8 @@ def decide(
     refusals: Sequence[LostRule] = ()
     if refused:
         held, refusals = refuse(held, refused)
-    d = resolve(event, version, held, subtotal, currency, failures, refusals)
+    items = facts.get("item.all", ())  # not through Facts.__missing__: no lines is common
+    d = resolve(event, version, held, subtotal, currency, failures, refusals, items)
     codes = facts.get("order.coupons")
     if codes:
         rules = [c.rule for c in plan.every]

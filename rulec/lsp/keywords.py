@@ -84,10 +84,20 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "the subject it runs over.",
         "label Customer_VIP for customer\non daily for customer …",
     ),
+    "free": (
+        "In `buy N get M free`: of every N + M matching units, M are free (the cheapest), "
+        "as often as the basket allows.",
+        'buy 2 get 1 free on items with label Socks "3 for 2"',
+    ),
     "from": (
         "A block rule's validity window starts (`from START until END`); in "
-        "`remove label NAME from ENTITY`, the entity.",
+        "`remove label NAME from ENTITY`, the entity; in a tiered discount, a tier's "
+        "threshold (`10.00 EUR from 100.00 EUR`).",
         "from 2026-11-27 until 2026-11-30 Europe/Paris",
+    ),
+    "get": (
+        "In `buy N get M free`: how many units are free in every group.",
+        'buy 2 get 1 free on items "3 for 2"',
     ),
     "given": (
         "In a test, facts of the example order, as conditions that hold.",
@@ -107,6 +117,15 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "or a yes/no value.",
         "when order status is paid",
     ),
+    "item": (
+        "In `discount AMOUNT CURRENCY per item`: that amount off every unit of the lines.",
+        'discount 2.00 EUR per item on items with label Socks "Socks deal"',
+    ),
+    "items": (
+        "`on items` (every line) or `on items with label NAME`: the order's lines a discount, "
+        "or `buy`, is on. A line's labels are its own and its catalog item's.",
+        'discount 20% on items with label Clearance "Clearance sale"',
+    ),
     "label": (
         "`label NAME, … for ENTITY` declares labels; in a condition, `has label NAME`; in an "
         "action, `add label NAME to ENTITY`, `remove label NAME from ENTITY`.",
@@ -115,6 +134,11 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
     "lacks": (
         "`ENTITY lacks label NAME`: the entity does not carry the label.",
         "when customer lacks label Customer_Trial",
+    ),
+    "line": (
+        "In `up to AMOUNT CURRENCY per line`: the cap is on each line's part of a discount "
+        "on items (R352 elsewhere).",
+        'discount 20% on items up to 5.00 EUR per line "Clearance sale"',
     ),
     "lost": (
         'In a test, `expect lost "RULE" [to "RULE"]`: the rule\'s condition held but it lost.',
@@ -135,12 +159,18 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "when customer has any label of Gold, Silver",
     ),
     "on": (
-        "Starts a rule (or a test's event): the event it runs on.",
+        "Starts a rule (or a test's event): the event it runs on; in a discount, `on items`: "
+        "the lines it is on.",
         'on order_created when … then discount 10% "…"',
     ),
     "or": (
         "One of the conditions must hold. Mixing `and` and `or` without parentheses warns (R312).",
         "when customer has label Gold or customer has label Silver",
+    ),
+    "per": (
+        "In `discount AMOUNT CURRENCY per item` (off every unit) and `up to AMOUNT CURRENCY "
+        "per line` (a cap on each line's part).",
+        'discount 2.00 EUR per item on items with label Socks "Socks deal"',
     ),
     "priority": (
         "A block rule setting: a whole number; a higher number is considered first (default 0).",
@@ -176,6 +206,10 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         'discount 15% up to 30.00 EUR "Black Friday VIP"',
     ),
     "when": ("Starts a rule's conditions.", "on order_created when order subtotal >= 50.00 then …"),
+    "with": (
+        "In `on items with label NAME`: only the lines whose item has that label.",
+        'discount 20% on items with label Clearance "Clearance sale"',
+    ),
 }
 
 

@@ -100,7 +100,7 @@ def _line_total(member: Mapping[str, Any], currency: Any) -> Decimal | None:
 
 def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """The basket ``decision`` gives the order: its lines with their shares of the
-    discount (split as the engine writes them, :func:`~rulec.engine.core.money.allocate`),
+    discount (``Decision.line_discounts``, as the engine writes them),
     the subtotal, each applied discount, the total, and what became of each coupon
     code entered; as JSON values."""
     d = decision
@@ -108,10 +108,12 @@ def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dic
     members = next((facts.get(e) for e in event.many if isinstance(facts.get(e), list)), None)
     if members:
         totals = [m.get("line_total") or Decimal(0) for m in members]
-        try:
-            shares = allocate(d.discount_amount, totals, d.currency)
-        except ValueError:  # lines worth nothing, or a currency rulec does not know
-            shares = [Decimal(0)] * len(totals)
+        shares = list(d.line_discounts)  # each line's share, as the decision worked it out
+        if len(shares) != len(totals):  # lines without a price: the decision has no shares
+            try:
+                shares = allocate(d.discount_amount, totals, d.currency)
+            except ValueError:  # lines worth nothing, or a currency rulec does not know
+                shares = [Decimal(0)] * len(totals)
         for m, total, share in zip(members, totals, shares, strict=True):
             lines.append(
                 {

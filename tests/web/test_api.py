@@ -153,6 +153,22 @@ class TestDecide:
         assert statuses["vip.rules:7"] == "applied"
         assert statuses["orders.rules:11"] == "not applicable"
 
+    def test_a_discount_on_lines_is_on_its_lines(self, client):
+        text = VIP_TEXT + (
+            "label Hats for item\n"
+            'on order_created then buy 2 get 1 free on items with label Hats "3 for 2"\n'
+        )
+        order = {
+            "order": {"currency": "EUR"},
+            "item": [
+                {"name": "Coat", "unit_price": "80.00", "quantity": 1},
+                {"name": "Hats", "unit_price": "6.00", "quantity": 3, "labels": ["Hats"]},
+            ],
+        }
+        basket = decide(client, order, text).json()["basket"]
+        shares = [(x["name"], x["discount"], x["total"]) for x in basket["lines"]]
+        assert shares == [("Coat", "0.00", "80.00"), ("Hats", "6.00", "12.00")]
+
     def test_the_explanation_is_the_one_rulec_explain_prints(self, client):
         facts = {
             "customer": {"labels": {"Customer_VIP"}, "order_count": 3},
