@@ -77,7 +77,7 @@ def decide(
     with the refusal's reason. The decision says what became of each coupon
     code entered on the order (``Decision.coupons``).
     """
-    ev = rule_set.event(event)
+    ev = rule_set._events.get(event)  # rule_set.event(event), without the call
     if ev is None:
         raise unknown_event(event, rule_set.event_keys())
     door = rule_set._doors.get(event) or rule_set.door(event)
@@ -88,7 +88,7 @@ def decide(
     subtotal = facts["order.subtotal"]
     currency = facts["order.currency"]
     version = rule_set.version
-    plan = rule_set.plan(event)
+    plan = rule_set._plans.get(event) or rule_set.plan(event)
     if ev.kind is Kind.LISTING and ev.subject is not None:
         currency = currency or "EUR"
         if type(subtotal) is not Decimal:

@@ -239,7 +239,7 @@ class Decision:
         _set(self, "discount_amount", amount)
         _set(self, "discount_description", description)
         _set(self, "total_amount", total)
-        _set(self, "line_discounts", _line_discounts(self))
+        _set(self, "line_discounts", _line_discounts(self) if self.line_totals else ())
 
     def __copy__(self) -> Decision:
         return self  # immutable
