@@ -27,7 +27,7 @@ from typing import Any
 
 from attrs import field, frozen
 from sqlalchemy import Connection, Integer, bindparam, literal, select, union_all
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
@@ -109,7 +109,11 @@ class OrderBatches:
         label_entities: Iterable[str] = (),
         base: Mapping[str, Any] | None = None,
         binding: Binding = REFERENCE,
+        where: ColumnElement[bool] | None = None,
     ) -> None:
+        """``where``: only the orders it selects (a condition on the rows of
+        ``binding.orders``), as back-testing reads them; the statements of a
+        page then read the facts of those orders alone."""
         b = self.binding = binding
         keys = frozenset(keys)
         self.base = Facts(base or {})
@@ -122,20 +126,24 @@ class OrderBatches:
             by_batch.setdefault(ORDER_FACTS[key].batch, []).append(key)
         self.page_keys = tuple(by_batch.pop(Batch.PAGE, ()))
         #: The first page (from the start: ``last`` None), and the pages after ``last``.
-        self.first = (
-            select(
-                orders.c.id,
-                orders.c.customer_id,
-                orders.c.agent_id,
-                orders.c.status,
-                *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
-            )
-            .order_by(orders.c.id)
-            .limit(bindparam("n"))
+        first = select(
+            orders.c.id,
+            orders.c.customer_id,
+            orders.c.agent_id,
+            orders.c.status,
+            *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
         )
+        if where is not None:
+            first = first.where(where)
+        self.first = first.order_by(orders.c.id).limit(bindparam("n"))
         self.page = self.first.where(orders.c.id > bindparam("last", type_=orders.c.id.type))
         in_range = orders.c.id.between(lo, hi)
         lines = b.lines
+        #: The lines of the page's orders.
+        lines_in_range: ColumnElement[bool] = lines.c.order_id.between(lo, hi)
+        if where is not None:  # the page's orders only (their ids), not every order of its range
+            in_range = orders.c.id.in_(bindparam("ids", expanding=True))
+            lines_in_range = lines.c.order_id.in_(bindparam("ids", expanding=True))
         #: (keys, statement) of the statements of one kind of fact each: (order id, values).
         self.groups: list[tuple[tuple[str, ...], Any]] = []
         for kind, group in by_batch.items():
@@ -143,7 +151,7 @@ class OrderBatches:
             if kind is Batch.LINES:  # the lines' aggregates, grouped by order
                 query = (
                     select(lines.c.order_id, *(f.part(b) for f in facts if f.part))
-                    .where(lines.c.order_id.between(lo, hi))
+                    .where(lines_in_range)
                     .group_by(lines.c.order_id)
                 )
             elif kind is Batch.AGENT:  # the agent's columns, joined
@@ -168,9 +176,15 @@ class OrderBatches:
         self.label_queries: dict[str, Any] = {}
         for entity in dict.fromkeys(label_entities):
             column = b.labels.holder_column(entity)
-            which = column.between(lo, hi) if entity == "order" else column.in_(of_batch[entity])
+            if entity == "order":
+                which = (
+                    column.between(lo, hi)
+                    if where is None
+                    else column.in_(bindparam("ids", expanding=True))
+                )
+            else:
+                which = column.in_(of_batch[entity])
             self.label_queries[entity] = label_pairs(b, entity, which)
-        lines_in_range = lines.c.order_id.between(lo, hi)
         member_keys = tuple(k for k in ITEM_FACTS if k != "item.labels")
         self.member_keys = member_keys
         self.lines = (
@@ -210,7 +224,7 @@ class OrderBatches:
         if not found:
             return Page([], [], {})
         ids = [r[0] for r in found]
-        bounds = {"lo": ids[0], "hi": ids[-1]}
+        bounds = {"lo": ids[0], "hi": ids[-1], "ids": ids}
         labels = {
             entity: _label_map(conn, query, bounds) for entity, query in self.label_queries.items()
         }
