@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
-from sqlalchemy import Connection, Engine, and_, func, select, text, true
+from sqlalchemy import Connection, Engine, Select, and_, false, func, select, text, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from rulec.dsl.vocabulary import Kind
@@ -43,7 +43,7 @@ from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.catalog import ORDER_FACTS
 from rulec.engine.db.facts.row import BASE_KEYS
 from rulec.engine.db.facts.sql import OrderRef
-from rulec.engine.db.sqlcond import any_of, rule_predicate
+from rulec.engine.db.sqlcond import any_of, fact_columns, rule_predicate
 
 __all__ = [
     "Decided",
@@ -53,6 +53,7 @@ __all__ = [
     "count_inexact",
     "count_orders",
     "decide_stored",
+    "every_order",
     "read_only",
     "select_orders",
     "stored_totals",
@@ -94,49 +95,83 @@ def _utc(value: datetime) -> datetime:
 class Selection:
     """Which orders are read: those of the period at least one rule can hold for."""
 
-    #: The candidates: the period and any rule's predicate.
-    where: ColumnElement[bool]
-    #: The period alone.
+    #: The candidates' ids, in id order: the period and any rule's predicate.
+    ids: Select[Any]
+    #: The period alone, on the rows of the binding's orders.
     period: ColumnElement[bool]
-    #: The rules SQL cannot say exactly (their names), and their predicates (supersets).
+    #: The rules SQL cannot say exactly (their names).
     inexact: tuple[str, ...]
-    inexact_where: ColumnElement[bool]
+    #: How many orders of the period only those rules may hold for.
+    inexact_count: Select[Any]
     #: Facts the rules read that no batch loads (a project's own field): they read as None.
     unloaded: tuple[str, ...]
 
 
 def _rules(rule_set: RuleSet, event: str) -> list[Any]:
+    ev = rule_set.event(event)
+    if ev is None or ev.kind is Kind.LISTING or "order" not in ev.entities:
+        raise NotAnOrderEvent(f"{event!r} is not an event about an order")
     return rule_set.rules_of(event)
 
 
 def select_orders(
     rule_sets: Sequence[RuleSet], event: str, period: Period, binding: Binding = REFERENCE
 ) -> Selection:
-    """The orders of ``period`` that one rule of ``rule_sets`` (on ``event``) can hold for."""
-    ref = OrderRef.of(binding.orders)
+    """The orders of ``period`` that one rule of ``rule_sets`` (on ``event``) can hold for.
+
+    The statement reads each order once, with every scalar fact the rules
+    test computed once (a subquery the databases do not flatten: ``OFFSET
+    0``), and tests the rules' predicates on those columns.
+    """
+    orders = binding.orders
+    rules = [r for rs in rule_sets for r in _rules(rs, event)]
+    keys = fact_columns(r.condition for r in rules)
+    ref0 = OrderRef.of(orders)
+    own = ("id", "customer_id", "agent_id", "created_at", "subtotal", "currency", "status",
+           "wedding_date")  # fmt: skip
+    within = period.sql(ref0)
+    rows = (
+        select(
+            *(orders.c[name] for name in own),
+            *(ORDER_FACTS[k].sql(binding, ref0).label(f"fact_{n}") for n, k in enumerate(keys)),
+        )
+        .where(within)
+        .offset(0)  # computed once per order: not merged into the statement around it
+        .subquery("candidate")
+    )
+    ref = OrderRef.of(rows)
+    columns = {k: rows.c[f"fact_{n}"] for n, k in enumerate(keys)}
     exact: list[ColumnElement[bool]] = []
     loose: list[ColumnElement[bool]] = []
     inexact: list[str] = []
     unloaded: set[str] = set()
-    for rule_set in rule_sets:
-        ev = rule_set.event(event)
-        if ev is None or ev.kind is Kind.LISTING or "order" not in ev.entities:
-            raise NotAnOrderEvent(f"{event!r} is not an event about an order")
-        for rule in _rules(rule_set, event):
-            p = rule_predicate(rule, binding, ref)
-            unloaded.update(k for k in rule.facts if k not in _LOADED and k.startswith("order."))
-            if p.exact:
-                exact.append(p.sql)
-            else:
-                loose.append(p.sql)
-                inexact.append(rule.name)
-    within = period.sql(ref)
+    for rule in rules:
+        p = rule_predicate(rule, binding, ref, columns)
+        unloaded.update(k for k in rule.facts if k not in _LOADED and k.startswith("order."))
+        if p.exact:
+            exact.append(p.sql)
+        else:
+            loose.append(p.sql)
+            inexact.append(rule.name)
     return Selection(
-        and_(within, any_of([*exact, *loose])),
+        select(rows.c.id).where(any_of([*exact, *loose])).order_by(rows.c.id),
         within,
         tuple(dict.fromkeys(inexact)),
-        and_(within, any_of(loose)),
+        select(func.count()).select_from(rows).where(any_of(loose)),
         tuple(sorted(unloaded)),
+    )
+
+
+def every_order(period: Period, binding: Binding = REFERENCE) -> Selection:
+    """Every order of ``period``, as if a rule could hold for each (to compare with)."""
+    orders = binding.orders
+    within = period.sql(OrderRef.of(orders))
+    return Selection(
+        select(orders.c.id).where(within).order_by(orders.c.id),
+        within,
+        (),
+        select(func.count()).where(false()),
+        (),
     )
 
 
@@ -166,12 +201,10 @@ def decide_stored(
     holders = ("order", "customer", "agent")
     fact_labels = tuple(e for e in holders if f"{e}.labels" in keys)
     base = Facts({k: frozenset() if k.endswith(".labels") else None for k in fact_keys})
-    batches = OrderBatches(keys, fact_labels, base, binding, where=selection.where)
-    last = None
-    while True:
-        found = batches.read(conn, last, page)
-        if not found.rows:
-            return
+    batches = OrderBatches(keys, fact_labels, base, binding, by_ids=True)
+    streamed = conn.execution_options(stream_results=True, yield_per=page)
+    for chunk in streamed.execute(selection.ids).partitions(page):
+        found = batches.read_ids(conn, [r[0] for r in chunk])
         out = []
         for row in found.rows:
             facts = found.facts(row, fact_labels)
@@ -186,7 +219,6 @@ def decide_stored(
                     problems.append(str(e))
             out.append(Decided(row.id, facts, tuple(decisions), tuple(problems)))
         yield out
-        last = found.ids[-1]
 
 
 def count_orders(conn: Connection, where: ColumnElement[bool], binding: Binding = REFERENCE) -> int:
@@ -200,7 +232,7 @@ def count_inexact(conn: Connection, selection: Selection, binding: Binding = REF
     may hold for them."""
     if not selection.inexact:
         return 0
-    return count_orders(conn, selection.inexact_where, binding)
+    return int(conn.execute(selection.inexact_count).scalar_one())
 
 
 def stored_totals(

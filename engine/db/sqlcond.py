@@ -25,7 +25,7 @@ marked inexact (:attr:`Predicate.exact`); the engine decides those orders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -68,13 +68,16 @@ from rulec.dsl.lowered import (
 )
 from rulec.engine.core.rules import Rule_
 from rulec.engine.db.facts.binding import Binding
-from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, aware, midnight, money
+from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS, Batch, aware, midnight, money
 from rulec.engine.db.facts.sql import OrderRef, line_currency
 
 __all__ = [
+    "COSTLY",
+    "SCALAR_FACTS",
     "Predicate",
     "any_of",
     "condition_predicate",
+    "fact_columns",
     "rule_predicate",
     "window_predicate",
 ]
@@ -114,9 +117,15 @@ class Predicate:
     exact: bool
 
 
-def rule_predicate(rule: Rule_, b: Binding, ref: OrderRef) -> Predicate:
-    """The orders (rows of ``ref``) ``rule`` holds for, its validity window included."""
-    found = condition_predicate(rule.condition, b, ref)
+def rule_predicate(
+    rule: Rule_, b: Binding, ref: OrderRef, facts: Mapping[str, _Col] | None = None
+) -> Predicate:
+    """The orders (rows of ``ref``) ``rule`` holds for, its validity window included.
+
+    ``facts``: columns holding the SQL expressions of some facts of the order,
+    computed once per row (see :func:`fact_columns`); the others are written out.
+    """
+    found = condition_predicate(rule.condition, b, ref, facts)
     window = window_predicate(rule, ref)
     if window is None:
         return found
@@ -136,12 +145,17 @@ def window_predicate(rule: Rule_, ref: OrderRef) -> _Col | None:
     return or_(ref.created_at.is_(None), and_(*parts))
 
 
-def condition_predicate(condition: Condition | None, b: Binding, ref: OrderRef) -> Predicate:
+def condition_predicate(
+    condition: Condition | None,
+    b: Binding,
+    ref: OrderRef,
+    facts: Mapping[str, _Col] | None = None,
+) -> Predicate:
     """``condition`` (None: it always holds) as a predicate over the rows of ``ref``."""
     if condition is None:
         return Predicate(true(), True)
     t = _Translate(b, ref)
-    sql = t.node(condition, True, _Scope.order(b, ref))
+    sql = t.node(condition, True, _Scope.order(b, ref, facts or {}))
     return Predicate(sql, t.exact)
 
 
@@ -163,15 +177,16 @@ class _Scope:
     labels: Callable[[str, str], _Col]
 
     @classmethod
-    def order(cls, b: Binding, ref: OrderRef) -> _Scope:
+    def order(cls, b: Binding, ref: OrderRef, columns: Mapping[str, _Col]) -> _Scope:
         def fact(key: str) -> _Fact:
             f = ORDER_FACTS.get(key)
-            if f is None or key.endswith(".labels") or key == "item.all":
+            if f is None or key not in SCALAR_FACTS:
                 raise _Relaxed(key)
             kind = _KINDS.get(f.decode, "plain")
             if key in _BOOLEAN:
                 kind = "bool"
-            return _Fact(f.sql(b, ref), kind)
+            column = columns.get(key)
+            return _Fact(f.sql(b, ref) if column is None else column, kind)
 
         def labels(key: str, name: str) -> _Col:
             holder = key.partition(".")[0]
@@ -205,6 +220,38 @@ class _Scope:
         return cls(fact, labels)
 
 
+#: The order facts whose SQL expression is one value (not labels, not the lines).
+SCALAR_FACTS = frozenset(
+    k for k, f in ORDER_FACTS.items() if f.batch not in (Batch.LABELS, Batch.ITEMS)
+)
+
+
+#: Facts too costly to compute for every order when few orders need them: they are
+#: left in the predicates, tested after the cheaper tests of their rule.
+COSTLY = frozenset({"customer.order_count"})
+
+
+def fact_columns(conditions: Iterable[Condition | None]) -> list[str]:
+    """The scalar order facts ``conditions`` read outside ``any item`` (but the
+    :data:`COSTLY` ones), in catalog order: a statement may compute each once
+    per order (:func:`rule_predicate`'s ``facts``)."""
+    found: set[str] = set()
+    for c in conditions:
+        if c is not None:
+            _scalars(c, found)
+    return [k for k in ORDER_FACTS if k in found and k not in COSTLY]
+
+
+def _scalars(node: Condition, found: set[str]) -> None:
+    if isinstance(node, AllOf | AnyOf):
+        for o in node.operands:
+            _scalars(o, found)
+    elif isinstance(node, Negation):
+        _scalars(node.operand, found)
+    elif isinstance(node, Atom) and node.key in SCALAR_FACTS:
+        found.add(node.key)
+
+
 _KINDS: dict[Any, str] = {money: "money", midnight: "date", aware: "instant"}
 _BOOLEAN = frozenset(
     {"order.placed_by_customer", "order.created_by_agent", "customer.absent", "agent.absent"}
@@ -221,8 +268,9 @@ class _Translate:
         self.lines = 0
 
     def node(self, node: Condition, positive: bool, scope: _Scope) -> _Col:
-        if isinstance(node, AllOf):
-            return and_(*(self.node(o, positive, scope) for o in node.operands))
+        if isinstance(node, AllOf):  # the cheaper tests first: the others only when they hold
+            operands = sorted(node.operands, key=_cost)
+            return and_(*(self.node(o, positive, scope) for o in operands))
         if isinstance(node, AnyOf):
             return or_(*(self.node(o, positive, scope) for o in node.operands))
         if isinstance(node, Negation):
@@ -270,6 +318,21 @@ class _Translate:
         if isinstance(node, InDays):
             return _in_days(fact, node)
         raise _Relaxed(type(node).__name__)
+
+
+def _cost(node: Condition) -> int:
+    """How costly a test is in SQL, roughly: a column, a label, the lines, an order count."""
+    if isinstance(node, AllOf | AnyOf):
+        return max(map(_cost, node.operands))
+    if isinstance(node, Negation):
+        return _cost(node.operand)
+    if isinstance(node, Exists):
+        return 2
+    if isinstance(node, Atom) and node.key in COSTLY:
+        return 3
+    if isinstance(node, HasLabel | HasAnyLabel):
+        return 1
+    return 0
 
 
 def _text(value: Any) -> str:

@@ -109,11 +109,11 @@ class OrderBatches:
         label_entities: Iterable[str] = (),
         base: Mapping[str, Any] | None = None,
         binding: Binding = REFERENCE,
-        where: ColumnElement[bool] | None = None,
+        by_ids: bool = False,
     ) -> None:
-        """``where``: only the orders it selects (a condition on the rows of
-        ``binding.orders``), as back-testing reads them; the statements of a
-        page then read the facts of those orders alone."""
+        """``by_ids``: pages are given by their orders' ids (:meth:`read_ids`), as
+        back-testing reads the orders SQL selected; each statement then reads
+        the facts of those orders alone, not of every order of the ids' range."""
         b = self.binding = binding
         keys = frozenset(keys)
         self.base = Facts(base or {})
@@ -133,15 +133,17 @@ class OrderBatches:
             orders.c.status,
             *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
         )
-        if where is not None:
-            first = first.where(where)
         self.first = first.order_by(orders.c.id).limit(bindparam("n"))
         self.page = self.first.where(orders.c.id > bindparam("last", type_=orders.c.id.type))
+        #: The page of the orders with the ids given (``by_ids``).
+        self.of_ids = first.where(orders.c.id.in_(bindparam("ids", expanding=True))).order_by(
+            orders.c.id
+        )
         in_range = orders.c.id.between(lo, hi)
         lines = b.lines
         #: The lines of the page's orders.
         lines_in_range: ColumnElement[bool] = lines.c.order_id.between(lo, hi)
-        if where is not None:  # the page's orders only (their ids), not every order of its range
+        if by_ids:  # the page's orders only (their ids), not every order of its range
             in_range = orders.c.id.in_(bindparam("ids", expanding=True))
             lines_in_range = lines.c.order_id.in_(bindparam("ids", expanding=True))
         #: (keys, statement) of the statements of one kind of fact each: (order id, values).
@@ -179,7 +181,7 @@ class OrderBatches:
             if entity == "order":
                 which = (
                     column.between(lo, hi)
-                    if where is None
+                    if not by_ids
                     else column.in_(bindparam("ids", expanding=True))
                 )
             else:
@@ -221,6 +223,13 @@ class OrderBatches:
             found = conn.execute(self.first, {"n": limit}).all()
         else:
             found = conn.execute(self.page, {"last": last, "n": limit}).all()
+        return self._page(conn, found)
+
+    def read_ids(self, conn: Connection, ids: Sequence[Any]) -> Page:
+        """The page of the orders with ``ids`` (made with ``by_ids``), in id order."""
+        return self._page(conn, conn.execute(self.of_ids, {"ids": list(ids)}).all())
+
+    def _page(self, conn: Connection, found: Sequence[Any]) -> Page:
         if not found:
             return Page([], [], {})
         ids = [r[0] for r in found]
