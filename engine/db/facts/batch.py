@@ -23,11 +23,23 @@ shared entities', one statement).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import field, frozen
-from sqlalchemy import Connection, Integer, bindparam, literal, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Connection,
+    Integer,
+    any_,
+    bindparam,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
@@ -53,6 +65,30 @@ ALWAYS = (
     "customer.absent",
     "agent.absent",
 )
+
+
+class _AmongIds(ColumnElement[bool]):
+    """``column`` is one of the ids of the page (the parameter ``ids``, a list): an
+    array parameter ``= ANY(:ids)`` on PostgreSQL (one parameter: a thousand
+    placeholders cost the driver more than the query), ``IN (…)`` elsewhere."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals: ClassVar[Any] = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+
+
+@compiles(_AmongIds)
+def _among_ids(element: _AmongIds, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(bindparam("ids", expanding=True)), **kw))
+
+
+@compiles(_AmongIds, "postgresql")
+def _among_ids_pg(element: _AmongIds, compiler: Any, **kw: Any) -> str:
+    ids = bindparam("ids", type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(ids), **kw))
 
 
 def _bounds(table: Any) -> tuple[BindParameter[Any], BindParameter[Any]]:
@@ -136,16 +172,14 @@ class OrderBatches:
         self.first = first.order_by(orders.c.id).limit(bindparam("n"))
         self.page = self.first.where(orders.c.id > bindparam("last", type_=orders.c.id.type))
         #: The page of the orders with the ids given (``by_ids``).
-        self.of_ids = first.where(orders.c.id.in_(bindparam("ids", expanding=True))).order_by(
-            orders.c.id
-        )
+        self.of_ids = first.where(_AmongIds(orders.c.id)).order_by(orders.c.id)
         in_range = orders.c.id.between(lo, hi)
         lines = b.lines
         #: The lines of the page's orders.
         lines_in_range: ColumnElement[bool] = lines.c.order_id.between(lo, hi)
         if by_ids:  # the page's orders only (their ids), not every order of its range
-            in_range = orders.c.id.in_(bindparam("ids", expanding=True))
-            lines_in_range = lines.c.order_id.in_(bindparam("ids", expanding=True))
+            in_range = _AmongIds(orders.c.id)
+            lines_in_range = _AmongIds(lines.c.order_id)
         #: (keys, statement) of the statements of one kind of fact each: (order id, values).
         self.groups: list[tuple[tuple[str, ...], Any]] = []
         for kind, group in by_batch.items():
@@ -179,11 +213,7 @@ class OrderBatches:
         for entity in dict.fromkeys(label_entities):
             column = b.labels.holder_column(entity)
             if entity == "order":
-                which = (
-                    column.between(lo, hi)
-                    if not by_ids
-                    else column.in_(bindparam("ids", expanding=True))
-                )
+                which = column.between(lo, hi) if not by_ids else _AmongIds(column)
             else:
                 which = column.in_(of_batch[entity])
             self.label_queries[entity] = label_pairs(b, entity, which)
