@@ -79,17 +79,20 @@ def diff(
             path = paths[0] if paths else "rules"
             try:
                 old_rev, new_rev = split_range(revisions)
-                old_paths = [rules_at(old_rev, path, tmp)]
-                new_paths = [rules_at(new_rev, path, tmp)]
+                old_path, old_folder = rules_at(old_rev, path, tmp)
+                new_path, new_folder = rules_at(new_rev, path, tmp)
             except GitError as e:
                 click.echo(f"rulec: --git {revisions}: {e}", err=True)
                 sys.exit(EXIT_ERROR)
+            old_paths, new_paths = [old_path], [new_path]
+            folders = (old_folder, new_folder)
             names = (f"{old_rev}:{path}", f"{new_rev}:{path}")
             vocabulary_paths: list[str] = [path]
         else:
             if len(paths) != 2:
                 raise click.UsageError("give OLD_PATH and NEW_PATH, or --git OLD..NEW [PATH]")
             old_paths, new_paths = [paths[0]], [paths[1]]
+            folders = ("", "")
             names = (paths[0], paths[1])
             vocabulary_paths = [paths[1]]
         old = load_rules(old_paths, vocabulary_paths)
@@ -100,7 +103,15 @@ def diff(
     with database(url) as engine, progress_bar(engine, "comparing") as progress:
         try:
             report = run(
-                engine, old, new, event, period, names=names, sample=sample, progress=progress
+                engine,
+                old,
+                new,
+                event,
+                period,
+                names=names,
+                folders=folders,
+                sample=sample,
+                progress=progress,
             )
         except NotAnOrderEvent as e:
             raise click.BadParameter(str(e), param_hint="'--event'") from None

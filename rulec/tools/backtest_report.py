@@ -8,6 +8,7 @@ text in every format.
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,12 +31,25 @@ def _signed(amount: Decimal) -> str:
     return f"+{amount}" if amount > 0 else str(amount)
 
 
+def _instant(value: datetime) -> str:
+    """An instant in words: its day alone at midnight UTC, else the instant in ISO 8601."""
+    if value.utcoffset() == timedelta(0) and value.time() == time(0):
+        return value.date().isoformat()
+    return value.isoformat()
+
+
 def _period(p: Period) -> str:
     if p.since is None and p.until is None:
         return "all stored orders"
-    since = p.since.isoformat() if p.since else "the first order"
-    until = p.until.isoformat() if p.until else "now"
-    return f"orders created from {since} until {until}"
+    if p.until is None:
+        return f"orders created from {_instant(p.since)} on" if p.since else ""
+    if p.since is None:
+        return f"orders created before {_instant(p.until)}"
+    return f"orders created from {_instant(p.since)} until {_instant(p.until)}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _python_note(orders: int, rules: tuple[str, ...], unloaded: tuple[str, ...]) -> list[str]:
@@ -94,7 +108,7 @@ def _sim_markdown(sim: Simulation) -> str:
     out = [
         f"### rulec simulate: `{sim.event}`",
         "",
-        f"{_period(sim.period).capitalize()}: **{sim.orders}** order(s), "
+        f"{_sentence(_period(sim.period))}: **{sim.orders}** order(s), "
         f"{sim.decided} decided by the engine.",
         *(f"> {n}" for n in _python_note(sim.inexact_orders, sim.inexact_rules, sim.unloaded)),
         "",

@@ -112,6 +112,8 @@ class Diff:
     sample: list[Change] = field(factory=list)
     sample_size: int = SAMPLE
     undecided: int = 0
+    #: Folders left out of the paths in the sample's explanations (old, new).
+    folders: tuple[str, str] = ("", "")
 
     @property
     def total_changed(self) -> int:
@@ -146,14 +148,19 @@ def diff(
     period: Period | None = None,
     *,
     names: tuple[str, str] = ("old", "new"),
+    folders: tuple[str, str] = ("", ""),
     binding: Binding = REFERENCE,
     sample: int = SAMPLE,
     progress: Progress | None = None,
 ) -> Diff:
     """The orders stored in ``engine``'s database (those of ``period``) whose decision
-    changes from ``old`` to ``new``, without writing anything."""
+    changes from ``old`` to ``new``, without writing anything.
+
+    ``folders``: where each set's files were read from, left out of the paths the
+    explanations name (rules extracted from git into a temporary folder).
+    """
     period = period or Period()
-    report = Diff(event, names[0], names[1], period, sample_size=sample)
+    report = Diff(event, names[0], names[1], period, sample_size=sample, folders=folders)
     selection = select_orders([old, new], event, period, binding)
     report.inexact_rules = selection.inexact
     report.unloaded = selection.unloaded
@@ -194,14 +201,15 @@ def _one(report: Diff, old: RuleSet, new: RuleSet, order: Decided) -> None:
                 before.currency,
                 before.discount_amount,
                 after.discount_amount,
-                _explained(old, report.event, order),
-                _explained(new, report.event, order),
+                _explained(old, report.event, order, report.folders[0]),
+                _explained(new, report.event, order, report.folders[1]),
             )
         )
 
 
-def _explained(rule_set: RuleSet, event: str, order: Decided) -> list[str]:
+def _explained(rule_set: RuleSet, event: str, order: Decided, folder: str) -> list[str]:
     """The explanation's head line and the rules that applied or lost, as lines."""
     e = rule_set.explain(event, order.facts)
     head = e.text().split("\n", 1)[0]
-    return [head, *(r.text() for r in e.rules if r.status != NOT_APPLICABLE)]
+    lines = [head, *(r.text() for r in e.rules if r.status != NOT_APPLICABLE)]
+    return [line.replace(folder, "") for line in lines] if folder else lines

@@ -34,9 +34,11 @@ def _git(args: list[str], cwd: str) -> bytes:
     return done.stdout
 
 
-def rules_at(revision: str, path: str, into: str | os.PathLike[str]) -> str:
+def rules_at(revision: str, path: str, into: str | os.PathLike[str]) -> tuple[str, str]:
     """Extract ``path`` (a rules folder or file of the working tree's repository) as it
-    was at ``revision`` into the folder ``into``; the path of the extracted copy."""
+    was at ``revision`` into the folder ``into``: the path of the extracted copy, and
+    the folder it is in (the copy's path is that folder and ``path`` from the
+    repository's top)."""
     where = Path(path).resolve()
     start = str(where if where.is_dir() else where.parent)
     if not Path(start).exists():
@@ -50,8 +52,8 @@ def rules_at(revision: str, path: str, into: str | os.PathLike[str]) -> str:
     except GitError:
         raise GitError(f"unknown git revision {revision!r}") from None
     archive = _git(["archive", "--format=tar", revision, "--", relative], top)
-    folder = Path(into) / revision.replace("/", "_")
+    folder = Path(into) / f"rev{len(list(Path(into).iterdir()))}"
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
-    return str(folder / relative)
+    return str(folder / relative), str(folder) + os.sep

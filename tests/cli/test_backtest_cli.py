@@ -181,6 +181,10 @@ def test_diff_two_git_revisions(url, tmp_path, shop) -> None:
     report = json.loads(got.stdout)
     assert (report["old"], report["new"]) == (f"HEAD~1:{rules}", f"HEAD:{rules}")
     assert report["money_delta"] == {"EUR": "31.00"}
+    # the explanations name the files as they are in the repository
+    sample = report["sample"][0]
+    assert "VIP (rules/shop.rules:2): applied" in sample["explain_before"][1]
+    assert "VIP (rules/shop.rules:2): applied" in sample["explain_after"][1]
     # OLD alone: against HEAD; an unknown revision is a usage error
     assert json.loads(invoke("diff", "--git", "HEAD~1", rules, "--db", url, "--format",
                              "json").stdout)["changed"] == 3  # fmt: skip
