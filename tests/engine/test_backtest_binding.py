@@ -19,7 +19,7 @@ on order_created when customer has label Customer_VIP then discount 10% "VIP"
 NEW = """\
 label Customer_VIP for customer
 on order_created when customer has label Customer_VIP then discount 15% "VIP"
-on order_created when any item quantity >= 3 and order subtotal >= 100.00 \
+on order_created when order item count >= 3 and order subtotal >= 100.00 \
 then discount 5.00 EUR "Bulk"
 """
 
