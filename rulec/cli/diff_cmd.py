@@ -95,8 +95,8 @@ def diff(
             folders = ("", "")
             names = (paths[0], paths[1])
             vocabulary_paths = [paths[1]]
-        old = load_rules(old_paths, vocabulary_paths)
-        new = load_rules(new_paths, vocabulary_paths)
+        old = load_rules(old_paths, vocabulary_paths, "compared")
+        new = load_rules(new_paths, vocabulary_paths, "compared")
     for rules in (old, new):
         if rules.event(event) is None:
             raise click.BadParameter(f"unknown event {event!r}", param_hint="'--event'")

@@ -63,7 +63,9 @@ def period_of(since: datetime | None, until: datetime | None) -> Period:
     return Period(utc(since), utc(until))
 
 
-def load_rules(paths: tuple[str, ...] | list[str], vocabulary_paths: Any = None) -> RuleSet:
+def load_rules(
+    paths: tuple[str, ...] | list[str], vocabulary_paths: Any = None, nothing: str = "simulated"
+) -> RuleSet:
     """The rule set at ``paths``; the rules' errors printed and exit 1 when they have some."""
     from rulec.dsl.diagnostics import RulesCheckError
     from rulec.dsl.sources import read_sources
@@ -73,7 +75,7 @@ def load_rules(paths: tuple[str, ...] | list[str], vocabulary_paths: Any = None)
     try:
         return load_sources(read_sources(paths), vocabulary)
     except RulesCheckError:
-        rule_errors_exit(tuple(paths), "simulated")
+        rule_errors_exit(tuple(paths), nothing)
 
 
 @contextmanager
