@@ -40,7 +40,7 @@ from rulec.engine.core.facts import Facts
 from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.batch import OrderBatches
 from rulec.engine.db.facts.binding import REFERENCE, Binding
-from rulec.engine.db.facts.catalog import ORDER_FACTS
+from rulec.engine.db.facts.catalog import ITEM_FACTS, ORDER_FACTS
 from rulec.engine.db.facts.row import BASE_KEYS
 from rulec.engine.db.facts.sql import OrderRef
 from rulec.engine.db.sqlcond import any_of, fact_columns, rule_predicate
@@ -147,7 +147,7 @@ def select_orders(
     unloaded: set[str] = set()
     for rule in rules:
         p = rule_predicate(rule, binding, ref, columns)
-        unloaded.update(k for k in rule.facts if k not in _LOADED and k.startswith("order."))
+        unloaded.update(k for k in rule.facts if k not in _LOADED and k not in ITEM_FACTS)
         if p.exact:
             exact.append(p.sql)
         else:

@@ -237,3 +237,25 @@ def test_the_back_test_connection_refuses_writes(db, shop) -> None:
     with db.connect() as conn:
         assert conn.scalar(select(Order.status).where(Order.id == shop[0])) == "paid"
         assert conn.scalar(select(Order.discount_amount).where(Order.id == shop[1])) == 0
+
+
+def test_a_condition_sql_cannot_say_is_decided_by_the_engine(url, shop, tmp_path) -> None:
+    (tmp_path / "rulec.toml").write_text(
+        'extends = "default"\n\n[entities.order.fields.channel]\ntype = "string"\n'
+    )
+    path = tmp_path / "web.rules"
+    path.write_text(
+        'label VIP for customer\nrule "Web VIP"\n  on order_created when customer has label VIP '
+        'and order channel is "web" then discount 5% "Web VIP"\nend\n'
+    )
+    got = invoke("simulate", str(path), "--db", url, "--format", "json")
+    assert got.exit_code == 0, got.output
+    report = json.loads(got.stdout)
+    # SQL selects the VIP's two orders (the channel widened to true), the engine decides them
+    assert report["inexact_rules"] == ["Web VIP"]
+    assert report["decided_in_python_for_inexact_rules"] == 2 and report["decided"] == 2
+    # the reference models have no channel: it reads as no value, and the report says so
+    assert report["unloaded_facts"] == ["order.channel"]
+    assert report["rules"][0]["matched"] == 0
+    text = invoke("simulate", str(path), "--db", url).stdout
+    assert "2 order(s) decided in Python because SQL cannot express all of: Web VIP" in text
