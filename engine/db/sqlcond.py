@@ -6,10 +6,11 @@ Python. :func:`rule_predicate` turns a loaded rule (its lowered condition,
 :mod:`rulec.dsl.lowered`, and its validity window) into a boolean column
 expression over the rows of the binding's order view. Every fact is the
 catalog's own SQL expression (:mod:`rulec.engine.db.facts.catalog`): a
-field is the fact's column, a label an EXISTS on the link tables, ``any
-item …`` an EXISTS over the order's lines (each line's facts from
-``ITEM_FACTS``), ``customer order_count`` the customer's orders before this
-one, a validity window a range of ``created_at`` (the window's instants, in
+field is the fact's column, a label the row's id among the label's holders
+(read from the link tables once per statement), ``any item …`` an EXISTS
+over the order's lines (each line's facts from ``ITEM_FACTS``),
+``customer order_count`` the customer's orders before this one, a validity
+window a range of ``created_at`` (the window's instants, in
 the zone the rule was written in, compared as UTC).
 
 The predicate means what the engine's test means, in two-valued logic: a
@@ -194,8 +195,7 @@ class _Scope:
                 raise _Relaxed(key)
             row_id = ref.id_of(holder)
             assert row_id is not None, "stored orders only"
-            has: _Col = b.labels.has(holder, row_id, name)
-            return has
+            return _carries(b, holder, row_id, name)
 
         return cls(fact, labels)
 
@@ -213,8 +213,8 @@ class _Scope:
             if key != "item.labels":
                 raise _Relaxed(key)
             return or_(
-                b.labels.has("order_item", line.c.id, name),
-                b.labels.has("item", line.c.item_id, name),
+                _carries(b, "order_item", line.c.id, name),
+                _carries(b, "item", line.c.item_id, name),
             )
 
         return cls(fact, labels)
@@ -250,6 +250,16 @@ def _scalars(node: Condition, found: set[str]) -> None:
         _scalars(node.operand, found)
     elif isinstance(node, Atom) and node.key in SCALAR_FACTS:
         found.add(node.key)
+
+
+def _carries(b: Binding, holder: str, row_id: _Col, name: str) -> _Col:
+    """Whether the ``holder`` row ``row_id`` carries the label ``name``: its id among
+    the holders of that label, read from the link tables once per statement (a
+    hashed subplan on PostgreSQL, an index SQLite builds once), not once per order.
+    A missing row (NULL) carries no label."""
+    pairs = b.labels.pairs(holder, true()).subquery()
+    holders = select(pairs.c[0]).where(pairs.c[1] == name)
+    return and_(row_id.is_not(None), row_id.in_(holders))
 
 
 _KINDS: dict[Any, str] = {money: "money", midnight: "date", aware: "instant"}
