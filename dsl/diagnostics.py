@@ -74,6 +74,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R218": ("error", "list entity used without 'any', or 'any' on a single entity"),
     "R219": ("error", "value not among the field's values"),
     "R220": ("error", "entity cannot be compared as a whole"),
+    "R230": ("error", "entity has no coupon codes"),
+    "R231": ("error", "not a coupon code"),
     # R3xx: semantics
     "R301": ("error", "percentage out of range"),
     "R302": ("error", "amount must be positive"),
@@ -100,6 +102,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R340": ("error", "a test's given is not a plain fact"),
     "R341": ("error", "duplicate test name"),
     "R342": ("error", "test names an unknown rule"),
+    "R350": ("error", "tiers do not go up"),
+    "R351": ("error", "buy counts are not whole numbers above zero"),
+    "R352": ("error", "cap per line on a discount of the whole order"),
+    "R353": ("warning", "higher tier gives less"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

@@ -34,6 +34,7 @@ from rulec.dsl.diagnostics import Diagnostic, RulesError
 from rulec.dsl.nodes import (
     And,
     Between,
+    BuyGet,
     Combinable,
     Comment,
     Compare,
@@ -52,6 +53,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     Ident,
     In,
@@ -62,6 +64,7 @@ from rulec.dsl.nodes import (
     Meta,
     Not,
     Number,
+    OnItems,
     Or,
     PercentDiscount,
     Priority,
@@ -71,6 +74,8 @@ from rulec.dsl.nodes import (
     Some,
     Span,
     String,
+    Tier,
+    TieredDiscount,
     Value,
     Window,
     label_text,
@@ -406,6 +411,8 @@ def _cond(c: Condition) -> str:
         return f"any {_cond(c.condition)}"
     if isinstance(c, HasLabel):
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {label_text(c.label.text)}"
+    if isinstance(c, HasCoupon):
+        return f'{c.entity.text} {"lacks" if c.negated else "has"} coupon "{c.code.text}"'
     if isinstance(c, HasAnyLabel):
         names = ", ".join(label_text(n.text) for n in c.labels)
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} any label of {names}"
@@ -474,12 +481,45 @@ def _actions(actions: Sequence[object]) -> str:
     return ", ".join(_action(a) for a in actions)
 
 
+def _on_items(items: OnItems | None) -> str:
+    if items is None:
+        return ""
+    if items.label is None:
+        return " on items"
+    return f" on items with label {label_text(items.label.text)}"
+
+
+def _tier(t: Tier) -> str:
+    if t.percent is not None:
+        what = f"{_number(t.percent)}%"
+    else:
+        assert t.amount is not None and t.currency is not None
+        what = f"{_number(t.amount)} {t.currency.text}"
+    return f"{what} from {_number(t.threshold)} {t.threshold_currency.text}"
+
+
 def _action(a: object) -> str:
     if isinstance(a, PercentDiscount):
-        cap = f" up to {_number(a.cap.amount)} {a.cap.currency.text}" if a.cap else ""
-        return f"{a.verb.text} {_number(a.percent)}%{cap} {_string(a.title)}"
+        cap = ""
+        if a.cap:
+            per_line = " per line" if a.cap.per_line else ""
+            cap = f" up to {_number(a.cap.amount)} {a.cap.currency.text}{per_line}"
+        on = _on_items(a.items)
+        return f"{a.verb.text} {_number(a.percent)}%{on}{cap} {_string(a.title)}"
     if isinstance(a, FixedDiscount):
-        return f"{a.verb.text} {_number(a.amount)} {a.currency.text} {_string(a.title)}"
+        per = f" per item{_on_items(a.items)}" if a.per_item else ""
+        return f"{a.verb.text} {_number(a.amount)} {a.currency.text}{per} {_string(a.title)}"
+    if isinstance(a, BuyGet):
+        middle = "get" if a.form == "get" else "for"
+        free = " free" if a.form == "get" else ""
+        on = _on_items(a.items)
+        return (
+            f"{a.verb.text} {_number(a.first)} {middle} {_number(a.second)}{free}{on} "
+            f"{_string(a.title)}"
+        )
+    if isinstance(a, TieredDiscount):
+        tiers = ", ".join(map(_tier, a.tiers))
+        return f"{a.verb.text} {tiers} {_string(a.title)}"
     if isinstance(a, LabelAction):
         return f"{a.verb.text} label {label_text(a.label.text)} {a.preposition} {a.entity.text}"
     if isinstance(a, SetField):

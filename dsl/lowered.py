@@ -195,7 +195,9 @@ class HasLabel(Atom):
     negated: bool = attrs.field(metadata=_role(SHAPE, bool))
 
     def describe(self) -> str:
-        return f"{self.entity} {'lacks' if self.negated else 'has'} label {_show(self.label)}"
+        verb = "lacks" if self.negated else "has"
+        what = "coupon" if self.key.endswith(".coupons") else "label"
+        return f"{self.entity} {verb} {what} {_show(self.label)}"
 
 
 @frozen

@@ -64,7 +64,7 @@ class SchemaError(RulesInputError):
     """A schema file that cannot be read as a vocabulary (the CLI exits 2)."""
 
 
-_ENTITY_KEYS = ("description", "labelled", "identity", "fields")
+_ENTITY_KEYS = ("description", "labelled", "coupons", "identity", "fields")
 _FIELD_KEYS = ("type", "description", "aliases", "values", "settable", "presence_of")
 _EVENT_KEYS = ("name", "entities", "description", "includes", "optional", "many", "kind", "subject")
 _TOP_KEYS = ("extends", "entities", "events")
@@ -204,6 +204,7 @@ def _entity(name: str, spec: Any, old: Entity | None, where: _Where) -> Entity:
         labelled=_opt(spec, "labelled", bool, table, where, old.labelled if old else False),
         description=_opt(spec, "description", str, table, where, old.description if old else ""),
         identity=_opt(spec, "identity", str, table, where, old.identity if old else None),
+        coupons=_opt(spec, "coupons", bool, table, where, old.coupons if old else False),
     )
 
 
@@ -299,6 +300,8 @@ def vocabulary_to_toml(v: Vocabulary) -> str:
             out.append(f"description = {_q(e.description)}")
         if e.labelled:
             out.append("labelled = true")
+        if e.coupons:
+            out.append("coupons = true")
         if e.identity is not None:
             out.append(f"identity = {_q(e.identity)}")
         out.append("")

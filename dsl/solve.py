@@ -156,7 +156,7 @@ def _candidates(key: str, literals: list[Literal]) -> Iterator[Any]:
     if any(isinstance(n, Exists) for n in nodes):
         yield from _members(literals)
         return
-    if key.endswith(".labels"):
+    if key.endswith((".labels", ".coupons")):  # codes entered are a set like labels
         yield from _label_sets(literals)
         return
     if any(isinstance(n, Present) for n in nodes) and key.endswith(".absent"):

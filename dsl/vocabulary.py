@@ -65,6 +65,8 @@ class Entity:
     fields: tuple[Field, ...] = field(converter=tuple)
     labelled: bool = False  # whether it carries labels
     description: str = ""
+    #: Whether it carries the coupon codes a customer entered (``order has coupon "SPRING10"``).
+    coupons: bool = False
     #: The field ``ENTITY is VALUE`` compares (``label is Customer_VIP``), if any.
     identity: str | None = None
 
@@ -160,6 +162,11 @@ def fact_key(entity: str, name: str) -> str:
 def labels_key(entity: str) -> str:
     """The key of an entity's label set in the facts: ``"customer.labels"``."""
     return f"{entity}.labels"
+
+
+def coupons_key(entity: str) -> str:
+    """The key of an entity's entered coupon codes in the facts: ``"order.coupons"``."""
+    return f"{entity}.coupons"
 
 
 def absent_key(entity: str) -> str:

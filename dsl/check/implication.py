@@ -25,6 +25,7 @@ from rulec.dsl.nodes import (
     Compare,
     Condition,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     In,
     Is,
@@ -53,6 +54,8 @@ def _mentions(c: Condition) -> Iterator[Mention]:
             yield ("label", node.entity.text, node.label.text)
         elif isinstance(node, HasAnyLabel):
             yield from (("label", node.entity.text, n.text) for n in node.labels)
+        elif isinstance(node, HasCoupon):
+            yield ("coupon", node.entity.text, node.code.text.upper())
         elif isinstance(node, Compare | Between | In):
             yield ("field", node.field.entity.text, node.field.field.text)
         elif isinstance(node, Some | Is):

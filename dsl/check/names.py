@@ -7,17 +7,20 @@ stages read.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rulec.dsl.check.context import Context, did_you_mean, walk
 from rulec.dsl.habits import field_habit
 from rulec.dsl.nodes import (
     Between,
+    BuyGet,
     Compare,
     EntityAction,
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     Ident,
     In,
@@ -29,6 +32,7 @@ from rulec.dsl.nodes import (
     Rule,
     SetField,
     Some,
+    TieredDiscount,
     label_text,
 )
 from rulec.dsl.resolve import resolve_field
@@ -43,7 +47,7 @@ __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 #: The verbs allowed on each kind of event.
 _VERBS = {
-    Kind.ORDER: ("discount", "add", "remove", "set"),
+    Kind.ORDER: ("discount", "buy", "add", "remove", "set"),
     Kind.LABEL: ("add", "remove", "set"),
     Kind.SCHEDULED: ("add", "remove", "set"),
     Kind.LISTING: ("show", "hide"),
@@ -184,6 +188,39 @@ def _label(ctx: Context, entity: Entity, label: Name) -> None:
         )
 
 
+def on_items(action: Any) -> bool:
+    """Whether ``action`` is a discount on the order's lines (``… on items …``,
+    ``per item``, ``buy 2 get 1 free``)."""
+    if isinstance(action, PercentDiscount):
+        return action.items is not None
+    if isinstance(action, FixedDiscount):
+        return action.per_item
+    return isinstance(action, BuyGet)
+
+
+def _items(ctx: Context, rule: Rule, action: Any) -> None:
+    """A discount on items: the event must have the order's lines (R216), and
+    its label must be declared for items (R210, R212)."""
+    event = ctx.events.get(id(rule))
+    entity = ctx.vocabulary.entity("item")
+    if event is not None and "item" not in event.many:
+        ctx.report(
+            "R216",
+            f"a discount on items needs the order's lines, and event '{event.name}' has none",
+            action.span,
+            "discount the whole order ('discount 10% \"…\"'), or use an event with items"
+            + (" such as " + ", ".join(_item_events(ctx)) if _item_events(ctx) else ""),
+        )
+        return
+    items = action.items
+    if entity is not None and items is not None and items.label is not None:
+        _label(ctx, entity, items.label)
+
+
+def _item_events(ctx: Context) -> list[str]:
+    return [e.name for e in ctx.vocabulary.events if "item" in e.many][:3]
+
+
 def _events_summary(vocabulary: Vocabulary) -> str:
     """The events, label events folded: 'events are order_created, …, and
     ENTITY_labeled, ENTITY_unlabeled for customer, order, …'."""
@@ -274,6 +311,8 @@ def stage_names(ctx: Context) -> None:
                 if entity is not None:
                     for lab in (c.label,) if isinstance(c, HasLabel) else c.labels:
                         _label(ctx, entity, lab)
+            elif isinstance(c, HasCoupon):
+                _coupon(ctx, rule, c, within)
             elif isinstance(c, Is):
                 _is(ctx, rule, c, within)
             elif isinstance(c, Compare | Between | In):
@@ -284,12 +323,48 @@ def stage_names(ctx: Context) -> None:
                         "R205",
                         f"unknown operator '{c.op.text}'",
                         c.op.span,
-                        f"did you mean '{typo}'?"
+                        _operator_fix(ctx.source(c.span), c.op.text, typo)
                         if typo
                         else "operators are " + ", ".join(OPERATORS),
                     )
         for action in rule.actions:
             _action_names(ctx, rule, action)
+
+
+#: What a coupon code may hold: letters, digits, '-' and '_', at most 64 of them.
+COUPON_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _coupon(ctx: Context, rule: Rule, c: HasCoupon, within: bool) -> None:
+    """``order has coupon "SPRING10"``: an entity that carries codes; a code one can type."""
+    entity = _entity(ctx, rule, c.entity, within=within)
+    if entity is not None and not entity.coupons:
+        carriers = [e.name for e in ctx.vocabulary.entities if e.coupons]
+        ctx.report(
+            "R230",
+            f"'{entity.name}' does not carry coupon codes",
+            c.entity.span,
+            f"coupon codes are entered on the {carriers[0]}: write "
+            f"'{carriers[0]} has coupon \"{c.code.text}\"'"
+            if carriers
+            else "the vocabulary declares no entity with coupon codes (coupons = true)",
+        )
+    if COUPON_CODE.fullmatch(c.code.text) is None:
+        cleaned = re.sub(r"[^A-Za-z0-9_-]+", "", c.code.text.replace(" ", "-"))[:64]
+        ctx.report(
+            "R231",
+            f"'{c.code.text}' is not a coupon code: codes are letters, digits, '-' and '_', "
+            "at most 64",
+            c.code.span,
+            f'write "{cleaned}"' if cleaned else None,
+        )
+
+
+def _operator_fix(comparison: str | None, typed: str, meant: str) -> str:
+    """``did you mean '>='? write order subtotal >= 100``: the user's comparison, mended."""
+    if comparison is None or typed not in comparison:  # pragma: no cover - spans hold the text
+        return f"did you mean '{meant}'?"
+    return f"did you mean '{meant}'? write {comparison.replace(typed, meant, 1)}"
 
 
 def _is(ctx: Context, rule: Rule, c: Is, within: bool) -> None:
@@ -368,6 +443,8 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
     shapes: dict[type, tuple[str, ...]] = {
         PercentDiscount: ("discount",),
         FixedDiscount: ("discount",),
+        TieredDiscount: ("discount",),
+        BuyGet: ("buy",),
         LabelAction: ("add", "remove"),
         SetField: ("set",),
         EntityAction: ("show", "hide"),
@@ -385,7 +462,9 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
             "its rules may " + ", ".join(allowed),
         )
         return
-    if isinstance(action, LabelAction):
+    if on_items(action):
+        _items(ctx, rule, action)
+    elif isinstance(action, LabelAction):
         expected = {"add": "to", "remove": "from"}[verb]
         if action.preposition != expected:
             ctx.report(

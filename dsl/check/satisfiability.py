@@ -19,6 +19,7 @@ from rulec.dsl.nodes import (
     Compare,
     Condition,
     HasAnyLabel,
+    HasCoupon,
     HasLabel,
     In,
     Is,
@@ -62,6 +63,9 @@ def _dnf(c: Condition, positive: bool = True) -> list[list[Any]]:
         return out
     if isinstance(c, HasLabel):
         return [[("label", (c.entity.text, c.label.text), positive != c.negated)]]
+    if isinstance(c, HasCoupon):  # a code entered: a label of its own kind
+        code = ("coupon " + c.entity.text, c.code.text.upper())
+        return [[("label", code, positive != c.negated)]]
     if isinstance(c, HasAnyLabel):
         names = tuple(n.text for n in c.labels)
         pos = positive != c.negated

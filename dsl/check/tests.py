@@ -21,6 +21,7 @@ from rulec.dsl.check import actions, names, types
 from rulec.dsl.check.context import Context, did_you_mean
 from rulec.dsl.nodes import (
     And,
+    BuyGet,
     Compare,
     Condition,
     DateValue,
@@ -28,6 +29,7 @@ from rulec.dsl.nodes import (
     ExpectFigure,
     ExpectRule,
     FixedDiscount,
+    HasCoupon,
     HasLabel,
     Is,
     Name,
@@ -36,6 +38,7 @@ from rulec.dsl.nodes import (
     RuleTest,
     Some,
     String,
+    TieredDiscount,
 )
 from rulec.dsl.values import parse_date
 
@@ -120,7 +123,7 @@ def facts_of(given: Condition) -> list[Condition]:
 
 def _subject(fact: Condition) -> str | None:
     """The entity a plain fact is about, or None when it is not a plain fact."""
-    if isinstance(fact, HasLabel) and not fact.negated:
+    if isinstance(fact, HasLabel | HasCoupon) and not fact.negated:
         return fact.entity.text
     if isinstance(fact, Compare) and fact.op.text == "=":
         return fact.field.entity.text
@@ -175,7 +178,9 @@ def rule_names(ctx: Context) -> dict[str, list[str]]:
         name = ctx.rule_name(rule)
         out.setdefault(name, []).append(name)
         for a in rule.actions:
-            if isinstance(a, PercentDiscount | FixedDiscount) and a.title != name:
+            if isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount) and (
+                a.title != name
+            ):
                 out.setdefault(a.title, []).append(name)
     return out
 

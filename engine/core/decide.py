@@ -12,14 +12,17 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from attrs import evolve
+
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.vocabulary import Kind
-from rulec.engine.core.decision import Decision
+from rulec.engine.core.coupons import Refusal, coupon_outcomes, refuse
+from rulec.engine.core.decision import Decision, LostRule
 from rulec.engine.core.discount import resolve
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.match import Tracer, match
@@ -44,6 +47,7 @@ def decide(
     all_rules: bool = False,
     raise_errors: bool = False,
     now: datetime | None = None,
+    refused: Mapping[str, Refusal] | None = None,
 ) -> Decision:
     """Decide ``event`` for ``facts`` with ``rule_set``.
 
@@ -68,13 +72,19 @@ def decide(
     does one of 10**10 or more; a :class:`Facts` without the order's
     currency or subtotal, or in a currency that is not ISO 4217, is refused
     as well (MissingFactError, CurrencyError).
+    ``refused`` names the rules the database shell refused a use (their usage
+    limit or budget is spent): they do not apply, and are recorded as lost
+    with the refusal's reason. The decision says what became of each coupon
+    code entered on the order (``Decision.coupons``).
     """
     ev = rule_set.event(event)
     if ev is None:
         raise unknown_event(event, rule_set.event_keys())
     door = rule_set._doors.get(event) or rule_set.door(event)
     if type(facts) is not Facts:
-        facts = door.admit(facts, rule_set.fact_keys, deferred=ev.kind is not Kind.LISTING)
+        # the order's subtotal and currency, required and checked just below
+        listing = ev.kind is Kind.LISTING
+        facts = door.admit(facts, rule_set.fact_keys, required=False, deferred=not listing)
     subtotal = facts["order.subtotal"]
     currency = facts["order.currency"]
     version = rule_set.version
@@ -117,7 +127,17 @@ def decide(
         all_rules=all_rules,
         raise_errors=raise_errors,
     )
-    return resolve(event, version, held, subtotal, currency, failures)
+    refusals: Sequence[LostRule] = ()
+    if refused:
+        held, refusals = refuse(held, refused)
+    items = facts.get("item.all", ())  # not through Facts.__missing__: no lines is common
+    d = resolve(event, version, held, subtotal, currency, failures, refusals, items)
+    codes = facts.get("order.coupons")
+    if codes:
+        rules = [c.rule for c in plan.every]
+        outcomes = coupon_outcomes(codes, rules, d, facts, _moment(facts, now), refused or {})
+        d = evolve(d, coupons=outcomes)
+    return d
 
 
 def _now(now: datetime | None) -> datetime:

@@ -21,6 +21,7 @@ from rulec.engine.core.rules import LabelChange_
 
 __all__ = [
     "AppliedDiscount",
+    "CouponOutcome",
     "Decision",
     "FieldChange",
     "Figures",
@@ -40,12 +41,19 @@ class AppliedDiscount:
     rule: str
     file: str
     line: int
-    kind: str  # "percentage" | "fixed"
+    #: "percentage" | "fixed" (the whole order, a tier's too), "line_percentage",
+    #: "line_fixed" (on items), "buy_get".
+    kind: str
     percentage: Decimal | None
     amount: Decimal
     description: str
-    #: Reduced by its cap, or by what was left of the subtotal.
+    #: Reduced by its cap, or by what was left of the subtotal (or of a line).
     capped: bool = False
+    #: Its amount on each line of the order, by the line's place in ``item.all``
+    #: (they add up to ``amount``); empty when the decision has no lines.
+    lines: tuple[Decimal, ...] = field(default=(), converter=tuple)
+    #: How it was worked out, for the explanation: the tier reached, the free units.
+    detail: str | None = None
 
 
 @frozen
@@ -68,6 +76,30 @@ class FieldChange:
     rule: str
     file: str
     line: int
+
+
+@frozen
+class CouponOutcome:
+    """What became of one coupon code the customer entered: applied, or why not.
+
+    ``reason_code`` is stable, for a backend to act on or translate:
+    ``applied``; ``unknown`` (no rule of the event takes the code);
+    ``not_yet_valid`` / ``expired`` (its rules' windows); ``limit_reached``,
+    ``customer_limit_reached``, ``budget_spent`` (usage limits, see
+    :mod:`rulec.engine.db.limits`); ``conditions_not_met`` (the rest of its
+    rule's condition, named in ``reason``); ``lost`` (to a better or an
+    exclusive discount, named in ``reason``). ``reason`` says it in business
+    words; ``rule`` is the rule the outcome is about, if any.
+    """
+
+    code: str
+    reason_code: str
+    reason: str
+    rule: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.reason_code == "applied"
 
 
 @frozen
@@ -182,6 +214,11 @@ class Decision:
     field_changes: tuple[FieldChange, ...] = field(default=(), converter=tuple)
     #: On a listing event, whether the candidate is shown and which rule decided.
     verdict: Verdict | None = None
+    #: What became of each coupon code entered on the order, by code.
+    coupons: tuple[CouponOutcome, ...] = ()
+    #: What each line of the order costs, by its place in ``item.all``; empty when
+    #: the facts have no lines, or lines that do not add up to the subtotal.
+    line_totals: tuple[Decimal, ...] = field(default=(), converter=tuple)
     #: The percentage shown to the customer, or None when there is no single one.
     discount_percentage: Decimal | None = field(init=False)
     #: The total discount, in the currency's minor unit.
@@ -190,6 +227,10 @@ class Decision:
     discount_description: str | None = field(init=False)
     #: The subtotal less the discount, never below zero.
     total_amount: Decimal = field(init=False)
+    #: The order's discount on each line (the applied discounts' shares added up),
+    #: by the line's place in ``item.all``: they add up to ``discount_amount`` to
+    #: the cent, and none is more than its line costs. Empty without ``line_totals``.
+    line_discounts: tuple[Decimal, ...] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # frozen: derived fields are set once, here, as attrs documents
@@ -198,6 +239,7 @@ class Decision:
         _set(self, "discount_amount", amount)
         _set(self, "discount_description", description)
         _set(self, "total_amount", total)
+        _set(self, "line_discounts", _line_discounts(self))
 
     def __copy__(self) -> Decision:
         return self  # immutable
@@ -207,3 +249,13 @@ class Decision:
 
 
 _set = object.__setattr__
+
+
+def _line_discounts(d: Decision) -> tuple[Decimal, ...]:
+    if not d.line_totals:
+        return ()
+    shares = [zero(d.currency)] * len(d.line_totals)
+    for a in d.applied:
+        for n, part in enumerate(a.lines):
+            shares[n] += part
+    return tuple(shares)

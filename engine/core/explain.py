@@ -20,10 +20,8 @@ what ``RuleSet.evaluate`` gives for the same facts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -31,17 +29,17 @@ from attrs import frozen
 from rulec.dsl.lowered import Exists
 from rulec.dsl.vocabulary import Kind
 from rulec.engine.core.decide import decide
-from rulec.engine.core.decision import Decision
+from rulec.engine.core.decision import AppliedDiscount, Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.match import Outcome, Tracer
 from rulec.engine.core.rules import (
-    FixedDiscount_,
     LabelChange_,
-    PercentDiscount_,
     Rule_,
     SetField_,
-    Visibility_,
 )
+from rulec.engine.core.wording import instant as _instant
+from rulec.engine.core.wording import value_words as _value
+from rulec.engine.core.wording import words
 
 if TYPE_CHECKING:
     from rulec.engine.core.ruleset import RuleSet
@@ -124,7 +122,8 @@ class Explanation:
             )
         else:
             head += f"no discount: total {d.total_amount} {d.currency}"
-        return "\n".join([head, *(f"  {r.text()}" for r in self.rules)])
+        coupons = [f"  coupon {c.code} ({c.reason_code}): {c.reason}" for c in d.coupons]
+        return "\n".join([head, *coupons, *(f"  {r.text()}" for r in self.rules)])
 
 
 class _Listener(Tracer):
@@ -208,7 +207,7 @@ def _one(
             return said(APPLIED, "shows the candidate" if d.verdict.shown else "hides it")
         return said(LOST, f"outranked by rule '{d.verdict.rule}'")
     if applied:
-        gave = "; ".join(_gave(a.description, a.percentage, a.amount, d.currency) for a in applied)
+        gave = "; ".join(_gave(a, d.currency) for a in applied)
         return said(APPLIED, gave + ("" if not lost else f"; {'; '.join(lost)}"))
     if lost:
         return said(LOST, "; ".join(lost))
@@ -238,9 +237,22 @@ def _window(r: Rule_, moment: datetime) -> str:
     return f"window closed: judged at {when}, the rule ran until {end}"
 
 
-def _gave(description: str, percentage: Decimal | None, amount: Decimal, currency: str) -> str:
-    pct = f"{percentage.normalize():f}% off, " if percentage is not None else ""
-    return f"{description}: {pct}{amount} {currency}"
+def _gave(a: AppliedDiscount, currency: str) -> str:
+    """``VIP: 10% off, 12.00 EUR``; a discount on lines says which ones, a tier which."""
+    percentage = a.percentage
+    off = " the items" if a.kind == "line_percentage" else ""
+    pct = f"{percentage.normalize():f}% off{off}, " if percentage is not None else ""
+    text = f"{a.description}: {pct}{a.amount} {currency}"
+    if a.detail:
+        text += f", {a.detail}"
+    if a.kind in _ON_LINES and a.lines:
+        on = [f"line {n}: {part}" for n, part in enumerate(a.lines, 1) if part]
+        text += f" ({', '.join(on)})"
+    return text
+
+
+#: The kinds of discount taken off the lines themselves (not shared over them).
+_ON_LINES = frozenset({"line_percentage", "line_fixed", "buy_get"})
 
 
 def _did(r: Rule_, d: Decision) -> str:
@@ -254,29 +266,4 @@ def _did(r: Rule_, d: Decision) -> str:
             for c in d.field_changes:
                 if c.rule == r.name and (c.entity, c.field) == (a.entity, a.field):
                     done.append(f"sets {a.entity} {a.field.replace('_', ' ')} to {a.value}")
-        elif isinstance(a, PercentDiscount_ | FixedDiscount_ | Visibility_):
-            continue
     return "; ".join(done)
-
-
-_KEY = re.compile(r"\b([a-z]\w*)\.([a-z]\w*)\b")
-
-
-def words(text: str) -> str:
-    """Fact keys in words: ``order.subtotal >= 50.00`` → ``order subtotal >= 50.00``."""
-    return _KEY.sub(lambda m: f"{m[1]} {m[2].replace('_', ' ')}", text)
-
-
-def _instant(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _value(value: Any) -> str:
-    """A fact's value as an analyst reads it."""
-    if value is None:
-        return "none"
-    if isinstance(value, frozenset | set):
-        return ", ".join(sorted(map(str, value))) or "none"
-    if isinstance(value, datetime):
-        return _instant(value)
-    return str(value)

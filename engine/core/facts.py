@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from rulec.engine.core.errors import FactTypeError
 
-__all__ = ["Facts", "flatten_facts"]
+__all__ = ["Facts", "flatten_facts", "reader"]
 
 
 #: Value types that are certainly not mappings, to skip the slower isinstance check.
@@ -68,8 +68,9 @@ def flatten_facts(facts: Mapping[str, Any], keys: Iterable[str] = ()) -> Facts:
             else:  # a flat fact: ``{"order.subtotal": …}``
                 flat[k] = _value(k.rpartition(".")[2], v)
     except FactTypeError as e:
-        if e.key is None:  # labels that are not names: say whose
-            key = e.key = k if k.endswith("labels") else f"{k.removesuffix('.all')}.labels"
+        if e.key is None or e.key == "coupons":  # labels or codes that are not names: whose
+            field = e.key or "labels"
+            key = e.key = k if k.endswith(field) else f"{k.removesuffix('.all')}.{field}"
             e.args = (f"{key}: {e.args[0]}",)
         raise
     for k in keys:
@@ -89,6 +90,8 @@ def _labels(value: Any) -> frozenset[str]:
     try:
         if type(value) in _COLLECTIONS:
             labels = frozenset(value)
+        elif type(value) is frozenset:  # taken as it is, as flatten_facts takes it
+            return value
         elif value is None:
             return _NO_LABELS
         elif isinstance(value, (str, bytes, Mapping)):
@@ -104,9 +107,41 @@ def _labels(value: Any) -> frozenset[str]:
         ) from None
 
 
-def _missing(key: str) -> Any:
-    """What a fact nobody gave reads as: no labels, no members, or None."""
+def _coupons(value: Any) -> frozenset[str]:
+    """Entered coupon codes as rules compare them: trimmed, in capitals (``spring10 ``
+    is ``SPRING10``); refused as labels are when they are not a collection of strings."""
+    if type(value) is frozenset and all(type(c) is str and c == c.strip().upper() for c in value):
+        return value
+    try:
+        return frozenset(c.strip().upper() for c in _labels(value))
+    except FactTypeError:
+        raise FactTypeError(
+            f"coupon codes {value!r} are not a set of codes (a set, list or tuple of strings)",
+            key="coupons",
+            value=value,
+        ) from None
+
+
+def reader(key: str, datetimes: bool) -> Callable[[Any], Any] | None:
+    """How :func:`flatten_facts` reads the value of ``key`` (a fact of an entity, not
+    a list), for a caller that reads one key at a time: labels and codes as
+    frozensets, a datetime field's value aware; None: as it is given."""
     if key.endswith(".labels"):
+        return _labels
+    if key.endswith(".coupons"):
+        return _coupons
+    return _aware if datetimes else None
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _missing(key: str) -> Any:
+    """What a fact nobody gave reads as: no labels or codes, no members, or None."""
+    if key.endswith((".labels", ".coupons")):
         return _NO_LABELS
     return () if key.endswith(".all") else None
 
@@ -124,6 +159,8 @@ def _value(field: str, value: Any) -> Any:
     """A fact's value as rules see it: labels as a frozenset, datetimes aware (UTC if naive)."""
     if field == "labels":
         return value if type(value) is frozenset else _labels(value)
+    if field == "coupons":
+        return _coupons(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

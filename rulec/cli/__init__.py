@@ -18,6 +18,8 @@ from rulec.cli.diff_cmd import diff
 from rulec.cli.explain_cmd import explain
 from rulec.cli.fmt_cmd import fmt_
 from rulec.cli.import_cmd import import_legacy
+from rulec.cli.lsp_cmd import lsp
+from rulec.cli.playground_cmd import playground
 from rulec.cli.run_cmd import run
 from rulec.cli.simulate_cmd import simulate
 from rulec.cli.test_cmd import test
@@ -45,7 +47,7 @@ def main(ctx: click.Context, config: str | None) -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-for _command in (
+_COMMANDS = (
     check,
     compile_,
     test,
@@ -55,7 +57,10 @@ for _command in (
     db,
     run,
     import_legacy,
+    playground,
+    lsp,
     simulate,
     diff,
-):
+)
+for _command in _COMMANDS:
     main.add_command(_command)

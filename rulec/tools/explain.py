@@ -8,7 +8,7 @@ from typing import Any
 
 from rulec.engine.core.explain import Explanation
 
-__all__ = ["as_json"]
+__all__ = ["as_json", "plain"]
 
 
 def as_json(e: Explanation) -> dict[str, Any]:
@@ -20,11 +20,27 @@ def as_json(e: Explanation) -> dict[str, Any]:
         "decision": {
             "currency": d.currency,
             "subtotal": str(d.subtotal),
-            "discount_percentage": _plain(d.discount_percentage),
+            "discount_percentage": plain(d.discount_percentage),
             "discount_amount": str(d.discount_amount),
             "discount_description": d.discount_description,
             "total_amount": str(d.total_amount),
+            "line_discounts": [str(x) for x in d.line_discounts],
+            "applied": [
+                {
+                    "rule": a.rule,
+                    "kind": a.kind,
+                    "amount": str(a.amount),
+                    "description": a.description,
+                    "detail": a.detail,
+                    "lines": [str(x) for x in a.lines],
+                }
+                for a in d.applied
+            ],
             "shown": None if d.verdict is None else d.verdict.shown,
+            "coupons": [
+                {"code": c.code, "reason_code": c.reason_code, "reason": c.reason, "rule": c.rule}
+                for c in d.coupons
+            ],
         },
         "rules": [
             {
@@ -39,7 +55,7 @@ def as_json(e: Explanation) -> dict[str, Any]:
                         "column": s.column,
                         "test": s.test,
                         "fact": s.fact,
-                        "value": _plain(s.value),
+                        "value": plain(s.value),
                         "result": s.result,
                     }
                     for s in r.seen
@@ -50,7 +66,7 @@ def as_json(e: Explanation) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A fact's value as JSON: decimals as text, label sets as sorted lists."""
     if isinstance(value, Decimal):
         return str(value)
@@ -60,8 +76,8 @@ def _plain(value: Any) -> Any:
         return (
             sorted(map(str, value))
             if isinstance(value, frozenset | set)
-            else [_plain(v) for v in value]
+            else [plain(v) for v in value]
         )
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value

@@ -19,7 +19,7 @@ from typing import Any
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.vocabulary import Type, Vocabulary
 
-__all__ = ["FactsFileError", "read_facts"]
+__all__ = ["FactsFileError", "read_facts", "typed_facts"]
 
 
 class FactsFileError(RulesError):
@@ -32,6 +32,12 @@ def read_facts(text: str, vocabulary: Vocabulary, source: str = "<facts>") -> di
         data = json.loads(text, parse_float=Decimal, parse_int=int)
     except json.JSONDecodeError as e:
         raise FactsFileError(f"{source}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+    return typed_facts(data, vocabulary, source)
+
+
+def typed_facts(data: Any, vocabulary: Vocabulary, source: str = "<facts>") -> dict[str, Any]:
+    """Facts from a JSON document already parsed (numbers as Decimal or int), typed
+    by ``vocabulary`` as :func:`read_facts` types them; FactsFileError if they are not."""
     if not isinstance(data, dict):
         raise FactsFileError(f"{source}: the facts must be a JSON object")
     out: dict[str, Any] = {}

@@ -99,7 +99,7 @@ EVERY_CODE = [
     ),
     ("R203", None, when("custmer has label VIP"), "custmer", "did you mean 'customer'?"),
     ("R204", None, when("order subtotl > 5"), "subtotl", "did you mean 'subtotal'?"),
-    ("R205", None, when("order subtotal => 5"), "=>", "did you mean '>='?"),
+    ("R205", None, when("order subtotal => 5"), "=>", "write order subtotal >= 5"),
     ("R206", None, when("order currency >= 5"), ">=", "does not apply to order currency"),
     ("R207", None, when("order created > 2026-02-30"), "2026-02-30", "not a valid date"),
     (
@@ -169,6 +169,8 @@ EVERY_CODE = [
     ),
     ("R219", None, when("order status is confirmd"), "confirmd", "did you mean 'confirmed'?"),
     ("R220", None, when("customer is Bob"), "customer is", "compare one of its fields"),
+    ("R230", None, when('customer has coupon "X1"'), "customer has", 'order has coupon "X1"'),
+    ("R231", None, when('order has coupon "X 1"'), '"X 1"', 'write "X-1"'),
     ("R301", None, LABELS + 'on order_created then discount 100.5% "x"', "discount", "not 100.5%"),
     (
         "R302",
@@ -273,6 +275,37 @@ EVERY_CODE = [
         '"VIP New Ordr"',
         "did you mean 'VIP New Order'?",
     ),
+    (
+        "R350",
+        None,
+        "label Socks for item\n"
+        'on order_created then discount 25.00 EUR from 200.00 EUR, 10.00 EUR from 100.00 EUR "t"',
+        "10.00 EUR from 100.00 EUR",
+        "list the tiers from the lowest threshold to the highest",
+    ),
+    (
+        "R351",
+        None,
+        "label Socks for item\n"
+        'on order_created then buy 2 get 0 free on items with label Socks "t"',
+        "buy 2",
+        "must be whole numbers above zero",
+    ),
+    (
+        "R352",
+        None,
+        'label Socks for item\non order_created then discount 10% up to 5.00 EUR per line "t"',
+        "up to",
+        "write 'discount 10% on items up to 5.00 EUR per line'",
+    ),
+    (
+        "R353",
+        None,
+        "label Socks for item\n"
+        'on order_created then discount 10% from 100.00 EUR, 5% from 200.00 EUR "t"',
+        "5% from",
+        "gives less than the tier below it",
+    ),
 ]
 
 
@@ -306,6 +339,7 @@ class TestEveryCode:
             "R312",
             "R313",
             "R314",
+            "R353",
             *deep.CODES,
         }
 
@@ -382,7 +416,7 @@ class TestOperators:
         d = one(text)
         assert d.check_tuple() == ("R205", 2, col(text, op))
         assert d.message == f"unknown operator '{op}'"
-        assert d.suggestion == f"did you mean '{hint}'?"
+        assert d.suggestion == f"did you mean '{hint}'? write order subtotal {hint} 5"
 
     def test_unknown_operator_lists_the_operators(self):
         d = one(when("order subtotal !! 5"))
@@ -683,7 +717,7 @@ class TestActions:
     def test_unknown_action_without_a_close_match(self):
         d = one(LABELS + 'on order_created then refund 10% "x"')
         assert d.code == "R202"
-        assert d.suggestion == "actions are discount, add, remove, set, show, hide"
+        assert d.suggestion == "actions are discount, buy, add, remove, set, show, hide"
 
     @pytest.mark.parametrize("percent", ["0", "0.00", "-5", "100.01", "250"])
     def test_percentage_out_of_range(self, percent):

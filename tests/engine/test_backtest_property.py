@@ -111,6 +111,8 @@ ACTIONS = st.sampled_from(
         'discount 2.50 EUR "{n}"',
         'discount 33% "{n}"',
         'discount 1000 JPY "{n}"',
+        'discount 20% on items with label Fragile up to 5.00 EUR per line "{n}"',
+        'buy 2 get 1 free on items with label Bulky "{n}"',
     ]
 )
 WINDOWS = st.sampled_from(

@@ -1,0 +1,146 @@
+"""What became of each coupon code a customer entered, and rules refused a use.
+
+A code gives a discount through the rules whose conditions test it
+(``order has coupon "SPRING10"``). When it gives none, the customer is owed
+a reason, and the backend a stable code to act on (see
+:class:`~rulec.engine.core.decision.CouponOutcome`). The reasons are read off
+the decision itself, never worked out a second way: the rule that applied,
+the loss the policy recorded, the window the matcher judged, the refusal the
+database shell made for a usage limit, or else the tests of the rule's
+condition that were false, from the tracing interpreter.
+
+A rule the database shell refuses (its usage limit or budget is spent) is
+taken out of the matching rules before the policy runs, and recorded as lost
+with that reason: :func:`refuse`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+
+from rulec.dsl import trace
+from rulec.dsl.lowered import AllOf, AnyOf, Condition, Exists, HasLabel, Negation
+from rulec.engine.core.decision import CouponOutcome, Decision, LostRule
+from rulec.engine.core.rules import Rule_
+from rulec.engine.core.wording import instant, value_words, words
+
+__all__ = ["Refusal", "codes_of", "coupon_outcomes", "refuse"]
+
+COUPONS = "order.coupons"
+
+
+@frozen
+class Refusal:
+    """Why the database shell refused a rule a use: ``limit_reached``,
+    ``customer_limit_reached`` or ``budget_spent``, and the reason in words."""
+
+    reason_code: str
+    reason: str
+
+
+def codes_of(condition: Condition | None) -> frozenset[str]:
+    """The codes a condition requires (``has coupon``, not under a negation)."""
+    out: set[str] = set()
+    stack: list[tuple[Condition, bool]] = [(condition, False)] if condition is not None else []
+    while stack:
+        node, negated = stack.pop()
+        if isinstance(node, HasLabel):
+            if node.key.endswith(".coupons") and node.negated == negated:
+                out.add(str(node.label))
+        elif isinstance(node, AllOf | AnyOf):
+            stack.extend((c, negated) for c in node.operands)
+        elif isinstance(node, Negation):
+            stack.append((node.operand, not negated))
+        elif isinstance(node, Exists):
+            stack.append((node.condition, negated))
+    return frozenset(out)
+
+
+def refuse(
+    held: Sequence[Rule_], refused: Mapping[str, Refusal]
+) -> tuple[list[Rule_], list[LostRule]]:
+    """``held`` without the rules the database shell refused, and their records."""
+    kept: list[Rule_] = []
+    lost: list[LostRule] = []
+    for r in held:
+        why = refused.get(r.name)
+        if why is None:
+            kept.append(r)
+        else:
+            lost.append(LostRule(r.name, r.file, r.line, why.reason))
+    return kept, lost
+
+
+def coupon_outcomes(
+    codes: frozenset[str],
+    rules: Sequence[Rule_],
+    d: Decision,
+    facts: Mapping[str, Any],
+    moment: datetime | None,
+    refused: Mapping[str, Refusal],
+) -> tuple[CouponOutcome, ...]:
+    """Each entered code's outcome, in code order. ``rules``: the event's rules in
+    the policy's order; ``moment``: the instant their windows were judged at."""
+    return tuple(_one(c, rules, d, facts, moment, refused) for c in sorted(codes))
+
+
+def _one(
+    code: str,
+    rules: Sequence[Rule_],
+    d: Decision,
+    facts: Mapping[str, Any],
+    moment: datetime | None,
+    refused: Mapping[str, Refusal],
+) -> CouponOutcome:
+    taking = [r for r in rules if code in codes_of(r.condition)]
+    if not taking:
+        return CouponOutcome(code, "unknown", f"the code {code} is not a promotion of this shop")
+    matched = set(d.matched)
+    for r in taking:
+        if r.name in matched and any(a.rule == r.name for a in d.applied):
+            return CouponOutcome(code, "applied", f"applied by rule '{r.name}'", r.name)
+    for r in taking:
+        why = refused.get(r.name)
+        if why is not None:
+            return CouponOutcome(code, why.reason_code, why.reason, r.name)
+    for r in taking:
+        lost = [x.reason for x in d.lost if x.rule == r.name]
+        if lost:
+            return CouponOutcome(code, "lost", "; ".join(lost), r.name)
+    for r in taking:
+        if r.name in matched:  # held, with nothing to take off (a label, a setting)
+            return CouponOutcome(code, "applied", f"taken by rule '{r.name}'", r.name)
+    open_ = [r for r in taking if moment is None or r.valid_at(moment)]
+    if not open_:
+        r = taking[0]
+        if moment is not None and r.valid_from is not None and moment < r.valid_from:
+            return CouponOutcome(
+                code, "not_yet_valid", f"the code is valid from {instant(r.valid_from)}", r.name
+            )
+        until = instant(r.valid_until) if r.valid_until is not None else "?"
+        return CouponOutcome(code, "expired", f"the code expired at {until}", r.name)
+    r = open_[0]
+    return CouponOutcome(code, "conditions_not_met", _unmet(r, facts), r.name)
+
+
+def _unmet(r: Rule_, facts: Mapping[str, Any]) -> str:
+    """The tests of ``r``'s condition that were false, the code's own left out."""
+    false: list[str] = []
+
+    def heard(atom: Any, value: Any, result: bool) -> None:
+        if not result and atom.key != COUPONS:
+            line = f"{words(atom.describe())} ({words(atom.key)}: {value_words(value)})"
+            if line not in false:
+                false.append(line)
+
+    try:
+        trace.evaluate(r.condition, facts, heard)
+    except Exception:
+        return f"rule '{r.name}' could not be evaluated"
+    if not false:
+        return f"the conditions of rule '{r.name}' are not met"
+    return "needs " + "; and ".join(false)
