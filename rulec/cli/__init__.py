@@ -14,12 +14,14 @@ from rulec import __version__
 from rulec.cli.check_cmd import check, compile_
 from rulec.cli.common import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_SUCCESS
 from rulec.cli.db_cmd import db, demo
+from rulec.cli.diff_cmd import diff
 from rulec.cli.explain_cmd import explain
 from rulec.cli.fmt_cmd import fmt_
 from rulec.cli.import_cmd import import_legacy
 from rulec.cli.lsp_cmd import lsp
 from rulec.cli.playground_cmd import playground
 from rulec.cli.run_cmd import run
+from rulec.cli.simulate_cmd import simulate
 from rulec.cli.test_cmd import test
 
 __all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_INTERNAL", "EXIT_SUCCESS", "main"]
@@ -45,6 +47,20 @@ def main(ctx: click.Context, config: str | None) -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-_COMMANDS = (check, compile_, test, explain, fmt_, demo, db, run, import_legacy, playground, lsp)
+_COMMANDS = (
+    check,
+    compile_,
+    test,
+    explain,
+    fmt_,
+    demo,
+    db,
+    run,
+    import_legacy,
+    playground,
+    lsp,
+    simulate,
+    diff,
+)
 for _command in _COMMANDS:
     main.add_command(_command)

@@ -26,8 +26,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import field, frozen
-from sqlalchemy import Connection, Integer, bindparam, literal, select, union_all
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Connection,
+    Integer,
+    any_,
+    bindparam,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from rulec.engine.core.facts import Facts
 from rulec.engine.db.facts.binding import REFERENCE, Binding
@@ -53,6 +65,30 @@ ALWAYS = (
     "customer.absent",
     "agent.absent",
 )
+
+
+class _AmongIds(ColumnElement[bool]):
+    """``column`` is one of the ids of the page (the parameter ``ids``, a list): an
+    array parameter ``= ANY(:ids)`` on PostgreSQL (one parameter: a thousand
+    placeholders cost the driver more than the query), ``IN (…)`` elsewhere."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+
+
+@compiles(_AmongIds)
+def _among_ids(element: _AmongIds, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column.in_(bindparam("ids", expanding=True)), **kw))
+
+
+@compiles(_AmongIds, "postgresql")
+def _among_ids_pg(element: _AmongIds, compiler: Any, **kw: Any) -> str:
+    ids = bindparam("ids", type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(ids), **kw))
 
 
 def _bounds(table: Any) -> tuple[BindParameter[Any], BindParameter[Any]]:
@@ -109,7 +145,11 @@ class OrderBatches:
         label_entities: Iterable[str] = (),
         base: Mapping[str, Any] | None = None,
         binding: Binding = REFERENCE,
+        by_ids: bool = False,
     ) -> None:
+        """``by_ids``: pages are given by their orders' ids (:meth:`read_ids`), as
+        back-testing reads the orders SQL selected; each statement then reads
+        the facts of those orders alone, not of every order of the ids' range."""
         b = self.binding = binding
         keys = frozenset(keys)
         self.base = Facts(base or {})
@@ -122,20 +162,24 @@ class OrderBatches:
             by_batch.setdefault(ORDER_FACTS[key].batch, []).append(key)
         self.page_keys = tuple(by_batch.pop(Batch.PAGE, ()))
         #: The first page (from the start: ``last`` None), and the pages after ``last``.
-        self.first = (
-            select(
-                orders.c.id,
-                orders.c.customer_id,
-                orders.c.agent_id,
-                orders.c.status,
-                *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
-            )
-            .order_by(orders.c.id)
-            .limit(bindparam("n"))
+        first = select(
+            orders.c.id,
+            orders.c.customer_id,
+            orders.c.agent_id,
+            orders.c.status,
+            *(ORDER_FACTS[k].sql(b, ref) for k in self.page_keys),
         )
+        self.first = first.order_by(orders.c.id).limit(bindparam("n"))
         self.page = self.first.where(orders.c.id > bindparam("last", type_=orders.c.id.type))
+        #: The page of the orders with the ids given (``by_ids``).
+        self.of_ids = first.where(_AmongIds(orders.c.id)).order_by(orders.c.id)
         in_range = orders.c.id.between(lo, hi)
         lines = b.lines
+        #: The lines of the page's orders.
+        lines_in_range: ColumnElement[bool] = lines.c.order_id.between(lo, hi)
+        if by_ids:  # the page's orders only (their ids), not every order of its range
+            in_range = _AmongIds(orders.c.id)
+            lines_in_range = _AmongIds(lines.c.order_id)
         #: (keys, statement) of the statements of one kind of fact each: (order id, values).
         self.groups: list[tuple[tuple[str, ...], Any]] = []
         for kind, group in by_batch.items():
@@ -143,7 +187,7 @@ class OrderBatches:
             if kind is Batch.LINES:  # the lines' aggregates, grouped by order
                 query = (
                     select(lines.c.order_id, *(f.part(b) for f in facts if f.part))
-                    .where(lines.c.order_id.between(lo, hi))
+                    .where(lines_in_range)
                     .group_by(lines.c.order_id)
                 )
             elif kind is Batch.AGENT:  # the agent's columns, joined
@@ -168,9 +212,11 @@ class OrderBatches:
         self.label_queries: dict[str, Any] = {}
         for entity in dict.fromkeys(label_entities):
             column = b.labels.holder_column(entity)
-            which = column.between(lo, hi) if entity == "order" else column.in_(of_batch[entity])
+            if entity == "order":
+                which = column.between(lo, hi) if not by_ids else _AmongIds(column)
+            else:
+                which = column.in_(of_batch[entity])
             self.label_queries[entity] = label_pairs(b, entity, which)
-        lines_in_range = lines.c.order_id.between(lo, hi)
         member_keys = tuple(k for k in ITEM_FACTS if k != "item.labels")
         self.member_keys = member_keys
         self.lines = (
@@ -207,10 +253,17 @@ class OrderBatches:
             found = conn.execute(self.first, {"n": limit}).all()
         else:
             found = conn.execute(self.page, {"last": last, "n": limit}).all()
+        return self._page(conn, found)
+
+    def read_ids(self, conn: Connection, ids: Sequence[Any]) -> Page:
+        """The page of the orders with ``ids`` (made with ``by_ids``), in id order."""
+        return self._page(conn, conn.execute(self.of_ids, {"ids": list(ids)}).all())
+
+    def _page(self, conn: Connection, found: Sequence[Any]) -> Page:
         if not found:
             return Page([], [], {})
         ids = [r[0] for r in found]
-        bounds = {"lo": ids[0], "hi": ids[-1]}
+        bounds = {"lo": ids[0], "hi": ids[-1], "ids": ids}
         labels = {
             entity: _label_map(conn, query, bounds) for entity, query in self.label_queries.items()
         }

@@ -1,0 +1,65 @@
+"""Back-testing a backend's own schema bound to rulec (issue 22's foreign shop), on both
+databases: the same report as on rulec's reference models (issue 16)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import rulec
+from rulec.engine.db.attach import Engine
+from rulec.tools.diff import diff
+from rulec.tools.simulate import simulate
+
+OLD = """\
+label Customer_VIP for customer
+on order_created when customer has label Customer_VIP then discount 10% "VIP"
+"""
+NEW = """\
+label Customer_VIP for customer
+on order_created when customer has label Customer_VIP then discount 15% "VIP"
+on order_created when order item count >= 3 and order subtotal >= 100.00 \
+then discount 5.00 EUR "Bulk"
+"""
+
+
+@pytest.fixture
+def stored(shop):
+    """Three orders decided by the old rules when they were stored: a VIP's, a bulk one, a
+    plain one."""
+    old = rulec.load_text(OLD, "old.rules")
+    engine = Engine(old, binding=shop.binding)
+    engine.attach(shop.sessions)
+    try:
+        with shop.sessions.begin() as s:
+            ada = shop.customer(s, "Ada", ["Customer_VIP"])
+            ben = shop.customer(s, "Ben")
+            orders = [
+                shop.order(s, ada, [("Cake", 2, "30.00"), ("Flowers", 1, "60.00")]),
+                shop.order(s, ben, [("Chairs", 4, "30.00")]),
+                shop.order(s, ben, [("Tea", 1, "4.50")]),
+            ]
+    finally:
+        engine.detach(shop.sessions)
+    return old, rulec.load_text(NEW, "new.rules"), [shop.key(o) for o in orders]
+
+
+def test_simulate_on_a_bound_schema(shop, stored) -> None:
+    old, _, keys = stored
+    sim = simulate(shop.sessions.kw["bind"], old, binding=shop.binding)
+    assert (sim.orders, sim.decided) == (3, 1)
+    vip = sim.rule("old.rules:2")
+    assert (vip.matched, vip.applied, vip.discount, vip.sample) == (
+        1, 1, {"EUR": Decimal("12.00")}, [keys[0]],
+    )  # fmt: skip
+    assert sim.stored == {"EUR": (3, Decimal("12.00"))}
+
+
+def test_diff_on_a_bound_schema(shop, stored) -> None:
+    old, new, keys = stored
+    d = diff(shop.sessions.kw["bind"], old, new, binding=shop.binding)
+    assert d.changed["amount changed"] == 1 and d.changed["newly discounted"] == 1
+    assert d.total_changed == 2
+    assert d.delta() == {"EUR": Decimal("11.00")}
+    assert {c.order for c in d.sample} == set(keys[:2])  # in id order: UUIDs, not by age
