@@ -11,7 +11,7 @@ from rulec.dsl.check.types import known_currency
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.nodes import FixedDiscount, Name, PercentDiscount, Span
 
-__all__ = ["stage_actions"]
+__all__ = ["precision", "stage_actions"]
 
 
 def stage_actions(ctx: Context) -> None:
@@ -28,21 +28,21 @@ def stage_actions(ctx: Context) -> None:
                     )
                 if a.cap is not None:
                     if known_currency(ctx, a.cap.currency):
-                        _precision(ctx, a.cap.amount, a.cap.currency, a.cap.span)
+                        precision(ctx, a.cap.amount, a.cap.currency, a.cap.span)
                     if a.cap.amount <= 0:
                         ctx.report(
                             "R303", f"a cap must be above zero, not {a.cap.amount}", a.cap.span
                         )
             elif isinstance(a, FixedDiscount):
                 if known_currency(ctx, a.currency, a.amount):
-                    _precision(ctx, a.amount, a.currency, a.span)
+                    precision(ctx, a.amount, a.currency, a.span)
                 if a.amount <= 0:
                     ctx.report(
                         "R302", f"a discount amount must be above zero, not {a.amount}", a.span
                     )
 
 
-def _precision(ctx: Context, amount: Decimal, currency: Name, span: Span | None) -> None:
+def precision(ctx: Context, amount: Decimal, currency: Name, span: Span | None) -> None:
     """R206: more decimal places than the currency has; the message carries the
     amount rounded to them (half-up, as the engine rounds money)."""
     places = MINOR_UNITS[currency.text]

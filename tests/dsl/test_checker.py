@@ -252,6 +252,25 @@ EVERY_CODE = [
         "order currency is USD and order subtotal >= 100.00",
     ),
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
+    ("R332", None, block("limit 0 uses"), "0", "above zero"),
+    ("R333", None, block("budget 0.00 EUR"), "0.00", "above zero"),
+    ("R334", None, block("limit 1 use per agent"), "agent", "write 'per customer'"),
+    (
+        "R335",
+        None,
+        'label X for customer\nrule "r" limit 5 uses on order_created '
+        "then add label X to customer end",
+        "limit",
+        "gives no discount",
+    ),
+    ("R336", None, block("uses given back when cancelled"), "uses given", "limit N uses"),
+    (
+        "R337",
+        None,
+        block("limit 10 uses limit 10 uses per customer"),
+        "limit 10 uses per",
+        "never binds",
+    ),
     (
         "R340",
         None,
@@ -308,6 +327,8 @@ class TestEveryCode:
             "R312",
             "R313",
             "R314",
+            "R336",
+            "R337",
             *deep.CODES,
         }
 
