@@ -102,7 +102,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     # R332 to R337: usage limits and budgets (R330, R331 reserved)
     "R332": ("error", "usage limit is not a whole number above zero"),
     "R333": ("error", "budget must be above zero"),
-    "R334": ("error", "limit per customer where there is no customer"),
+    "R334": ("error", "usage limit per something other than a customer"),
     "R335": ("error", "usage limit on a rule without a discount"),
     "R336": ("warning", "uses given back without a limit"),
     "R337": ("warning", "limit per customer never binds"),
