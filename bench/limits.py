@@ -27,6 +27,14 @@ whole and counted.
 
     .venv/bin/python bench/limits.py                          # PostgreSQL, 4 x 500
     .venv/bin/python bench/limits.py --db sqlite --workers 4 --orders 100
+    .venv/bin/python bench/limits.py --throughput --db sqlite --orders 1000
+
+``--throughput`` measures instead what a limit costs order creation: one
+process places the same orders (each with the code, a new customer each,
+one transaction per order) three ways, taking turns in blocks of 25: with no
+rules attached; attached, the rule without limits; attached, the rule with
+``limit N uses`` and ``limit 1 use per customer`` (N above the orders, so
+every order claims). It prints orders/s and statements per order of each.
 
 Exit status: 0 every check holds, 1 a check failed, 2 usage error or
 PostgreSQL unreachable.
@@ -317,6 +325,82 @@ def check(url: str, kind: str, made: list[WorkerResult], report: Report) -> None
             problems.append(f"spent {report.spent}: the budget of {BUDGET} is exceeded")
 
 
+# ------------------------------------------------------------ throughput --
+
+UNLIMITED = """\
+rule "Spring"
+  on order_created
+  when order has coupon "SPRING10"
+  then discount 10% "Spring"
+end
+"""
+
+
+def _limited(orders: int) -> str:
+    return UNLIMITED.replace(
+        "  on order_created",
+        f"  limit {orders * 10} uses\n  limit 1 use per customer\n  on order_created",
+    )
+
+
+def throughput(url: str, orders: int, out: IO[str]) -> dict[str, float]:
+    """Orders/s and statements per order: no rules, the rule, the rule with limits."""
+    from sqlalchemy import event
+
+    prepare(url, 0)
+    db = (
+        make_engine(url, connect_args={"timeout": 60})
+        if url.startswith("sqlite")
+        else make_engine(url)
+    )
+    statements = [0]
+    event.listen(
+        db, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1)
+    )
+    runs: dict[str, sessionmaker[Session]] = {"no rules": make_session_factory(db)}
+    for name, text in (("rule", UNLIMITED), ("rule with limits", _limited(orders))):
+        factory = make_session_factory(db)
+        Engine(rulec.load_text(text, "bench/limits.rules")).attach(factory)
+        runs[name] = factory
+    spent = dict.fromkeys(runs, 0.0)
+    counted = dict.fromkeys(runs, 0)
+    block = 25
+    names = list(runs)
+    n = 0
+    try:
+        for start in range(0, orders, block):
+            size = min(block, orders - start)
+            first = (start // block) % len(names)
+            for name in names[first:] + names[:first]:
+                factory = runs[name]
+                before = statements[0]
+                t0 = time.perf_counter()
+                for _ in range(size):
+                    n += 1
+                    with factory.begin() as s:
+                        c = Customer(name=f"C{n}")
+                        s.add(
+                            Order(customer=c, subtotal=Decimal("80.00"), coupon_codes=["SPRING10"])
+                        )
+                spent[name] += time.perf_counter() - t0
+                counted[name] += statements[0] - before
+    finally:
+        db.dispose()
+    rates = {name: orders / spent[name] for name in names}
+    print(
+        f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}, {orders} orders per run",
+        file=out,
+    )
+    print(f"  {'run':<18} {'orders/s':>9} {'ratio':>6} {'statements/order':>17}", file=out)
+    for name in names:
+        ratio = rates[name] / rates["no rules"]
+        print(
+            f"  {name:<18} {rates[name]:>9.0f} {ratio:>6.2f} {counted[name] / orders:>17.2f}",
+            file=out,
+        )
+    return rates
+
+
 # ------------------------------------------------------------------ runs --
 
 
@@ -411,6 +495,7 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=500, help="orders per worker")
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--rollback-every", type=int, default=7)
+    parser.add_argument("--throughput", action="store_true", help="measure a limit's cost")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ids", default="", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -420,6 +505,18 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     kinds = ("uses", "budget") if args.kind == "both" else (args.kind,)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
+        if args.throughput:
+            if args.db == "pg":
+                url = args.url or DEFAULT_PG_URL
+                try:
+                    ensure_postgres_database(url)
+                except Exception as e:
+                    print(f"PostgreSQL is not reachable: {e}", file=sys.stderr)
+                    return EXIT_ERROR
+            else:
+                url = args.url or f"sqlite:///{Path(tmp) / 'throughput.db'}"
+            throughput(url, args.orders, out)
+            return EXIT_OK
         for kind in kinds:
             if args.db == "pg":
                 url = args.url or DEFAULT_PG_URL

@@ -257,6 +257,25 @@ def _ensure(conn: Connection, counters: Table, rule: str, scope: str) -> None:
             conn.execute(insert(counters).values(values))
 
 
+def _count_new_customer(conn: Connection, counters: Table, rule: str, scope: str) -> None:
+    """One use of a customer stored in this flush (the limit was counted in memory)."""
+    values = {"rule": rule, "scope": scope, "used": 1, "spent_minor": 0}
+    name = conn.dialect.name
+    if name in ("postgresql", "sqlite"):
+        dialect = postgresql if name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(counters)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=[counters.c.rule, counters.c.scope],
+                set_={"used": counters.c.used + 1},
+            )
+        )
+        return
+    _ensure(conn, counters, rule, scope)  # pragma: no cover - the two databases rulec supports
+    _move(conn, counters, rule, scope, 1, 0)  # pragma: no cover
+
+
 def _counter(counters: Table, rule: str, scope: str) -> Any:
     return select(counters.c.used, counters.c.spent_minor).where(
         and_(counters.c.rule == rule, counters.c.scope == scope)
@@ -270,16 +289,18 @@ _Move = tuple[str, str, int, int]
 def _take(
     conn: Connection, counters: Table, rule: str, scope: str, limit: int, done: list[_Move]
 ) -> bool:
-    """One more use of (rule, scope) when fewer than ``limit`` are used."""
-    _ensure(conn, counters, rule, scope)
+    """One more use of (rule, scope) when fewer than ``limit`` are used (its counter
+    row made first when the update finds none: one statement when it is there)."""
     c = counters.c
-    moved = conn.execute(
+    statement = (
         update(counters)
         .where(c.rule == rule, c.scope == scope, c.used < limit)
         .values(used=c.used + 1)
     )
-    if moved.rowcount != 1:
-        return False
+    if conn.execute(statement).rowcount != 1:
+        _ensure(conn, counters, rule, scope)
+        if conn.execute(statement).rowcount != 1:
+            return False
     done.append((rule, scope, 1, 0))
     return True
 
@@ -294,15 +315,16 @@ def _spend(
     done: list[_Move],
 ) -> bool:
     """``amount`` more spent of (rule, scope) when it stays within ``budget``."""
-    _ensure(conn, counters, rule, scope)
     c = counters.c
-    moved = conn.execute(
+    statement = (
         update(counters)
         .where(c.rule == rule, c.scope == scope, c.spent_minor + amount <= budget)
         .values(used=c.used + 1, spent_minor=c.spent_minor + amount)
     )
-    if moved.rowcount != 1:
-        return False
+    if conn.execute(statement).rowcount != 1:
+        _ensure(conn, counters, rule, scope)
+        if conn.execute(statement).rowcount != 1:
+            return False
     done.append((rule, scope, 1, amount))
     return True
 
@@ -380,13 +402,7 @@ def _write_claims(
             customer = c.customer
             if customer == "":  # the customer is stored now: its counter too
                 customer = str(b.entity("customer").get(pending, "id"))
-                _ensure(conn, counters, c.rule, f"customer:{customer}")
-                col = counters.c
-                conn.execute(
-                    update(counters)
-                    .where(col.rule == c.rule, col.scope == f"customer:{customer}")
-                    .values(used=col.used + 1)
-                )
+                _count_new_customer(conn, counters, c.rule, f"customer:{customer}")
             rows.append(
                 {
                     key_column: key,
