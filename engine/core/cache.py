@@ -330,24 +330,29 @@ def _limits(data: Any) -> Limits | None:
     """A rule's limits from a cache row (None: none), refused unless well formed."""
     if data is None:
         return None
-    try:
-        uses, per_customer, budgets, give_back = data
-        made = Limits(
-            uses,
-            per_customer,
-            tuple((c, Decimal(a)) for c, a in budgets),
-            give_back,
-        )
-    except (TypeError, ValueError, ArithmeticError):
-        raise _Refused from None
-    for n in (uses, per_customer):
-        if n is not None and (type(n) is not int or not 0 < n <= 2**63):
-            raise _Refused
-    if type(give_back) is not bool or not all(
-        type(c) is str and type(a) is str and len(a) <= MAX_NUMBER_TEXT for c, a in budgets
-    ):
+    if type(data) is not tuple or len(data) != 4:
         raise _Refused
-    return made
+    uses, per_customer, budgets, give_back = data
+    for n in (uses, per_customer):
+        if n is not None and (type(n) is not int or not 0 < n < 2**63):
+            raise _Refused
+    if type(give_back) is not bool or type(budgets) is not tuple:
+        raise _Refused
+    pairs = []
+    for pair in budgets:
+        if type(pair) is not tuple or len(pair) != 2:
+            raise _Refused
+        currency, text = pair
+        if type(currency) is not str or type(text) is not str or len(text) > MAX_NUMBER_TEXT:
+            raise _Refused
+        try:
+            amount = Decimal(text)
+        except ArithmeticError:
+            raise _Refused from None
+        if not amount.is_finite() or amount <= 0 or str(amount) != text:
+            raise _Refused
+        pairs.append((currency, amount))
+    return Limits(uses, per_customer, tuple(pairs), give_back)
 
 
 def _whole(values: Iterable[Any], low: int, high: int) -> None:
