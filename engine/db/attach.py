@@ -34,7 +34,7 @@ from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.binding import REFERENCE, Binding, BindingError
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
-from rulec.engine.db.limits import CANCELLED, enforce, forget_pending, give_back
+from rulec.engine.db.limits import CANCELLED, enforce, forget_pending, give_back, preview
 from rulec.engine.db.records import forget_deferred, write_deferred, write_errors
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.metrics import metrics_for
@@ -200,11 +200,25 @@ class Engine:
     # ------------------------------------------------------------ firing --
 
     def evaluate(self, event_name: str, order: Any, session: Session) -> Decision:
-        """The decision for ``order``, from the database, without writing anything."""
+        """The decision for ``order``, from the database, without writing anything: a
+        rule whose usage limit or budget is spent as the counters stand is refused,
+        as the next flush would refuse it (nothing is claimed)."""
         rules = self._rules
         with session.no_autoflush:
             facts = load_facts(session, order, rules.keys_for(event_name), binding=self.binding)
-        return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            if rules.limited:
+                decision = preview(
+                    session,
+                    order,
+                    decision,
+                    rules.limited,
+                    self.binding,
+                    lambda refused: rules.evaluate(
+                        event_name, facts, raise_errors=self.raise_errors, refused=refused
+                    ),
+                )
+        return decision
 
     def fire(self, event_name: str, order: Any, session: Session) -> Decision:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""

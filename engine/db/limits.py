@@ -57,7 +57,16 @@ from rulec.engine.db.records import later
 from rulec.storage.models import UsageClaim, UsageCounter
 from rulec.storage.owned import RuleUsageClaim, RuleUsageCounter
 
-__all__ = ["CANCELLED", "Claim", "claims_of", "enforce", "forget_pending", "give_back", "usage"]
+__all__ = [
+    "CANCELLED",
+    "Claim",
+    "claims_of",
+    "enforce",
+    "forget_pending",
+    "give_back",
+    "preview",
+    "usage",
+]
 
 #: The statuses of a cancelled order.
 CANCELLED = frozenset({"cancelled", "canceled"})
@@ -152,6 +161,81 @@ def enforce(
         raise RuntimeError("usage limits did not settle")
     _write_claims(session, order, binding, held, wanted, decision.version, pending)
     return decision
+
+
+def preview(
+    session: Session,
+    order: Any,
+    decision: Decision,
+    limited: Mapping[str, Rule_],
+    binding: Binding,
+    decide_again: Callable[[Mapping[str, Refusal]], Decision],
+) -> Decision:
+    """The decision :func:`enforce` would come to for ``order`` as the counters stand
+    now, read and never written (a basket, ``Engine.evaluate``): a rule whose use
+    the order does not hold yet is refused when its counters are spent."""
+    if not limited:
+        return decision
+    counters, claims, key_column = _tables(binding)
+    key = binding.o.get(order, "id")
+    state = inspect(order)
+    new = key is None or bool(state.pending or state.transient)
+    conn = session.connection({"mapper": binding.order})
+    held = {} if new else _held(conn, claims, key_column, key)
+    if (binding.o.get(order, "status") or "") in CANCELLED:
+        return decision
+    customer, pending = _customer(order, binding)
+    refused: dict[str, Refusal] = {}
+    for _ in range(len(limited) + 1):
+        wanted = _wanted(decision, limited, customer, pending)
+        why = None
+        for name in sorted(wanted):
+            w, h = wanted[name], held.get(name)
+            if w != h:
+                why = _spent(conn, counters, w, limited[name].limits, h)
+                if why is not None:
+                    refused[name] = why
+                    break
+        if why is None:
+            return decision
+        decision = decide_again(refused)
+    return decision  # pragma: no cover - each round refuses one more rule
+
+
+def _spent(
+    conn: Connection, counters: Table, c: Claim, limits: Limits | None, held: Claim | None
+) -> Refusal | None:
+    """Why claim ``c`` would be refused now (``held``: the order's claim, given back first)."""
+    assert limits is not None
+
+    def now(scope: str) -> tuple[int, int]:
+        row = conn.execute(_counter(counters, c.rule, scope)).first()
+        return (0, 0) if row is None else (int(row.used), int(row.spent_minor))
+
+    again = int(held is not None and held.total)  # the order's own use, given back first
+    if c.total and limits.uses is not None and now("total")[0] - again >= limits.uses:
+        return Refusal("limit_reached", f"the code was used its {_uses(limits.uses)}: none is left")
+    if limits.per_customer is not None:
+        n = limits.per_customer
+        if c.customer is None:
+            return Refusal(
+                "customer_limit_reached",
+                f"the code is limited to {_uses(n)} per customer, and the order has no customer",
+            )
+        mine = int(held is not None and held.customer == c.customer)
+        if c.customer and now(f"customer:{c.customer}")[0] - mine >= n:
+            return Refusal(
+                "customer_limit_reached", f"the customer has used the code {_uses(n)} already"
+            )
+    if c.currency is not None:
+        budget = limits.budget(c.currency)
+        assert budget is not None
+        back = held.spent_minor if held is not None and held.currency == c.currency else 0
+        if now(f"budget:{c.currency}")[1] - back + c.spent_minor > _minor(budget, c.currency):
+            return Refusal(
+                "budget_spent", f"the promotion's budget of {budget} {c.currency} is spent"
+            )
+    return None
 
 
 def _customer(order: Any, b: Binding) -> tuple[str | None, Any]:

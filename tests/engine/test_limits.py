@@ -200,3 +200,23 @@ class TestCancelling:
         with shop.sessions() as s:
             assert shop.figures(shop.get(s, shop.key(again)))[1] == Decimal("4.00")
         assert used(shop) == (1, 0)
+
+
+class TestPreview:
+    def test_a_basket_decided_now_shows_the_code_spent_and_claims_nothing(self, shop, engine):
+        for n in range(2):
+            place(shop, ("WELCOME",), name=f"C{n}")
+        with shop.sessions() as s:
+            o = shop.order(s, shop.customer(s, "Late"), subtotal="100.00", codes=["WELCOME"])
+            d = engine.evaluate("order_created", o, s)
+            assert d.discount_amount == Decimal("0.00")
+            assert [(c.code, c.reason_code) for c in d.coupons] == [("WELCOME", "limit_reached")]
+            s.rollback()
+        assert used(shop, "Welcome") == (2, 0)
+
+    def test_an_order_holding_its_use_still_shows_it(self, shop, engine):
+        key, _, _ = place(shop)
+        with shop.sessions() as s:
+            d = engine.evaluate("order_updated", shop.get(s, key), s)
+            assert d.discount_amount == Decimal("10.00")
+            assert [c.reason_code for c in d.coupons] == ["applied"]
