@@ -35,6 +35,7 @@ from rulec.dsl.nodes import (
     And,
     Between,
     Budget,
+    BuyGet,
     Combinable,
     Comment,
     Compare,
@@ -65,6 +66,7 @@ from rulec.dsl.nodes import (
     Meta,
     Not,
     Number,
+    OnItems,
     Or,
     PercentDiscount,
     Priority,
@@ -74,6 +76,8 @@ from rulec.dsl.nodes import (
     Some,
     Span,
     String,
+    Tier,
+    TieredDiscount,
     UsageLimit,
     Value,
     Window,
@@ -488,12 +492,45 @@ def _actions(actions: Sequence[object]) -> str:
     return ", ".join(_action(a) for a in actions)
 
 
+def _on_items(items: OnItems | None) -> str:
+    if items is None:
+        return ""
+    if items.label is None:
+        return " on items"
+    return f" on items with label {label_text(items.label.text)}"
+
+
+def _tier(t: Tier) -> str:
+    if t.percent is not None:
+        what = f"{_number(t.percent)}%"
+    else:
+        assert t.amount is not None and t.currency is not None
+        what = f"{_number(t.amount)} {t.currency.text}"
+    return f"{what} from {_number(t.threshold)} {t.threshold_currency.text}"
+
+
 def _action(a: object) -> str:
     if isinstance(a, PercentDiscount):
-        cap = f" up to {_number(a.cap.amount)} {a.cap.currency.text}" if a.cap else ""
-        return f"{a.verb.text} {_number(a.percent)}%{cap} {_string(a.title)}"
+        cap = ""
+        if a.cap:
+            per_line = " per line" if a.cap.per_line else ""
+            cap = f" up to {_number(a.cap.amount)} {a.cap.currency.text}{per_line}"
+        on = _on_items(a.items)
+        return f"{a.verb.text} {_number(a.percent)}%{on}{cap} {_string(a.title)}"
     if isinstance(a, FixedDiscount):
-        return f"{a.verb.text} {_number(a.amount)} {a.currency.text} {_string(a.title)}"
+        per = f" per item{_on_items(a.items)}" if a.per_item else ""
+        return f"{a.verb.text} {_number(a.amount)} {a.currency.text}{per} {_string(a.title)}"
+    if isinstance(a, BuyGet):
+        middle = "get" if a.form == "get" else "for"
+        free = " free" if a.form == "get" else ""
+        on = _on_items(a.items)
+        return (
+            f"{a.verb.text} {_number(a.first)} {middle} {_number(a.second)}{free}{on} "
+            f"{_string(a.title)}"
+        )
+    if isinstance(a, TieredDiscount):
+        tiers = ", ".join(map(_tier, a.tiers))
+        return f"{a.verb.text} {tiers} {_string(a.title)}"
     if isinstance(a, LabelAction):
         return f"{a.verb.text} label {label_text(a.label.text)} {a.preposition} {a.entity.text}"
     if isinstance(a, SetField):

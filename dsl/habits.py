@@ -368,7 +368,9 @@ def diagnose(
         )
     if value == ",":
         return _label_list(text, pos, end)
-    if kind == "NAME" and "<NAME>" not in accepted:
+    # a word: a name, or a keyword of somewhere else (``items``) read as one
+    worded = kind == "NAME" or (kind == value.upper() and value.isalpha())
+    if worded and "<NAME>" not in accepted:
         return _after_number(text, pos, end) or _joined(text, pos, end)
     return None
 

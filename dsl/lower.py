@@ -251,6 +251,9 @@ class _Lowering:
             description = None
         labels = _index_labels(cond)
         span = rule.span
+        actions = tuple(_action(a) for a in rule.actions)
+        if any(a[0] in LINE_ACTIONS for a in actions):
+            self.keys.add("item.all")  # the lines it discounts
         return LoweredRule(
             rule_id,
             rule_name(rule, self.name),
@@ -258,7 +261,7 @@ class _Lowering:
             span.line if span else 0,
             span.column if span else 0,
             event.key if event is not None else rule.event.text,
-            tuple(_action(a) for a in rule.actions),
+            actions,
             *meta,
             start,
             end,
@@ -429,9 +432,26 @@ def set_value(a: nodes.SetField) -> str:
 
 
 def _action(a: Any) -> tuple[Any, ...]:
-    """An action as data: ``("percent", Decimal("10"), title, cap, cap_currency)``, …"""
+    """An action as data: ``("percent", Decimal("10"), title, cap, cap_currency)``, …
+
+    Discounts on the order's lines: ``("items_percent", percent, title, label,
+    cap, cap_currency, per_line)``, ``("per_item", amount, currency, title,
+    label)``, ``("buy", paid, free, title, label)`` (``buy 3 for 2`` is ``buy 2
+    get 1 free``); a tiered discount: ``("tiers", title, ((threshold,
+    currency, percent, amount, amount_currency), …))``. ``label`` None: every line.
+    """
     if isinstance(a, nodes.PercentDiscount):
         cap = a.cap
+        if a.items is not None:
+            return (
+                "items_percent",
+                a.percent,
+                a.title,
+                _label_of(a.items),
+                None if cap is None else cap.amount,
+                None if cap is None else cap.currency.text,
+                cap is not None and cap.per_line,
+            )
         return (
             "percent",
             a.percent,
@@ -440,13 +460,39 @@ def _action(a: Any) -> tuple[Any, ...]:
             None if cap is None else cap.currency.text,
         )
     if isinstance(a, nodes.FixedDiscount):
+        if a.per_item:
+            return ("per_item", a.amount, a.currency.text, a.title, _label_of(a.items))
         return ("fixed", a.amount, a.currency.text, a.title)
+    if isinstance(a, nodes.BuyGet):
+        paid, free = (a.first, a.second) if a.form == "get" else (a.second, a.first - a.second)
+        return ("buy", int(paid), int(free), a.title, _label_of(a.items))
+    if isinstance(a, nodes.TieredDiscount):
+        tiers = tuple(
+            (
+                t.threshold,
+                t.threshold_currency.text,
+                t.percent,
+                t.amount,
+                None if t.currency is None else t.currency.text,
+            )
+            for t in a.tiers
+        )
+        return ("tiers", a.title, tiers)
     if isinstance(a, nodes.SetField):
         return ("set", a.field.entity.text, a.field.field.text, set_value(a))
     if isinstance(a, nodes.EntityAction):
         return (a.verb.text, a.entity.text)
     assert isinstance(a, nodes.LabelAction)
     return ("label", a.entity.text, a.label.text, a.verb.text == "add")
+
+
+def _label_of(items: nodes.OnItems | None) -> str | None:
+    return None if items is None or items.label is None else items.label.text
+
+
+#: The kinds of lowered action that discount the order's lines: a rule with one
+#: reads the order's lines (``item.all``).
+LINE_ACTIONS = frozenset({"items_percent", "per_item", "buy"})
 
 
 def _index_labels(cond: nodes.Condition | None) -> frozenset[tuple[str, str]] | None:

@@ -22,6 +22,7 @@ __all__ = [
     "And",
     "Between",
     "Budget",
+    "BuyGet",
     "Cap",
     "Combinable",
     "Comment",
@@ -55,6 +56,7 @@ __all__ = [
     "Node",
     "Not",
     "Number",
+    "OnItems",
     "Or",
     "PercentDiscount",
     "Priority",
@@ -64,6 +66,8 @@ __all__ = [
     "Some",
     "Span",
     "String",
+    "Tier",
+    "TieredDiscount",
     "UsageLimit",
     "Value",
     "Window",
@@ -301,27 +305,81 @@ class Action(Node):
 
 @frozen
 class Cap(Node):
-    """``up to 30.00 EUR`` on a percentage discount."""
+    """``up to 30.00 EUR`` on a percentage discount; ``up to 5.00 EUR per line``
+    caps each line's part of a discount on items."""
 
     amount: Decimal = attrs.field(converter=Decimal)
     currency: Name
+    per_line: bool = False
+
+
+@frozen
+class OnItems(Node):
+    """``on items`` (every line) or ``on items with label Clearance``: the order's
+    lines a discount is on."""
+
+    label: Name | None = None
 
 
 @frozen
 class PercentDiscount(Action):
-    """``discount 10% "title"`` or ``discount 10% up to 20.00 EUR "title"``."""
+    """``discount 10% "title"`` or ``discount 10% up to 20.00 EUR "title"``; with
+    ``items``, a percentage of each matching line (``discount 20% on items with
+    label Clearance "title"``)."""
 
     percent: Decimal = attrs.field(converter=Decimal)
     title: str = attrs.field(validator=instance_of(str))
     cap: Cap | None = None
+    items: OnItems | None = None
 
 
 @frozen
 class FixedDiscount(Action):
-    """``discount 5.00 EUR "title"``."""
+    """``discount 5.00 EUR "title"``; with ``per_item``, that amount off each unit of
+    the matching lines (``discount 2.00 EUR per item on items with label Socks "t"``;
+    no ``on items``: every line)."""
 
     amount: Decimal = attrs.field(converter=Decimal)
     currency: Name
+    title: str = attrs.field(validator=instance_of(str))
+    per_item: bool = False
+    items: OnItems | None = None
+
+
+@frozen
+class BuyGet(Action):
+    """``buy 2 get 1 free on items with label Socks "title"`` (``form`` "get": buy
+    ``first``, get ``second`` more free) or ``buy 3 for 2 "title"`` (``form`` "for":
+    ``first`` units for the price of ``second``). Repeated as often as the basket
+    allows; the cheapest units are the free ones."""
+
+    first: Decimal = attrs.field(converter=Decimal)
+    second: Decimal = attrs.field(converter=Decimal)
+    form: str = attrs.field(validator=attrs.validators.in_(("get", "for")))
+    title: str = attrs.field(validator=instance_of(str))
+    items: OnItems | None = None
+
+
+@frozen
+class Tier(Node):
+    """``10.00 EUR from 100.00 EUR`` or ``5% from 50.00 EUR``: one tier of a tiered
+    discount (``percent``, or ``amount`` and ``currency``)."""
+
+    threshold: Decimal = attrs.field(converter=Decimal)
+    threshold_currency: Name
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    currency: Name | None = None
+
+
+@frozen
+class TieredDiscount(Action):
+    """``discount 10.00 EUR from 100.00 EUR, 25.00 EUR from 200.00 EUR "title"``: the
+    highest tier the order's subtotal reaches applies."""
+
+    tiers: tuple[Tier, ...] = attrs.field(
+        converter=tuple, validator=deep_iterable(instance_of(Tier))
+    )
     title: str = attrs.field(validator=instance_of(str))
 
 

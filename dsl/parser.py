@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from attrs import field, frozen
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
+from lark.lexer import PatternStr
 
 from rulec.dsl.diagnostics import Diagnostic, RulesSyntaxError
 from rulec.dsl.fastparse import COMMENT, Driver, Run
@@ -40,6 +41,8 @@ __all__ = [
     "MAX_SYNTAX_ERRORS",
     "Parsed",
     "decode_source",
+    "keywords",
+    "keywords_after",
     "parse",
     "parse_collect",
     "parse_source",
@@ -81,6 +84,41 @@ def _lark() -> Lark:
         maybe_placeholders=False,
         lexer_callbacks={COMMENT: _keep_comment},
     )
+
+
+@functools.cache
+def keywords() -> tuple[str, ...]:
+    """The grammar's keywords (``on``, ``when``, ``has``, ``expect``…), sorted: the
+    words its terminals spell, read from the grammar itself so that a tool
+    listing them (an editor's completion and highlighting) cannot drift from it."""
+    return tuple(
+        sorted(
+            {
+                t.pattern.value
+                for t in _lark().terminals
+                if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha()
+            }
+        )
+    )
+
+
+def keywords_after(text: str) -> tuple[tuple[str, ...], bool] | None:
+    """What the grammar accepts after ``text``, the start of an item up to a cursor:
+    the keywords, and whether a name (an event, entity, field, label…) may come
+    next. None when ``text`` has a syntax error before its end."""
+    lark = _lark()
+    try:
+        parser = lark.parse_interactive(text)
+        parser.exhaust_lexer()
+        accepted = parser.accepts()
+    except UnexpectedInput:
+        return None
+    words = {
+        t.name: t.pattern.value
+        for t in lark.terminals
+        if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha()
+    }
+    return tuple(sorted(words[n] for n in accepted if n in words)), "NAME" in accepted
 
 
 def _comment(file: str, text: str, line: int, column: int) -> Comment:

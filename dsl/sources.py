@@ -9,7 +9,7 @@ file) and returns the lot.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from pathlib import Path
 
 from attrs import Factory, field, frozen
@@ -18,11 +18,19 @@ from rulec.dsl.check import check
 from rulec.dsl.diagnostics import Diagnostic, RulesError, has_errors
 from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.nodes import Comment, Item
-from rulec.dsl.parser import decode_source, parse_collect, parse_source
+from rulec.dsl.parser import Parsed, decode_source, parse_collect, parse_source
 from rulec.dsl.resolve import file_name
 from rulec.dsl.vocabulary import Vocabulary
 
-__all__ = ["Analysis", "RulesInputError", "Source", "analyze", "find_rule_files", "read_sources"]
+__all__ = [
+    "Analysis",
+    "ParseCache",
+    "RulesInputError",
+    "Source",
+    "analyze",
+    "find_rule_files",
+    "read_sources",
+]
 
 
 class RulesInputError(RulesError):
@@ -128,8 +136,17 @@ class Analysis:
         return {s.path: s.text for s in self.sources if s.text is not None}
 
 
+#: Each file's last parse by its path, with the text it was parsed from (see ``analyze``).
+ParseCache = MutableMapping[str, tuple[str, Parsed]]
+
+
 def analyze(
-    sources: Sequence[Source], vocabulary: Vocabulary, *, lint: bool = True, comments: bool = False
+    sources: Sequence[Source],
+    vocabulary: Vocabulary,
+    *,
+    lint: bool = True,
+    comments: bool = False,
+    parsed: ParseCache | None = None,
 ) -> Analysis:
     """Parse and check a rule set made of ``sources``.
 
@@ -137,13 +154,30 @@ def analyze(
     keeps only the errors): see :data:`rulec.dsl.check.LINT_STAGES`.
     ``comments=True`` keeps each file's comments in :attr:`Analysis.comments`
     (for tools; a check or a load does without them, and their cost).
+    ``parsed``, a mapping the caller keeps between calls, holds each file's
+    parse with its text: a file whose text has not changed since is not parsed
+    again (a language server checks the whole rule set as one file is typed).
     """
     with paused_gc():
-        return _analyze(sources, vocabulary, lint, comments)
+        return _analyze(sources, vocabulary, lint, comments, parsed)
+
+
+def _parse(s: Source, text: str, parsed: ParseCache | None) -> Parsed:
+    hit = parsed.get(s.path) if parsed is not None else None
+    if hit is not None and hit[0] == text:
+        return hit[1]
+    found = parse_source(text, s.path)
+    if parsed is not None:
+        parsed[s.path] = (text, found)
+    return found
 
 
 def _analyze(
-    sources: Sequence[Source], vocabulary: Vocabulary, lint: bool, keep_comments: bool
+    sources: Sequence[Source],
+    vocabulary: Vocabulary,
+    lint: bool,
+    keep_comments: bool,
+    cache: ParseCache | None,
 ) -> Analysis:
     diagnostics: list[Diagnostic] = []
     items: dict[str, list[Item]] = {}
@@ -155,10 +189,11 @@ def _analyze(
             if keep_comments:
                 comments[s.path] = ()
             continue
-        if keep_comments:
-            parsed = parse_source(s.text, s.path)
-            got, ds = parsed.items, parsed.diagnostics
-            comments[s.path] = parsed.comments
+        if keep_comments or cache is not None:
+            parsed = _parse(s, s.text, cache)
+            got, ds = list(parsed.items), parsed.diagnostics
+            if keep_comments:
+                comments[s.path] = parsed.comments
         else:
             got, ds = parse_collect(s.text, s.path)
         items[s.path] = got

@@ -404,6 +404,14 @@ def _shown(word: str, limit: int = 40) -> str:
 def _rewrite(verb: str, words: list[tuple[str, str]]) -> str:
     """The action as ``verb`` takes it, from the user's own words where they fit."""
     names = [w for k, w in words if k == "name" and w not in ("label", "to", "from", "up")]
+    if verb == "buy":
+        title = next((w for k, w in words if k == "string"), '"TITLE"')
+        first, second = [*(w for k, w in words if k == "number"), "2", "1"][:2]
+        if "for" in names:
+            return f"'buy {first} for {second} {title}'"
+        return f"'buy {first} get {second} free {title}'"
+    if verb == "discount" and any(w == "from" for _, w in words):
+        return f"'discount {_tiers(words)}'"
     if verb == "discount":
         title = next((w for k, w in words if k == "string"), '"TITLE"')
         kinds = [k for k, _ in words]
@@ -431,6 +439,27 @@ def _rewrite(verb: str, words: list[tuple[str, str]]) -> str:
             return f"'set {' '.join(values[:-1])} to {values[-1]}'"
         return f"'set {' '.join([*values, 'ENTITY', 'FIELD'][:2])} to VALUE'"
     return f"'{verb} {names[0] if names else 'ENTITY'}'"
+
+
+def _tiers(words: list[tuple[str, str]]) -> str:
+    """``10.00 EUR from 100.00 EUR, 25.00 EUR from 200.00 EUR "title"`` from the user's
+    words of a tiered discount (a comma forgotten, a currency left out)."""
+    tiers = []
+    currency = next((w for k, w in words if k == "name" and w not in ("from",)), "EUR")
+    n = 0
+    while n < len(words):
+        if words[n][1] != "from":
+            n += 1
+            continue
+        before = words[:n]
+        figure = next((w for k, w in reversed(before) if k in ("percent", "number")), "10.00")
+        if not figure.endswith("%"):
+            figure += f" {currency}"
+        after = [w for k, w in words[n + 1 :] if k == "number"][:1] or ["100.00"]
+        tiers.append(f"{figure} from {after[0]} {currency}")
+        n += 1
+    title = next((w for k, w in words if k == "string"), '"TITLE"')
+    return ", ".join(tiers) + f" {title}"
 
 
 def _shape(types: list[str], kw: dict[str, str]) -> tuple[str, ...] | None:

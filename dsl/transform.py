@@ -18,6 +18,7 @@ from rulec.dsl.nodes import (
     Action,
     Between,
     Budget,
+    BuyGet,
     Cap,
     Combinable,
     Compare,
@@ -49,6 +50,7 @@ from rulec.dsl.nodes import (
     Name,
     Not,
     Number,
+    OnItems,
     Or,
     PercentDiscount,
     Priority,
@@ -58,6 +60,8 @@ from rulec.dsl.nodes import (
     Some,
     Span,
     String,
+    Tier,
+    TieredDiscount,
     UsageLimit,
     Window,
     name_at,
@@ -330,13 +334,78 @@ class ToAst(Transformer[Token, Any]):
     def actions(self, meta: Any, *acts: Any) -> tuple[Any, ...]:
         return acts
 
-    def cap(self, meta: Any, amount: Token, currency: Name) -> Cap:
-        return Cap(Decimal(str(amount)), currency, span=self._span(meta))
+    def cap(self, meta: Any, amount: Token, currency: Name, *per_line: Any) -> Cap:
+        return Cap(Decimal(str(amount)), currency, bool(per_line), span=self._span(meta))
+
+    def per_line(self, meta: Any) -> bool:
+        return True
+
+    def on_items(self, meta: Any, *label: Name) -> OnItems:
+        return OnItems(label[0] if label else None, span=self._span(meta))
 
     def percent_discount(self, meta: Any, verb: Name, pct: Token, *rest: Any) -> PercentDiscount:
-        cap = rest[0] if len(rest) == 2 else None
+        items = next((r for r in rest if isinstance(r, OnItems)), None)
+        cap = next((r for r in rest if isinstance(r, Cap)), None)
         title = self._string(rest[-1])
-        return PercentDiscount(verb, Decimal(str(pct)[:-1]), title, cap, span=self._span(meta))
+        return PercentDiscount(
+            verb, Decimal(str(pct)[:-1]), title, cap, items, span=self._span(meta)
+        )
+
+    def per_item_discount(
+        self, meta: Any, verb: Name, amount: Token, currency: Name, *rest: Any
+    ) -> FixedDiscount:
+        items = rest[0] if len(rest) == 2 else None
+        return FixedDiscount(
+            verb,
+            Decimal(str(amount)),
+            currency,
+            self._string(rest[-1]),
+            True,
+            items,
+            span=self._span(meta),
+        )
+
+    def buy_get(self, meta: Any, verb: Name, first: Token, second: Token, *rest: Any) -> BuyGet:
+        return self._buy(meta, verb, first, second, "get", rest)
+
+    def buy_for(self, meta: Any, verb: Name, first: Token, second: Token, *rest: Any) -> BuyGet:
+        return self._buy(meta, verb, first, second, "for", rest)
+
+    def _buy(
+        self, meta: Any, verb: Name, first: Token, second: Token, form: str, rest: Any
+    ) -> BuyGet:
+        items = rest[0] if len(rest) == 2 else None
+        title = self._string(rest[-1])
+        return BuyGet(
+            verb,
+            Decimal(str(first)),
+            Decimal(str(second)),
+            form,
+            title,
+            items,
+            span=self._span(meta),
+        )
+
+    def percent_tier(self, meta: Any, pct: Token, threshold: Token, currency: Name) -> Tier:
+        return Tier(
+            Decimal(str(threshold)), currency, Decimal(str(pct)[:-1]), span=self._span(meta)
+        )
+
+    def amount_tier(
+        self, meta: Any, amount: Token, currency: Name, threshold: Token, t_currency: Name
+    ) -> Tier:
+        return Tier(
+            Decimal(str(threshold)),
+            t_currency,
+            None,
+            Decimal(str(amount)),
+            currency,
+            span=self._span(meta),
+        )
+
+    def tiered_discount(self, meta: Any, verb: Name, *rest: Any) -> TieredDiscount:
+        *tiers, title = rest
+        return TieredDiscount(verb, tiers, self._string(title), span=self._span(meta))
 
     def fixed_discount(
         self, meta: Any, verb: Name, amount: Token, currency: Name, title: Token

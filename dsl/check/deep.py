@@ -41,6 +41,7 @@ from rulec.dsl.nodes import (
     LabelAction,
     LabelDecl,
     Name,
+    OnItems,
     Rule,
     Span,
     Window,
@@ -95,8 +96,10 @@ class Facet:
     reads: frozenset[Mention]
     #: The optional entities whose presence the lowered condition requires.
     guards: frozenset[str]
-    #: Its discount actions: ``("percent", pct, cap, cap currency)`` or
-    #: ``("fixed", amount, currency)``.
+    #: Its discount actions: ``("percent", pct, cap, cap currency)``,
+    #: ``("fixed", amount, currency)``, or a discount that may offer nothing for an
+    #: order whose condition holds (on items, tiers): ``("items" | "tiers", figure,
+    #: cap, currency)``.
     discounts: tuple[tuple[Any, ...], ...] = ()
     #: The fields it sets: ``(entity, field, value)``.
     sets: tuple[tuple[str, str, str], ...] = ()
@@ -111,6 +114,10 @@ class Facet:
         object.__setattr__(self, "currencies", _currencies(self.discounts))
         one = self.discounts[0] if len(self.discounts) == 1 else None
         object.__setattr__(self, "offer", one)
+
+
+#: Discounts that may offer nothing where their rule's condition holds.
+_CONDITIONAL = frozenset({"items", "tiers"})
 
 
 def _currencies(discounts: tuple[tuple[Any, ...], ...]) -> frozenset[str] | None:
@@ -193,6 +200,8 @@ def _shadows(a: Facet, b: Facet) -> str | None:
         if not a.votes or a.rank > b.rank or _hides(a) == _hides(b) or not _covers(a, b):
             return None
         return "overruled"
+    if any(d[0] in _CONDITIONAL for d in a.discounts):
+        return None  # it may offer nothing where b offers something
     if a.exclusive:
         kind = "exclusive" if not b.exclusive or a.rank < b.rank else None
     elif b.exclusive or a.combinable or b.combinable or not _always_more(a, b):
@@ -395,6 +404,9 @@ def label_uses(items: Iterable[Item]) -> tuple[set[tuple[str, str]], set[str], s
             elif isinstance(c, In):
                 tested.update(v.name for v in c.values if isinstance(v, Ident))
         for a in item.actions:
+            on = getattr(a, "items", None)  # a discount on the items with a label
+            if isinstance(on, OnItems) and on.label is not None:
+                tested.add(on.label.text)
             if isinstance(a, LabelAction):
                 written.add(a.label.text)
                 if a.preposition == "to":

@@ -41,6 +41,7 @@ from rulec.dsl.nodes import (
     Some,
     Span,
     String,
+    TieredDiscount,
     Value,
 )
 from rulec.dsl.resolve import file_name, resolve_field
@@ -99,6 +100,9 @@ def _several_currencies(ctx: Context) -> tuple[str, list[str]] | None:
                 named.setdefault(a.currency.text)
             elif isinstance(a, PercentDiscount) and a.cap is not None:
                 named.setdefault(a.cap.currency.text)
+            elif isinstance(a, TieredDiscount):
+                for t in a.tiers:
+                    named.setdefault(t.threshold_currency.text)
         for c in walk(rule.condition):
             if not isinstance(c, Compare | In | Between):
                 continue
@@ -214,6 +218,8 @@ def _currency_of(rule: Rule) -> str | None:
             return a.currency.text
         if isinstance(a, PercentDiscount) and a.cap is not None:
             return a.cap.currency.text
+        if isinstance(a, TieredDiscount):
+            return a.tiers[0].threshold_currency.text
     return None
 
 

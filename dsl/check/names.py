@@ -14,6 +14,7 @@ from rulec.dsl.check.context import Context, did_you_mean, walk
 from rulec.dsl.habits import field_habit
 from rulec.dsl.nodes import (
     Between,
+    BuyGet,
     Compare,
     EntityAction,
     FieldRef,
@@ -31,6 +32,7 @@ from rulec.dsl.nodes import (
     Rule,
     SetField,
     Some,
+    TieredDiscount,
     label_text,
 )
 from rulec.dsl.resolve import resolve_field
@@ -45,7 +47,7 @@ __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 #: The verbs allowed on each kind of event.
 _VERBS = {
-    Kind.ORDER: ("discount", "add", "remove", "set"),
+    Kind.ORDER: ("discount", "buy", "add", "remove", "set"),
     Kind.LABEL: ("add", "remove", "set"),
     Kind.SCHEDULED: ("add", "remove", "set"),
     Kind.LISTING: ("show", "hide"),
@@ -184,6 +186,39 @@ def _label(ctx: Context, entity: Entity, label: Name) -> None:
             f"not for {entity.name}",
             label.span,
         )
+
+
+def on_items(action: Any) -> bool:
+    """Whether ``action`` is a discount on the order's lines (``… on items …``,
+    ``per item``, ``buy 2 get 1 free``)."""
+    if isinstance(action, PercentDiscount):
+        return action.items is not None
+    if isinstance(action, FixedDiscount):
+        return action.per_item
+    return isinstance(action, BuyGet)
+
+
+def _items(ctx: Context, rule: Rule, action: Any) -> None:
+    """A discount on items: the event must have the order's lines (R216), and
+    its label must be declared for items (R210, R212)."""
+    event = ctx.events.get(id(rule))
+    entity = ctx.vocabulary.entity("item")
+    if event is not None and "item" not in event.many:
+        ctx.report(
+            "R216",
+            f"a discount on items needs the order's lines, and event '{event.name}' has none",
+            action.span,
+            "discount the whole order ('discount 10% \"…\"'), or use an event with items"
+            + (" such as " + ", ".join(_item_events(ctx)) if _item_events(ctx) else ""),
+        )
+        return
+    items = action.items
+    if entity is not None and items is not None and items.label is not None:
+        _label(ctx, entity, items.label)
+
+
+def _item_events(ctx: Context) -> list[str]:
+    return [e.name for e in ctx.vocabulary.events if "item" in e.many][:3]
 
 
 def _events_summary(vocabulary: Vocabulary) -> str:
@@ -408,6 +443,8 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
     shapes: dict[type, tuple[str, ...]] = {
         PercentDiscount: ("discount",),
         FixedDiscount: ("discount",),
+        TieredDiscount: ("discount",),
+        BuyGet: ("buy",),
         LabelAction: ("add", "remove"),
         SetField: ("set",),
         EntityAction: ("show", "hide"),
@@ -425,7 +462,9 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
             "its rules may " + ", ".join(allowed),
         )
         return
-    if isinstance(action, LabelAction):
+    if on_items(action):
+        _items(ctx, rule, action)
+    elif isinstance(action, LabelAction):
         expected = {"add": "to", "remove": "from"}[verb]
         if action.preposition != expected:
             ctx.report(

@@ -21,6 +21,7 @@ from rulec.dsl.check import actions, names, types
 from rulec.dsl.check.context import Context, did_you_mean
 from rulec.dsl.nodes import (
     And,
+    BuyGet,
     Compare,
     Condition,
     DateValue,
@@ -37,6 +38,7 @@ from rulec.dsl.nodes import (
     RuleTest,
     Some,
     String,
+    TieredDiscount,
 )
 from rulec.dsl.values import parse_date
 
@@ -176,7 +178,9 @@ def rule_names(ctx: Context) -> dict[str, list[str]]:
         name = ctx.rule_name(rule)
         out.setdefault(name, []).append(name)
         for a in rule.actions:
-            if isinstance(a, PercentDiscount | FixedDiscount) and a.title != name:
+            if isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount) and (
+                a.title != name
+            ):
                 out.setdefault(a.title, []).append(name)
     return out
 

@@ -16,7 +16,16 @@ from decimal import Decimal
 from rulec.dsl.check.actions import precision
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.types import known_currency
-from rulec.dsl.nodes import Budget, FixedDiscount, GiveBack, PercentDiscount, Rule, UsageLimit
+from rulec.dsl.nodes import (
+    Budget,
+    BuyGet,
+    FixedDiscount,
+    GiveBack,
+    PercentDiscount,
+    Rule,
+    TieredDiscount,
+    UsageLimit,
+)
 
 __all__ = ["gives_discount", "stage_usage"]
 
@@ -27,7 +36,8 @@ PER = "customer"
 def gives_discount(rule: Rule) -> bool:
     """Whether one of ``rule``'s actions takes money off (a use is counted on those)."""
     return any(
-        isinstance(a, PercentDiscount | FixedDiscount) or a.verb.text == "discount"
+        isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount)
+        or a.verb.text == "discount"
         for a in rule.actions
     )
 

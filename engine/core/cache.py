@@ -376,6 +376,10 @@ def contains(types: tuple[type, ...], kind: type) -> bool:
 _PAIR = (str, str)
 #: The types of a percentage's title, cap and cap currency.
 _PERCENT = frozenset({(str, tuple, str), (str, type(None), type(None))})
+#: A cap and its currency, or neither.
+_CAP = frozenset({(tuple, str), (type(None), type(None))})
+#: The largest count of ``buy N get M free`` a cache file may hold.
+MAX_COUNT = 10**6
 
 
 class _Decoder:
@@ -432,6 +436,23 @@ class _Decoder:
             return members
         raise _Refused
 
+    def tier(self, value: Any) -> tuple[Any, ...]:
+        """One tier of a tiered discount: (threshold, currency, percent, amount, currency)."""
+        if type(value) is not tuple or len(value) != 5:
+            raise _Refused
+        threshold, currency, percent, amount, amount_currency = value
+        if type(currency) is not str or type(amount_currency) not in (str, type(None)):
+            raise _Refused
+        if (percent is None) == (amount is None) or (amount is None) != (amount_currency is None):
+            raise _Refused
+        return (
+            self.decimal(threshold),
+            currency,
+            None if percent is None else self.decimal(percent),
+            None if amount is None else self.decimal(amount),
+            amount_currency,
+        )
+
     def action(self, value: Any) -> tuple[Any, ...]:
         if type(value) is not tuple or not value:
             raise _Refused
@@ -448,6 +469,31 @@ class _Decoder:
             )
         if kind == "fixed" and types[2:] == (str, str):
             return (kind, self.decimal(value[1]), value[2], value[3])
+        if kind == "items_percent" and len(value) == 7:
+            _, percent, title, label, cap, currency, per_line = value
+            if (
+                type(title) is str
+                and type(label) in (str, type(None))
+                and (types[4], types[5]) in _CAP
+                and type(per_line) is bool
+            ):
+                cap = None if cap is None else self.decimal(cap)
+                return (kind, self.decimal(percent), title, label, cap, currency, per_line)
+        if kind == "per_item" and len(value) == 5:
+            _, amount, currency, title, label = value
+            if types[2:4] == (str, str) and type(label) in (str, type(None)):
+                return (kind, self.decimal(amount), currency, title, label)
+        if kind == "buy" and len(value) == 5:
+            _, paid, free, title, label = value
+            if (
+                types[1:4] == (int, int, str)
+                and type(label) in (str, type(None))
+                and 0 < paid <= MAX_COUNT
+                and 0 < free <= MAX_COUNT
+            ):
+                return value
+        if kind == "tiers" and len(value) == 3 and types[1:] == (str, tuple):
+            return (kind, value[1], tuple(map(self.tier, value[2])))
         if kind == "label" and types[1:] == (str, str, bool):
             return value
         if kind == "set" and types[1:] == (str, str, str):

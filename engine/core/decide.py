@@ -12,7 +12,7 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -82,7 +82,9 @@ def decide(
         raise unknown_event(event, rule_set.event_keys())
     door = rule_set._doors.get(event) or rule_set.door(event)
     if type(facts) is not Facts:
-        facts = door.admit(facts, rule_set.fact_keys, deferred=ev.kind is not Kind.LISTING)
+        # the order's subtotal and currency, required and checked just below
+        listing = ev.kind is Kind.LISTING
+        facts = door.admit(facts, rule_set.fact_keys, required=False, deferred=not listing)
     subtotal = facts["order.subtotal"]
     currency = facts["order.currency"]
     version = rule_set.version
@@ -125,10 +127,11 @@ def decide(
         all_rules=all_rules,
         raise_errors=raise_errors,
     )
-    refusals: list[LostRule] = []
+    refusals: Sequence[LostRule] = ()
     if refused:
         held, refusals = refuse(held, refused)
-    d = resolve(event, version, held, subtotal, currency, failures, refusals)
+    items = facts.get("item.all", ())  # not through Facts.__missing__: no lines is common
+    d = resolve(event, version, held, subtotal, currency, failures, refusals, items)
     codes = facts.get("order.coupons")
     if codes:
         rules = [c.rule for c in plan.every]

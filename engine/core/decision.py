@@ -41,12 +41,19 @@ class AppliedDiscount:
     rule: str
     file: str
     line: int
-    kind: str  # "percentage" | "fixed"
+    #: "percentage" | "fixed" (the whole order, a tier's too), "line_percentage",
+    #: "line_fixed" (on items), "buy_get".
+    kind: str
     percentage: Decimal | None
     amount: Decimal
     description: str
-    #: Reduced by its cap, or by what was left of the subtotal.
+    #: Reduced by its cap, or by what was left of the subtotal (or of a line).
     capped: bool = False
+    #: Its amount on each line of the order, by the line's place in ``item.all``
+    #: (they add up to ``amount``); empty when the decision has no lines.
+    lines: tuple[Decimal, ...] = field(default=(), converter=tuple)
+    #: How it was worked out, for the explanation: the tier reached, the free units.
+    detail: str | None = None
 
 
 @frozen
@@ -208,7 +215,10 @@ class Decision:
     #: On a listing event, whether the candidate is shown and which rule decided.
     verdict: Verdict | None = None
     #: What became of each coupon code entered on the order, by code.
-    coupons: tuple[CouponOutcome, ...] = field(default=(), converter=tuple)
+    coupons: tuple[CouponOutcome, ...] = ()
+    #: What each line of the order costs, by its place in ``item.all``; empty when
+    #: the facts have no lines, or lines that do not add up to the subtotal.
+    line_totals: tuple[Decimal, ...] = field(default=(), converter=tuple)
     #: The percentage shown to the customer, or None when there is no single one.
     discount_percentage: Decimal | None = field(init=False)
     #: The total discount, in the currency's minor unit.
@@ -217,6 +227,10 @@ class Decision:
     discount_description: str | None = field(init=False)
     #: The subtotal less the discount, never below zero.
     total_amount: Decimal = field(init=False)
+    #: The order's discount on each line (the applied discounts' shares added up),
+    #: by the line's place in ``item.all``: they add up to ``discount_amount`` to
+    #: the cent, and none is more than its line costs. Empty without ``line_totals``.
+    line_discounts: tuple[Decimal, ...] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # frozen: derived fields are set once, here, as attrs documents
@@ -225,6 +239,7 @@ class Decision:
         _set(self, "discount_amount", amount)
         _set(self, "discount_description", description)
         _set(self, "total_amount", total)
+        _set(self, "line_discounts", _line_discounts(self))
 
     def __copy__(self) -> Decision:
         return self  # immutable
@@ -234,3 +249,13 @@ class Decision:
 
 
 _set = object.__setattr__
+
+
+def _line_discounts(d: Decision) -> tuple[Decimal, ...]:
+    if not d.line_totals:
+        return ()
+    shares = [zero(d.currency)] * len(d.line_totals)
+    for a in d.applied:
+        for n, part in enumerate(a.lines):
+            shares[n] += part
+    return tuple(shares)

@@ -19,8 +19,9 @@ the event's own in the order of 1 sets it; the others lose to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from rulec.engine.core.decision import (
     AppliedDiscount,
@@ -29,8 +30,19 @@ from rulec.engine.core.decision import (
     LostRule,
     RuleFailure,
 )
-from rulec.engine.core.money import minor_unit, percent_of, quantize
-from rulec.engine.core.rules import FixedDiscount_, LabelChange_, PercentDiscount_, Rule_, SetField_
+from rulec.engine.core.lines import Line, line_parts, order_lines
+from rulec.engine.core.money import allocate, minor_unit, percent_of, quantize, zero
+from rulec.engine.core.rules import (
+    BuyGet_,
+    FixedDiscount_,
+    ItemsPercent_,
+    LabelChange_,
+    PercentDiscount_,
+    PerItem_,
+    Rule_,
+    SetField_,
+    Tiered_,
+)
 
 __all__ = ["order_rules", "rank", "resolve"]
 
@@ -52,10 +64,11 @@ def order_rules(rules: Sequence[Rule_], position: dict[int, int]) -> list[Rule_]
     return sorted(rules, key=lambda r: rank(r, position[id(r)]))
 
 
-def _applied(
-    rule: Rule_, kind: str, pct: Decimal | None, amount: Decimal, text: str, capped: bool
-) -> AppliedDiscount:
-    return AppliedDiscount(rule.name, rule.file, rule.line, kind, pct, amount, text, capped)
+def _applied(row: _Row, amount: Decimal, capped: bool, parts: Sequence[Decimal]) -> AppliedDiscount:
+    rule, kind, pct, _amount, text, _capped, _parts, detail = row
+    return AppliedDiscount(
+        rule.name, rule.file, rule.line, kind, pct, amount, text, capped, parts, detail
+    )
 
 
 def _lost(rule: Rule_, reason: str, line: int | None = None) -> LostRule:
@@ -68,19 +81,23 @@ def _line_of(rule: Rule_, n: int) -> int:
     return lines[n] if n < len(lines) else rule.line
 
 
-#: One discount a rule offers: (rule, kind, percentage, amount, description, capped).
-_Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool]
+#: One discount a rule offers: (rule, kind, percentage, amount, description, capped,
+#: its amount on each line for a discount on lines (None: on the whole order), detail).
+_Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool, list[Decimal] | None, str | None]
 
 
-def _offer(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[_Row], str, int]:
+def _offer(
+    rule: Rule_, subtotal: Decimal, currency: str, lines: Sequence[Line], unusable: str
+) -> tuple[list[_Row], str, int]:
     """The discounts of one rule for this order, or the reason why there are none and
     the line of the action it is about (no rows and no reason: the rule has no
-    discount action)."""
+    discount action). ``unusable``: why the order's lines cannot be discounted."""
     out: list[_Row] = []
     reason = ""
     line = rule.line
     for n, a in enumerate(rule.actions):
-        if type(a) is PercentDiscount_:
+        kind = type(a)
+        if kind is PercentDiscount_:
             amount = percent_of(subtotal, a.percent, currency)
             capped = False
             if a.cap is not None:
@@ -90,14 +107,57 @@ def _offer(rule: Rule_, subtotal: Decimal, currency: str) -> tuple[list[_Row], s
                     continue
                 if amount > a.cap:
                     amount, capped = quantize(a.cap, currency), True
-            out.append((rule, "percentage", a.percent, amount, a.title, capped))
-        elif type(a) is FixedDiscount_:
+            out.append((rule, "percentage", a.percent, amount, a.title, capped, None, None))
+        elif kind is FixedDiscount_:
             if a.currency != currency:
                 reason = f"its amount is in {a.currency}, the order in {currency}"
                 line = _line_of(rule, n)
                 continue
-            out.append((rule, "fixed", None, quantize(a.amount, currency), a.title, False))
+            out.append(
+                (rule, "fixed", None, quantize(a.amount, currency), a.title, False, None, None)
+            )
+        elif kind is ItemsPercent_ or kind is PerItem_ or kind is BuyGet_:
+            why = unusable
+            if not why:
+                parts, why, capped, detail = line_parts(a, lines, currency)
+                amount = sum(parts, zero(currency))
+                if not why and not amount:
+                    why = "the items it is on cost nothing"
+            if why:
+                reason, line = why, _line_of(rule, n)
+                continue
+            pct = a.percent if kind is ItemsPercent_ else None
+            out.append((rule, a.kind, pct, amount, a.title, capped, parts, detail or None))
+        elif kind is Tiered_:
+            row, why = _tier(rule, a, subtotal, currency)
+            if row is None:
+                reason, line = why, _line_of(rule, n)
+                continue
+            out.append(row)
     return out, reason, line
+
+
+def _tier(rule: Rule_, a: Tiered_, subtotal: Decimal, currency: str) -> tuple[_Row | None, str]:
+    """The row of the highest tier ``subtotal`` reaches, or why none applies."""
+    mine = [t for t in a.tiers if t.currency == currency]
+    if not mine:
+        return None, f"its tiers are in {a.tiers[0].currency}, the order in {currency}"
+    reached = None
+    for t in mine:
+        if subtotal >= t.threshold:
+            reached = t
+    if reached is None:
+        low = quantize(mine[0].threshold, currency)
+        return None, f"the subtotal {subtotal} {currency} is below its lowest tier, from {low}"
+    detail = f"tier from {quantize(reached.threshold, currency)} {currency}"
+    if reached.percent is not None:
+        amount = percent_of(subtotal, reached.percent, currency)
+        return (rule, "percentage", reached.percent, amount, a.title, False, None, detail), ""
+    assert reached.amount is not None
+    if reached.amount_currency != currency:
+        return None, f"its {detail} is in {reached.amount_currency}, the order in {currency}"
+    amount = quantize(reached.amount, currency)
+    return (rule, "fixed", None, amount, a.title, False, None, detail), ""
 
 
 def _effects(
@@ -143,16 +203,27 @@ def resolve(
     currency: str,
     errors: Sequence[RuleFailure] = (),
     refused: Sequence[LostRule] = (),
+    items: Sequence[Mapping[str, Any]] = (),
 ) -> Decision:
     """The decision the policy makes from the ``matched`` rules, already in its order;
-    ``refused``: the records of matching rules the database shell refused a use."""
+    ``refused``: the records of matching rules the database shell refused a use;
+    ``items``: the order's lines (``item.all``), for the discounts on lines and
+    for each line's share of the order's discount.
+    """
     minor_unit(currency)  # an unknown currency is an error, match or not
+    lines: tuple[Line, ...] = ()
+    unusable = "the order has no lines"
+    if items:
+        lines, unusable = order_lines(items, currency, subtotal)
+    totals = [line.total for line in lines] if not unusable else []
     if not matched:
-        return Decision(event, version, currency, subtotal, lost=refused, errors=errors)
-    losses: list[LostRule] = list(refused)
+        return Decision(
+            event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
+        )
+    losses: list[LostRule] = [*refused] if refused else []
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
     for r in matched:
-        rows, reason, line = _offer(r, subtotal, currency)
+        rows, reason, line = _offer(r, subtotal, currency, lines, unusable)
         if len(rows) == 1:
             offers.append((r, rows, rows[0][3]))
         elif rows:
@@ -194,17 +265,8 @@ def resolve(
                 ]
         chosen += stacked
 
-    applied: list[AppliedDiscount] = []
-    left = subtotal
-    for _rule, rows, _total in chosen:
-        for rule, kind, pct, amount, text, capped in rows:
-            if left <= ZERO:
-                losses.append(_lost(rule, _FREE))
-                continue
-            if amount > left:  # never more than what is left: the total stays >= 0
-                amount, capped = left, True
-            applied.append(_applied(rule, kind, pct, amount, text, capped))
-            left -= amount
+    applied, freed = _apply(chosen, subtotal, currency, totals)
+    losses += freed
     labels, settings, overruled = _effects(matched, event)
     return Decision(
         event,
@@ -217,4 +279,68 @@ def resolve(
         errors,
         [r.name for r in matched],
         settings,
+        line_totals=totals,
     )
+
+
+def _apply(
+    chosen: Sequence[tuple[Rule_, list[_Row], Decimal]],
+    subtotal: Decimal,
+    currency: str,
+    totals: Sequence[Decimal],
+) -> tuple[list[AppliedDiscount], list[LostRule]]:
+    """The chosen discounts, applied in order, each never more than what is left of
+    the subtotal, nor of a line; then each one's share of each line (``totals``:
+    the lines' costs; none: no shares).
+
+    A discount on lines takes its own amount off each line. The discounts on
+    the whole order are shared over what the discounts on lines leave of each
+    line, in proportion (:func:`~rulec.engine.core.money.allocate`, exact to
+    the cent): their sum first, so that each line's share of the order's
+    discount does not depend on how many discounts make it up, then that
+    share split between them in the order they applied.
+    """
+    kept: list[tuple[_Row, Decimal, bool, list[Decimal] | None]] = []
+    freed: list[LostRule] = []
+    left = subtotal
+    remaining = list(totals)  # what the discounts on lines leave of each line
+    for _rule, rows, _total in chosen:
+        for row in rows:
+            rule, _kind, _pct, amount, _text, capped, parts, _detail = row
+            if left <= ZERO:
+                freed.append(_lost(rule, _FREE))
+                continue
+            shares = None
+            if parts is not None:  # on lines: never more than what is left of each
+                shares = [min(p, r) for p, r in zip(parts, remaining, strict=True)]
+                taken = sum(shares, zero(currency))
+                if taken > left:  # nor than what is left of the order
+                    shares = allocate(left, shares, currency)
+                    taken = left
+                if not taken:
+                    freed.append(_lost(rule, _FREE))
+                    continue
+                if taken < amount:
+                    capped = True
+                amount = taken
+                remaining = [r - p for r, p in zip(remaining, shares, strict=True)]
+            elif amount > left:  # never more than what is left: the total stays >= 0
+                amount, capped = left, True
+            kept.append((row, amount, capped, shares))
+            left -= amount
+    whole = [k[1] for k in kept if k[3] is None]
+    if remaining and whole:
+        # the order's discounts over what is left of each line, then between them
+        pool = allocate(sum(whole, ZERO), remaining, currency)
+        unshared = len(whole)
+        for n, (row, amount, capped, shares) in enumerate(kept):
+            if shares is None:
+                unshared -= 1
+                if unshared:  # its part of the pool; the last one takes what is left
+                    shares = allocate(amount, pool, currency)
+                    pool = [p - s for p, s in zip(pool, shares, strict=True)]
+                else:
+                    shares = pool
+                kept[n] = (row, amount, capped, shares)
+    applied = [_applied(row, amount, capped, shares or ()) for row, amount, capped, shares in kept]
+    return applied, freed

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
@@ -30,16 +29,13 @@ from attrs import frozen
 from rulec.dsl.lowered import Exists
 from rulec.dsl.vocabulary import Kind
 from rulec.engine.core.decide import decide
-from rulec.engine.core.decision import Decision
+from rulec.engine.core.decision import AppliedDiscount, Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.match import Outcome, Tracer
 from rulec.engine.core.rules import (
-    FixedDiscount_,
     LabelChange_,
-    PercentDiscount_,
     Rule_,
     SetField_,
-    Visibility_,
 )
 from rulec.engine.core.wording import instant as _instant
 from rulec.engine.core.wording import value_words as _value
@@ -211,7 +207,7 @@ def _one(
             return said(APPLIED, "shows the candidate" if d.verdict.shown else "hides it")
         return said(LOST, f"outranked by rule '{d.verdict.rule}'")
     if applied:
-        gave = "; ".join(_gave(a.description, a.percentage, a.amount, d.currency) for a in applied)
+        gave = "; ".join(_gave(a, d.currency) for a in applied)
         return said(APPLIED, gave + ("" if not lost else f"; {'; '.join(lost)}"))
     if lost:
         return said(LOST, "; ".join(lost))
@@ -241,9 +237,22 @@ def _window(r: Rule_, moment: datetime) -> str:
     return f"window closed: judged at {when}, the rule ran until {end}"
 
 
-def _gave(description: str, percentage: Decimal | None, amount: Decimal, currency: str) -> str:
-    pct = f"{percentage.normalize():f}% off, " if percentage is not None else ""
-    return f"{description}: {pct}{amount} {currency}"
+def _gave(a: AppliedDiscount, currency: str) -> str:
+    """``VIP: 10% off, 12.00 EUR``; a discount on lines says which ones, a tier which."""
+    percentage = a.percentage
+    off = " the items" if a.kind == "line_percentage" else ""
+    pct = f"{percentage.normalize():f}% off{off}, " if percentage is not None else ""
+    text = f"{a.description}: {pct}{a.amount} {currency}"
+    if a.detail:
+        text += f", {a.detail}"
+    if a.kind in _ON_LINES and a.lines:
+        on = [f"line {n}: {part}" for n, part in enumerate(a.lines, 1) if part]
+        text += f" ({', '.join(on)})"
+    return text
+
+
+#: The kinds of discount taken off the lines themselves (not shared over them).
+_ON_LINES = frozenset({"line_percentage", "line_fixed", "buy_get"})
 
 
 def _did(r: Rule_, d: Decision) -> str:
@@ -257,6 +266,4 @@ def _did(r: Rule_, d: Decision) -> str:
             for c in d.field_changes:
                 if c.rule == r.name and (c.entity, c.field) == (a.entity, a.field):
                     done.append(f"sets {a.entity} {a.field.replace('_', ' ')} to {a.value}")
-        elif isinstance(a, PercentDiscount_ | FixedDiscount_ | Visibility_):
-            continue
     return "; ".join(done)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from rulec.engine.core.errors import FactTypeError
 
-__all__ = ["Facts", "flatten_facts"]
+__all__ = ["Facts", "flatten_facts", "reader"]
 
 
 #: Value types that are certainly not mappings, to skip the slower isinstance check.
@@ -90,6 +90,8 @@ def _labels(value: Any) -> frozenset[str]:
     try:
         if type(value) in _COLLECTIONS:
             labels = frozenset(value)
+        elif type(value) is frozenset:  # taken as it is, as flatten_facts takes it
+            return value
         elif value is None:
             return _NO_LABELS
         elif isinstance(value, (str, bytes, Mapping)):
@@ -118,6 +120,23 @@ def _coupons(value: Any) -> frozenset[str]:
             key="coupons",
             value=value,
         ) from None
+
+
+def reader(key: str, datetimes: bool) -> Callable[[Any], Any] | None:
+    """How :func:`flatten_facts` reads the value of ``key`` (a fact of an entity, not
+    a list), for a caller that reads one key at a time: labels and codes as
+    frozensets, a datetime field's value aware; None: as it is given."""
+    if key.endswith(".labels"):
+        return _labels
+    if key.endswith(".coupons"):
+        return _coupons
+    return _aware if datetimes else None
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _missing(key: str) -> Any:

@@ -21,11 +21,16 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import sandbox
 from rulec.engine.core.rules import (
     Action,
+    BuyGet_,
     FixedDiscount_,
+    ItemsPercent_,
     LabelChange_,
     PercentDiscount_,
+    PerItem_,
     Rule_,
     SetField_,
+    Tier_,
+    Tiered_,
     Visibility_,
 )
 from rulec.engine.core.ruleset import RuleSet
@@ -88,6 +93,18 @@ def _action(row: tuple[Any, ...]) -> Action:
     if kind == "fixed":
         _, amount, currency, title = row
         return FixedDiscount_(amount, currency, title)
+    if kind == "items_percent":
+        _, percent, title, label, cap, cap_currency, per_line = row
+        return ItemsPercent_(percent, title, label, cap, cap_currency, per_line)
+    if kind == "per_item":
+        _, amount, currency, title, label = row
+        return PerItem_(amount, currency, title, label)
+    if kind == "buy":
+        _, paid, free, title, label = row
+        return BuyGet_(paid, free, title, label)
+    if kind == "tiers":
+        _, title, tiers = row
+        return Tiered_(title, tuple(Tier_(*t) for t in tiers))
     if kind == "label":
         _, entity, label, add = row
         return LabelChange_(entity, label, add)

@@ -37,6 +37,8 @@ ROUNDING = ROUND_HALF_UP
 _HUNDREDTH = Decimal("0.01")
 #: Currency code → its minor unit as a quantize exponent, computed once.
 _EXPONENTS = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
+#: Currency code → its number of decimal places.
+_PLACES = dict(MINOR_UNITS)
 #: Currency code → zero in that currency (``0.00`` EUR, ``0`` JPY).
 _ZEROS = {code: Decimal(0).quantize(exp) for code, exp in _EXPONENTS.items()}
 #: Quantizing in this context raises instead of rounding a digit away.
@@ -207,10 +209,13 @@ def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list
     amount = quantize(amount, currency)
     if not weights:
         return []
-    positive = [w if w > 0 else Decimal(0) for w in weights]
-    # every weight as an integer number of 10**-scale
-    scale = max(0, *(-_exponent(w) for w in positive))
-    ints = [int(w.scaleb(scale)) for w in positive]
+    # every weight as an integer number of 10**-scale (a weight not above zero: 0);
+    # usually they are amounts in the currency's minor unit
+    if all(w.same_quantum(unit) for w in weights):
+        scale = _PLACES[currency]
+    else:
+        scale = max(0, *(-_exponent(w) for w in weights))
+    ints = [int(w.scaleb(scale)) if w > 0 else 0 for w in weights]
     total = sum(ints)
     if total <= 0:
         if amount:
@@ -219,12 +224,13 @@ def allocate(amount: Decimal, weights: Sequence[Decimal], currency: str) -> list
     units = int(amount / unit)  # amount in minor units, exactly
     # part n is units * ints[n] / total minor units: a quotient and a remainder over total
     split = [divmod(units * w, total) for w in ints]
-    left = units - sum(q for q, _ in split)
-    order = sorted(range(len(split)), key=lambda n: (-split[n][1], n))
     counts = [q for q, _ in split]
-    for n in order[:left]:
-        counts[n] += 1
-    return [(unit * c).quantize(unit) for c in counts]
+    left = units - sum(counts)
+    if left:
+        order = sorted(range(len(split)), key=lambda n: (-split[n][1], n))
+        for n in order[:left]:
+            counts[n] += 1
+    return [unit * c for c in counts]  # exactly: c units, with the currency's places
 
 
 def _exponent(value: Decimal) -> int:

@@ -21,12 +21,18 @@ from rulec.dsl.shapes import Lowered
 from rulec.engine.core.money import payable
 
 __all__ = [
+    "DISCOUNTS",
     "Action",
+    "BuyGet_",
     "FixedDiscount_",
+    "ItemsPercent_",
     "LabelChange_",
+    "PerItem_",
     "PercentDiscount_",
     "Rule_",
     "SetField_",
+    "Tier_",
+    "Tiered_",
     "Visibility_",
 ]
 
@@ -62,6 +68,78 @@ class FixedDiscount_:
 
 
 @frozen
+class ItemsPercent_:
+    """``discount 20% on items [with label L] [up to 5.00 EUR [per line]] "title"``: a
+    percentage of each matching line (``label`` None: every line); a cap per line,
+    or on the rule's whole discount."""
+
+    percent: Decimal
+    title: str
+    label: str | None = None
+    cap: Decimal | None = None
+    cap_currency: str | None = None
+    per_line: bool = False
+
+    kind = "line_percentage"
+
+    def __attrs_post_init__(self) -> None:
+        if self.cap is not None and self.cap_currency is not None:
+            payable(self.cap, self.cap_currency, "discount cap")
+
+
+@frozen
+class PerItem_:
+    """``discount 2.00 EUR per item [on items with label L] "title"``: that amount off
+    each unit of the matching lines, never more than a line costs."""
+
+    amount: Decimal
+    currency: str
+    title: str
+    label: str | None = None
+
+    kind = "line_fixed"
+
+    def __attrs_post_init__(self) -> None:
+        payable(self.amount, self.currency, "discount amount")
+
+
+@frozen
+class BuyGet_:
+    """``buy 2 get 1 free [on items with label L] "title"`` (``buy 3 for 2`` is the
+    same): of every ``paid + free`` matching units, ``free`` are free, as often as the
+    basket allows; the free ones are the cheapest."""
+
+    paid: int
+    free: int
+    title: str
+    label: str | None = None
+
+    kind = "buy_get"
+
+
+@frozen
+class Tier_:
+    """One tier: from ``threshold`` (in ``currency``), ``percent`` or ``amount``."""
+
+    threshold: Decimal
+    currency: str
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    amount_currency: str | None = None
+
+
+@frozen
+class Tiered_:
+    """``discount 10.00 EUR from 100.00 EUR, 25.00 EUR from 200.00 EUR "title"``: the
+    highest tier the order's subtotal reaches applies, to the whole order."""
+
+    title: str
+    tiers: tuple[Tier_, ...]
+
+    kind = "tiered"
+
+
+@frozen
 class LabelChange_:
     """``add label X to customer`` / ``remove label X from customer``."""
 
@@ -87,7 +165,20 @@ class Visibility_:
     show: bool
 
 
-Action = PercentDiscount_ | FixedDiscount_ | LabelChange_ | SetField_ | Visibility_
+Action = (
+    PercentDiscount_
+    | FixedDiscount_
+    | ItemsPercent_
+    | PerItem_
+    | BuyGet_
+    | Tiered_
+    | LabelChange_
+    | SetField_
+    | Visibility_
+)
+
+#: The actions that are discounts (each has a ``title``).
+DISCOUNTS = (PercentDiscount_, FixedDiscount_, ItemsPercent_, PerItem_, BuyGet_, Tiered_)
 
 
 @frozen

@@ -32,7 +32,7 @@ from attrs import frozen
 from sqlalchemy import inspect
 from sqlalchemy.orm import object_session
 
-from rulec.engine.core.money import allocate, minor_unit
+from rulec.engine.core.money import minor_unit
 from rulec.engine.db.attach import awaits_decision
 from rulec.engine.db.facts.binding import REFERENCE, Binding, Entity
 from rulec.engine.db.facts.catalog import line_cost
@@ -250,7 +250,11 @@ def _fresh(order: Any, d: Any, b: Binding) -> Basket:
     currency = d.currency
     current = lines_of(order, b)
     totals = [line_cost(line, currency, b) for line in current]
-    shares = allocate(d.discount_amount, totals, currency) if current else []
+    shares = d.line_discounts  # each line's share, as the decision worked it out
+    if len(shares) != len(current):
+        raise RuntimeError(
+            f"the decision has shares for {len(shares)} lines and the order {len(current)}"
+        )
     ln = b.ln
     return Basket(
         order_id=b.o.get(order, "id"),

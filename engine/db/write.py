@@ -16,10 +16,8 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from rulec.engine.core.decision import Decision, FieldChange
-from rulec.engine.core.money import allocate
 from rulec.engine.core.rules import LabelChange_
 from rulec.engine.db.facts.binding import REFERENCE, Binding
-from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.labels import RULE_LINKS
 from rulec.engine.db.records import write_audit, write_errors, write_status
 
@@ -122,22 +120,25 @@ def write_order(
     state = inspect(order)
     write_errors(session, binding, order, d.errors, replace=bool(state.pending or state.transient))
     if lines:
-        _allocate(order, lines, d, binding)
+        _shares(lines, d, binding)
     if d.label_changes or d.field_changes:
         apply_effects(session, d, order_targets(session, order, binding), binding=binding)
 
 
-def _allocate(order: Any, lines: Sequence[Any], d: Decision, b: Binding) -> None:
-    """Each line's share of the order's discount; the shares add up to it exactly
-    (when the lines have a column for it)."""
+def _shares(lines: Sequence[Any], d: Decision, b: Binding) -> None:
+    """Each line's share of the order's discount, as the decision worked it out
+    (``Decision.line_discounts``: they add up to the discount exactly), when the
+    lines have a column for it."""
     ln = b.ln
     if not ln.has("discount_amount"):
         return
-    weights = []
-    for line in lines:
-        total = ln.get(line, "line_total")
-        weights.append(total if total is not None else line_cost(line, d.currency, b))
-    for line, part in zip(lines, allocate(d.discount_amount, weights, d.currency), strict=True):
+    shares = d.line_discounts
+    if len(shares) != len(lines):
+        raise RuntimeError(
+            f"the decision has shares for {len(shares)} lines and the order {len(lines)}: "
+            "it was not decided from these lines"
+        )
+    for line, part in zip(lines, shares, strict=True):
         if ln.get(line, "discount_amount") != part:
             ln.set(line, "discount_amount", part)
 

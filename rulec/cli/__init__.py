@@ -17,6 +17,7 @@ from rulec.cli.db_cmd import db, demo
 from rulec.cli.explain_cmd import explain
 from rulec.cli.fmt_cmd import fmt_
 from rulec.cli.import_cmd import import_legacy
+from rulec.cli.lsp_cmd import lsp
 from rulec.cli.playground_cmd import playground
 from rulec.cli.run_cmd import run
 from rulec.cli.test_cmd import test
@@ -44,5 +45,6 @@ def main(ctx: click.Context, config: str | None) -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-for _command in (check, compile_, test, explain, fmt_, demo, db, run, import_legacy, playground):
+_COMMANDS = (check, compile_, test, explain, fmt_, demo, db, run, import_legacy, playground, lsp)
+for _command in _COMMANDS:
     main.add_command(_command)

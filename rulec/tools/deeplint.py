@@ -40,7 +40,17 @@ from rulec.engine.core import discount, visibility
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.load import from_analysis
-from rulec.engine.core.rules import FixedDiscount_, PercentDiscount_, Rule_, SetField_, Visibility_
+from rulec.engine.core.rules import (
+    BuyGet_,
+    FixedDiscount_,
+    ItemsPercent_,
+    PercentDiscount_,
+    PerItem_,
+    Rule_,
+    SetField_,
+    Tiered_,
+    Visibility_,
+)
 from rulec.engine.core.ruleset import RuleSet
 from rulec.tools.words import facts_in_words
 
@@ -385,6 +395,14 @@ def _facet(r: Rule_, rank: int, node: Rule) -> Facet:
             discounts.append(("percent", a.percent, a.cap, a.cap_currency))
         elif isinstance(a, FixedDiscount_):
             discounts.append(("fixed", a.amount, a.currency))
+        elif isinstance(a, ItemsPercent_):
+            discounts.append(("items", a.percent, a.cap, a.cap_currency))
+        elif isinstance(a, PerItem_):
+            discounts.append(("items", a.amount, None, a.currency))
+        elif isinstance(a, BuyGet_):
+            discounts.append(("items", a.paid, None, None))
+        elif isinstance(a, Tiered_):
+            discounts.append(("tiers", a.tiers[0].threshold, None, a.tiers[0].currency))
         elif isinstance(a, SetField_):
             sets.append((a.entity, a.field, a.value))
         elif isinstance(a, Visibility_):

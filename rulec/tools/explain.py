@@ -24,6 +24,18 @@ def as_json(e: Explanation) -> dict[str, Any]:
             "discount_amount": str(d.discount_amount),
             "discount_description": d.discount_description,
             "total_amount": str(d.total_amount),
+            "line_discounts": [str(x) for x in d.line_discounts],
+            "applied": [
+                {
+                    "rule": a.rule,
+                    "kind": a.kind,
+                    "amount": str(a.amount),
+                    "description": a.description,
+                    "detail": a.detail,
+                    "lines": [str(x) for x in a.lines],
+                }
+                for a in d.applied
+            ],
             "shown": None if d.verdict is None else d.verdict.shown,
             "coupons": [
                 {"code": c.code, "reason_code": c.reason_code, "reason": c.reason, "rule": c.rule}

@@ -23,9 +23,11 @@ from typing import Any
 from attrs import frozen
 
 from rulec.dsl.check.tests import facts_of
+from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.lower import literal, set_value
 from rulec.dsl.nodes import (
+    BuyGet,
     Compare,
     Condition,
     EntityAction,
@@ -35,13 +37,16 @@ from rulec.dsl.nodes import (
     ExpectFigure,
     ExpectNoDiscount,
     ExpectRule,
+    FixedDiscount,
     HasCoupon,
     HasLabel,
     Is,
     LabelAction,
+    PercentDiscount,
     RuleTest,
     SetField,
     Span,
+    TieredDiscount,
 )
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.sources import Analysis
@@ -50,10 +55,14 @@ from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.explain import APPLIED, LOST, NOT_APPLICABLE, Explanation
 from rulec.engine.core.facts import Facts, flatten_facts
-from rulec.engine.core.rules import FixedDiscount_, PercentDiscount_
+from rulec.engine.core.money import line_total, zero
+from rulec.engine.core.rules import DISCOUNTS
 from rulec.engine.core.ruleset import RuleSet
 
 __all__ = ["ERROR", "FAIL", "PASS", "Failure", "TestRun", "facts_for", "run_tests", "summary"]
+
+#: The discount actions a test may expect (``expect discount 10% "VIP"``).
+DISCOUNT_NODES = (PercentDiscount, FixedDiscount, BuyGet, TieredDiscount)
 
 PASS = "pass"
 FAIL = "fail"
@@ -126,7 +135,28 @@ def facts_for(test: RuleTest, vocabulary: Vocabulary) -> dict[str, Any]:
                 holder.setdefault(key, set()).add(value)
             else:
                 holder[key] = value
+    _subtotal_of_lines(facts)
     return facts
+
+
+def _subtotal_of_lines(facts: dict[str, Any]) -> None:
+    """A test whose lines all have a price and that gives no subtotal: the order's
+    subtotal is what its lines cost (as an order backend adds them up)."""
+    lines = facts.get("item")
+    order = facts.get("order", {})
+    if not lines or "subtotal" in order:
+        return
+    currency = order.get("currency") or "EUR"
+    costs = []
+    for member in lines:
+        total, price = member.get("line_total"), member.get("unit_price")
+        if total is None and price is None:
+            return
+        if total is None:
+            total = line_total(member.get("quantity") or 1, price, currency)
+        costs.append(total)
+    if currency in MINOR_UNITS:
+        facts.setdefault("order", {})["subtotal"] = sum(costs, zero(currency))
 
 
 def _fact(fact: Condition, vocabulary: Vocabulary) -> tuple[str, str, Any]:
@@ -222,7 +252,7 @@ def _names(rules: RuleSet) -> dict[str, tuple[str, ...]]:
         for r in rules.rules_of(event, disabled=True):
             out.setdefault(r.name, []).append(r.name)
             for a in r.actions:
-                if isinstance(a, PercentDiscount_ | FixedDiscount_) and a.title != r.name:
+                if isinstance(a, DISCOUNTS) and a.title != r.name:
                     out.setdefault(a.title, []).append(r.name)
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
@@ -329,6 +359,15 @@ def _action(e: ExpectAction, d: Decision) -> Failure | None:
             for c in d.field_changes
         )
         actual = f"settings: {sets or 'none'}"
+    elif isinstance(a, DISCOUNT_NODES):
+        # ``expect discount 10% "VIP"``: a discount of that description applied,
+        # of that percentage when the action has one
+        pct = getattr(a, "percent", None)
+        happened = any(
+            x.description == a.title and (pct is None or x.percentage == pct) for x in d.applied
+        )
+        what = f"the discount '{a.title}'" + (f" ({pct}%)" if pct is not None else "") + " applied"
+        actual = _discounts(d)
     else:
         assert isinstance(a, EntityAction)
         shown = d.verdict.shown if d.verdict is not None else True

@@ -17,7 +17,7 @@ derives from an order's lines when the page leaves it empty, as
 
 Nothing else is checked here: the facts then go through the event's door
 (:mod:`rulec.engine.core.validate`), as ``RuleSet.evaluate``'s do, and a
-refusal is the door's own error. ``tests/web/test_order.py`` holds these
+refusal is the door's own error. ``tests/cli/test_playground.py`` holds these
 facts equal to the catalog's for the same order stored in a database.
 """
 
@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from rulec.dsl.vocabulary import Event, Vocabulary
-from rulec.engine.core.decision import Decision
+from rulec.engine.core.decision import CouponOutcome, Decision
 from rulec.engine.core.money import allocate, line_total
 from rulec.tools.explain import plain
 from rulec.tools.given import typed_facts
@@ -100,17 +100,20 @@ def _line_total(member: Mapping[str, Any], currency: Any) -> Decimal | None:
 
 def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """The basket ``decision`` gives the order: its lines with their shares of the
-    discount (split as the engine writes them, :func:`~rulec.engine.core.money.allocate`),
-    the subtotal, each applied discount, the total; as JSON values."""
+    discount (``Decision.line_discounts``, as the engine writes them),
+    the subtotal, each applied discount, the total, and what became of each coupon
+    code entered; as JSON values."""
     d = decision
     lines: list[dict[str, Any]] = []
     members = next((facts.get(e) for e in event.many if isinstance(facts.get(e), list)), None)
     if members:
         totals = [m.get("line_total") or Decimal(0) for m in members]
-        try:
-            shares = allocate(d.discount_amount, totals, d.currency)
-        except ValueError:  # lines worth nothing, or a currency rulec does not know
-            shares = [Decimal(0)] * len(totals)
+        shares = list(d.line_discounts)  # each line's share, as the decision worked it out
+        if len(shares) != len(totals):  # lines without a price: the decision has no shares
+            try:
+                shares = allocate(d.discount_amount, totals, d.currency)
+            except ValueError:  # lines worth nothing, or a currency rulec does not know
+                shares = [Decimal(0)] * len(totals)
         for m, total, share in zip(members, totals, shares, strict=True):
             lines.append(
                 {
@@ -156,6 +159,22 @@ def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dic
         "errors": [
             {"rule": e.rule, "file": e.file, "line": e.line, "message": e.message} for e in d.errors
         ],
+        "coupons": [_coupon(c, d) for c in d.coupons],
+    }
+
+
+def _coupon(c: CouponOutcome, d: Decision) -> dict[str, Any]:
+    """A code's outcome as the decision says it (its stable ``reason_code`` and the
+    ``reason`` in words) and, when it applied, the discount its rule gave."""
+    given = next((a for a in d.applied if a.rule == c.rule), None) if c.applied else None
+    return {
+        "code": c.code,
+        "applied": c.applied,
+        "reason_code": c.reason_code,
+        "reason": c.reason,
+        "rule": c.rule,
+        "description": None if given is None else given.description,
+        "amount": None if given is None else str(given.amount),
     }
 
 

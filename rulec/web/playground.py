@@ -270,7 +270,8 @@ def _diagnostic(d: Diagnostic) -> dict[str, Any]:
 
 
 def _event(e: Event, vocabulary: Vocabulary) -> dict[str, Any]:
-    """An order event as the page's form lays it out: its entities and their fields."""
+    """An order event as the page's form lays it out: its entities, their fields, and
+    whether they carry labels and coupon codes."""
     entities = []
     for name in e.entities:
         found = vocabulary.entity(name)
@@ -281,6 +282,7 @@ def _event(e: Event, vocabulary: Vocabulary) -> dict[str, Any]:
                 "name": name,
                 "description": found.description,
                 "labelled": found.labelled,
+                "coupons": found.coupons,
                 "optional": name in e.optional,
                 "many": name in e.many,
                 "fields": [

@@ -170,6 +170,27 @@ class TestResults:
         ]
         assert got.stderr.strip() == "1 test: 0 passed, 1 failed, 0 errors"
 
+    def test_a_discount_action_is_expected_by_its_description(self, tmp_path: Path) -> None:
+        text = (
+            "label Socks for item\n"
+            'on order_created then buy 2 get 1 free on items with label Socks "Socks deal"\n'
+            'on order_created then discount 5% "Five"\n'
+            'test "three pairs"\n'
+            "  on order_created\n"
+            "  given order currency is EUR\n"
+            "  given item has label Socks and item quantity is 3 and item unit price is 4.00\n"
+            '  expect buy 2 get 1 free on items with label Socks "Socks deal"\n'
+            '  expect discount 10% "Five"\n'
+            "end\n"
+        )
+        path = write(tmp_path, "r.rules", text)
+        got = run(str(path))
+        assert got.exit_code == 1
+        assert got.stdout.splitlines()[1:] == [
+            f"  {path}:9:10: expected the discount 'Five' (10%) applied; the decision gave "
+            "4.00 EUR off: Socks deal (4.00 EUR)"
+        ]
+
     def test_an_event_that_cannot_be_decided_is_an_error_not_a_failure(
         self, tmp_path: Path
     ) -> None:
@@ -310,7 +331,7 @@ class TestShipped:
     def test_the_shipped_rules_pass_their_tests_with_full_coverage(self) -> None:
         got = run("--coverage-threshold", "100", str(rulec.shipped_rules()))
         assert got.exit_code == 0, got.output
-        assert got.stdout.splitlines()[0] == "coverage: 100.0% (46 of 46 outcomes seen)"
+        assert got.stdout.splitlines()[0] == "coverage: 100.0% (52 of 52 outcomes seen)"
 
     @pytest.mark.parametrize("name", ["vip", "orders", "labels", "scheduled", "listings"])
     def test_every_shipped_file_has_tests(self, name: str) -> None:

@@ -295,6 +295,37 @@ EVERY_CODE = [
         '"VIP New Ordr"',
         "did you mean 'VIP New Order'?",
     ),
+    (
+        "R350",
+        None,
+        "label Socks for item\n"
+        'on order_created then discount 25.00 EUR from 200.00 EUR, 10.00 EUR from 100.00 EUR "t"',
+        "10.00 EUR from 100.00 EUR",
+        "list the tiers from the lowest threshold to the highest",
+    ),
+    (
+        "R351",
+        None,
+        "label Socks for item\n"
+        'on order_created then buy 2 get 0 free on items with label Socks "t"',
+        "buy 2",
+        "must be whole numbers above zero",
+    ),
+    (
+        "R352",
+        None,
+        'label Socks for item\non order_created then discount 10% up to 5.00 EUR per line "t"',
+        "up to",
+        "write 'discount 10% on items up to 5.00 EUR per line'",
+    ),
+    (
+        "R353",
+        None,
+        "label Socks for item\n"
+        'on order_created then discount 10% from 100.00 EUR, 5% from 200.00 EUR "t"',
+        "5% from",
+        "gives less than the tier below it",
+    ),
 ]
 
 
@@ -330,6 +361,7 @@ class TestEveryCode:
             "R314",
             "R336",
             "R337",
+            "R353",
             *deep.CODES,
         }
 
@@ -707,7 +739,7 @@ class TestActions:
     def test_unknown_action_without_a_close_match(self):
         d = one(LABELS + 'on order_created then refund 10% "x"')
         assert d.code == "R202"
-        assert d.suggestion == "actions are discount, add, remove, set, show, hide"
+        assert d.suggestion == "actions are discount, buy, add, remove, set, show, hide"
 
     @pytest.mark.parametrize("percent", ["0", "0.00", "-5", "100.01", "250"])
     def test_percentage_out_of_range(self, percent):

@@ -90,6 +90,30 @@ class TestWarmStart:
             100, 1, (("EUR", Decimal("1000.00")), ("JPY", Decimal("500"))), True
         )
 
+    def test_discounts_on_lines_and_tiers_come_back_from_the_cache(
+        self, rules_dir: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        shipped = Path(__file__).parents[2] / "rules" / "promotions.rules"
+        (rules_dir / "promotions.rules").write_text(shipped.read_text("utf-8"), "utf-8")
+        golden = Path(__file__).parents[1] / "golden" / "good" / "line_discounts.rules"
+        text = golden.read_text("utf-8").replace('rule "Clearance sale"', 'rule "Sale"')
+        (rules_dir / "lines.rules").write_text(text, "utf-8")
+        cold = load(rules_dir, cache_dir)
+        no_parsing(monkeypatch)
+        warm = load(rules_dir, cache_dir)
+        assert [(r.name, r.actions, r.facts) for r in warm.rules] == [
+            (r.name, r.actions, r.facts) for r in cold.rules
+        ]
+        facts = {
+            "customer": {"labels": {"Newsletter"}},
+            "order": {"subtotal": Decimal("230.00"), "currency": "EUR"},
+            "item": [
+                {"labels": {"Socks"}, "quantity": 3, "unit_price": Decimal("10.00")},
+                {"labels": {"Clearance"}, "quantity": 1, "unit_price": Decimal("200.00")},
+            ],
+        }
+        assert warm.evaluate("order_created", facts) == cold.evaluate("order_created", facts)
+
     def test_a_changed_rule_file_is_compiled_again(self, rules_dir: Path, cache_dir: Path) -> None:
         load(rules_dir, cache_dir)
         (rules_dir / "vip.rules").write_text(VIP.replace("10%", "20%"), encoding="utf-8")

@@ -48,6 +48,39 @@ class TestWorkedExamples:
         assert d.discount_description == "VIP New Order Discount + Gift wrap"
 
 
+class TestCouponCodes:
+    """The 'Coupon codes' example of docs/discounts.md, as written."""
+
+    def decide(self, subtotal):
+        blocks = re.findall(r"```rules\n(.*?)```", DOC.read_text(), re.S)
+        text = next(b for b in blocks if "SPRING10" in b)
+        order = {"subtotal": Decimal(subtotal), "currency": "EUR"}
+        order["coupons"] = ["spring10", "welcome", "SUMMER"]
+        facts = {"customer": {"labels": {"Customer_VIP"}}, "order": order}
+        return rulec.load_text(text, "d.rules").evaluate("order_created", facts)
+
+    def test_the_best_code_beats_vip_and_a_combinable_code_stacks(self):
+        d = self.decide("100.00")
+        assert (d.discount_amount, d.total_amount) == (Decimal("20.00"), Decimal("80.00"))
+        assert [(x.rule, x.reason) for x in d.lost] == [
+            ("VIP", "a better discount applied: 'Spring code'")
+        ]
+        assert [(c.code, c.reason_code, c.reason) for c in d.coupons] == [
+            ("SPRING10", "applied", "applied by rule 'Spring code'"),
+            ("SUMMER", "unknown", "the code SUMMER is not a promotion of this shop"),
+            ("WELCOME", "applied", "applied by rule 'Welcome code'"),
+        ]
+
+    def test_a_code_whose_conditions_fail_says_which(self):
+        d = self.decide("40.00")
+        assert d.discount_amount == Decimal("9.00")
+        spring = next(c for c in d.coupons if c.code == "SPRING10")
+        assert (spring.reason_code, spring.reason) == (
+            "conditions_not_met",
+            "needs order subtotal >= 50.00 (order subtotal: 40.00)",
+        )
+
+
 class TestOrdersWithoutACustomer:
     """The 'Orders without a customer' example of docs/discounts.md, as written."""
 

@@ -58,6 +58,13 @@ class TestSetup:
             "derived": "the lines' totals, when there are lines",
         }
         assert got["stored"] is None and got["max_bytes"] == MAX_FILE_BYTES
+        # the form asks for codes where the vocabulary says an entity carries them
+        assert {n: e["coupons"] for n, e in entities.items()} == {
+            "order": True,
+            "customer": False,
+            "agent": False,
+            "item": False,
+        }
 
     def test_the_page_and_its_files_are_served(self, client):
         page = client.get("/")
@@ -146,6 +153,22 @@ class TestDecide:
         assert statuses["vip.rules:7"] == "applied"
         assert statuses["orders.rules:11"] == "not applicable"
 
+    def test_a_discount_on_lines_is_on_its_lines(self, client):
+        text = VIP_TEXT + (
+            "label Hats for item\n"
+            'on order_created then buy 2 get 1 free on items with label Hats "3 for 2"\n'
+        )
+        order = {
+            "order": {"currency": "EUR"},
+            "item": [
+                {"name": "Coat", "unit_price": "80.00", "quantity": 1},
+                {"name": "Hats", "unit_price": "6.00", "quantity": 3, "labels": ["Hats"]},
+            ],
+        }
+        basket = decide(client, order, text).json()["basket"]
+        shares = [(x["name"], x["discount"], x["total"]) for x in basket["lines"]]
+        assert shares == [("Coat", "0.00", "80.00"), ("Hats", "6.00", "12.00")]
+
     def test_the_explanation_is_the_one_rulec_explain_prints(self, client):
         facts = {
             "customer": {"labels": {"Customer_VIP"}, "order_count": 3},
@@ -171,6 +194,58 @@ class TestDecide:
         expected = rulec.load_paths([SHIPPED]).explain("order_created", facts)
         assert decide(client).json()["explanation_text"] == expected.text()
 
+    def test_each_code_entered_gets_its_outcome_in_the_basket(self, client):
+        text = 'on order_created when order has coupon "SPRING10" then discount 10% "Spring sale"\n'
+        order = {
+            "customer": {"labels": []},
+            "order": {**ORDER["order"], "coupons": ["spring10", "NOPE"]},
+            "item": ORDER["item"],
+        }
+        got = client.post(
+            "/api/decide",
+            json={
+                "path": str(SHIPPED / "spring.rules"),
+                "text": text,
+                "event": "order_created",
+                "order": order,
+            },
+        )
+        assert got.status_code == 200, got.text
+        doc = got.json()
+        basket = doc["basket"]
+        assert (basket["discount_amount"], basket["total"]) == ("14.45", "130.05")
+        assert basket["coupons"] == [
+            {
+                "code": "NOPE",
+                "applied": False,
+                "reason_code": "unknown",
+                "reason": "the code NOPE is not a promotion of this shop",
+                "rule": None,
+                "description": None,
+                "amount": None,
+            },
+            {
+                "code": "SPRING10",
+                "applied": True,
+                "reason_code": "applied",
+                "reason": "applied by rule 'spring.rules:1'",
+                "rule": "spring.rules:1",
+                "description": "Spring sale",
+                "amount": "14.45",
+            },
+        ]
+        # the same outcomes as the explanation's, which rulec explain prints first
+        assert [
+            (c["code"], c["reason_code"]) for c in doc["explanation"]["decision"]["coupons"]
+        ] == [
+            ("NOPE", "unknown"),
+            ("SPRING10", "applied"),
+        ]
+        assert doc["explanation_text"].splitlines()[1:3] == [
+            "  coupon NOPE (unknown): the code NOPE is not a promotion of this shop",
+            "  coupon SPRING10 (applied): applied by rule 'spring.rules:1'",
+        ]
+
     def test_the_facts_shown_are_the_ones_decided(self, client):
         facts = decide(client).json()["facts"]
         assert facts["order"]["subtotal"] == "144.50"
@@ -195,6 +270,10 @@ class TestDecide:
             (
                 {"order": {"currency": "EUR", "subtotal": "ten"}},
                 "order form: order subtotal: 'ten' is not a number",
+            ),
+            (
+                {"order": {"currency": "EUR", "subtotal": "10.00", "coupons": "SPRING10"}},
+                "order.coupons: coupon codes 'SPRING10' are not a set of codes",
             ),
         ],
     )

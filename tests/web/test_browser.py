@@ -32,6 +32,7 @@ label Customer_VIP for customer
 
 on order_created when customer has label Customer_VIP then discount 10% "VIP New Order Discount"
 """
+SPRING = '\non order_created when order has coupon "SPRING10" then discount 10% "Spring sale"\n'
 
 
 def free_port() -> int:
@@ -145,6 +146,23 @@ class TestOrder:
         expect(rule).to_contain_text(
             "customer has label 'Customer_VIP' was false (customer labels: Customer_New)"
         )
+
+        # a coupon code: typed in any case, told what became of it as a shop's basket tells it
+        type_rules(page, RULES + SPRING)
+        page.fill('[name="order.coupons"]', "spring10")
+        expect(page.locator("#basket-total")).to_have_text("130.05 EUR")
+        expect(page.locator("#basket-alert")).to_have_text("Spring sale (10%): you save 14.45 EUR")
+        spring = page.locator('#basket-coupons li[data-code="SPRING10"]')
+        expect(spring).to_have_attribute("data-reason-code", "applied")
+        expect(spring).to_have_text("SPRING10 applied: Spring sale, −14.45 EUR (rule shop.rules:5)")
+        page.fill('[name="order.coupons"]', "spring10 NOPE")
+        nope = page.locator('#basket-coupons li[data-code="NOPE"]')
+        expect(nope).to_have_text(
+            "NOPE cannot be used: the code NOPE is not a promotion of this shop unknown"
+        )
+        expect(nope.locator(".reason-code")).to_have_text("unknown")
+        expect(page.locator("#basket-coupons li")).to_have_count(2)
+        expect(page.locator("#basket-total")).to_have_text("130.05 EUR")
 
     def test_bad_facts_get_the_doors_error_on_the_page(self, page: Page):
         page.fill('[name="order.currency"]', "EURO")

@@ -290,25 +290,32 @@ _ITEM_VALUES = tuple((k, f) for k, f in ITEM_FACTS.items() if k != "item.labels"
 
 
 def line_members(
-    session: Session, lines: Sequence[Any], b: Binding, currency: str
+    session: Session, lines: Sequence[Any], b: Binding, currency: str, *, labels: bool = True
 ) -> tuple[Facts, ...]:
     """One Facts per line of an order in ``currency``: its labels and its catalog
     item's, quantity, prices, name.
 
     The lines' labels take at most two queries for the whole order (the
-    catalog items' and the lines' own), and none for what is in memory.
+    catalog items' and the lines' own), and none for what is in memory;
+    ``labels=False`` leaves them out (no query at all).
     """
     if not lines:
         return ()
-    own = _labels_in_bulk(session, b, "order_item", lines, lambda line: line)
+    if not labels:
+        return tuple(
+            Facts({key: f.row(line, currency, b) for key, f in _ITEM_VALUES}) for line in lines
+        )
+    own = (
+        _labels_in_bulk(session, b, "order_item", lines, lambda line: line)
+        if "order_item" in b.holders  # a backend's lines may carry no labels
+        else [frozenset()] * len(lines)
+    )
     relation = b.ln.attr("item")
     sold = (
         _labels_in_bulk(session, b, "item", lines, lambda line: getattr(line, relation))
         if relation is not None and "item" in b.holders
         else [frozenset()] * len(lines)
     )
-    if "order_item" not in b.holders:
-        own = [frozenset()] * len(lines)
     members = []
     for n, line in enumerate(lines):
         facts = Facts({key: f.row(line, currency, b) for key, f in _ITEM_VALUES})
@@ -388,7 +395,13 @@ def load_facts(
     """
     if lines is None:
         lines = lines_of(order, binding)
-    return read_order(OrderRow(session, order, lines, binding), (*BASE_KEYS, *keys))
+    row = OrderRow(session, order, lines, binding)
+    facts = read_order(row, (*BASE_KEYS, *keys))
+    if lines and "item.all" not in facts:
+        # the lines' costs, for each line's share of the discount (no rule reads
+        # their labels: those would cost queries)
+        facts["item.all"] = line_members(session, lines, binding, row.currency, labels=False)
+    return facts
 
 
 def read_order(row: OrderRow, keys: Iterable[str]) -> Facts:

@@ -3,10 +3,10 @@
 // Plain JavaScript, no library, nothing fetched but this page's own API.
 "use strict";
 
-const KEYWORDS = new Set(("amount and any applied at back between budget cancelled combinable " +
-  "coupon description disabled enabled end exclusive expect for from given has in is label " +
-  "lacks limit lost no not of on or per priority rule test then to total until up use uses " +
-  "when").split(" "));
+const KEYWORDS = new Set(("amount and any applied at back between budget cancelled combinable coupon " +
+  "description disabled enabled end exclusive expect for free from get given has in " +
+  "is item items label lacks limit line lost no not of on or per priority rule test " +
+  "then to total until up use uses when with").split(" "));
 const VERBS = new Set("discount add remove set hide show".split(" "));
 const CHECK_DELAY = 250;  // ms of quiet typing before the rules are checked
 const DECIDE_DELAY = 300;
@@ -237,12 +237,21 @@ function labelsInput(entity, labels) {
   });
 }
 
+function codesInput(entity, codes) {
+  // the coupon codes the customer entered: sent as they are typed, compared in capitals
+  return el("input", {
+    type: "text", "data-field": "coupons", name: `${entity.name}.coupons`,
+    placeholder: "codes entered, separated by spaces", value: (codes || []).join(" "),
+  });
+}
+
 function entitySection(entity, doc) {
   const given = doc[entity.name];
   if (entity.many) return linesSection(entity, Array.isArray(given) ? given : []);
   const values = given && typeof given === "object" ? given : {};
   const fields = el("div", {class: "fields"});
   if (entity.labelled) fields.append(el("label", {}, "labels", labelsInput(entity, values.labels)));
+  if (entity.coupons) fields.append(el("label", {}, "coupon codes", codesInput(entity, values.coupons)));
   for (const f of entity.fields) fields.append(el("label", {}, f.name.replaceAll("_", " "), fieldInput(entity, f, values[f.name])));
   const legend = el("legend", {}, entity.name, " ", el("small", {text: entity.description}));
   const box = el("fieldset", {"data-entity": entity.name});
@@ -261,11 +270,13 @@ function linesSection(entity, members) {
   const columns = entity.fields.filter((f) => !f.derived);
   const body = el("tbody");
   const head = el("tr", {}, ...columns.map((f) => el("th", {text: f.name.replaceAll("_", " ")})),
-    entity.labelled ? el("th", {text: "labels"}) : null, el("th"));
+    entity.labelled ? el("th", {text: "labels"}) : null,
+    entity.coupons ? el("th", {text: "coupon codes"}) : null, el("th"));
   const addRow = (m) => {
     const row = el("tr", {"data-member": entity.name});
     for (const f of columns) row.append(el("td", {}, fieldInput(entity, f, m[f.name])));
     if (entity.labelled) row.append(el("td", {}, labelsInput(entity, m.labels)));
+    if (entity.coupons) row.append(el("td", {}, codesInput(entity, m.coupons)));
     row.append(el("td", {}, el("button", {type: "button", class: "remove", title: "remove this line",
       text: "×", onclick: () => { row.remove(); scheduleDecide(); }})));
     body.append(row);
@@ -289,7 +300,7 @@ function readValue(input) {
   const v = input.value.trim();
   if (v === "") return undefined;
   const type = input.dataset.type;
-  if (input.dataset.field === "labels") return v.split(/[\s,]+/).filter(Boolean);
+  if (["labels", "coupons"].includes(input.dataset.field)) return v.split(/[\s,]+/).filter(Boolean);
   if (type === "integer" && /^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
   if (type === "boolean") return v === "true";
   return v;  // amounts stay text: read exactly on the server, never as a float
@@ -357,6 +368,8 @@ function basketView(b, id) {
   } else {
     box.append(el("div", {class: "alert alert-info", id: `${prefix}alert`, text: "No discount applies to this order."}));
   }
+  const coupons = couponsView(b, prefix);
+  if (coupons) box.append(coupons);
   const rows = [];
   for (const line of b.lines) {
     const each = line.quantity !== 1 ? ` (${line.unit_price} each)` : "";
@@ -387,6 +400,25 @@ function basketView(b, id) {
   for (const e of b.errors || []) notes.push(`rule ${e.rule} failed at ${e.file}:${e.line}: ${e.message}`);
   if (notes.length) box.append(el("ul", {class: "effects"}, ...notes.map((t) => el("li", {text: t}))));
   return box;
+}
+
+function couponsView(b, prefix) {
+  // each code entered, as a shop's basket tells the customer: applied, or why not
+  if (!b.coupons || !b.coupons.length) return null;
+  return el("ul", {class: "coupons", id: `${prefix}coupons`}, ...b.coupons.map((c) => {
+    const item = el("li", {class: `coupon ${c.applied ? "applied" : "refused"}`,
+      "data-code": c.code, "data-reason-code": c.reason_code},
+    el("strong", {class: "code", text: c.code}), " ",
+    el("span", {class: "verdict", text: c.applied ? "applied" : "cannot be used"}), ": ");
+    if (c.applied && c.description) {
+      item.append(el("span", {class: "reason", text: `${c.description}, ${money(negative(c.amount), b.currency)}`}),
+        " ", el("span", {class: "rule", text: `(rule ${c.rule})`}));
+    } else {
+      item.append(el("span", {class: "reason", text: c.reason}));
+    }
+    if (!c.applied) item.append(" ", el("code", {class: "reason-code", title: "the stable reason code", text: c.reason_code}));
+    return item;
+  }));
 }
 
 function renderExplanation(x) {
