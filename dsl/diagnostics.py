@@ -99,6 +99,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R324": ("warning", "label in the database not declared"),
     "R325": ("warning", "declared label missing from the database"),
     "R326": ("warning", "deep lint stopped at its limit"),
+    # R332 to R337: usage limits and budgets (R330, R331 reserved)
+    "R332": ("error", "usage limit is not a whole number above zero"),
+    "R333": ("error", "budget must be above zero"),
+    "R334": ("error", "usage limit per something other than a customer"),
+    "R335": ("error", "usage limit on a rule without a discount"),
+    "R336": ("warning", "uses given back without a limit"),
+    "R337": ("warning", "limit per customer never binds"),
     "R340": ("error", "a test's given is not a plain fact"),
     "R341": ("error", "duplicate test name"),
     "R342": ("error", "test names an unknown rule"),

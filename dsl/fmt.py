@@ -8,7 +8,7 @@ again from its syntax tree:
   one clause a line (``on …``, ``  when …``, ``   and …``, ``  then …``);
 - a block rule one clause a line, indented two spaces: its name, each of its
   settings (description, priority, enabled or disabled, exclusive,
-  combinable, validity window, in the author's order), ``on``, ``when``,
+  combinable, validity window, usage limits and budgets, in the author's order), ``on``, ``when``,
   ``then``, ``end``;
 - ``and`` inside ``or`` (and any group the author wrote) in parentheses, so
   how a condition binds is always written out; ``is``/``is not`` for a text,
@@ -34,6 +34,7 @@ from rulec.dsl.diagnostics import Diagnostic, RulesError
 from rulec.dsl.nodes import (
     And,
     Between,
+    Budget,
     BuyGet,
     Combinable,
     Comment,
@@ -52,6 +53,7 @@ from rulec.dsl.nodes import (
     ExpectRule,
     FieldRef,
     FixedDiscount,
+    GiveBack,
     HasAnyLabel,
     HasCoupon,
     HasLabel,
@@ -76,6 +78,7 @@ from rulec.dsl.nodes import (
     String,
     Tier,
     TieredDiscount,
+    UsageLimit,
     Value,
     Window,
     label_text,
@@ -387,6 +390,14 @@ def _meta(meta: Meta) -> str:
         return "exclusive"
     if isinstance(meta, Combinable):
         return "combinable"
+    if isinstance(meta, UsageLimit):
+        n = meta.count.value
+        per = f" per {meta.per.text}" if meta.per is not None else ""
+        return f"limit {n} {'use' if n == 1 else 'uses'}{per}"
+    if isinstance(meta, Budget):
+        return f"budget {meta.amount.value} {meta.currency.text}"
+    if isinstance(meta, GiveBack):
+        return "uses given back when cancelled"
     assert isinstance(meta, Window)
     parts = []
     if meta.start is not None:

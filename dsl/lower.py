@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -58,7 +59,7 @@ from rulec.dsl.vocabulary import (
     many_key,
 )
 
-__all__ = ["RECORD_FIELDS", "LoweredRule", "literal", "lower_rules", "set_value"]
+__all__ = ["RECORD_FIELDS", "Limits", "LoweredRule", "literal", "lower_rules", "set_value"]
 
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
@@ -80,7 +81,57 @@ RECORD_FIELDS = (
     "labels",
     "facts",
     "action_lines",
+    "limits",
 )
+
+
+@frozen
+class Limits:
+    """A rule's usage limits and budgets (``limit 100 uses``, ``limit 1 use per
+    customer``, ``budget 1000.00 EUR``, ``uses given back when cancelled``)."""
+
+    #: Uses in total, or None (no limit).
+    uses: int | None = None
+    #: Uses per customer, or None.
+    per_customer: int | None = None
+    #: ``(currency, amount)`` pairs, sorted: the discount money the rule may give.
+    budgets: tuple[tuple[str, Decimal], ...] = ()
+    #: Whether a cancelled order gives its use and its money back.
+    give_back: bool = False
+
+    def budget(self, currency: str) -> Decimal | None:
+        """The budget in ``currency``, or None: money in it is not limited."""
+        for c, amount in self.budgets:
+            if c == currency:
+                return amount
+        return None
+
+    def data(self) -> tuple[Any, ...]:
+        """As plain data: ``(uses, per_customer, budgets, give_back)``."""
+        return (self.uses, self.per_customer, self.budgets, self.give_back)
+
+
+def _limits(rule: nodes.Rule) -> Limits | None:
+    """The limits a checked rule sets, or None."""
+    settings = rule.usage_limits
+    if not settings:
+        return None
+    uses = per_customer = None
+    budgets: dict[str, Decimal] = {}
+    give_back = False
+    for m in settings:
+        if isinstance(m, nodes.UsageLimit):
+            if m.per is None:
+                uses = int(m.count.value)
+            else:
+                per_customer = int(m.count.value)
+        elif isinstance(m, nodes.Budget):
+            budgets[m.currency.text] = m.amount.value
+        else:
+            give_back = True
+    if uses is None and per_customer is None and not budgets:
+        return None
+    return Limits(uses, per_customer, tuple(sorted(budgets.items())), give_back)
 
 
 @frozen
@@ -115,14 +166,17 @@ class LoweredRule:
     #: The line of each action, in the order of ``actions``.
     action_lines: tuple[int, ...]
     lowered: Lowered | None
+    #: Its usage limits and budgets, or None.
+    limits: Limits | None = None
 
     @property
     def condition(self) -> Condition | None:
         return None if self.lowered is None else self.lowered.condition
 
     def record(self) -> tuple[Any, ...]:
-        """The record's fields in :data:`RECORD_FIELDS` order."""
-        return tuple(getattr(self, f) for f in RECORD_FIELDS)
+        """The record's fields in :data:`RECORD_FIELDS` order (the limits as plain data)."""
+        limits = None if self.limits is None else self.limits.data()
+        return (*(getattr(self, f) for f in RECORD_FIELDS[:-1]), limits)
 
 
 def lower_rules(
@@ -216,6 +270,7 @@ class _Lowering:
             self.interned(tuple(sorted(self.keys))),
             tuple(a.span.line if a.span else 0 for a in rule.actions),
             lowered,
+            _limits(rule) if rule.meta else None,
         )
 
     def interned(self, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ __all__ = [
     "Action",
     "And",
     "Between",
+    "Budget",
     "BuyGet",
     "Cap",
     "Combinable",
@@ -40,6 +41,7 @@ __all__ = [
     "Expectation",
     "FieldRef",
     "FixedDiscount",
+    "GiveBack",
     "HasAnyLabel",
     "HasCoupon",
     "HasLabel",
@@ -66,6 +68,7 @@ __all__ = [
     "String",
     "Tier",
     "TieredDiscount",
+    "UsageLimit",
     "Value",
     "Window",
     "comment_at",
@@ -438,6 +441,28 @@ class Combinable(Meta):
 
 
 @frozen
+class UsageLimit(Meta):
+    """``limit 100 uses`` (in total) or ``limit 1 use per customer``."""
+
+    count: Number
+    #: ``per customer``: the entity each holder of which has its own count.
+    per: Name | None = None
+
+
+@frozen
+class Budget(Meta):
+    """``budget 1000.00 EUR``: the discount money the rule may give in a currency."""
+
+    amount: Number
+    currency: Name
+
+
+@frozen
+class GiveBack(Meta):
+    """``uses given back when cancelled``: a cancelled order returns its use and money."""
+
+
+@frozen
 class Window(Meta):
     """``from A until B`` (either end may be missing)."""
 
@@ -509,6 +534,11 @@ class Rule(Item):
     def window(self) -> Window | None:
         m = self._last(Window)
         return m if isinstance(m, Window) else None
+
+    @property
+    def usage_limits(self) -> tuple[UsageLimit | Budget | GiveBack, ...]:
+        """The rule's usage limits, budgets and give-back setting, in source order."""
+        return tuple(m for m in self.meta if isinstance(m, UsageLimit | Budget | GiveBack))
 
 
 # ---------------------------------------------------------------- tests ---

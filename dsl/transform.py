@@ -17,6 +17,7 @@ from rulec.dsl.diagnostics import Diagnostic
 from rulec.dsl.nodes import (
     Action,
     Between,
+    Budget,
     BuyGet,
     Cap,
     Combinable,
@@ -35,6 +36,7 @@ from rulec.dsl.nodes import (
     ExpectRule,
     FieldRef,
     FixedDiscount,
+    GiveBack,
     HasAnyLabel,
     HasCoupon,
     HasLabel,
@@ -60,6 +62,7 @@ from rulec.dsl.nodes import (
     String,
     Tier,
     TieredDiscount,
+    UsageLimit,
     Window,
     name_at,
 )
@@ -470,6 +473,17 @@ class ToAst(Transformer[Token, Any]):
 
     def window_until(self, meta: Any, end: DateValue) -> Window:
         return Window(None, end, span=self._span(meta))
+
+    def usage_limit(self, meta: Any, count: Token, per: Name | None = None) -> UsageLimit:
+        number = Number(Decimal(str(count)), span=token_span(self.file, count))
+        return UsageLimit(number, per, span=self._span(meta))
+
+    def budget(self, meta: Any, amount: Token, currency: Name) -> Budget:
+        number = Number(Decimal(str(amount)), span=token_span(self.file, amount))
+        return Budget(number, currency, span=self._span(meta))
+
+    def give_back(self, meta: Any) -> GiveBack:
+        return GiveBack(span=self._span(meta))
 
     # top level
     def label_decl(self, meta: Any, *names: Name) -> LabelDecl:

@@ -8,11 +8,13 @@ of them; and the bookkeeping of scheduled rule runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -48,6 +50,7 @@ __all__ = [
     "Label",
     "LabelTypeError",
     "Order",
+    "OrderCoupon",
     "OrderItem",
     "OrderStatusChange",
     "Price",
@@ -55,7 +58,10 @@ __all__ = [
     "RuleErrorRecord",
     "ScheduledRun",
     "Service",
+    "UsageClaim",
+    "UsageCounter",
     "agent_labels",
+    "coupon_code",
     "customer_labels",
     "item_labels",
     "order_item_labels",
@@ -485,6 +491,10 @@ class Order(_LabelHolder, Base):
     rule_errors: Mapped[list[RuleErrorRecord]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="RuleErrorRecord.id"
     )
+    #: The coupon codes entered on the order (revision 0006); see :attr:`coupon_codes`.
+    coupons: Mapped[list[OrderCoupon]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderCoupon.code"
+    )
 
     #: What each amount is called in a refusal, and whether it may be finer than the minor unit.
     _AMOUNTS: ClassVar[dict[str, tuple[str, bool]]] = {
@@ -537,6 +547,18 @@ class Order(_LabelHolder, Base):
             ),
             self._zero(),
         )
+
+    @property
+    def coupon_codes(self) -> list[str]:
+        """The codes entered on the order, upper case (``order.coupon_codes = ["spring10"]``
+        enters ``SPRING10``; a code entered twice counts once)."""
+        return [c.code for c in self.coupons]
+
+    @coupon_codes.setter
+    def coupon_codes(self, codes: Iterable[str]) -> None:
+        have = {c.code: c for c in self.coupons}
+        wanted = list(dict.fromkeys(coupon_code(c) for c in codes))
+        self.coupons = [have.get(c) or OrderCoupon(code=c) for c in wanted]
 
     def __repr__(self) -> str:
         return f"Order({self.id!r}, {self.subtotal!r} {self.currency})"
@@ -697,6 +719,86 @@ class RuleErrorRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     order: Mapped[Order] = relationship(back_populates="rule_errors")
+
+
+# ------------------------------------------------------ coupons and limits --
+
+#: The longest coupon code stored.
+MAX_COUPON_CODE = 100
+
+
+def coupon_code(code: Any) -> str:
+    """A code as stored: its text without surrounding spaces, upper case (codes are
+    compared without regard to case); ValueError for an empty or overlong one."""
+    if not isinstance(code, str):
+        raise TypeError(f"a coupon code is text, not {code!r}")
+    text = code.strip().upper()
+    if not text or len(text) > MAX_COUPON_CODE:
+        raise ValueError(f"a coupon code has 1 to {MAX_COUPON_CODE} characters, not {code!r}")
+    return text
+
+
+class OrderCoupon(Base):
+    """A coupon code the customer entered on an order (revision 0006)."""
+
+    __tablename__ = "order_coupons"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(MAX_COUPON_CODE), primary_key=True)
+
+    order: Mapped[Order] = relationship(back_populates="coupons")
+
+    @validates("code")
+    def _check_code(self, key: str, value: Any) -> str:
+        return coupon_code(value)
+
+    def __repr__(self) -> str:
+        return f"OrderCoupon({self.order_id!r}, {self.code!r})"
+
+
+class UsageCounter(Base):
+    """How much of a rule's usage limit or budget is used (revision 0006).
+
+    One row per rule and scope: ``total`` (uses in all), ``customer:KEY``
+    (one customer's uses), ``budget:EUR`` (the money given in a currency, in
+    minor units: exact on every database). Claimed atomically by
+    :mod:`rulec.engine.db.limits` in the order's transaction.
+    """
+
+    __tablename__ = "usage_counters"
+    __table_args__ = (UniqueConstraint("rule", "scope", name="uq_usage_counters_rule_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(60))
+    used: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class UsageClaim(Base):
+    """One use an order holds of a limited rule (revision 0006): what it counted,
+    so that deciding the order again claims nothing twice and a cancelled order
+    can give it back."""
+
+    __tablename__ = "usage_claims"
+    __table_args__ = (UniqueConstraint("order_id", "rule", name="uq_usage_claims_order_rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    #: Whether the claim counts in the rule's total uses.
+    total: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The customer (key as text) whose uses it counts in, or None.
+    customer: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: The currency of the money it took from a budget, and how much (minor units).
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Whether a cancelled order gives it back (the rule says so).
+    give_back: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule_set_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 # --------------------------------------------------------------- schedules --

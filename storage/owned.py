@@ -3,9 +3,10 @@
 A backend that binds its own models (``rulec.engine.db.facts.binding``)
 keeps its orders in its own tables; rulec keeps its own rows apart, keyed
 by the order's key: the discounts it applied (audit rows), the status
-changes its rules made, the rules that failed, and the bookkeeping of
-scheduled runs. They live in :data:`OWNED` (their own ``MetaData``, tables
-named ``rulec_*``), created by the Alembic branch ``rulec`` (the folder
+changes its rules made, the rules that failed, the bookkeeping of
+scheduled runs, and the uses of rules with usage limits. They live in
+:data:`OWNED` (their own ``MetaData``, tables named ``rulec_*``), created by
+the Alembic branch ``rulec`` (the folder
 ``migrations/owned``), which a backend's own Alembic environment includes
 with ``version_locations`` (see ``docs/adopting.md``).
 
@@ -25,7 +26,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -41,6 +52,8 @@ __all__ = [
     "RuleError",
     "RuleRun",
     "RuleStatusChange",
+    "RuleUsageClaim",
+    "RuleUsageCounter",
 ]
 
 #: rulec's own tables in a backend's database.
@@ -140,6 +153,42 @@ class RuleRun(OwnedBase):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_key: Mapped[str | None] = mapped_column(OrderKey(), default=None)
     processed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RuleUsageCounter(OwnedBase):
+    """How much of a rule's usage limit or budget is used (as
+    :class:`rulec.storage.models.UsageCounter`): per rule and scope, ``total``,
+    ``customer:KEY`` or ``budget:EUR`` (money in minor units)."""
+
+    __tablename__ = "rulec_usage_counters"
+    __table_args__ = (UniqueConstraint("rule", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(60))
+    used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class RuleUsageClaim(OwnedBase):
+    """One use an order (by its key) holds of a limited rule (as
+    :class:`rulec.storage.models.UsageClaim`)."""
+
+    __tablename__ = "rulec_usage_claims"
+    __table_args__ = (UniqueConstraint("order_key", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_key: Mapped[str] = mapped_column(OrderKey(), index=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    total: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer: Mapped[str | None] = mapped_column(String(36), default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    give_back: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule_set_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
 
 
 class DiscountColumns:

@@ -44,6 +44,7 @@ from rulec.dsl.check import (
     satisfiability,
     tests,
     types,
+    usage,
 )
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.limits import MAX_LABEL_NAME, MAX_RULE_NAME, MAX_RULES
@@ -84,6 +85,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("names", names.stage_names),
     Stage("types", types.stage_types),
     Stage("actions", actions.stage_actions),
+    Stage("usage", usage.stage_usage),
     Stage("rule_set", ruleset.stage_rule_set),
     Stage("tests", tests.stage_tests),
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),

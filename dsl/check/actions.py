@@ -20,7 +20,7 @@ from rulec.dsl.nodes import (
     TieredDiscount,
 )
 
-__all__ = ["stage_actions"]
+__all__ = ["precision", "stage_actions"]
 
 
 def stage_actions(ctx: Context) -> None:
@@ -37,7 +37,7 @@ def stage_actions(ctx: Context) -> None:
                     )
                 if a.cap is not None:
                     if known_currency(ctx, a.cap.currency):
-                        _precision(ctx, a.cap.amount, a.cap.currency, a.cap.span)
+                        precision(ctx, a.cap.amount, a.cap.currency, a.cap.span)
                     if a.cap.amount <= 0:
                         ctx.report(
                             "R303", f"a cap must be above zero, not {a.cap.amount}", a.cap.span
@@ -53,7 +53,7 @@ def stage_actions(ctx: Context) -> None:
                         )
             elif isinstance(a, FixedDiscount):
                 if known_currency(ctx, a.currency, a.amount):
-                    _precision(ctx, a.amount, a.currency, a.span)
+                    precision(ctx, a.amount, a.currency, a.span)
                 if a.amount <= 0:
                     ctx.report(
                         "R302", f"a discount amount must be above zero, not {a.amount}", a.span
@@ -104,11 +104,11 @@ def _tiers(ctx: Context, a: TieredDiscount) -> None:
                 )
         elif t.amount is not None and t.currency is not None:
             if known_currency(ctx, t.currency, t.amount):
-                _precision(ctx, t.amount, t.currency, t.span)
+                precision(ctx, t.amount, t.currency, t.span)
             if t.amount <= 0:
                 ctx.report("R302", f"a discount amount must be above zero, not {t.amount}", t.span)
         if known_currency(ctx, t.threshold_currency):
-            _precision(ctx, t.threshold, t.threshold_currency, t.span)
+            precision(ctx, t.threshold, t.threshold_currency, t.span)
         if t.threshold < 0:
             ctx.report("R302", f"a tier's threshold cannot be negative, not {t.threshold}", t.span)
         if previous is not None and t.threshold <= previous.threshold:
@@ -146,7 +146,7 @@ def _gives_less(low: Tier, high: Tier) -> bool:
     return False
 
 
-def _precision(ctx: Context, amount: Decimal, currency: Name, span: Span | None) -> None:
+def precision(ctx: Context, amount: Decimal, currency: Name, span: Span | None) -> None:
     """R206: more decimal places than the currency has; the message carries the
     amount rounded to them (half-up, as the engine rounds money)."""
     places = MINOR_UNITS[currency.text]

@@ -10,13 +10,16 @@ from typing import Any
 from rulec.dsl.check.context import Context
 from rulec.dsl.check.types import date_text, known_zone
 from rulec.dsl.nodes import (
+    Budget,
     Combinable,
     Description,
     Enabled,
     Exclusive,
+    GiveBack,
     LabelAction,
     Priority,
     Rule,
+    UsageLimit,
     Window,
 )
 from rulec.dsl.resolve import window_bounds
@@ -47,6 +50,8 @@ def stage_rule_set(ctx: Context) -> None:
         kinds: dict[type, Any] = {}
         for m in rule.meta:
             k = type(m)
+            if isinstance(m, UsageLimit | Budget | GiveBack):
+                continue  # several may stand together (stage_usage)
             if k in kinds:
                 what = {
                     Description: "description",

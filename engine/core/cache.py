@@ -41,7 +41,7 @@ from typing import Any
 from rulec.dsl import compiler
 from rulec.dsl.compiler import CompiledModule, compile_lowered
 from rulec.dsl.gcpause import paused_gc
-from rulec.dsl.lower import LoweredRule
+from rulec.dsl.lower import Limits, LoweredRule
 from rulec.dsl.lowered import Condition
 from rulec.dsl.parser import MAX_PRIORITY
 from rulec.dsl.shapes import Lowered, shape_tree, slot_types, split
@@ -57,7 +57,7 @@ __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 logger = logging.getLogger("rulec.engine")
 
 #: Bumped whenever the layout of a cache file changes.
-FORMAT = 5
+FORMAT = 6
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
@@ -208,6 +208,7 @@ _ROW: tuple[set[type], ...] = tuple(
         (int,),  # shape: its index in the entry's shapes, -1 for a rule without condition
         (tuple,),  # constants
         (tuple,),  # positions
+        (_NONE, tuple),  # limits: (uses, per customer, ((currency, amount text), ...), give back)
     )
 )
 
@@ -258,6 +259,7 @@ def _module(entry: Any) -> CompiledModule:
         shape_of,
         constants,
         positions,
+        limits,
     ) = columns
     _within(lines, 0, MAX_POSITION)
     _within(columns_, 0, MAX_POSITION)
@@ -318,9 +320,39 @@ def _module(entry: Any) -> CompiledModule:
             facts,
             action_lines,
             lowered,
+            map(_limits, limits),
         )
     )
     return compile_lowered(rules, file, trees)
+
+
+def _limits(data: Any) -> Limits | None:
+    """A rule's limits from a cache row (None: none), refused unless well formed."""
+    if data is None:
+        return None
+    if type(data) is not tuple or len(data) != 4:
+        raise _Refused
+    uses, per_customer, budgets, give_back = data
+    for n in (uses, per_customer):
+        if n is not None and (type(n) is not int or not 0 < n < 2**63):
+            raise _Refused
+    if type(give_back) is not bool or type(budgets) is not tuple:
+        raise _Refused
+    pairs = []
+    for pair in budgets:
+        if type(pair) is not tuple or len(pair) != 2:
+            raise _Refused
+        currency, text = pair
+        if type(currency) is not str or type(text) is not str or len(text) > MAX_NUMBER_TEXT:
+            raise _Refused
+        try:
+            amount = Decimal(text)
+        except ArithmeticError:
+            raise _Refused from None
+        if not amount.is_finite() or amount <= 0 or str(amount) != text:
+            raise _Refused
+        pairs.append((currency, amount))
+    return Limits(uses, per_customer, tuple(pairs), give_back)
 
 
 def _whole(values: Iterable[Any], low: int, high: int) -> None:
@@ -526,6 +558,14 @@ def _entry(module: CompiledModule) -> tuple[Any, ...]:
                 -1 if lowered is None else index[lowered.shape],
                 () if lowered is None else _encode(lowered.constants),
                 () if lowered is None else lowered.positions,
+                None
+                if r.limits is None
+                else (
+                    r.limits.uses,
+                    r.limits.per_customer,
+                    tuple((c, str(a)) for c, a in r.limits.budgets),
+                    r.limits.give_back,
+                ),
             )
         )
     return (module.file, tuple(index), tuple(map(_encode, table)), tuple(rows))

@@ -79,6 +79,7 @@ def execute(module: CompiledModule) -> tuple[Rule_, ...]:
             r.facts,
             r.action_lines,
             r.lowered,
+            r.limits,
         )
         for r, n in zip(rules, module.shape_of, strict=True)
     )

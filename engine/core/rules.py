@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import frozen
 
+from rulec.dsl.lower import Limits
 from rulec.dsl.lowered import Condition
 from rulec.dsl.shapes import Lowered
 from rulec.engine.core.money import payable
@@ -208,6 +209,8 @@ class Rule_:
     action_lines: tuple[int, ...] = ()
     #: The lowered condition ``test`` was made from (None: no condition, it holds).
     lowered: Lowered | None = None
+    #: Its usage limits and budgets (claimed by ``rulec.engine.db.limits``), or None.
+    limits: Limits | None = None
 
     @property
     def condition(self) -> Condition | None:

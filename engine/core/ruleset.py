@@ -11,6 +11,7 @@ from attrs import field, frozen
 from rulec.dsl.compiler import CompiledModule
 from rulec.dsl.vocabulary import Event, Kind, Vocabulary
 from rulec.engine.core import discount, visibility
+from rulec.engine.core.coupons import Refusal
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.explain import Explanation, explain
@@ -54,9 +55,12 @@ class RuleSet:
     _doors: dict[str, Door] = field(init=False, factory=dict, repr=False, eq=False)
     #: events -> whether a rule runs on any of them, worked out on first use.
     _any: dict[tuple[str, ...], bool] = field(init=False, factory=dict, repr=False, eq=False)
+    #: name -> the rules with usage limits or budgets (rulec.engine.db.limits claims their uses).
+    limited: dict[str, Rule_] = field(init=False, factory=dict, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self._position.update((id(r), n) for n, r in enumerate(self.rules))
+        self.limited.update((r.name, r) for r in self.rules if r.limits is not None)
         for r in self.rules:
             if r.enabled:
                 self._own.setdefault(r.event, []).append(r)
@@ -208,7 +212,12 @@ class RuleSet:
         return sorted(rules, key=lambda r: position[id(r)])
 
     def evaluate(
-        self, event: str, facts: Mapping[str, Any], *, raise_errors: bool = False
+        self,
+        event: str,
+        facts: Mapping[str, Any],
+        *,
+        raise_errors: bool = False,
+        refused: Mapping[str, Refusal] | None = None,
     ) -> Decision:
         """Decide one event, from plain facts; no database.
 
@@ -225,4 +234,4 @@ class RuleSet:
         RuleRuntimeError when ``raise_errors`` is set. See
         :func:`~rulec.engine.core.decide.decide` for the rest.
         """
-        return decide(self, event, facts, raise_errors=raise_errors)
+        return decide(self, event, facts, raise_errors=raise_errors, refused=refused)

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
+from rulec.engine.core.coupons import Refusal
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.money import payable
@@ -33,6 +34,7 @@ from rulec.engine.core.ruleset import RuleSet
 from rulec.engine.db.facts.binding import REFERENCE, Binding, BindingError
 from rulec.engine.db.facts.catalog import line_cost
 from rulec.engine.db.facts.row import lines_of, load_facts, load_holder_facts
+from rulec.engine.db.limits import CANCELLED, enforce, forget_pending, give_back, preview
 from rulec.engine.db.records import forget_deferred, write_deferred, write_errors
 from rulec.engine.db.write import RULE_LINKS, apply_effects, order_targets, write_order
 from rulec.engine.metrics import metrics_for
@@ -198,11 +200,25 @@ class Engine:
     # ------------------------------------------------------------ firing --
 
     def evaluate(self, event_name: str, order: Any, session: Session) -> Decision:
-        """The decision for ``order``, from the database, without writing anything."""
+        """The decision for ``order``, from the database, without writing anything: a
+        rule whose usage limit or budget is spent as the counters stand is refused,
+        as the next flush would refuse it (nothing is claimed)."""
         rules = self._rules
         with session.no_autoflush:
             facts = load_facts(session, order, rules.keys_for(event_name), binding=self.binding)
-        return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            if rules.limited:
+                decision = preview(
+                    session,
+                    order,
+                    decision,
+                    rules.limited,
+                    self.binding,
+                    lambda refused: rules.evaluate(
+                        event_name, facts, raise_errors=self.raise_errors, refused=refused
+                    ),
+                )
+        return decision
 
     def fire(self, event_name: str, order: Any, session: Session) -> Decision:
         """Evaluate ``order`` and write the decision on it, in ``session``'s transaction."""
@@ -227,6 +243,15 @@ class Engine:
                 o.set(order, "subtotal", payable(0, currency))  # 0.00 EUR, 0 JPY
             facts = load_facts(session, order, rules.keys_for(event_name), lines, b)
             decision = self._decide(rules, event_name, facts)
+            if rules.limited:  # each applied rule with limits claims its use, or is refused
+                decision = enforce(
+                    session,
+                    order,
+                    decision,
+                    rules.limited,
+                    b,
+                    lambda refused: self._decide(rules, event_name, facts, refused),
+                )
             if o.has("created_at") and o.get(order, "created_at") is None:
                 o.set(order, "created_at", facts["order.created_at"])
             write_order(session, order, decision, lines, b)
@@ -237,10 +262,18 @@ class Engine:
                 fn(order, facts, decision)
         return decision
 
-    def _decide(self, rules: RuleSet, event_name: str, facts: Facts) -> Decision:
+    def _decide(
+        self,
+        rules: RuleSet,
+        event_name: str,
+        facts: Facts,
+        refused: Mapping[str, Refusal] | None = None,
+    ) -> Decision:
         """``rules.evaluate``; an evaluation that raises is counted as an error first."""
         try:
-            return rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
+            return rules.evaluate(
+                event_name, facts, raise_errors=self.raise_errors, refused=refused
+            )
         except Exception as e:
             self.metrics.raised(event_name, rules.version, e)
             raise
@@ -261,6 +294,7 @@ class Engine:
         # (changes rules make do not fire label events: no cascades, no loops)
         rules, b = self._rules, self.binding
         forget_deferred(session)  # rows of a flush that failed: its orders are decided again
+        forget_pending(session)
         labelled: list[tuple[str, Any, str, bool]] = []
         if rules.has_any_rules(self._label_events):
             labelled = _label_links(session, b)
@@ -280,6 +314,9 @@ class Engine:
             self.fire("order_updated", order, session)
         for holder, row, label, add in labelled:
             self.fire_label(session, holder, row, label, add)
+        for obj in list(session.dirty):  # cancelled: uses given back where the rule says so
+            if isinstance(obj, order_cls) and _cancelled_now(obj, b):
+                give_back(session, obj, b)
 
     def fire_label(
         self, session: Session, holder: str, row: Any, label: str, add: bool
@@ -326,6 +363,7 @@ class Engine:
     def _after_flush(self, session: Session, _context: Any) -> None:
         session.info.pop(RULE_LINKS, None)  # this flush's rule-made links are written
         write_deferred(session, self.binding)  # rulec's rows of the orders just inserted
+        forget_pending(session)
         for order, err in session.info.pop(_PENDING, []):
             if not err.rule:  # the order itself could not be decided
                 logger.error(
@@ -379,6 +417,20 @@ def _inputs_changed(order: Any, b: Binding) -> bool:
     state = inspect(order)
     names = (b.o.attr(name) for name in ("subtotal", "currency", "items"))
     return any(state.attrs[name].history.has_changes() for name in names if name is not None)
+
+
+def _cancelled_now(order: Any, b: Binding) -> bool:
+    """Whether a stored order's status was set to cancelled in this session."""
+    name = b.o.attr("status")
+    state = inspect(order)
+    if name is None or not state.persistent:
+        return False
+    history = state.attrs[name].history
+    return (
+        bool(history.added)
+        and history.added[-1] in CANCELLED
+        and not (history.deleted and history.deleted[0] in CANCELLED)
+    )
 
 
 def _had_lines(order: Any, b: Binding) -> bool:

@@ -27,7 +27,15 @@ from rulec.engine.db.facts.binding import Binding
 from rulec.storage.models import AppliedDiscount, OrderStatusChange, RuleErrorRecord
 from rulec.storage.owned import RuleAudit, RuleError, RuleStatusChange
 
-__all__ = ["Audit", "applied", "write_audit", "write_deferred", "write_errors", "write_status"]
+__all__ = [
+    "Audit",
+    "applied",
+    "later",
+    "write_audit",
+    "write_deferred",
+    "write_errors",
+    "write_status",
+]
 
 #: (rule, file, line, version, kind, percentage, amount, description) of one applied discount.
 Audit = tuple[Any, ...]
@@ -58,6 +66,11 @@ def _key(b: Binding, order: Any) -> Any:
 
 def _later(session: Session, order: Any, write: Callable[[Session, Any], None]) -> None:
     session.info.setdefault(_DEFERRED, []).append((order, write))
+
+
+def later(session: Session, order: Any, write: Callable[[Session, Any], None]) -> None:
+    """Call ``write(session, key)`` once the flush has inserted ``order`` (it has its key)."""
+    _later(session, order, write)
 
 
 def write_deferred(session: Session, b: Binding) -> None:

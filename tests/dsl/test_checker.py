@@ -15,6 +15,7 @@ from rulec import Entity, Event, Field, Source, Type, Vocabulary
 from rulec.dsl import check as checker_module
 from rulec.dsl.check import deep, limits
 from rulec.dsl.diagnostics import CODES
+from rulec.dsl.fmt import format_text
 from rulec.dsl.sources import analyze, read_sources
 
 LABELS = "label VIP, Trial, Loyal for customer\n"
@@ -252,6 +253,25 @@ EVERY_CODE = [
         "order currency is USD and order subtotal >= 100.00",
     ),
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
+    ("R332", None, block("limit 0 uses"), "0", "above zero"),
+    ("R333", None, block("budget 0.00 EUR"), "0.00", "above zero"),
+    ("R334", None, block("limit 1 use per agent"), "agent", "write 'per customer'"),
+    (
+        "R335",
+        None,
+        'label X for customer\nrule "r" limit 5 uses on order_created '
+        "then add label X to customer end",
+        "limit",
+        "gives no discount",
+    ),
+    ("R336", None, block("uses given back when cancelled"), "uses given", "limit N uses"),
+    (
+        "R337",
+        None,
+        block("limit 10 uses limit 10 uses per customer"),
+        "limit 10 uses per",
+        "never binds",
+    ),
     (
         "R340",
         None,
@@ -339,6 +359,8 @@ class TestEveryCode:
             "R312",
             "R313",
             "R314",
+            "R336",
+            "R337",
             "R353",
             *deep.CODES,
         }
@@ -1474,3 +1496,37 @@ class TestAmountsWithoutCurrency:
     def test_a_rule_that_never_fires_is_left_to_r307(self):
         text = self.two("order currency is EUR", "order subtotal > 9 and order subtotal < 5")
         assert [c for c, _, _ in tuples(text)] == ["R307"]
+
+
+class TestUsageLimits:
+    def test_a_limit_per_customer_on_an_event_without_a_customer(self):
+        text = 'rule "r" limit 1 use per customer on item_labeled then discount 1% "x" end'
+        found = {d.code: d for d in rulec.check_text(text)}
+        assert "R334" in found
+        assert "item_labeled" in found["R334"].message
+        assert "see no customer" in found["R334"].message
+
+    def test_a_budget_per_currency_and_every_setting_once_are_clean(self):
+        text = (
+            'rule "r" limit 100 uses limit 1 use per customer budget 1000.00 EUR '
+            "budget 120000 JPY uses given back when cancelled "
+            'on order_created then discount 1% "x" end'
+        )
+        assert rulec.check_text(text) == []
+
+    def test_two_budgets_in_one_currency_are_one_too_many(self):
+        d = one(
+            '\nrule "r" budget 10.00 EUR budget 20.00 EUR on order_created then discount 1% "x" end'
+        )
+        assert (d.code, d.message) == ("R309", "the rule sets its budget in EUR twice")
+
+    def test_the_formatter_keeps_the_settings(self):
+        text = (
+            'rule "r" limit 2 uses limit 1 use per customer budget 10.00 EUR '
+            'uses given back when cancelled on order_created then discount 1% "x" end\n'
+        )
+        formatted = format_text(text)
+        assert "  limit 2 uses\n  limit 1 use per customer\n  budget 10.00 EUR\n" in formatted
+        assert "  uses given back when cancelled\n" in formatted
+        assert format_text(formatted) == formatted
+        assert rulec.parse(formatted) == rulec.parse(text)

@@ -225,6 +225,7 @@ class TestRecords:
             (("customer", "VIP"),),
             ("customer.labels", "order.subtotal"),
             (10, 10),  # each action's own line
+            None,  # no usage limits
         )
 
     def test_a_rule_without_condition(self):

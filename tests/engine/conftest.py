@@ -95,6 +95,18 @@ class Purchase(DiscountColumns, ShopBase):
         back_populates="purchase", cascade="all, delete-orphan", order_by="PurchaseLine.no"
     )
     tags: Mapped[list[Tag]] = _tags("purchase", "key")
+    codes: Mapped[list[PurchaseCode]] = relationship(cascade="all, delete-orphan")
+
+
+class PurchaseCode(ShopBase):
+    """A voucher code entered on a purchase (bound as the order's ``coupons``)."""
+
+    __tablename__ = "shop_purchase_codes"
+
+    purchase_key: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("shop_purchases.purchase_key"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class ShopPrice(ShopBase):
@@ -132,6 +144,7 @@ SHOP = Binding.of(
         created_at="placed_at",
         status="state",
         items="lines",
+        coupons="codes",
     ),
     line=Entity(
         PurchaseLine,
@@ -184,10 +197,12 @@ class ReferenceShop:
         customer: Any = None,
         lines: Iterable[tuple[str, int, str]] = (),
         subtotal: str | None = None,
+        codes: Iterable[str] = (),
         **fields: Any,
     ) -> Any:
         o = models.Order(
             customer=customer,
+            coupon_codes=list(codes),
             subtotal=Decimal(subtotal) if subtotal is not None else None,
             items=[
                 models.OrderItem(description=d, quantity=q, unit_price=Decimal(p))
@@ -286,10 +301,12 @@ class ForeignShop(ReferenceShop):
         customer: Any = None,
         lines: Iterable[tuple[str, int, str]] = (),
         subtotal: str | None = None,
+        codes: Iterable[str] = (),
         **fields: Any,
     ) -> Any:
         o = Purchase(
             buyer=customer,
+            codes=[PurchaseCode(code=c.upper()) for c in codes],
             net_amount=Decimal(subtotal) if subtotal is not None else Decimal("0.00"),
             lines=[PurchaseLine(title=d, qty=q, price=Decimal(p)) for d, q, p in lines],
             **{{"status": "state"}.get(k, k): v for k, v in fields.items()},

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import rulec
+from rulec.dsl.lower import Limits
 from rulec.engine.core import cache
 from rulec.engine.core.cache import CACHE_SUFFIX
 
@@ -71,6 +72,23 @@ class TestWarmStart:
         ]
         assert warm.evaluate("order_created", FACTS) == cold.evaluate("order_created", FACTS)
         assert warm.fact_keys == cold.fact_keys
+
+    def test_usage_limits_come_back_from_the_cache(
+        self, rules_dir: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (rules_dir / "spring.rules").write_text(
+            'rule "Spring" limit 100 uses limit 1 use per customer budget 1000.00 EUR '
+            "budget 500 JPY uses given back when cancelled on order_created "
+            'when order has coupon SPRING10 then discount 10% "Spring" end\n',
+            encoding="utf-8",
+        )
+        cold = load(rules_dir, cache_dir)
+        no_parsing(monkeypatch)
+        warm = load(rules_dir, cache_dir)
+        assert [r.limits for r in warm.rules] == [r.limits for r in cold.rules]
+        assert warm.limited["Spring"].limits == Limits(
+            100, 1, (("EUR", Decimal("1000.00")), ("JPY", Decimal("500"))), True
+        )
 
     def test_discounts_on_lines_and_tiers_come_back_from_the_cache(
         self, rules_dir: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -251,6 +269,11 @@ class TestNeverTrusted:
             lambda c: set_in(c, [*ROW, 5, 0], -1),
             lambda c: set_in(c, [*ROW, 5, 0], "0"),
             lambda c: set_in(c, [3, 0, 2], "percent"),
+            lambda c: set_in(c, [*ROW, 19], "limits"),
+            lambda c: set_in(c, [*ROW, 19], (0, None, (), False)),
+            lambda c: set_in(c, [*ROW, 19], (None, None, (("EUR", "NaN"),), False)),
+            lambda c: set_in(c, [*ROW, 19], (None, None, (("EUR", 5),), False)),
+            lambda c: set_in(c, [*ROW, 19], (None, 1, (), 1)),
         ],
         ids=[
             "unknown-kind",
@@ -295,6 +318,11 @@ class TestNeverTrusted:
             "action-negative",
             "action-not-an-index",
             "actions-not-a-table",
+            "limits-not-a-tuple",
+            "limit-zero",
+            "budget-nan",
+            "budget-not-text",
+            "give-back-not-bool",
         ],
     )
     def test_forged_values_are_refused_and_rebuilt(

@@ -118,7 +118,13 @@ def shop(sessions) -> dict[str, Any]:
                     line(box, quantity=7),
                 ],
             ),
-            Order(customer=ada, subtotal=Decimal("50.00"), created_at=at(2), currency="USD"),
+            Order(
+                customer=ada,
+                subtotal=Decimal("50.00"),
+                created_at=at(2),
+                currency="USD",
+                coupon_codes=["spring10", "Welcome"],
+            ),
             Order(  # the same instant as the one before: placed after it (larger id)
                 customer=ada,
                 agent=bob,
@@ -275,6 +281,9 @@ class TestThreeAccesses:
         assert seen("customer.absent") == seen("agent.absent") == {"True", "False"}
         assert {len(f["item.all"]) for f in facts.values()} >= {0, 1, 3}
         assert {n for f in facts.values() for n in f["order.labels"]} == {"Rush", "Gift"}
+        assert seen("order.coupons") == {"frozenset()", "frozenset({'SPRING10', 'WELCOME'})"} or (
+            seen("order.coupons") == {"frozenset()", "frozenset({'WELCOME', 'SPRING10'})"}
+        )
         assert len(seen("order.status")) == 4 and len(seen("order.wedding_year")) == 3
         first = facts[shop["orders"][0]]  # its stored subtotal says 999.00
         assert first["order.subtotal"] == Decimal("120.00") + Decimal("0.30") + Decimal("0.70")
@@ -292,7 +301,7 @@ class TestThreeAccesses:
             " or order line count > 0 or order wedding date >= 2020-01-01"
             " or order wedding year = 2027 or order placed by customer is true"
             " or order created by agent is true or customer order count = 0"
-            " or order has label Rush then hide price\n",
+            " or order has label Rush or order has coupon SPRING10 then hide price\n",
             "l.rules",
         )
         keys = [k for k in ORDER_FACTS if k.startswith("order.") and k != "item.all"]

@@ -25,6 +25,8 @@ OWNED_TABLES = {
     "rulec_status_changes",
     "rulec_rule_errors",
     "rulec_scheduled_runs",
+    "rulec_usage_counters",
+    "rulec_usage_claims",
 }
 
 ENV = """\
@@ -132,7 +134,7 @@ class TestBranch:
         cfg = _config(backend, None)
         script = ScriptDirectory.from_config(cfg)
         assert set(script.get_bases()) == {"shop_0001", "rulec_0001"}
-        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0001"
+        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0002"
         assert script.get_revision("shop_0002").dependencies == "rulec_0001"
 
     def test_upgrade_heads_creates_rulecs_tables_beside_the_backends(self, backend, empty_db):
@@ -140,8 +142,8 @@ class TestBranch:
             command.upgrade(_config(backend, conn), "heads")
         with empty_db.connect() as conn:
             assert OWNED_TABLES | {"shop_orders"} <= _tables(conn)
-            # shop_0002 depends on rulec_0001: Alembic keeps the one head for both
-            assert _heads(conn) == {"shop_0002"}
+            # shop_0002 depends on rulec_0001; rulec_0002 is the branch's own head
+            assert _heads(conn) == {"shop_0002", "rulec_0002"}
 
     def test_the_migrated_tables_are_the_models(self, backend, empty_db):
         with empty_db.begin() as conn:

@@ -52,6 +52,8 @@ TABLES_0003 = {
     "order_labels",
     "order_item_labels",
 }
+#: The tables revision 0006 adds.
+TABLES_0006 = {"order_coupons", "usage_counters", "usage_claims"}
 #: The columns revision 0003 adds to ``orders``.
 ORDER_COLUMNS_0003 = ("status", "agent_id", "wedding_date")
 
@@ -67,13 +69,13 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0005"
-        assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003
-        assert set(Base.metadata.tables) == TABLES | TABLES_0003
+        assert migrate.current(db) == migrate.head() == "0006"
+        assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003 | TABLES_0006
+        assert set(Base.metadata.tables) == TABLES | TABLES_0003 | TABLES_0006
         migrate.downgrade(db, "base")
         try:
             assert migrate.current(db) is None
-            assert not (TABLES | TABLES_0003) & set(inspect(db).get_table_names())
+            assert not (TABLES | TABLES_0003 | TABLES_0006) & set(inspect(db).get_table_names())
         finally:
             migrate.upgrade(db)
         assert migrate.current(db) == migrate.head()
@@ -333,6 +335,39 @@ def _old_rows(db) -> None:
         conn.execute(text("INSERT INTO prices (name, amount, currency) VALUES ('P', 100, 'EUR')"))
 
 
+class TestRevision0006:
+    """Coupon codes on orders, the counters and claims of usage limits; and back."""
+
+    def test_upgrade_adds_the_tables_and_downgrade_drops_them_keeping_the_orders(
+        self, db, sessions
+    ):
+        with sessions.begin() as s:
+            order = Order(subtotal=Decimal("20.00"))
+            order.coupon_codes = ["spring10", "Welcome"]
+            s.add(order)
+        with sessions() as s:
+            stored = s.scalars(select(Order)).one()
+            assert stored.coupon_codes == ["SPRING10", "WELCOME"]
+        migrate.downgrade(db, "0005")
+        try:
+            assert migrate.current(db) == "0005"
+            assert not TABLES_0006 & set(inspect(db).get_table_names())
+            with db.connect() as conn:  # the order stays, without its codes
+                assert conn.execute(text("SELECT subtotal FROM orders")).scalar() is not None
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        assert set(inspect(db).get_table_names()) >= TABLES_0006
+        with sessions() as s:
+            assert s.scalars(select(Order)).one().coupon_codes == []
+
+    def test_a_counter_is_unique_per_rule_and_scope(self, db):
+        with db.begin() as conn:
+            conn.execute(text("INSERT INTO usage_counters (rule, scope) VALUES ('r', 'total')"))
+        with pytest.raises(IntegrityError), db.begin() as conn:
+            conn.execute(text("INSERT INTO usage_counters (rule, scope) VALUES ('r', 'total')"))
+
+
 class TestRevision0005:
     """Money keeps its currency's places and is never negative; and back."""
 
@@ -341,7 +376,7 @@ class TestRevision0005:
         assert CHECKS_0005["order_items"] < _check_names(db, "order_items")
         if db.dialect.name == "postgresql":
             assert _money_types(db) == {(None, None)}  # NUMERIC: each value keeps its places
-        migrate.downgrade(db, "-1")
+        migrate.downgrade(db, _below_0005())
         try:
             assert migrate.current(db) == _below_0005()
             assert _check_names(db, "orders") == set()
@@ -362,7 +397,7 @@ class TestRevision0005:
         assert _check_names(db, "orders") == CHECKS_0005["orders"]
 
     def test_stored_amounts_get_their_currencys_places(self, db, sessions, caplog):
-        migrate.downgrade(db, "-1")
+        migrate.downgrade(db, _below_0005())
         try:
             _old_rows(db)
         finally:
@@ -394,7 +429,7 @@ class TestRevision0005:
         assert "order_items" in warned[1] and "4.437 EUR" in warned[1]
 
     def test_the_upgrade_refuses_negative_amounts(self, db):
-        migrate.downgrade(db, "-1")
+        migrate.downgrade(db, _below_0005())
         try:
             with db.begin() as conn:
                 conn.execute(
@@ -427,7 +462,7 @@ class TestRevision0005:
             ):
                 raise RuntimeError("injected")
 
-        migrate.downgrade(db, "-1")
+        migrate.downgrade(db, _below_0005())
         try:
             _old_rows(db)
             before = _dump(db, MONEY_COLUMNS)

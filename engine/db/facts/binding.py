@@ -296,6 +296,24 @@ class Binding:
         assert isinstance(table, Table)
         return table
 
+    # ------------------------------------------------------------ coupons --
+
+    def coupon_codes(self) -> tuple[FromClause, Column[Any], Column[Any]] | None:
+        """The table of the order's coupon codes, its column of the order's key and
+        its column of the code: the rows of the order's ``coupons`` relation, whose
+        class has a ``code`` attribute (None when the order maps no such relation)."""
+        key = self.o.attr("coupons")
+        if key is None:
+            return None
+        relation = self.o.mapper.relationships.get(key)
+        if relation is None or len(relation.local_remote_pairs) != 1:
+            return None
+        ((_, remote),) = relation.local_remote_pairs
+        code = relation.mapper.columns.get("code")
+        if code is None or not isinstance(remote, Column) or not isinstance(code, Column):
+            return None
+        return relation.mapper.local_table, remote, code
+
     # ------------------------------------------------------------- labels --
 
     def held(self, holder: str, row: Any) -> frozenset[str]:

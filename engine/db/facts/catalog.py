@@ -41,7 +41,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
-from sqlalchemy import Boolean, FromClause, Integer, case, extract, func, null, select, type_coerce
+from sqlalchemy import (
+    Boolean,
+    FromClause,
+    Integer,
+    case,
+    extract,
+    func,
+    inspect,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from rulec.engine.core.money import line_total
@@ -288,6 +299,38 @@ def _subtotal_row(r: OrderRow) -> Any:
     return STORED if lines is None else subtotal(lines, r.get("subtotal"), r.currency, r.binding)
 
 
+#: Between the codes of an order in the text its SQL expression gives (a code never holds it).
+_CODE_SEPARATOR = "\x1f"
+
+
+def _coupons_sql(b: Binding, ref: Ref) -> Any:
+    found = b.coupon_codes()
+    order_id = _order(ref).id
+    if found is None or order_id is None:  # not mapped, or an order not stored yet
+        return null()
+    table, key, code = found
+    codes = func.aggregate_strings(code, _CODE_SEPARATOR)
+    return select(codes).select_from(table).where(key == order_id).scalar_subquery()
+
+
+def _codes(value: Any) -> frozenset[str]:
+    """The codes in the text of ``_coupons_sql`` (None: none), upper case."""
+    if not value:
+        return frozenset()
+    return frozenset(c.upper() for c in str(value).split(_CODE_SEPARATOR) if c)
+
+
+def _coupons_row(r: OrderRow) -> Any:
+    """The codes in memory (a new order, or its codes loaded or changed), else stored."""
+    key = r.binding.o.attr("coupons")
+    if key is None:
+        return frozenset()
+    state = inspect(r.order)
+    if state.pending or state.transient or key in state.dict:
+        return frozenset(str(c.code).upper() for c in getattr(r.order, key))
+    return STORED
+
+
 def _labels_row(holder: str) -> Callable[[OrderRow], frozenset[str]]:
     def row(r: OrderRow) -> frozenset[str]:
         return r.labels(holder)
@@ -394,6 +437,14 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         lambda r: not r.has_agent,
         Batch.PAGE,
         _flag,
+    ),
+    Fact(
+        "order.coupons",
+        "the coupon codes entered on the order, upper case",
+        _coupons_sql,
+        _coupons_row,
+        Batch.PAGE,
+        _codes,
     ),
     Fact(
         "order.line_count",
@@ -554,6 +605,7 @@ _NEEDS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "order.created_at": (("order", "created_at"),),
     "order.status": (("order", "status"),),
     "order.wedding_date": (("order", "wedding_date"),),
+    "order.coupons": (("order", "coupons"),),
     "order.wedding_year": (("order", "wedding_date"),),
     "order.placed_by_customer": (("order", "customer_id"),),
     "customer.absent": (("order", "customer_id"),),

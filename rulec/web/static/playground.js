@@ -3,9 +3,10 @@
 // Plain JavaScript, no library, nothing fetched but this page's own API.
 "use strict";
 
-const KEYWORDS = new Set(("amount and any applied at between combinable coupon description disabled " +
-  "enabled end exclusive expect for from given has in is label lacks lost no not of on or " +
-  "priority rule test then to total until up when").split(" "));
+const KEYWORDS = new Set(("amount and any applied at back between budget cancelled combinable coupon " +
+  "description disabled enabled end exclusive expect for free from get given has in " +
+  "is item items label lacks limit line lost no not of on or per priority rule test " +
+  "then to total until up use uses when with").split(" "));
 const VERBS = new Set("discount add remove set hide show".split(" "));
 const CHECK_DELAY = 250;  // ms of quiet typing before the rules are checked
 const DECIDE_DELAY = 300;
