@@ -121,6 +121,33 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "In `discount AMOUNT CURRENCY per item`: that amount off every unit of the lines.",
         'discount 2.00 EUR per item on items with label Socks "Socks deal"',
     ),
+    "limit": (
+        "A block rule setting: how often the rule may apply, in all (`limit 100 uses`) or "
+        "per customer (`limit 1 use per customer`); claimed atomically with each order.",
+        'rule "Spring code"\n  limit 100 uses\n  limit 1 use per customer\n  …\nend',
+    ),
+    "use": (
+        "In a limit: `limit 1 use per customer`.",
+        "limit 1 use per customer",
+    ),
+    "uses": (
+        "In a limit (`limit 100 uses`), and in `uses given back when cancelled`: a cancelled "
+        "order gives its use, and its budget money, back.",
+        "uses given back when cancelled",
+    ),
+    "budget": (
+        "A block rule setting: the discount money the rule may give in all, per currency "
+        "(`budget 1000.00 EUR`); an order it would overspend is refused the rule.",
+        "budget 1000.00 EUR",
+    ),
+    "back": (
+        "In `uses given back when cancelled`: a cancelled order returns its uses.",
+        "uses given back when cancelled",
+    ),
+    "cancelled": (
+        "In `uses given back when cancelled`: a cancelled order returns its uses.",
+        "uses given back when cancelled",
+    ),
     "items": (
         "`on items` (every line) or `on items with label NAME`: the order's lines a discount, "
         "or `buy`, is on. A line's labels are its own and its catalog item's.",
