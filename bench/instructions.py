@@ -17,7 +17,8 @@ are bench/evaluate.py's own functions, on the same facts:
 - ``public, vip rule, VIP``: the README's nested facts through ``RuleSet.evaluate``,
   the four figures and the records read, against hand-written Python reading
   the same nested facts and returning the same records (issue 13's budget: 3x);
-- ``vip rule, VIP customer``: flat facts, the four figures (issue 4's: 2x).
+- ``vip rule, VIP (flat)``: flat facts, the four figures (issue 4's 2x, which
+  issue 20 gave up on purpose: every caller reads the records; shown for scale).
 
     .venv/bin/python bench/instructions.py            # about 3 minutes
     .venv/bin/python bench/instructions.py --calls 200   # quicker, as exact
@@ -29,6 +30,7 @@ Exit status 0 even when a target is missed (the table says so); with
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -39,10 +41,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
-#: name -> (rulec case, hand-written case, target ratio)
-CASES: dict[str, tuple[str, str, float]] = {
+#: name -> (rulec case, hand-written case, target ratio; None: none any more)
+CASES: dict[str, tuple[str, str, float | None]] = {
     "public, vip rule, VIP": ("public", "public-base", 3.0),
-    "vip rule, VIP customer": ("flat", "flat-base", 2.0),
+    # issue 4's 2x for the figures alone, given up by issue 20 (docs/performance.md)
+    "vip rule, VIP (flat)": ("flat", "flat-base", None),
 }
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
@@ -89,7 +92,9 @@ def collected(valgrind: str, name: str, calls: int, warm: int) -> int:
         "--warm",
         str(warm),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # string hashes fixed, so that dicts probe alike from run to run: the same count
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise SystemExit(f"callgrind failed on {name}: {done.stderr[-2000:]}")
@@ -122,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         a = per_call(valgrind, ours, args.calls, args.warm)
         b = per_call(valgrind, theirs, args.calls, args.warm)
         ratio = a / b
+        if target is None:
+            print(f"{label:<28}{a:>10.0f}{b:>10.0f}{ratio:>8.2f}{'-':>9}  -")
+            continue
         met = ratio <= target
         missed += not met
         print(

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
+from rulec.dsl.currencies import MINOR_UNITS
 from rulec.engine.core.decision import (
     AppliedDiscount,
     Decision,
@@ -47,6 +49,7 @@ from rulec.engine.core.rules import (
 __all__ = ["order_rules", "rank", "resolve"]
 
 ZERO = Decimal(0)
+_NAME = attrgetter("name")
 
 _BETTER = "a better discount applied: '{}'"
 _EXCLUSIVE = "exclusive rule '{}' applied"
@@ -210,7 +213,8 @@ def resolve(
     ``items``: the order's lines (``item.all``), for the discounts on lines and
     for each line's share of the order's discount.
     """
-    minor_unit(currency)  # an unknown currency is an error, match or not
+    if currency not in MINOR_UNITS:
+        minor_unit(currency)  # an unknown currency is an error, match or not
     lines: tuple[Line, ...] = ()
     unusable = "the order has no lines"
     if items:
@@ -267,7 +271,13 @@ def resolve(
 
     applied, freed = _apply(chosen, subtotal, currency, totals)
     losses += freed
-    labels, settings, overruled = _effects(matched, event)
+    labels: list[LabelChange_] = []
+    settings: list[FieldChange] = []
+    overruled: list[LostRule] = []
+    for r in matched:
+        if r.effects:  # label changes and settings: rare beside discounts
+            labels, settings, overruled = _effects(matched, event)
+            break
     return Decision(
         event,
         version,
@@ -277,7 +287,7 @@ def resolve(
         losses + overruled,
         labels,
         errors,
-        [r.name for r in matched],
+        list(map(_NAME, matched)),
         settings,
         line_totals=totals,
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from rulec.dsl.lower import Limits
 from rulec.dsl.lowered import Condition
@@ -211,6 +211,12 @@ class Rule_:
     lowered: Lowered | None = None
     #: Its usage limits and budgets (claimed by ``rulec.engine.db.limits``), or None.
     limits: Limits | None = None
+    #: Whether it changes labels or sets fields (worked out from ``actions``).
+    effects: bool = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        effects = any(type(a) is LabelChange_ or type(a) is SetField_ for a in self.actions)
+        object.__setattr__(self, "effects", effects)  # frozen: set once, here
 
     @property
     def condition(self) -> Condition | None:
