@@ -109,6 +109,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R340": ("error", "a test's given is not a plain fact"),
     "R341": ("error", "duplicate test name"),
     "R342": ("error", "test names an unknown rule"),
+    "R343": ("error", "unknown coupon outcome in a test"),
     "R350": ("error", "tiers do not go up"),
     "R351": ("error", "buy counts are not whole numbers above zero"),
     "R352": ("error", "cap per line on a discount of the whole order"),

@@ -47,6 +47,7 @@ from rulec.dsl.nodes import (
     Exclusive,
     ExpectAction,
     Expectation,
+    ExpectCoupon,
     ExpectDescription,
     ExpectFigure,
     ExpectNoDiscount,
@@ -301,6 +302,8 @@ def _expectation(e: Expectation) -> str:
     if isinstance(e, ExpectRule):
         to = f" to {_string(e.to.value)}" if e.to is not None else ""
         return f"{e.status} {_string(e.rule.value)}{to}"
+    if isinstance(e, ExpectCoupon):
+        return f'coupon "{e.code.text}" {e.outcome.text}'
     assert isinstance(e, ExpectAction)
     return ("" if e.present else "no ") + _action(e.action)
 

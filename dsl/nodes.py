@@ -34,6 +34,7 @@ __all__ = [
     "EntityAction",
     "Exclusive",
     "ExpectAction",
+    "ExpectCoupon",
     "ExpectDescription",
     "ExpectFigure",
     "ExpectNoDiscount",
@@ -583,6 +584,15 @@ class ExpectRule(Expectation):
     rule: String
     #: With ``lost``: the rule it lost to.
     to: String | None = None
+
+
+@frozen
+class ExpectCoupon(Expectation):
+    """``expect coupon "SPRING10" applied``, ``expect coupon "NOPE" unknown``: what became
+    of a code entered on the order, by its stable reason code."""
+
+    code: Name
+    outcome: Name
 
 
 @frozen

@@ -30,6 +30,7 @@ from rulec.dsl.nodes import (
     Exclusive,
     ExpectAction,
     Expectation,
+    ExpectCoupon,
     ExpectDescription,
     ExpectFigure,
     ExpectNoDiscount,
@@ -554,6 +555,9 @@ class ToAst(Transformer[Token, Any]):
 
     def expect_not_applied(self, meta: Any, not_: Token, rule: Token) -> ExpectRule:
         return ExpectRule("not applied", self._rule_name(rule), span=self._span(meta))
+
+    def expect_coupon(self, meta: Any, code: Name, outcome: Name) -> ExpectCoupon:
+        return ExpectCoupon(code, outcome, span=self._span(meta))
 
     def expect_action(self, meta: Any, action: Action) -> ExpectAction:
         return ExpectAction(action, span=self._span(meta))

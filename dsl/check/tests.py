@@ -12,7 +12,10 @@ same R204 and did-you-mean as in a rule. Then what only a test has:
   ``item``) in a ``given`` of their own, one per line;
 - R341: two tests of the rule set with one name;
 - R342: an ``expect`` names a rule (by its name, or its discount's
-  description) that the rule set does not have.
+  description) that the rule set does not have;
+- R343: ``expect coupon CODE OUTCOME`` names an outcome a code cannot have
+  (the outcomes are ``CouponOutcome``'s stable reason codes), or a code no
+  one could type (R231).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rulec.dsl.nodes import (
     Condition,
     DateValue,
     ExpectAction,
+    ExpectCoupon,
     ExpectFigure,
     ExpectRule,
     FixedDiscount,
@@ -71,6 +75,7 @@ def stage_tests(ctx: Context) -> None:
                 types.known_currency(ctx, e.currency)
     _names(ctx, tests)
     _rules_named(ctx, tests)
+    _coupon_outcomes(ctx, tests)
 
 
 def _as_rule(ctx: Context, t: RuleTest) -> Rule:
@@ -183,6 +188,42 @@ def rule_names(ctx: Context) -> dict[str, list[str]]:
             ):
                 out.setdefault(a.title, []).append(name)
     return out
+
+
+#: What can become of a code entered (engine/core/decision.py, ``CouponOutcome``).
+COUPON_OUTCOMES = (
+    "applied",
+    "unknown",
+    "not_yet_valid",
+    "expired",
+    "conditions_not_met",
+    "lost",
+    "limit_reached",
+    "customer_limit_reached",
+    "budget_spent",
+)
+
+
+def _coupon_outcomes(ctx: Context, tests: list[RuleTest]) -> None:
+    for t in tests:
+        for e in t.expects:
+            if not isinstance(e, ExpectCoupon):
+                continue
+            if names.COUPON_CODE.fullmatch(e.code.text) is None:
+                ctx.report(
+                    "R231",
+                    f"'{e.code.text}' is not a coupon code: codes are letters, digits, '-' "
+                    "and '_', at most 64",
+                    e.code.span,
+                )
+            if e.outcome.text not in COUPON_OUTCOMES:
+                ctx.report(
+                    "R343",
+                    f"'{e.outcome.text}' is not what can become of a coupon code",
+                    e.outcome.span,
+                    did_you_mean(e.outcome.text, list(COUPON_OUTCOMES))
+                    or "a code is " + ", ".join(COUPON_OUTCOMES),
+                )
 
 
 def _rules_named(ctx: Context, tests: list[RuleTest]) -> None:

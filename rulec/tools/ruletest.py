@@ -33,6 +33,7 @@ from rulec.dsl.nodes import (
     EntityAction,
     ExpectAction,
     Expectation,
+    ExpectCoupon,
     ExpectDescription,
     ExpectFigure,
     ExpectNoDiscount,
@@ -289,8 +290,25 @@ def _compare(
         return _failure(e, f"the description '{e.text}'", f"the description is {got}")
     if isinstance(e, ExpectRule):
         return _rule(e, x, names)
+    if isinstance(e, ExpectCoupon):
+        return _coupon(e, d)
     assert isinstance(e, ExpectAction)
     return _action(e, d)
+
+
+def _coupon(e: ExpectCoupon, d: Decision) -> Failure | None:
+    code, want = e.code.text.upper(), e.outcome.text
+    outcome = next((c for c in d.coupons if c.code == code), None)
+    expected = f"the code {code} {want.replace('_', ' ')}"
+    if outcome is None:
+        return _failure(
+            e,
+            expected,
+            f'the code {code} was not entered (give it: given order has coupon "{code}")',
+        )
+    if outcome.reason_code == want:
+        return None
+    return _failure(e, expected, f"{outcome.reason_code}: {outcome.reason}")
 
 
 def _figure(e: ExpectFigure, d: Decision) -> Failure | None:

@@ -273,6 +273,14 @@ EVERY_CODE = [
         "never binds",
     ),
     (
+        "R343",
+        None,
+        'on order_created then discount 10% "VIP New Order"\n'
+        'test "t" on order_created expect coupon "A1" aplied end',
+        "aplied",
+        "did you mean 'applied'?",
+    ),
+    (
         "R340",
         None,
         LABELS + 'test "t" on order_created given customer lacks label VIP expect no discount end',

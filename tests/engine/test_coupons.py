@@ -176,15 +176,24 @@ def test_the_checker_and_the_formatter_know_codes() -> None:
     assert format_text(text) == tidy
 
 
-def test_a_rule_test_can_state_a_code_entered(tmp_path) -> None:
+def test_a_rule_test_states_codes_entered_and_expects_their_outcomes(tmp_path) -> None:
     path = tmp_path / "promo.rules"
     path.write_text(
         RULES
         + """
 test "spring code" on order_created at 2026-04-01 12:00 UTC
   given order has coupon "spring10" and order subtotal is 80.00 and order currency is EUR
+  given order has coupon "NOPE"
   expect amount 8.00 EUR
   expect applied "Spring"
+  expect coupon "SPRING10" applied
+  expect coupon "nope" unknown
+end
+
+test "a small order" on order_created at 2026-04-01 12:00 UTC
+  given order has coupon "SPRING10" and order subtotal is 20.00 and order currency is EUR
+  expect coupon "SPRING10" applied
+  expect coupon "WELCOME" unknown
 end
 """
     )
@@ -193,5 +202,14 @@ end
     from rulec.cli import main
 
     result = CliRunner().invoke(main, ["test", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "1 passed" in result.output
+    assert result.exit_code == 1, result.output
+    assert "1 passed, 1 failed" in result.output
+    # each failing expectation at its line, what was expected, what became of the code
+    assert (
+        ":32:10: expected the code SPRING10 applied; conditions_not_met: needs order subtotal"
+        " >= 50.00 (order subtotal: 20.00)" in result.output
+    )
+    assert (
+        ":33:10: expected the code WELCOME unknown; the code WELCOME was not entered (give it:"
+        ' given order has coupon "WELCOME")' in result.output
+    )
