@@ -1,4 +1,4 @@
-"""Held-out mistakes, fourth round (issue 21): twenty mistakes across all the
+"""Held-out mistakes, fourth round (issue 21): twenty-one mistakes across all the
 families (pasted characters, habits of other languages, numbers, dates and
 zones as written elsewhere, names close to real ones, traps), written after
 the work on the messages and committed before being run once. The code each
