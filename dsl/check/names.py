@@ -349,13 +349,18 @@ def _coupon(ctx: Context, rule: Rule, c: HasCoupon, within: bool) -> None:
             if carriers
             else "the vocabulary declares no entity with coupon codes (coupons = true)",
         )
-    if COUPON_CODE.fullmatch(c.code.text) is None:
-        cleaned = re.sub(r"[^A-Za-z0-9_-]+", "", c.code.text.replace(" ", "-"))[:64]
+    coupon_code(ctx, c.code)
+
+
+def coupon_code(ctx: Context, code: Name) -> None:
+    """R231 for a code no one could type, in a rule or in a test's ``expect coupon``."""
+    if COUPON_CODE.fullmatch(code.text) is None:
+        cleaned = re.sub(r"[^A-Za-z0-9_-]+", "", code.text.replace(" ", "-"))[:64]
         ctx.report(
             "R231",
-            f"'{c.code.text}' is not a coupon code: codes are letters, digits, '-' and '_', "
+            f"'{code.text}' is not a coupon code: codes are letters, digits, '-' and '_', "
             "at most 64",
-            c.code.span,
+            code.span,
             f'write "{cleaned}"' if cleaned else None,
         )
 

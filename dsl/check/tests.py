@@ -209,13 +209,7 @@ def _coupon_outcomes(ctx: Context, tests: list[RuleTest]) -> None:
         for e in t.expects:
             if not isinstance(e, ExpectCoupon):
                 continue
-            if names.COUPON_CODE.fullmatch(e.code.text) is None:
-                ctx.report(
-                    "R231",
-                    f"'{e.code.text}' is not a coupon code: codes are letters, digits, '-' "
-                    "and '_', at most 64",
-                    e.code.span,
-                )
+            names.coupon_code(ctx, e.code)
             if e.outcome.text not in COUPON_OUTCOMES:
                 ctx.report(
                     "R343",

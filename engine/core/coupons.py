@@ -85,18 +85,19 @@ def coupon_outcomes(
 ) -> tuple[CouponOutcome, ...]:
     """Each entered code's outcome, in code order. ``rules``: the event's rules in
     the policy's order; ``moment``: the instant their windows were judged at."""
-    return tuple(_one(c, rules, d, facts, moment, refused) for c in sorted(codes))
+    testing = [(r, codes_of(r.condition)) for r in rules]
+    return tuple(_one(c, testing, d, facts, moment, refused) for c in sorted(codes))
 
 
 def _one(
     code: str,
-    rules: Sequence[Rule_],
+    testing: Sequence[tuple[Rule_, frozenset[str]]],
     d: Decision,
     facts: Mapping[str, Any],
     moment: datetime | None,
     refused: Mapping[str, Refusal],
 ) -> CouponOutcome:
-    taking = [r for r in rules if code in codes_of(r.condition)]
+    taking = [r for r, codes in testing if code in codes]
     if not taking:
         return CouponOutcome(code, "unknown", f"the code {code} is not a promotion of this shop")
     matched = set(d.matched)
