@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from benchlib import ensure_postgres_database
+from benchlib import bench_database
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -422,15 +421,6 @@ def agree(db: DbEngine, rules: RuleSet, expected: dict[int, Any]) -> list[str]:
     return missed
 
 
-def _postgres_version(url: str) -> str:
-    db = make_engine(url)
-    try:
-        with db.connect() as conn:
-            return str(conn.execute(text("SHOW server_version")).scalar()).split()[0]
-    finally:
-        db.dispose()
-
-
 def bench(args: argparse.Namespace, url: str) -> list[str]:
     db = make_engine(url)
     missed: list[str] = []
@@ -541,19 +531,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--count must be at least 10 and --python at least 1")
 
     with tempfile.TemporaryDirectory(prefix="rulec-bench-") as tmp:
-        if args.db == "sqlite":
-            url, version = f"sqlite:///{Path(tmp) / 'shop.db'}", f"SQLite {sqlite3.sqlite_version}"
-        else:
-            url = args.db
-            try:
-                if url.startswith("postgresql"):
-                    ensure_postgres_database(url)
-                    version = f"PostgreSQL {_postgres_version(url)}"
-                else:
-                    version = url.split(":", 1)[0]
-            except sqlalchemy.exc.OperationalError as e:
-                print(f"{mask_url(url)} is not reachable: {e.orig}", file=sys.stderr)
-                return EXIT_ERROR
+        try:
+            url, version = bench_database(args.db, Path(tmp))
+        except sqlalchemy.exc.OperationalError as e:
+            print(f"{mask_url(args.db)} is not reachable: {e.orig}", file=sys.stderr)
+            return EXIT_ERROR
         print(
             f"Python {sys.version.split()[0]}, SQLAlchemy {sqlalchemy.__version__}, {version}, "
             f"{os.cpu_count()} CPUs; {args.count:,} orders, 100 rules"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -20,3 +23,26 @@ def ensure_postgres_database(url: str) -> str:
     finally:
         admin.dispose()
     return url
+
+
+def postgres_version(url: str) -> str:
+    """The PostgreSQL server's version (``15.19``)."""
+    db = create_engine(url)
+    try:
+        with db.connect() as conn:
+            return str(conn.execute(text("SHOW server_version")).scalar()).split()[0]
+    finally:
+        db.dispose()
+
+
+def bench_database(db: str, folder: Path) -> tuple[str, str]:
+    """The URL a bench runs on, and its database and version for the header: an
+    SQLite file in ``folder`` for ``"sqlite"``, else ``db`` itself (a PostgreSQL
+    database created when missing). sqlalchemy.exc.OperationalError when the
+    server cannot be reached."""
+    if db == "sqlite":
+        return f"sqlite:///{folder / 'shop.db'}", f"SQLite {sqlite3.sqlite_version}"
+    if db.startswith("postgresql"):
+        ensure_postgres_database(db)
+        return db, f"PostgreSQL {postgres_version(db)}"
+    return db, db.split(":", 1)[0]

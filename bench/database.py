@@ -62,9 +62,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from benchlib import ensure_postgres_database
+from benchlib import ensure_postgres_database, postgres_version
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import bindparam, create_engine, event, func, select, text
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from rulec import Engine
@@ -481,15 +481,6 @@ def bench_database(
         db.dispose()
 
 
-def _postgres_version(url: str) -> str:
-    db = create_engine(url)
-    try:
-        with db.connect() as conn:
-            return str(conn.execute(text("SHOW server_version")).scalar()).split()[0]
-    finally:
-        db.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--orders", type=int, default=1000, help="orders per run (1000)")
@@ -517,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in wanted:
         try:
             ensure_postgres_database(args.pg_url)
-            pg_version = _postgres_version(args.pg_url)
+            pg_version = postgres_version(args.pg_url)
         except sqlalchemy.exc.OperationalError as e:
             print(f"PostgreSQL is not reachable at {args.pg_url}: {e.orig}", file=sys.stderr)
             return EXIT_ERROR
