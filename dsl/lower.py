@@ -59,8 +59,20 @@ from rulec.dsl.vocabulary import (
     many_key,
 )
 
-__all__ = ["RECORD_FIELDS", "Limits", "LoweredRule", "literal", "lower_rules", "set_value"]
+__all__ = [
+    "RECORD_FIELDS",
+    "REFUSALS",
+    "Limits",
+    "LoweredRule",
+    "literal",
+    "lower_rules",
+    "set_value",
+]
 
+
+#: Why a rule with limits is refused a use: the reason codes the engine gives
+#: (``Refusal``, ``CouponOutcome``), and a test may state (``given rule "X" budget_spent``).
+REFUSALS = ("limit_reached", "customer_limit_reached", "budget_spent")
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
 RECORD_FIELDS = (
@@ -88,7 +100,9 @@ RECORD_FIELDS = (
 @frozen
 class Limits:
     """A rule's usage limits and budgets (``limit 100 uses``, ``limit 1 use per
-    customer``, ``budget 1000.00 EUR``, ``uses given back when cancelled``)."""
+    customer``, ``budget 1000.00 EUR``, ``uses given back when cancelled``).
+
+    The database shell refuses a rule a use for one of :data:`REFUSALS`."""
 
     #: Uses in total, or None (no limit).
     uses: int | None = None

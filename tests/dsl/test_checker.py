@@ -281,6 +281,14 @@ EVERY_CODE = [
         "did you mean 'applied'?",
     ),
     (
+        "R344",
+        None,
+        'rule "Spring" limit 100 uses on order_created then discount 10% "Spring" end\n'
+        'test "t" on order_created given rule "Spring" budget_spent expect no discount end',
+        "budget_spent",
+        "it has no budget; give the rule a budget",
+    ),
+    (
         "R340",
         None,
         LABELS + 'test "t" on order_created given customer lacks label VIP expect no discount end',
