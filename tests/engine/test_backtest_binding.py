@@ -63,3 +63,27 @@ def test_diff_on_a_bound_schema(shop, stored) -> None:
     assert d.total_changed == 2
     assert d.delta() == {"EUR": Decimal("11.00")}
     assert {c.order for c in d.sample} == set(keys[:2])  # in id order: UUIDs, not by age
+
+
+def test_lines_that_carry_no_labels_in_a_bound_schema(shop) -> None:
+    # the foreign shop's lines carry no labels (its binding names no holder for them,
+    # and its tags are keyed by UUIDs while its lines are numbered): a rule on line
+    # labels reads none there, in SQL as in memory, never comparing a UUID with an
+    # integer; on the reference models a labelled line is found by both
+    text = (
+        "label Fragile for item\n"
+        'on order_created when any item has label Fragile then discount 5% "Careful"\n'
+    )
+    rules = rulec.load_text(text, "lines.rules")
+    with shop.sessions.begin() as s:
+        o = shop.order(s, shop.customer(s, "Ada"), [("Vase", 1, "40.00")])
+        if shop.name == "reference":
+            shop.tag(s, o.items[0], "Fragile", "item")
+    with shop.sessions() as s:
+        by_row = Engine(rules, binding=shop.binding).evaluate(
+            "order_created", shop.get(s, shop.key(o)), s
+        )
+    sim = simulate(shop.sessions.kw["bind"], rules, binding=shop.binding)
+    held = 1 if shop.name == "reference" else 0
+    assert by_row.discount_amount == Decimal("2.00") * held
+    assert (sim.orders, sim.rule("lines.rules:2").matched) == (1, held)
