@@ -121,8 +121,11 @@ def select_orders(
 
     The statement reads each order once, with every scalar fact the rules
     test computed once (a subquery the databases do not flatten: ``OFFSET
-    0``), and tests the rules' predicates on those columns.
+    0``), and tests the rules' predicates on those columns. A BindingError when
+    the binding cannot read what the rules read (as ``Engine`` raises it).
     """
+    for rs in rule_sets:
+        binding.check_rules(rs)
     orders = binding.orders
     rules = [r for rs in rule_sets for r in _rules(rs, event)]
     keys = fact_columns(r.condition for r in rules)
