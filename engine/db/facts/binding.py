@@ -57,6 +57,7 @@ from rulec.storage import models
 from rulec.storage.base import Money
 
 if TYPE_CHECKING:
+    from rulec.engine.core.rules import Rule_
     from rulec.engine.core.ruleset import RuleSet
     from rulec.engine.db.facts.labels import LabelStore
 
@@ -363,11 +364,17 @@ class Binding:
         when a rule tests them (``any item has label Fragile``) and this binding's
         lines carry none: the rule would never hold, silently."""
         keys = rules.fact_keys
-        if "item.all" in keys and not self._holds_labels_of("item.labels"):
-            lowered = (r.lowered for r in rules.rules if "item.all" in r.facts)
-            if any(x is not None and _tests_line_labels(x.condition) for x in lowered):
-                keys = keys | {"item.labels"}
+        if "item.all" in keys and self.unheld_line_labels(rules.rules):
+            keys = keys | {"item.labels"}
         self.check(keys)
+
+    def unheld_line_labels(self, rules: Iterable[Rule_]) -> bool:
+        """Whether one of ``rules`` tests the labels of an order's lines, which this
+        binding's lines and catalog items do not carry (they read as none)."""
+        if self._holds_labels_of("item.labels"):
+            return False
+        lowered = (r.lowered for r in rules if "item.all" in r.facts)
+        return any(x is not None and _tests_line_labels(x.condition) for x in lowered)
 
     def check(self, keys: Iterable[str]) -> None:
         """BindingError naming every fact of ``keys`` (what the rules read) with no
