@@ -12,6 +12,11 @@
 5. The total discount never exceeds the subtotal: the discounts applied
    last are reduced, so the total is never negative.
 
+Rules in a stacking group (``in group X``) compete within their group
+instead, each group on its own base, and the groups' winners stack after
+the default group's (rules in no group, decided as in 4): see
+:mod:`rulec.engine.core.stacking`.
+
 Label actions are not discounts: every matching rule of the event's own
 label changes apply. Field settings: per field, the first matching rule of
 the event's own in the order of 1 sets it; the others lose to it.
@@ -265,7 +270,7 @@ def resolve(
             losses.append(_lost(rule, _NONE.format(reason), line))
             return None
 
-        chosen, bases = stacked(offers, losses, subtotal, offer_on)
+        chosen, bases = stacked(offers, losses, subtotal, offer_on, _BETTER)
 
     applied, freed = _apply(chosen, subtotal, currency, totals)
     losses += freed

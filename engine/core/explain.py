@@ -259,12 +259,12 @@ def _gave(a: AppliedDiscount, currency: str) -> str:
         text += f" ({', '.join(on)})"
     if a.group is not None:  # a stacking group: which, and what its percentage was of
         if a.base is not None:
-            on = f"of {a.base} {currency}, what the groups before it left"
+            base = f"of {a.base} {currency}, what the groups before it left"
         elif a.kind in _ON_LINES:
-            on = "on the items' own prices"
+            base = "on the items' own prices"
         else:
-            on = "on the subtotal"
-        text += f"; group {a.group}, {on}"
+            base = "on the subtotal"
+        text += f"; group {a.group}, {base}"
     return text
 
 

@@ -87,6 +87,7 @@ def stacked(
     losses: list[LostRule],
     subtotal: Decimal,
     offer_on: Callable[[Rule_, Decimal], _Offer | None],
+    better: str,
 ) -> tuple[list[_Offer], dict[str, tuple[str | None, Decimal | None]]]:
     """The offers that apply, group by group in the order they apply, and each
     applied rule's group and base (None: the undiscounted subtotal).
@@ -94,7 +95,7 @@ def stacked(
     ``offers`` are worked out on the subtotal, in the policy's order;
     ``offer_on(rule, base)`` works a rule's offer out again on another base
     (None: it has none there, and its loss is recorded). Losers are added to
-    ``losses``."""
+    ``losses``; ``better`` is the reason of a loser of the default group."""
     by_group: dict[str | None, list[_Offer]] = {}
     after: dict[str, tuple[str, ...]] = {}
     for o in offers:
@@ -106,7 +107,7 @@ def stacked(
     bases: dict[str, tuple[str | None, Decimal | None]] = {}
     default = by_group.get(None)
     if default:
-        chosen += best_of(default, losses, "a better discount applied: '{}'")
+        chosen += best_of(default, losses, better)
     taken: dict[str, Decimal] = {}
     for g in group_order(after):
         mine = by_group[g]

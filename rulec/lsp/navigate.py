@@ -7,7 +7,7 @@ from collections.abc import Callable
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span, label_text
+from rulec.dsl.nodes import GroupDecl, LabelDecl, Rule, RuleTest, Span, label_text
 from rulec.dsl.resolve import rule_name
 from rulec.lsp.lookup import Role, name_at, names
 from rulec.lsp.positions import Positions
@@ -106,7 +106,7 @@ def rename(
 def document_symbols(
     view: RuleSetView, path: str, positions: Positions
 ) -> list[types.DocumentSymbol]:
-    """The outline of a file: each rule, each declared label, each test."""
+    """The outline of a file: each rule, each declared label and group, each test."""
     names_of = {s.path: s.name for s in view.analysis.sources}
     out = []
     for item in view.items(path):
@@ -137,6 +137,17 @@ def document_symbols(
                         detail=f"label for {item.entity.text}",
                     )
                 )
+        elif isinstance(item, GroupDecl):
+            after = ", ".join(a.text for a in item.after)
+            out.append(
+                types.DocumentSymbol(
+                    name=item.name.text,
+                    kind=types.SymbolKind.Namespace,
+                    range=whole,
+                    selection_range=positions.range(item.name.span or item.span),
+                    detail="stacking group" + (f" after {after}" if after else ""),
+                )
+            )
         elif isinstance(item, RuleTest):
             pick = item.event.span or item.span
             out.append(

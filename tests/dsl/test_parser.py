@@ -431,6 +431,40 @@ class TestGroups:
         assert (code[:2], line, column) == ("R1", 1, 18)
 
 
+class TestGroupSyntaxErrors:
+    def messages(self, text):
+        return [
+            (d.check_tuple(), d.full_message)
+            for d in rulec.check_text(text, "t.rules")
+            if d.severity == "error"
+        ]
+
+    def test_a_comma_left_out_of_after(self):
+        got = self.messages("group L\ngroup M\ngroup S after L M\n")
+        assert got == [
+            (
+                ("R100", 3, 17),
+                "the groups after 'after' are separated by ','; write group S after L, M",
+            ),
+        ]
+
+    def test_another_word_than_after_is_not_read_as_a_date_comparison(self):
+        ((where, message),) = self.messages("group L\ngroup S before L\n")
+        assert where == ("R100", 2, 9)
+        assert "in a group declaration" in message and "'group NAME after GROUP" in message
+
+    def test_group_without_in_among_a_rules_settings(self):
+        text = 'group L\nrule "A"\n  group L\n  on order_created then discount 1% "a"\nend\n'
+        ((where, message),) = self.messages(text)
+        assert where == ("R100", 3, 3)
+        assert message.endswith("write in group L")
+
+    def test_a_broken_declaration_does_not_hide_the_next_item(self):
+        text = 'group S after\ngroup L\nrule "A" in group L on x then discount 1% "a" end\n'
+        codes = [w[0] for w, _ in self.messages(text)]
+        assert codes[0] == "R100" and "R201" in codes  # the rule after it is checked too
+
+
 class TestConditions:
     def test_has_label(self):
         assert condition("customer has label Gold") == has("Gold")
