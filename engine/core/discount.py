@@ -267,6 +267,8 @@ def resolve(
             rows, reason, line = _offer(rule, base, currency, lines, unusable)
             if rows:
                 return (rule, rows, sum([row[3] for row in rows], ZERO))
+            if reason.startswith("the subtotal "):  # a tier: judged on the group's base
+                reason = "its group's base " + reason[len("the subtotal ") :]
             losses.append(_lost(rule, _NONE.format(reason), line))
             return None
 
