@@ -130,8 +130,7 @@ class TestPolicy:
         (lost,) = d.lost
         assert lost.rule == "t"
         assert lost.reason == (
-            "no discount applies: its group's base 90.00 EUR is below its lowest tier, "
-            "from 100.00"
+            "no discount applies: its group's base 90.00 EUR is below its lowest tier, from 100.00"
         )
 
     def test_discounts_on_lines_are_on_the_lines_own_prices(self):
