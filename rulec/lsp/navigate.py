@@ -45,7 +45,15 @@ def _label_at(view: RuleSetView, path: str, line: int, column: int) -> str | Non
 def definition(
     view: RuleSetView, path: str, line: int, column: int, positions: PositionsOf
 ) -> list[types.Location]:
-    """Where the label at ``line``:``column`` is declared, in any file of the rule set."""
+    """Where the label (or the stacking group) at ``line``:``column`` is declared, in any
+    file of the rule set."""
+    ref = name_at(view.items(path), line, column)
+    if ref is not None and ref.role in (Role.GROUP, Role.GROUP_DECLARATION):
+        return [
+            _location(i.name.span, positions)
+            for i in view.all_items()
+            if isinstance(i, GroupDecl) and i.name.text == ref.name.text and i.name.span
+        ]
     label = _label_at(view, path, line, column)
     if label is None:
         return []
