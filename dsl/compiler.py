@@ -25,7 +25,7 @@ import hashlib
 import linecache
 import sys
 import types
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -164,13 +164,14 @@ def compile_rules(
     vocabulary: Vocabulary,
     file: str = "<string>",
     name: str | None = None,
+    groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> CompiledModule:
     """Lower and compile the checked items of one file (``name``: its name in the
-    rule set, see :func:`rulec.dsl.lower.lower_rules`).
+    rule set, ``groups``: its stacking groups, see :func:`rulec.dsl.lower.lower_rules`).
 
     Only rules that passed :func:`rulec.dsl.check.check` may be compiled.
     """
-    return compile_lowered(lower_rules(items, vocabulary, file, name), file)
+    return compile_lowered(lower_rules(items, vocabulary, file, name, groups), file)
 
 
 def compile_lowered(

@@ -76,6 +76,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R220": ("error", "entity cannot be compared as a whole"),
     "R230": ("error", "entity has no coupon codes"),
     "R231": ("error", "not a coupon code"),
+    "R240": ("error", "undeclared stacking group"),
     # R3xx: semantics
     "R301": ("error", "percentage out of range"),
     "R302": ("error", "amount must be positive"),
@@ -115,6 +116,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R351": ("error", "buy counts are not whole numbers above zero"),
     "R352": ("error", "cap per line on a discount of the whole order"),
     "R353": ("warning", "higher tier gives less"),
+    # R360 to R362: stacking groups
+    "R360": ("error", "group declared twice"),
+    "R361": ("error", "groups after each other in a circle"),
+    "R362": ("warning", "group without a rule"),
     # R4xx: runtime (reported by the engine)
     "R401": ("error", "rule failed at run time"),
 }

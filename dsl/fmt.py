@@ -3,13 +3,14 @@
 ``format_text(text)`` parses a file (comments included) and writes it out
 again from its syntax tree:
 
-- a label declaration on one line: ``label A, B for customer``;
+- a label declaration on one line: ``label A, B for customer``; a group
+  declaration too: ``group Seasonal after Loyalty``;
 - a one-line rule on one line when it fits in :data:`WIDTH` columns, else
   one clause a line (``on …``, ``  when …``, ``   and …``, ``  then …``);
 - a block rule one clause a line, indented two spaces: its name, each of its
   settings (description, priority, enabled or disabled, exclusive,
-  combinable, validity window, usage limits and budgets, in the author's order), ``on``, ``when``,
-  ``then``, ``end``;
+  combinable, ``in group``, validity window, usage limits and budgets, in the
+  author's order), ``on``, ``when``, ``then``, ``end``;
 - ``and`` inside ``or`` (and any group the author wrote) in parentheses, so
   how a condition binds is always written out; ``is``/``is not`` for a text,
   a name or a yes/no value, ``=``/``!=`` for a number or a date;
@@ -55,11 +56,13 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     GiveBack,
+    GroupDecl,
     HasAnyLabel,
     HasCoupon,
     HasLabel,
     Ident,
     In,
+    InGroup,
     Is,
     Item,
     LabelAction,
@@ -209,6 +212,11 @@ def _item(item: Item, comments: Sequence[Comment], alone: frozenset[int]) -> lis
             )
         ]
         return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
+    if isinstance(item, GroupDecl):
+        after = f" after {', '.join(a.text for a in item.after)}" if item.after else ""
+        return _with_comments(
+            [_Line(f"group {item.name.text}{after}")], [(item.span, 0)], comments, alone, indent=""
+        )
     if isinstance(item, RuleTest):
         return _test(item, comments, alone)
     assert isinstance(item, Rule)
@@ -396,6 +404,8 @@ def _meta(meta: Meta) -> str:
         return "exclusive"
     if isinstance(meta, Combinable):
         return "combinable"
+    if isinstance(meta, InGroup):
+        return f"in group {meta.group.text}"
     if isinstance(meta, UsageLimit):
         n = meta.count.value
         per = f" per {meta.per.text}" if meta.per is not None else ""

@@ -40,7 +40,7 @@ __all__ = ["diagnose", "field_habit", "unquoted", "unterminated"]
 # ------------------------------------------------------------- context ---
 
 #: A line that starts an item (as the parser resynchronises), written in any case.
-_ITEM_START = re.compile(r"[ \t]*(?:rule|label|test|on|if)\b", re.IGNORECASE)
+_ITEM_START = re.compile(r"[ \t]*(?:rule|label|test|on|if|group)\b", re.IGNORECASE)
 #: How far back the start of the rule is looked for.
 _BACK_LINES = 40
 
@@ -256,6 +256,33 @@ def _joined(text: str, start: int, end: int) -> Found | None:
 # ------------------------------------------------------------- diagnose ---
 
 
+#: A group declaration's start (``group Seasonal after Loyalty``), in the first column.
+_GROUP_DECL = re.compile(r"group\b")
+#: A declaration's ``after`` list that stops at a name: a comma left out.
+_AFTER_NAME = re.compile(r"\bafter\s+(?:\w+\s*,\s*)*\w+\s+$")
+
+
+def _group_decl(text: str, lo: int, pos: int, end: int, value: str) -> Found:
+    """A syntax error in a group declaration, with the form it takes."""
+    if (
+        _AFTER_NAME.search(text, lo, pos)
+        and re.fullmatch(r"\w+", value)
+        and value not in ("on", "rule", "label", "test", "group", "then", "when", "end")
+    ):
+        fixed = text[lo:pos].rstrip() + ", " + value
+        return Found(
+            "R100", pos, end, "the groups after 'after' are separated by ','", f"write {fixed}"
+        )
+    return Found(
+        "R100",
+        pos,
+        end,
+        f"unexpected '{value}' in a group declaration",
+        "a group is declared 'group NAME', or 'group NAME after GROUP, GROUP' for one "
+        "whose percentages are of what those groups leave",
+    )
+
+
 def diagnose(
     text: str,
     pos: int,
@@ -277,6 +304,11 @@ def diagnose(
             return found
         return character(text, pos)
     kind, value, end = token
+    if _GROUP_DECL.match(text, lo) and kind != "$END":  # not a rule: no rule's wording
+        return _group_decl(text, lo, pos, end, value)
+    if value == "group" and "in" in accepted:  # among a block rule's settings
+        fix = f"write {clause(text, pos, end, 'in group')}"
+        return Found("R100", pos, end, "a rule is put in a group with 'in group NAME'", fix)
     if end < hi and not text[end].isascii():  # 2026–03–01: the dash, not the number
         found = character(text, end)
         if found is not None:

@@ -15,7 +15,7 @@ index, the facts it reads) and its condition as a tree of tests
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from attrs import frozen
 
 from rulec.dsl import nodes
+from rulec.dsl.groups import group_bases
 from rulec.dsl.lowered import (
     AllOf,
     AnyOf,
@@ -93,6 +94,8 @@ RECORD_FIELDS = (
     "labels",
     "facts",
     "action_lines",
+    "group",
+    "after",
     "limits",
 )
 
@@ -182,6 +185,11 @@ class LoweredRule:
     lowered: Lowered | None
     #: Its usage limits and budgets, or None.
     limits: Limits | None = None
+    #: Its stacking group (``in group X``), or None: the default group.
+    group: str | None = None
+    #: The groups its group comes after, directly or not, sorted: its percentages
+    #: are of the subtotal less their discounts (see :mod:`rulec.dsl.groups`).
+    after: tuple[str, ...] = ()
 
     @property
     def condition(self) -> Condition | None:
@@ -198,15 +206,19 @@ def lower_rules(
     vocabulary: Vocabulary,
     file: str = "<string>",
     name: str | None = None,
+    groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[LoweredRule, ...]:
     """The lowered rules of one file's checked items, in source order (``rule_0001``, …).
 
     ``name`` is the file's name in its rule set (its one-line rules are named
     ``NAME:LINE``; see :attr:`rulec.dsl.sources.Source.name`), by default
-    its base name. Only rules that passed :func:`rulec.dsl.check.check` may
-    be lowered.
+    its base name. ``groups``: the rule set's stacking groups and the groups
+    each comes after (:func:`rulec.dsl.groups.group_bases` of every file's
+    items), by default those this file declares. Only rules that passed
+    :func:`rulec.dsl.check.check` may be lowered.
     """
     lowering = _Lowering(vocabulary, file, file_name(file) if name is None else name)
+    lowering.groups = group_bases(items) if groups is None else groups
     rules = [i for i in items if isinstance(i, nodes.Rule)]
     return tuple(lowering.rule(r, f"rule_{n:04d}") for n, r in enumerate(rules, start=1))
 
@@ -233,6 +245,8 @@ class _Lowering:
         self.event: Event | None = None
         #: Inside ``any ENTITY …``: facts are the member's, not the event's.
         self.within = False
+        #: The stacking groups and the groups each comes after.
+        self.groups: Mapping[str, tuple[str, ...]] = {}
 
     def rule(self, rule: nodes.Rule, rule_id: str) -> LoweredRule:
         subject = rule.subject.text if rule.subject is not None else None
@@ -285,7 +299,13 @@ class _Lowering:
             tuple(a.span.line if a.span else 0 for a in rule.actions),
             lowered,
             _limits(rule) if rule.meta else None,
+            *self.group(rule),
         )
+
+    def group(self, rule: nodes.Rule) -> tuple[str | None, tuple[str, ...]]:
+        """The rule's stacking group and the groups that group comes after."""
+        group = rule.group if rule.meta else None
+        return (None, ()) if group is None else (group, self.groups.get(group, ()))
 
     def interned(self, value: tuple[str, ...]) -> tuple[str, ...]:
         """One tuple object for equal tuples of facts (most rules read the same few)."""

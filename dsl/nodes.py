@@ -44,11 +44,13 @@ __all__ = [
     "FixedDiscount",
     "GiveBack",
     "GivenRefusal",
+    "GroupDecl",
     "HasAnyLabel",
     "HasCoupon",
     "HasLabel",
     "Ident",
     "In",
+    "InGroup",
     "Is",
     "Item",
     "LabelAction",
@@ -443,6 +445,13 @@ class Combinable(Meta):
 
 
 @frozen
+class InGroup(Meta):
+    """``in group Loyalty``: the rule's discount competes in that stacking group."""
+
+    group: Name
+
+
+@frozen
 class UsageLimit(Meta):
     """``limit 100 uses`` (in total) or ``limit 1 use per customer``."""
 
@@ -489,6 +498,15 @@ class LabelDecl(Item):
 
 
 @frozen
+class GroupDecl(Item):
+    """``group Seasonal after Loyalty, Members``: a stacking group, and the groups
+    whose discounts come off the subtotal before its percentages are taken."""
+
+    name: Name
+    after: tuple[Name, ...] = attrs.field(default=(), converter=tuple)
+
+
+@frozen
 class Rule(Item):
     """A rule: the one-line form, or a named block with metadata."""
 
@@ -531,6 +549,12 @@ class Rule(Item):
     @property
     def combinable(self) -> bool:
         return self._last(Combinable) is not None
+
+    @property
+    def group(self) -> str | None:
+        """The stacking group it is in (``in group X``), or None: the default group."""
+        m = self._last(InGroup)
+        return m.group.text if isinstance(m, InGroup) else None
 
     @property
     def window(self) -> Window | None:

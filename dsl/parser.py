@@ -165,12 +165,13 @@ def decode_source(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]
 # -------------------------------------------------------------- parsing ---
 
 #: Where an item may start, for recovery: a line starting with ``rule``,
-#: ``label`` or ``test``, or ``on`` in the first column; in any capitals, and ``if`` for
-#: ``on``, so that a rule written ``On …`` after a broken one is reported too.
-_RESYNC = re.compile(r"^(?:[ \t]*(?i:rule|label|test)\b|(?i:on|if)\b)", re.MULTILINE)
+#: ``label`` or ``test``, or ``on`` or ``group`` in the first column; in any capitals,
+#: and ``if`` for ``on``, so that a rule written ``On …`` after a broken one is
+#: reported too.
+_RESYNC = re.compile(r"^(?:[ \t]*(?i:rule|label|test)\b|(?i:on|if|group)\b)", re.MULTILINE)
 #: An item start as the grammar has it: an error there means the item before
 #: did not end (an error at ``On`` is the item's own, reported once).
-_START = re.compile(r"^(?:[ \t]*(?:rule|label|test)\b|on\b)", re.MULTILINE)
+_START = re.compile(r"^(?:[ \t]*(?:rule|label|test)\b|(?:on|group)\b)", re.MULTILINE)
 
 
 def _mask(text: str, start: int, end: int) -> str:

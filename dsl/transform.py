@@ -39,11 +39,13 @@ from rulec.dsl.nodes import (
     FixedDiscount,
     GiveBack,
     GivenRefusal,
+    GroupDecl,
     HasAnyLabel,
     HasCoupon,
     HasLabel,
     Ident,
     In,
+    InGroup,
     Is,
     Item,
     LabelAction,
@@ -470,6 +472,9 @@ class ToAst(Transformer[Token, Any]):
     def combinable(self, meta: Any) -> Combinable:
         return Combinable(span=self._span(meta))
 
+    def in_group(self, meta: Any, group: Name) -> InGroup:
+        return InGroup(group, span=self._span(meta))
+
     def window_from(self, meta: Any, start: DateValue, end: DateValue | None = None) -> Window:
         return Window(start, end, span=self._span(meta))
 
@@ -490,6 +495,9 @@ class ToAst(Transformer[Token, Any]):
     # top level
     def label_decl(self, meta: Any, *names: Name) -> LabelDecl:
         return LabelDecl(names[:-1], names[-1], span=self._span(meta))
+
+    def group_decl(self, meta: Any, name: Name, *after: Name) -> GroupDecl:
+        return GroupDecl(name, after, span=self._span(meta))
 
     def for_subject(self, meta: Any, subject: Name) -> _Subject:
         return _Subject(subject)

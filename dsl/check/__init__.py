@@ -13,6 +13,8 @@ engine. One module per family of stages:
 * :mod:`.actions`: discount amounts, caps and currencies (R301 to R303);
 * :mod:`.ruleset`: rule names, settings, windows, labels added and removed
   (R304, R305, R309, R310);
+* :mod:`.groups`: stacking groups, declared once and without a cycle, and the
+  rules' ``in group`` (R240, R309, R360 to R362);
 * :mod:`.tests`: the tests written beside the rules, checked as rules are,
   and their own shape (R340 to R342);
 * :mod:`.satisfiability` (R307), :mod:`.optional` (R311), :mod:`.precedence`
@@ -35,6 +37,7 @@ from attrs import frozen
 
 from rulec.dsl.check import (
     actions,
+    groups,
     limits,
     money,
     names,
@@ -87,6 +90,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("actions", actions.stage_actions),
     Stage("usage", usage.stage_usage),
     Stage("rule_set", ruleset.stage_rule_set),
+    Stage("groups", groups.stage_groups),
     Stage("tests", tests.stage_tests),
     Stage("satisfiability", satisfiability.stage_satisfiability, lint=True),
     Stage("optional", optional.stage_optional, lint=True),

@@ -105,6 +105,8 @@ class Facet:
     sets: tuple[tuple[str, str, str], ...] = ()
     #: Its listing votes: ``(entity, show)``.
     votes: tuple[tuple[str, bool], ...] = ()
+    #: Its stacking group (None: the default group): only rules of one group compete.
+    group: str | None = None
     #: The order currencies for which it offers a discount (None: every one).
     currencies: frozenset[str] | None = field(init=False)
     #: Its one discount (None: none, or several).
@@ -204,7 +206,13 @@ def _shadows(a: Facet, b: Facet) -> str | None:
         return None  # it may offer nothing where b offers something
     if a.exclusive:
         kind = "exclusive" if not b.exclusive or a.rank < b.rank else None
-    elif b.exclusive or a.combinable or b.combinable or not _always_more(a, b):
+    elif (
+        b.exclusive
+        or a.combinable
+        or b.combinable
+        or a.group != b.group  # groups stack: a better discount in another does not win
+        or not _always_more(a, b)
+    ):
         return None
     else:
         kind = "better"

@@ -16,6 +16,7 @@ from rulec.dsl.nodes import (
     Enabled,
     Exclusive,
     GiveBack,
+    InGroup,
     LabelAction,
     Priority,
     Rule,
@@ -59,6 +60,7 @@ def stage_rule_set(ctx: Context) -> None:
                     Enabled: "enabled/disabled",
                     Exclusive: "exclusive",
                     Combinable: "combinable",
+                    InGroup: "group",
                     Window: "validity window",
                 }[k]
                 ctx.report("R309", f"the rule sets its {what} twice", m.span, "keep one")

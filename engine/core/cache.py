@@ -57,7 +57,7 @@ __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 logger = logging.getLogger("rulec.engine")
 
 #: Bumped whenever the layout of a cache file changes.
-FORMAT = 6
+FORMAT = 7
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
@@ -208,6 +208,8 @@ _ROW: tuple[set[type], ...] = tuple(
         (int,),  # shape: its index in the entry's shapes, -1 for a rule without condition
         (tuple,),  # constants
         (tuple,),  # positions
+        (_NONE, str),  # group
+        (tuple,),  # after: the groups its group comes after
         (_NONE, tuple),  # limits: (uses, per customer, ((currency, amount text), ...), give back)
     )
 )
@@ -259,6 +261,8 @@ def _module(entry: Any) -> CompiledModule:
         shape_of,
         constants,
         positions,
+        groups,
+        after,
         limits,
     ) = columns
     _within(lines, 0, MAX_POSITION)
@@ -294,6 +298,8 @@ def _module(entry: Any) -> CompiledModule:
         if length != (shapes[n][2] if n >= 0 else 0):
             raise _Refused
     _whole(chain.from_iterable(positions), 0, MAX_POSITION)
+    if not set(map(type, chain.from_iterable(set(after)))) <= {str}:
+        raise _Refused
     keys_of = [k for k, _, _ in shapes]
     lowered = [
         None if n < 0 else Lowered(keys_of[n], c, file, p)
@@ -321,6 +327,8 @@ def _module(entry: Any) -> CompiledModule:
             action_lines,
             lowered,
             map(_limits, limits),
+            groups,
+            after,
         )
     )
     return compile_lowered(rules, file, trees)
@@ -558,6 +566,8 @@ def _entry(module: CompiledModule) -> tuple[Any, ...]:
                 -1 if lowered is None else index[lowered.shape],
                 () if lowered is None else _encode(lowered.constants),
                 () if lowered is None else lowered.positions,
+                r.group,
+                r.after,
                 None
                 if r.limits is None
                 else (

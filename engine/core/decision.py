@@ -54,6 +54,11 @@ class AppliedDiscount:
     lines: tuple[Decimal, ...] = field(default=(), converter=tuple)
     #: How it was worked out, for the explanation: the tier reached, the free units.
     detail: str | None = None
+    #: Its stacking group (``in group Loyalty``); None: the default group.
+    group: str | None = None
+    #: What its percentage (or tier) was taken of when not the undiscounted
+    #: subtotal: the subtotal less the discounts of the groups its group comes after.
+    base: Decimal | None = None
 
 
 @frozen
@@ -149,7 +154,8 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
 
     The amount is the applied amounts added up, in the currency's minor unit;
     the percentage is the applied percentages added up when every applied
-    discount is an uncapped percentage (12.5% stays 12.5%), else None; the
+    discount is an uncapped percentage of the undiscounted subtotal (12.5%
+    stays 12.5%), else None; the
     description joins the applied ones' with " + "; the total is the subtotal
     less the amount, never below zero. An unknown currency has no minor unit:
     its amount is zero (no rule applies in it).
@@ -166,7 +172,7 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
     texts = []
     for a in applied:
         summed += a.amount
-        if a.kind == "percentage" and not a.capped and a.percentage is not None:
+        if a.kind == "percentage" and not a.capped and a.percentage is not None and a.base is None:
             percentage += a.percentage
         else:
             plain = False

@@ -12,6 +12,11 @@
 5. The total discount never exceeds the subtotal: the discounts applied
    last are reduced, so the total is never negative.
 
+Rules in a stacking group (``in group X``) compete within their group
+instead, each group on its own base, and the groups' winners stack after
+the default group's (rules in no group, decided as in 4): see
+:mod:`rulec.engine.core.stacking`.
+
 Label actions are not discounts: every matching rule of the event's own
 label changes apply. Field settings: per field, the first matching rule of
 the event's own in the order of 1 sets it; the others lose to it.
@@ -45,6 +50,7 @@ from rulec.engine.core.rules import (
     SetField_,
     Tiered_,
 )
+from rulec.engine.core.stacking import best_of, in_groups, stacked
 
 __all__ = ["order_rules", "rank", "resolve"]
 
@@ -87,6 +93,8 @@ def _line_of(rule: Rule_, n: int) -> int:
 #: One discount a rule offers: (rule, kind, percentage, amount, description, capped,
 #: its amount on each line for a discount on lines (None: on the whole order), detail).
 _Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool, list[Decimal] | None, str | None]
+#: A rule's offer: the rule, its discounts' rows, their total.
+_Offer = tuple[Rule_, list[_Row], Decimal]
 
 
 def _offer(
@@ -225,7 +233,7 @@ def resolve(
             event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
         )
     losses: list[LostRule] = [*refused] if refused else []
-    offers: list[tuple[Rule_, list[_Row], Decimal]] = []
+    offers: list[_Offer] = []
     for r in matched:
         rows, reason, line = _offer(r, subtotal, currency, lines, unusable)
         if len(rows) == 1:
@@ -240,7 +248,8 @@ def resolve(
         losses += [_lost(o[0], _FREE) for o in offers]
         offers = []
 
-    chosen: list[tuple[Rule_, list[_Row], Decimal]] = []
+    chosen: list[_Offer] = []
+    bases = None
     exclusive = None
     for o in offers:
         if o[0].exclusive:
@@ -250,27 +259,25 @@ def resolve(
         chosen.append(exclusive)
         name = exclusive[0].name
         losses += [_lost(o[0], _EXCLUSIVE.format(name)) for o in offers if o is not exclusive]
-    else:
-        best = None
-        stacked = []
-        for o in offers:  # the first of the largest wins ties
-            if o[0].combinable:
-                stacked.append(o)
-            elif best is None or o[2] > best[2]:
-                best = o
-        if best is not None:
-            chosen.append(best)
-            if len(offers) > 1:
-                name = best[0].name
-                losses += [
-                    _lost(o[0], _BETTER.format(name))
-                    for o in offers
-                    if o is not best and not o[0].combinable
-                ]
-        chosen += stacked
+    elif not any([o[0].group is not None for o in offers]):
+        chosen = best_of(offers, losses, _BETTER)
+    else:  # stacking groups: the best of each, on its base (rulec.engine.core.stacking)
+
+        def offer_on(rule: Rule_, base: Decimal) -> _Offer | None:
+            rows, reason, line = _offer(rule, base, currency, lines, unusable)
+            if rows:
+                return (rule, rows, sum([row[3] for row in rows], ZERO))
+            if reason.startswith("the subtotal "):  # a tier: judged on the group's base
+                reason = "its group's base " + reason[len("the subtotal ") :]
+            losses.append(_lost(rule, _NONE.format(reason), line))
+            return None
+
+        chosen, bases = stacked(offers, losses, subtotal, offer_on, _BETTER)
 
     applied, freed = _apply(chosen, subtotal, currency, totals)
     losses += freed
+    if bases is not None:
+        applied = in_groups(applied, bases)
     labels: list[LabelChange_] = []
     settings: list[FieldChange] = []
     overruled: list[LostRule] = []

@@ -5,7 +5,9 @@
 rule of the event considered (``all_rules=True``), and says for each rule,
 in business words:
 
-- **applied**: what it gave (``10% off: 12.00 EUR``) or did;
+- **applied**: what it gave (``10% off: 12.00 EUR``) or did, and for a
+  discount in a stacking group, the group and what its percentage was of
+  (``; group Seasonal, of 90.00 EUR, what the groups before it left``);
 - **lost**: to which rule, by which step of the policy (the decision's own
   reason: ``a better discount applied: 'VIP'``);
 - **not applicable**: why, in the order the old system's debugging
@@ -255,6 +257,14 @@ def _gave(a: AppliedDiscount, currency: str) -> str:
     if a.kind in _ON_LINES and a.lines:
         on = [f"line {n}: {part}" for n, part in enumerate(a.lines, 1) if part]
         text += f" ({', '.join(on)})"
+    if a.group is not None:  # a stacking group: which, and what its percentage was of
+        if a.base is not None:
+            base = f"of {a.base} {currency}, what the groups before it left"
+        elif a.kind in _ON_LINES:
+            base = "on the items' own prices"
+        else:
+            base = "on the subtotal"
+        text += f"; group {a.group}, {base}"
     return text
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import RulesCheckError
 from rulec.dsl.gcpause import paused_gc
+from rulec.dsl.groups import group_bases
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import sandbox
@@ -80,6 +81,8 @@ def execute(module: CompiledModule) -> tuple[Rule_, ...]:
             r.action_lines,
             r.lowered,
             r.limits,
+            r.group,
+            r.after,
         )
         for r, n in zip(rules, module.shape_of, strict=True)
     )
@@ -129,9 +132,10 @@ def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
     """Compile and load an analysed rule set; raise RulesCheckError on errors."""
     if not analysis.ok:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
+    groups = group_bases(i for s in analysis.sources for i in analysis.items.get(s.path, ()))
     with paused_gc():
         modules = [
-            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name)
+            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name, groups)
             for s in analysis.sources
             if s.text is not None
         ]

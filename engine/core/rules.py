@@ -211,6 +211,11 @@ class Rule_:
     lowered: Lowered | None = None
     #: Its usage limits and budgets (claimed by ``rulec.engine.db.limits``), or None.
     limits: Limits | None = None
+    #: Its stacking group (``in group X``), or None: the default group.
+    group: str | None = None
+    #: The groups its group comes after, directly or not, sorted: its percentages
+    #: are of the subtotal less their discounts (:mod:`rulec.engine.core.discount`).
+    after: tuple[str, ...] = ()
     #: Whether it changes labels or sets fields (worked out from ``actions``).
     effects: bool = field(init=False, eq=False, repr=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rulec.dsl.currencies import MINOR_UNITS
-from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span
+from rulec.dsl.nodes import GroupDecl, LabelDecl, Rule, RuleTest, Span
 from rulec.dsl.resolve import file_name
 from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Vocabulary
@@ -59,12 +59,36 @@ def _name_text(view: RuleSetView, ref: NameRef) -> str | None:
     if ref.role is Role.ACTION:
         shape = ACTIONS.get(text)
         return f"**{text}** (action)\n\n`{text}` {shape}" if shape else None
+    if ref.role in (Role.GROUP, Role.GROUP_DECLARATION):
+        return group_text(view, text)
     if ref.role is Role.CURRENCY:
         places = MINOR_UNITS.get(text)
         if places is None:
             return None
         return f"**{text}** (currency, ISO 4217)\n\namounts in {text} have {places} decimal places"
     return None
+
+
+def group_text(view: RuleSetView, group: str) -> str:
+    """A stacking group: where it is declared, what its base is, the rules in it."""
+    decl = next(
+        (i for i in view.all_items() if isinstance(i, GroupDecl) and i.name.text == group), None
+    )
+    if decl is None or decl.span is None:
+        return f"**{group}** (stacking group)\n\nnot declared in this rule set"
+    where = _shown_path(view, decl.span.file)
+    parts = [f"**{group}** (stacking group), declared at {where}:{decl.span.line}"]
+    if decl.after:
+        after = ", ".join(a.text for a in decl.after)
+        parts.append(f"its percentages are of what {after} leave of the subtotal")
+    else:
+        parts.append("its percentages are of the undiscounted subtotal")
+    note = _comment_above(view, decl.span.file, decl.span.line)
+    if note:
+        parts.append(note)
+    rules = [i for i in view.all_items() if isinstance(i, Rule) and i.group == group]
+    parts.append(f"{len(rules)} rule{'s' if len(rules) != 1 else ''} in it")
+    return "\n\n".join(parts)
 
 
 def label_text_of(view: RuleSetView, label: str) -> str:

@@ -109,7 +109,8 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "when customer has label Customer_VIP",
     ),
     "in": (
-        "A field is one of a list of values (`not in` for none of them).",
+        "A field is one of a list of values (`not in` for none of them); in a block rule, "
+        "`in group NAME` puts the rule in a stacking group.",
         "when order currency in (EUR, USD)",
     ),
     "is": (
@@ -134,6 +135,17 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         "In a limit (`limit 100 uses`), and in `uses given back when cancelled`: a cancelled "
         "order gives its use, and its budget money, back.",
         "uses given back when cancelled",
+    ),
+    "group": (
+        "`group NAME [after G, …]` declares a stacking group: its discounts compete (the "
+        "best applies) and stack with other groups'; `after` takes its percentages of what "
+        "those groups leave. In a block rule, `in group NAME` puts the rule in it.",
+        "group Seasonal after Loyalty",
+    ),
+    "after": (
+        "In `group NAME after G, …`: the group's percentages are of the subtotal less the "
+        "discounts of those groups (and of the groups they come after).",
+        "group Seasonal after Loyalty",
     ),
     "budget": (
         "A block rule setting: the discount money the rule may give in all, per currency "

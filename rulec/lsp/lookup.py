@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from attrs import frozen
 
-from rulec.dsl.nodes import FieldRef, Item, LabelDecl, Name, Node, Span, walk
+from rulec.dsl.nodes import FieldRef, GroupDecl, Item, LabelDecl, Name, Node, Span, walk
 
 __all__ = ["NameRef", "Role", "contains", "in_code", "name_at", "names", "word_at"]
 
@@ -29,6 +29,8 @@ class Role(enum.Enum):
     ACTION = "action"
     CURRENCY = "currency"
     ZONE = "time zone"
+    GROUP_DECLARATION = "group declaration"
+    GROUP = "stacking group"
 
 
 @frozen
@@ -53,6 +55,8 @@ _ROLES = {
     "verb": Role.ACTION,
     "currency": Role.CURRENCY,
     "zone": Role.ZONE,
+    "group": Role.GROUP,  # in group NAME
+    "after": Role.GROUP,  # group NAME after GROUP, …
 }
 
 
@@ -68,6 +72,8 @@ def names(items: Iterable[Item]) -> Iterator[NameRef]:
                         continue
                     if isinstance(node, LabelDecl) and a.name == "names":
                         yield NameRef(v, Role.LABEL_DECLARATION, node)
+                    elif isinstance(node, GroupDecl) and a.name == "name":
+                        yield NameRef(v, Role.GROUP_DECLARATION, node)
                     elif isinstance(node, FieldRef) and a.name == "field":
                         yield NameRef(v, Role.FIELD, node, node.entity.text)
                     elif a.name in _ROLES:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from rulec.dsl.nodes import LabelDecl, Rule, RuleTest, Span, label_text
+from rulec.dsl.nodes import GroupDecl, LabelDecl, Rule, RuleTest, Span, label_text
 from rulec.dsl.resolve import rule_name
 from rulec.lsp.lookup import Role, name_at, names
 from rulec.lsp.positions import Positions
@@ -45,7 +45,15 @@ def _label_at(view: RuleSetView, path: str, line: int, column: int) -> str | Non
 def definition(
     view: RuleSetView, path: str, line: int, column: int, positions: PositionsOf
 ) -> list[types.Location]:
-    """Where the label at ``line``:``column`` is declared, in any file of the rule set."""
+    """Where the label (or the stacking group) at ``line``:``column`` is declared, in any
+    file of the rule set."""
+    ref = name_at(view.items(path), line, column)
+    if ref is not None and ref.role in (Role.GROUP, Role.GROUP_DECLARATION):
+        return [
+            _location(i.name.span, positions)
+            for i in view.all_items()
+            if isinstance(i, GroupDecl) and i.name.text == ref.name.text and i.name.span
+        ]
     label = _label_at(view, path, line, column)
     if label is None:
         return []
@@ -106,7 +114,7 @@ def rename(
 def document_symbols(
     view: RuleSetView, path: str, positions: Positions
 ) -> list[types.DocumentSymbol]:
-    """The outline of a file: each rule, each declared label, each test."""
+    """The outline of a file: each rule, each declared label and group, each test."""
     names_of = {s.path: s.name for s in view.analysis.sources}
     out = []
     for item in view.items(path):
@@ -137,6 +145,17 @@ def document_symbols(
                         detail=f"label for {item.entity.text}",
                     )
                 )
+        elif isinstance(item, GroupDecl):
+            after = ", ".join(a.text for a in item.after)
+            out.append(
+                types.DocumentSymbol(
+                    name=item.name.text,
+                    kind=types.SymbolKind.Namespace,
+                    range=whole,
+                    selection_range=positions.range(item.name.span or item.span),
+                    detail="stacking group" + (f" after {after}" if after else ""),
+                )
+            )
         elif isinstance(item, RuleTest):
             pick = item.event.span or item.span
             out.append(

@@ -36,7 +36,7 @@ TYPES = (
     "type",
     "namespace",
 )
-#: The legend's modifiers (bit 0: a label's declaration).
+#: The legend's modifiers (bit 0: a label's or a group's declaration).
 MODIFIERS = ("declaration",)
 
 _ROLE_TYPES = {
@@ -48,6 +48,8 @@ _ROLE_TYPES = {
     Role.ACTION: "function",
     Role.CURRENCY: "type",
     Role.ZONE: "namespace",
+    Role.GROUP_DECLARATION: "namespace",
+    Role.GROUP: "namespace",
 }
 
 _LEXEME = re.compile(
@@ -67,7 +69,8 @@ def semantic_tokens(items: Iterable[Item], positions: Positions) -> list[int]:
         assert span is not None
         if span.line != span.end_line:
             continue
-        modifiers = 1 if ref.role is Role.LABEL_DECLARATION else 0
+        declaration = ref.role is Role.LABEL_DECLARATION or ref.role is Role.GROUP_DECLARATION
+        modifiers = 1 if declaration else 0
         named[(span.line, span.column)] = (span.end_column, 0, _ROLE_TYPES[ref.role], modifiers)
     spans = sorted(named.items())
     words = set(keywords())

@@ -423,6 +423,7 @@ def _facet(r: Rule_, rank: int, node: Rule) -> Facet:
         tuple(discounts),
         tuple(sets),
         tuple(votes),
+        r.group,
     )
 
 

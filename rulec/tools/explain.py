@@ -33,6 +33,8 @@ def as_json(e: Explanation) -> dict[str, Any]:
                     "description": a.description,
                     "detail": a.detail,
                     "lines": [str(x) for x in a.lines],
+                    "group": a.group,
+                    "base": plain(a.base),
                 }
                 for a in d.applied
             ],

@@ -342,6 +342,39 @@ EVERY_CODE = [
         "5% from",
         "gives less than the tier below it",
     ),
+    # stacking groups
+    (
+        "R240",
+        None,
+        'group Loyalty\nrule "a" in group Loyalti on order_created then discount 1% "a" end\n'
+        'rule "b" in group Loyalty on order_created then discount 2% "b" end',
+        "Loyalti",
+        "did you mean 'Loyalty'?",
+    ),
+    (
+        "R360",
+        None,
+        "group G\ngroup G after H\ngroup H\n"
+        'rule "a" in group G on order_created then discount 1% "a" end\n'
+        'rule "b" in group H on order_created then discount 1% "b" end',
+        "G",
+        "group 'G' is already declared at t.rules:1",
+    ),
+    (
+        "R361",
+        None,
+        'rule "a" in group A on order_created then discount 1% "a" end\ngroup A after B\n'
+        'group B after A\nrule "b" in group B on order_created then discount 1% "b" end',
+        "B",
+        "goes round in a circle: A after B after A",
+    ),
+    (
+        "R362",
+        None,
+        'on order_created then discount 1% "a"\ngroup Spare',
+        "Spare",
+        "no rule is in group 'Spare'",
+    ),
 ]
 
 
@@ -378,6 +411,7 @@ class TestEveryCode:
             "R336",
             "R337",
             "R353",
+            "R362",
             *deep.CODES,
         }
 

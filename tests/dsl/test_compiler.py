@@ -118,8 +118,8 @@ class TestGeneratedSource:
             "    return test\n"
             "\n"
             "RULES = (\n"
-            "    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))\n"  # noqa: E501
-            "    (shape_1, ('Customer_VIP',), ('rule_0001', 'vip.rules:3', 'vip.rules', 3, 1, 'order_created', (('percent', Decimal('10'), 'VIP New Order Discount', None, None),), 0, True, False, False, None, None, None, (('customer', 'Customer_VIP'),), ('customer.labels',), (3,), None)),\n"  # noqa: E501
+            "    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))\n"  # noqa: E501
+            "    (shape_1, ('Customer_VIP',), ('rule_0001', 'vip.rules:3', 'vip.rules', 3, 1, 'order_created', (('percent', Decimal('10'), 'VIP New Order Discount', None, None),), 0, True, False, False, None, None, None, (('customer', 'Customer_VIP'),), ('customer.labels',), (3,), None, (), None)),\n"  # noqa: E501
             ")\n"
         )
 

@@ -73,6 +73,23 @@ class TestLayout:
             "end\n"
         )
 
+    def test_groups_one_declaration_a_line_and_a_rule_in_its_group(self):
+        text = (
+            "group  Loyalty\ngroup Seasonal  after Loyalty,Members # the base\ngroup Members\n"
+            'rule "A" in  group Seasonal on order_created then discount 1% "a" end\n'
+        )
+        out = assert_formats_faithfully(text)
+        assert out == (
+            "group Loyalty\n"
+            "group Seasonal after Loyalty, Members  # the base\n"
+            "group Members\n"
+            'rule "A"\n'
+            "  in group Seasonal\n"
+            "  on order_created\n"
+            '  then discount 1% "a"\n'
+            "end\n"
+        )
+
     def test_and_inside_or_is_bracketed_and_equality_reads_as_the_value_wants(self):
         text = (
             "label A, B for customer\n"

@@ -37,6 +37,7 @@ from rulec.dsl.nodes import (
     HasLabel,
     Ident,
     In,
+    LabelDecl,
     Not,
     Number,
     Or,
@@ -268,6 +269,10 @@ def metadata(draw) -> list[str]:
     status = draw(st.sampled_from(["", "enabled", "disabled"]))
     stacking = draw(st.sampled_from(["", "exclusive", "combinable"]))
     lines += [s for s in (status, stacking) if s]
+    if stacking != "exclusive":  # an exclusive rule is in no group (R309)
+        group = draw(st.sampled_from(["", "", "Loyalty", "Seasonal"]))
+        if group:
+            lines.append(f"in group {group}")
     window = draw(st.sampled_from(["", "from", "until", "both"]))
     if window:
         start = draw(days)
@@ -291,6 +296,7 @@ def rules_files(draw) -> str:
         if group:
             out.append(f"label {', '.join(group)} for customer")
     out.append(f"label {', '.join(ITEM_LABELS)} for item")
+    out.append("group Loyalty\ngroup Seasonal after Loyalty")  # stacking groups a rule may join
     for n in range(draw(st.integers(1, 5))):
         event = draw(st.sampled_from(EVENTS))
         cond = draw(st.none() | conditions(labels))
@@ -531,7 +537,7 @@ class TestValidFiles:
         text = data.draw(rules_files())
         items = rulec.parse(text)
         rules = [i for i in items if isinstance(i, Rule)]
-        labels = [n.text for i in items if not isinstance(i, Rule) for n in i.names]
+        labels = [n.text for i in items if isinstance(i, LabelDecl) for n in i.names]
         loaded = rulec.load_text(text)
         assert len(loaded) == len(rules)
         events = {e.name: (e.name, *e.includes) for e in rulec.DEFAULT_VOCABULARY.events}
@@ -604,10 +610,11 @@ def merged_files(draw) -> tuple[str, list[str]]:
         for line in text.lstrip("\ufeff").replace("\r\n", "\n").split("\n"):
             if line.startswith("label ") and line.endswith(" for customer"):
                 labels.update(dict.fromkeys(line[6:-13].split(", ")))
-            elif not line.startswith(("label ", "# generated")):
+            elif not line.startswith(("label ", "group ", "# generated")):
                 rules.append(line)
         sections.append(("\n".join(rules), n))
     out = [f"label {', '.join(labels)} for customer", f"label {', '.join(ITEM_LABELS)} for item"]
+    out.append("group Loyalty\ngroup Seasonal after Loyalty")  # declared once
     for copy in (0, 1):
         indent = " " * (3 * copy)
         for rules, n in sections:

@@ -225,6 +225,8 @@ class TestRecords:
             (("customer", "VIP"),),
             ("customer.labels", "order.subtotal"),
             (10, 10),  # each action's own line
+            None,  # in no stacking group
+            (),  # so after no group
             None,  # no usage limits
         )
 

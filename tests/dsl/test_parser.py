@@ -20,10 +20,12 @@ from rulec.dsl.nodes import (
     Exclusive,
     FieldRef,
     FixedDiscount,
+    GroupDecl,
     HasAnyLabel,
     HasLabel,
     Ident,
     In,
+    InGroup,
     LabelAction,
     LabelDecl,
     Name,
@@ -395,6 +397,72 @@ class TestLabelDeclarations:
     def test_declarations_and_rules_in_one_file(self):
         items = rulec.parse(f"label Customer_VIP for customer\n{VIP}\nlabel Loyal for customer")
         assert [type(i) for i in items] == [LabelDecl, Rule, LabelDecl]
+
+
+class TestGroups:
+    def test_a_group_and_a_group_after_others(self):
+        assert rulec.parse("group Loyalty\ngroup Seasonal after Loyalty, Members") == (
+            GroupDecl(n("Loyalty")),
+            GroupDecl(n("Seasonal"), (n("Loyalty"), n("Members"))),
+        )
+
+    def test_a_block_rule_in_a_group(self):
+        (rule,) = rulec.parse(
+            'rule "A" combinable in group Loyalty on order_created then discount 1% "a" end'
+        )
+        assert rule.meta == (Combinable(), InGroup(n("Loyalty")))
+        assert rule.group == "Loyalty"
+        (plain,) = rulec.parse('rule "B" on order_created then discount 1% "b" end')
+        assert plain.group is None
+
+    def test_positions(self):
+        (decl, rule) = rulec.parse(
+            'group Seasonal after Loyalty\nrule "A"\n  in group Seasonal\n'
+            '  on order_created then discount 1% "a"\nend',
+            "g.rules",
+        )
+        assert (decl.after[0].span.line, decl.after[0].span.column) == (1, 22)
+        (meta,) = rule.meta
+        assert (meta.span.line, meta.span.column, meta.group.span.column) == (3, 3, 12)
+
+    def test_a_one_line_rule_takes_no_group(self):
+        # settings are a block rule's, as with every other setting: a syntax error
+        (code, line, column) = syntax('on order_created in group Loyalty then discount 1% "a"')[0]
+        assert (code[:2], line, column) == ("R1", 1, 18)
+
+
+class TestGroupSyntaxErrors:
+    def messages(self, text):
+        return [
+            (d.check_tuple(), d.full_message)
+            for d in rulec.check_text(text, "t.rules")
+            if d.severity == "error"
+        ]
+
+    def test_a_comma_left_out_of_after(self):
+        got = self.messages("group L\ngroup M\ngroup S after L M\n")
+        assert got == [
+            (
+                ("R100", 3, 17),
+                "the groups after 'after' are separated by ','; write group S after L, M",
+            ),
+        ]
+
+    def test_another_word_than_after_is_not_read_as_a_date_comparison(self):
+        ((where, message),) = self.messages("group L\ngroup S before L\n")
+        assert where == ("R100", 2, 9)
+        assert "in a group declaration" in message and "'group NAME after GROUP" in message
+
+    def test_group_without_in_among_a_rules_settings(self):
+        text = 'group L\nrule "A"\n  group L\n  on order_created then discount 1% "a"\nend\n'
+        ((where, message),) = self.messages(text)
+        assert where == ("R100", 3, 3)
+        assert message.endswith("write in group L")
+
+    def test_a_broken_declaration_does_not_hide_the_next_item(self):
+        text = 'group S after\ngroup L\nrule "A" in group L on x then discount 1% "a" end\n'
+        codes = [w[0] for w, _ in self.messages(text)]
+        assert codes[0] == "R100" and "R201" in codes  # the rule after it is checked too
 
 
 class TestConditions:

@@ -127,13 +127,15 @@ WINDOWS = st.sampled_from(
 
 @st.composite
 def rule_sets(draw: Any) -> str:
-    out = [HEADER]
+    out = [HEADER, "group A\ngroup B after A\n"]  # stacking groups: the back-test's policy too
     for n in range(draw(st.integers(1, 5))):
         name = f"r{n}"
         condition = draw(st.none() | conditions())
         when = f" when {condition}" if condition else ""
         meta = f"  priority {draw(st.integers(-2, 2))}\n"
         meta += draw(st.sampled_from(["", "  exclusive\n", "  combinable\n"]))
+        if "exclusive" not in meta:
+            meta += draw(st.sampled_from(["", "", "  in group A\n", "  in group B\n"]))
         meta += draw(WINDOWS)
         action = draw(ACTIONS).format(n=name)
         out.append(f'rule "{name}"\n{meta}  on order_created{when} then {action}\nend\n')

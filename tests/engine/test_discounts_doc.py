@@ -48,6 +48,47 @@ class TestWorkedExamples:
         assert d.discount_description == "VIP New Order Discount + Gift wrap"
 
 
+class TestStackingGroups:
+    """The 'Stacking groups' example of docs/discounts.md, as written."""
+
+    def decide(self, labels, text=None):
+        if text is None:
+            blocks = re.findall(r"```rules\n(.*?)```", DOC.read_text(), re.S)
+            text = next(b for b in blocks if "group Seasonal after Loyalty" in b)
+        facts = {
+            "customer": {"labels": set(labels)},
+            "order": {"subtotal": Decimal("200.00"), "currency": "EUR"},
+        }
+        return rulec.load_text(text, "d.rules").evaluate("order_created", facts), text
+
+    def test_the_best_of_each_group_on_its_base(self):
+        d, _ = self.decide({"Customer_VIP", "Member"})
+        assert [(a.rule, a.amount, a.group, a.base) for a in d.applied] == [
+            ("Newsletter", Decimal("5.00"), None, None),
+            ("VIP", Decimal("20.00"), "Loyalty", None),
+            ("Winter sale", Decimal("36.00"), "Seasonal", Decimal("180.00")),
+            ("Winter wrap", Decimal("2.00"), "Seasonal", Decimal("180.00")),
+        ]
+        assert [(x.rule, x.reason) for x in d.lost] == [
+            ("Member", "a better discount in group 'Loyalty' applied: 'VIP'")
+        ]
+        assert d.discount_amount == Decimal("63.00")
+        assert d.discount_description == "Newsletter + VIP + Winter sale + Winter wrap"
+        assert d.discount_percentage is None
+        assert d.total_amount == Decimal("137.00")
+
+    def test_without_the_vip_label_member_wins_and_the_base_follows(self):
+        d, _ = self.decide({"Member"})
+        sale = next(a for a in d.applied if a.rule == "Winter sale")
+        assert (sale.base, sale.amount) == (Decimal("185.00"), Decimal("37.00"))
+
+    def test_without_after_the_sale_is_of_the_subtotal(self):
+        _, text = self.decide(())
+        d, _ = self.decide({"Customer_VIP"}, text.replace(" after Loyalty", ""))
+        sale = next(a for a in d.applied if a.rule == "Winter sale")
+        assert (sale.base, sale.amount) == (None, Decimal("40.00"))
+
+
 class TestCouponCodes:
     """The 'Coupon codes' example of docs/discounts.md, as written."""
 

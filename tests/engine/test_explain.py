@@ -144,3 +144,35 @@ class TestListings:
             LOST,
             "outranked by rule 'preview'",
         )
+
+
+class TestStackingGroups:
+    TEXT = HEAD + (
+        "group Loyalty\ngroup Seasonal after Loyalty\n"
+        'rule "loyal" in group Loyalty on order_created then discount 10% "Loyal" end\n'
+        'rule "loyal5" in group Loyalty on order_created then discount 5% "Loyal 5" end\n'
+        'rule "winter" in group Seasonal on order_created then discount 20% "Winter" end\n'
+    )
+
+    def test_each_applied_discount_says_its_group_and_base(self):
+        e = rulec.load_text(self.TEXT, "g.rules").explain("order_created", order())
+        got = {r.rule: (r.status, r.reason) for r in e.rules}
+        assert got == {
+            "loyal": (APPLIED, "Loyal: 10% off, 12.00 EUR; group Loyalty, on the subtotal"),
+            "loyal5": (LOST, "a better discount in group 'Loyalty' applied: 'loyal'"),
+            "winter": (
+                APPLIED,
+                "Winter: 20% off, 21.60 EUR; group Seasonal, of 108.00 EUR, "
+                "what the groups before it left",
+            ),
+        }
+
+    def test_the_json_document_has_them_too(self):
+        from rulec.tools.explain import as_json
+
+        e = rulec.load_text(self.TEXT, "g.rules").explain("order_created", order())
+        applied = as_json(e)["decision"]["applied"]
+        assert [(a["rule"], a["group"], a["base"]) for a in applied] == [
+            ("loyal", "Loyalty", None),
+            ("winter", "Seasonal", "108.00"),
+        ]

@@ -44,7 +44,7 @@ class TestKeywords:
         assert set(KEYWORD_DOCS) == set(keywords())
 
     def test_the_grammar_says_which_keywords_may_come_next(self) -> None:
-        assert keywords_after("") == (("label", "on", "rule", "test"), False)
+        assert keywords_after("") == (("group", "label", "on", "rule", "test"), False)
         assert keywords_after("on order_created when customer ") == (
             ("has", "is", "lacks"),
             True,
@@ -123,6 +123,39 @@ class TestHover:
             "**EUR** (currency, ISO 4217)\n\namounts in EUR have 2 decimal places"
         )
         assert (self.hover(folder, text, "rule") or "").startswith("**rule** (keyword)")
+
+    def test_a_stacking_group_says_where_it_is_declared_and_its_base(self, folder: Path) -> None:
+        (folder / "groups.rules").write_text(
+            "# Seasonal offers\ngroup Seasonal after Loyalty\ngroup Loyalty\n", encoding="utf-8"
+        )
+        text = (
+            'rule "r"\n  in group Seasonal\n  on order_created then discount 5% "x"\nend\n'
+            'rule "s"\n  in group Loyalty\n  on order_created then discount 5% "y"\nend\n'
+        )
+        assert self.hover(folder, text, "Seasonal") == (
+            "**Seasonal** (stacking group), declared at groups.rules:2\n\n"
+            "its percentages are of what Loyalty leave of the subtotal\n\n"
+            "Seasonal offers\n\n1 rule in it"
+        )
+        assert (self.hover(folder, text, "Loyalty") or "").endswith(
+            "its percentages are of the undiscounted subtotal\n\n1 rule in it"
+        )
+        assert self.hover(folder, "group Spare\n", "Spare") == (
+            "**Spare** (stacking group), declared at x.rules:1\n\n"
+            "its percentages are of the undiscounted subtotal\n\n0 rules in it"
+        )
+
+    def test_a_group_goes_to_its_declaration(self, folder: Path) -> None:
+        from rulec.lsp.navigate import definition
+
+        (folder / "groups.rules").write_text("group A\ngroup B after A\n", encoding="utf-8")
+        text = 'rule "r"\n  in group B\n  on order_created then discount 5% "x"\nend\n'
+        view, path = view_of(folder, text)
+        [found] = definition(
+            view, path, 2, 13, lambda p: Positions(view.texts.get(p, ""), PositionCodec())
+        )
+        assert found.uri.endswith("groups.rules")
+        assert (found.range.start.line, found.range.start.character) == (1, 6)
 
     def test_an_undeclared_label_says_so(self, folder: Path) -> None:
         text = 'on order_created when customer has label Gold then discount 5% "x"\n'

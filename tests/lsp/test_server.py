@@ -331,6 +331,7 @@ class TestNavigation:
             + '\nrule "Big basket"\n  on order_created\n  when order subtotal >= 200.00\n'
             '  then discount 8% "Big basket"\nend\n'
             '\ntest "gold"\n  on order_created\n  expect no discount\nend\n'
+            "\ngroup Baskets\n"
         )
         uri = editor.open(project / "rules" / "outline.rules", text)
         got = editor.run(
@@ -341,7 +342,9 @@ class TestNavigation:
             ("outline.rules:3", types.SymbolKind.Function, 2),
             ("Big basket", types.SymbolKind.Function, 4),
             ("gold", types.SymbolKind.Method, 10),
+            ("Baskets", types.SymbolKind.Namespace, 15),
         ]
+        assert got[-1].detail == "stacking group"
 
 
 class TestEdits:

@@ -12,11 +12,11 @@ def shape_2(c0):
     return test
 
 RULES = (
-    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))
-    (shape_1, (), ('rule_0001', 'actions.rules:3', 'actions.rules', 3, 1, 'order_created', (('percent', Decimal('12.5'), 'fractional', None, None),), 0, True, False, False, None, None, None, None, (), (3,), None)),
-    (shape_1, (), ('rule_0002', 'actions.rules:4', 'actions.rules', 4, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'fixed'),), 0, True, False, False, None, None, None, None, (), (4,), None)),
-    (shape_1, (), ('rule_0003', 'actions.rules:5', 'actions.rules', 5, 1, 'order_created', (('percent', Decimal('10'), 'capped', Decimal('20.00'), 'EUR'),), 0, True, False, False, None, None, None, None, (), (5,), None)),
-    (shape_1, (), ('rule_0004', 'actions.rules:6', 'actions.rules', 6, 1, 'order_created', (('label', 'customer', 'Loyal', True),), 0, True, False, False, None, None, None, None, (), (6,), None)),
-    (shape_1, (), ('rule_0005', 'actions.rules:7', 'actions.rules', 7, 1, 'order_updated', (('label', 'customer', 'Trial', False),), 0, True, False, False, None, None, None, None, (), (7,), None)),
-    (shape_2, ('VIP',), ('rule_0006', 'actions.rules:8', 'actions.rules', 8, 1, 'order_created', (('percent', Decimal('10'), 'several', None, None), ('label', 'customer', 'Loyal', True), ('label', 'customer', 'Trial', False)), 0, True, False, False, None, None, None, (('customer', 'VIP'),), ('customer.labels',), (9, 9, 9), None)),
+    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
+    (shape_1, (), ('rule_0001', 'actions.rules:3', 'actions.rules', 3, 1, 'order_created', (('percent', Decimal('12.5'), 'fractional', None, None),), 0, True, False, False, None, None, None, None, (), (3,), None, (), None)),
+    (shape_1, (), ('rule_0002', 'actions.rules:4', 'actions.rules', 4, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'fixed'),), 0, True, False, False, None, None, None, None, (), (4,), None, (), None)),
+    (shape_1, (), ('rule_0003', 'actions.rules:5', 'actions.rules', 5, 1, 'order_created', (('percent', Decimal('10'), 'capped', Decimal('20.00'), 'EUR'),), 0, True, False, False, None, None, None, None, (), (5,), None, (), None)),
+    (shape_1, (), ('rule_0004', 'actions.rules:6', 'actions.rules', 6, 1, 'order_created', (('label', 'customer', 'Loyal', True),), 0, True, False, False, None, None, None, None, (), (6,), None, (), None)),
+    (shape_1, (), ('rule_0005', 'actions.rules:7', 'actions.rules', 7, 1, 'order_updated', (('label', 'customer', 'Trial', False),), 0, True, False, False, None, None, None, None, (), (7,), None, (), None)),
+    (shape_2, ('VIP',), ('rule_0006', 'actions.rules:8', 'actions.rules', 8, 1, 'order_created', (('percent', Decimal('10'), 'several', None, None), ('label', 'customer', 'Loyal', True), ('label', 'customer', 'Trial', False)), 0, True, False, False, None, None, None, (('customer', 'VIP'),), ('customer.labels',), (9, 9, 9), None, (), None)),
 )

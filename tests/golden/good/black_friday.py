@@ -8,6 +8,6 @@ def shape_1(c0, c1):
     return test
 
 RULES = (
-    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))
-    (shape_1, ('Customer_VIP', Decimal('50.00')), ('rule_0001', 'Black Friday VIP', 'black_friday.rules', 3, 1, 'order_created', (('percent', Decimal('15'), 'Black Friday VIP', Decimal('30.00'), 'EUR'),), 10, True, True, False, datetime(2026, 11, 26, 23, 0, tzinfo=UTC), datetime(2026, 11, 30, 23, 0, tzinfo=UTC), 'Extra 15% for VIPs over the Black Friday weekend', (('customer', 'Customer_VIP'),), ('customer.labels', 'order.subtotal'), (10,), None)),
+    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
+    (shape_1, ('Customer_VIP', Decimal('50.00')), ('rule_0001', 'Black Friday VIP', 'black_friday.rules', 3, 1, 'order_created', (('percent', Decimal('15'), 'Black Friday VIP', Decimal('30.00'), 'EUR'),), 10, True, True, False, datetime(2026, 11, 26, 23, 0, tzinfo=UTC), datetime(2026, 11, 30, 23, 0, tzinfo=UTC), 'Extra 15% for VIPs over the Black Friday weekend', (('customer', 'Customer_VIP'),), ('customer.labels', 'order.subtotal'), (10,), None, (), None)),
 )

@@ -13,9 +13,9 @@ def shape_2(c0):
     return test
 
 RULES = (
-    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))
-    (shape_1, (), ('rule_0001', 'defaults', 'settings.rules', 4, 1, 'order_created', (('percent', Decimal('1'), 'defaults', None, None),), 0, True, False, False, None, None, None, None, (), (4,), None)),
-    (shape_1, (), ('rule_0002', 'switched off', 'settings.rules', 6, 1, 'order_created', (('percent', Decimal('2'), 'off', None, None),), -5, False, False, False, None, None, None, None, (), (9,), None)),
-    (shape_2, ('VIP',), ('rule_0003', 'stacks', 'settings.rules', 12, 1, 'order_updated', (('percent', Decimal('3'), 'stacks', None, None),), 0, True, False, True, datetime(2026, 1, 1, 9, 0, tzinfo=UTC), None, None, (('customer', 'VIP'),), ('customer.labels',), (18,), None)),
-    (shape_1, (), ('rule_0004', 'ends', 'settings.rules', 21, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'ends'),), 0, True, False, False, None, datetime(2026, 12, 31, 15, 0, tzinfo=UTC), 'until the end of 2026 in Tokyo', None, (), (24,), None)),
+    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
+    (shape_1, (), ('rule_0001', 'defaults', 'settings.rules', 4, 1, 'order_created', (('percent', Decimal('1'), 'defaults', None, None),), 0, True, False, False, None, None, None, None, (), (4,), None, (), None)),
+    (shape_1, (), ('rule_0002', 'switched off', 'settings.rules', 6, 1, 'order_created', (('percent', Decimal('2'), 'off', None, None),), -5, False, False, False, None, None, None, None, (), (9,), None, (), None)),
+    (shape_2, ('VIP',), ('rule_0003', 'stacks', 'settings.rules', 12, 1, 'order_updated', (('percent', Decimal('3'), 'stacks', None, None),), 0, True, False, True, datetime(2026, 1, 1, 9, 0, tzinfo=UTC), None, None, (('customer', 'VIP'),), ('customer.labels',), (18,), None, (), None)),
+    (shape_1, (), ('rule_0004', 'ends', 'settings.rules', 21, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'ends'),), 0, True, False, False, None, datetime(2026, 12, 31, 15, 0, tzinfo=UTC), 'until the end of 2026 in Tokyo', None, (), (24,), None, (), None)),
 )

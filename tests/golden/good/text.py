@@ -12,7 +12,7 @@ def shape_2():
     return test
 
 RULES = (
-    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))
-    (shape_1, ('Stammkunde',), ('rule_0001', 'Say "hi" \\ wave', 'text.rules', 4, 1, 'order_created', (('percent', Decimal('10'), 'Rabatt für Stammkunden 🎉 — 10 %', None, None),), 0, True, False, False, None, None, 'Zeile 1\nZeile 2\tTab', (('customer', 'Stammkunde'),), ('customer.labels',), (8,), None)),
-    (shape_2, (), ('rule_0002', 'text.rules:10', 'text.rules', 10, 1, 'order_created', (('percent', Decimal('1'), "__import__('os').system('echo pwned')", None, None),), 0, True, False, False, None, None, None, None, (), (10,), None)),
+    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
+    (shape_1, ('Stammkunde',), ('rule_0001', 'Say "hi" \\ wave', 'text.rules', 4, 1, 'order_created', (('percent', Decimal('10'), 'Rabatt für Stammkunden 🎉 — 10 %', None, None),), 0, True, False, False, None, None, 'Zeile 1\nZeile 2\tTab', (('customer', 'Stammkunde'),), ('customer.labels',), (8,), None, (), None)),
+    (shape_2, (), ('rule_0002', 'text.rules:10', 'text.rules', 10, 1, 'order_created', (('percent', Decimal('1'), "__import__('os').system('echo pwned')", None, None),), 0, True, False, False, None, None, None, None, (), (10,), None, (), None)),
 )

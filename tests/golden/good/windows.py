@@ -7,6 +7,6 @@ def shape_1(c0):
     return test
 
 RULES = (
-    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, limits))
-    (shape_1, ('Customer_VIP',), ('rule_0001', 'windows.rules:4', 'windows.rules', 4, 1, 'order_created', (('percent', Decimal('10'), 'VIP', None, None),), 0, True, False, False, None, None, None, (('customer', 'Customer_VIP'),), ('customer.labels',), (6,), None)),
+    # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
+    (shape_1, ('Customer_VIP',), ('rule_0001', 'windows.rules:4', 'windows.rules', 4, 1, 'order_created', (('percent', Decimal('10'), 'VIP', None, None),), 0, True, False, False, None, None, None, (('customer', 'Customer_VIP'),), ('customer.labels',), (6,), None, (), None)),
 )
