@@ -208,7 +208,7 @@ class Engine:
             facts = load_facts(session, order, rules.keys_for(event_name), binding=self.binding)
             decision = rules.evaluate(event_name, facts, raise_errors=self.raise_errors)
             if rules.limited:
-                decision = preview(
+                decision, _ = preview(
                     session,
                     order,
                     decision,

@@ -70,7 +70,6 @@ __all__ = [
     "forget_pending",
     "give_back",
     "preview",
-    "refusals_now",
     "usage",
 ]
 
@@ -176,23 +175,11 @@ def preview(
     limited: Mapping[str, Rule_],
     binding: Binding,
     decide_again: Callable[[Mapping[str, Refusal]], Decision],
-) -> Decision:
-    """The decision :func:`enforce` would come to for ``order`` as the counters stand
-    now, read and never written (a basket, ``Engine.evaluate``): a rule whose use
-    the order does not hold yet is refused when its counters are spent."""
-    return refusals_now(session, order, decision, limited, binding, decide_again)[0]
-
-
-def refusals_now(
-    session: Session,
-    order: Any,
-    decision: Decision,
-    limited: Mapping[str, Rule_],
-    binding: Binding,
-    decide_again: Callable[[Mapping[str, Refusal]], Decision],
 ) -> tuple[Decision, dict[str, Refusal]]:
-    """:func:`preview`'s decision, and the rules it refuses (for ``rulec explain``,
-    which decides again with them to say why)."""
+    """The decision :func:`enforce` would come to for ``order`` as the counters stand
+    now, read and never written (a basket, ``Engine.evaluate``, ``rulec explain``),
+    and the rules it refuses: a rule whose use the order does not hold yet is
+    refused when its counters are spent."""
     if not limited:
         return decision, {}
     counters, claims, key_column = _tables(binding)

@@ -103,7 +103,7 @@ def _explain_stored(url: str, order_id: int, event: str, rules: Any) -> Any:
     and its rules' usage limits as the counters stand (as ``Engine.evaluate``)."""
     from rulec.engine.db.facts.binding import REFERENCE
     from rulec.engine.db.facts.row import load_facts
-    from rulec.engine.db.limits import refusals_now
+    from rulec.engine.db.limits import preview
     from rulec.storage.models import Order
     from rulec.storage.session import make_session_factory
 
@@ -114,7 +114,7 @@ def _explain_stored(url: str, order_id: int, event: str, rules: Any) -> Any:
             if order is None:
                 db_fail(url, f"no order with id {order_id}")
             facts = load_facts(session, order, rules.keys_for(event))
-            _, refused = refusals_now(
+            _, refused = preview(
                 session,
                 order,
                 rules.evaluate(event, facts),
