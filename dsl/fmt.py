@@ -40,6 +40,7 @@ from rulec.dsl.nodes import (
     Comment,
     Compare,
     Condition,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -57,6 +58,7 @@ from rulec.dsl.nodes import (
     GiveBack,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -208,6 +210,10 @@ def _item(item: Item, comments: Sequence[Comment], alone: frozenset[int]) -> lis
                 f"label {', '.join(label_text(n.text) for n in item.names)} for {item.entity.text}"
             )
         ]
+        return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
+    if isinstance(item, CouponFamily):
+        patterns = ", ".join(f'"{p.text}"' for p in item.patterns)
+        lines = [_Line(f"coupon family {item.name.text} is {patterns}")]
         return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
     if isinstance(item, RuleTest):
         return _test(item, comments, alone)
@@ -427,6 +433,8 @@ def _cond(c: Condition) -> str:
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {label_text(c.label.text)}"
     if isinstance(c, HasCoupon):
         return f'{c.entity.text} {"lacks" if c.negated else "has"} coupon "{c.code.text}"'
+    if isinstance(c, HasCouponIn):
+        return f"{c.entity.text} {'lacks' if c.negated else 'has'} coupon in {c.family.text}"
     if isinstance(c, HasAnyLabel):
         names = ", ".join(label_text(n.text) for n in c.labels)
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} any label of {names}"

@@ -28,6 +28,7 @@ __all__ = [
     "Comment",
     "Compare",
     "Condition",
+    "CouponFamily",
     "DateValue",
     "Description",
     "Enabled",
@@ -45,6 +46,7 @@ __all__ = [
     "GiveBack",
     "HasAnyLabel",
     "HasCoupon",
+    "HasCouponIn",
     "HasLabel",
     "Ident",
     "In",
@@ -218,6 +220,16 @@ class HasCoupon(Condition):
 
     entity: Name
     code: Name
+    negated: bool = False
+
+
+@frozen
+class HasCouponIn(Condition):
+    """``order has coupon in Partner`` (``negated``: ``order lacks coupon in …``): the
+    customer entered a code of the family ``Partner`` (a ``coupon family``)."""
+
+    entity: Name
+    family: Name
     negated: bool = False
 
 
@@ -485,6 +497,15 @@ class LabelDecl(Item):
 
     names: tuple[Name, ...] = attrs.field(converter=tuple)
     entity: Name
+
+
+@frozen
+class CouponFamily(Item):
+    """``coupon family Partner is "PARTNER-*", "FRIENDS"``: codes and prefixes
+    (a trailing ``*``) named once per rule set."""
+
+    name: Name
+    patterns: tuple[Name, ...] = attrs.field(converter=tuple)
 
 
 @frozen

@@ -23,6 +23,7 @@ from rulec.dsl.nodes import (
     Combinable,
     Compare,
     Condition,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -40,6 +41,7 @@ from rulec.dsl.nodes import (
     GiveBack,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -259,6 +261,12 @@ class ToAst(Transformer[Token, Any]):
 
     def lacks_coupon(self, meta: Any, entity: Name, code: Name) -> HasCoupon:
         return HasCoupon(entity, code, True, span=self._span(meta))
+
+    def has_coupon_in(self, meta: Any, entity: Name, family: Name) -> HasCouponIn:
+        return HasCouponIn(entity, family, span=self._span(meta))
+
+    def lacks_coupon_in(self, meta: Any, entity: Name, family: Name) -> HasCouponIn:
+        return HasCouponIn(entity, family, True, span=self._span(meta))
 
     def has_any_label(self, meta: Any, entity: Name, *labels: Name) -> HasAnyLabel:
         return HasAnyLabel(entity, labels, span=self._span(meta))
@@ -489,6 +497,9 @@ class ToAst(Transformer[Token, Any]):
     # top level
     def label_decl(self, meta: Any, *names: Name) -> LabelDecl:
         return LabelDecl(names[:-1], names[-1], span=self._span(meta))
+
+    def coupon_family(self, meta: Any, name: Name, is_: Token, *patterns: Name) -> CouponFamily:
+        return CouponFamily(name, patterns, span=self._span(meta))
 
     def for_subject(self, meta: Any, subject: Name) -> _Subject:
         return _Subject(subject)

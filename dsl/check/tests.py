@@ -200,6 +200,7 @@ COUPON_OUTCOMES = (
     "lost",
     "limit_reached",
     "customer_limit_reached",
+    "code_limit_reached",
     "budget_spent",
 )
 

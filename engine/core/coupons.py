@@ -16,19 +16,19 @@ with that reason: :func:`refuse`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from attrs import frozen
 
 from rulec.dsl import trace
-from rulec.dsl.lowered import AllOf, AnyOf, Condition, Exists, HasLabel, Negation
+from rulec.dsl.lowered import AllOf, AnyOf, Condition, CouponIn, Exists, HasLabel, Negation
 from rulec.engine.core.decision import CouponOutcome, Decision, LostRule
 from rulec.engine.core.rules import Rule_
 from rulec.engine.core.wording import instant, value_words, words
 
-__all__ = ["Refusal", "codes_of", "coupon_outcomes", "refuse"]
+__all__ = ["Codes", "Refusal", "codes_of", "coupon_outcomes", "refuse", "unlocking"]
 
 COUPONS = "order.coupons"
 
@@ -36,28 +36,65 @@ COUPONS = "order.coupons"
 @frozen
 class Refusal:
     """Why the database shell refused a rule a use: ``limit_reached``,
-    ``customer_limit_reached`` or ``budget_spent``, and the reason in words."""
+    ``customer_limit_reached``, ``code_limit_reached`` or ``budget_spent``, and the
+    reason in words."""
 
     reason_code: str
     reason: str
 
 
-def codes_of(condition: Condition | None) -> frozenset[str]:
-    """The codes a condition requires (``has coupon``, not under a negation)."""
+@frozen
+class Codes:
+    """The codes a rule's condition requires: exact codes, and the families it tests
+    (``order has coupon in Partner``). ``code in codes`` for an upper-case code."""
+
+    exact: frozenset[str] = frozenset()
+    families: tuple[CouponIn, ...] = ()
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.exact or any(f.accepts(str(code)) for f in self.families)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.families)
+
+
+def codes_of(condition: Condition | None) -> Codes:
+    """The codes a condition requires (``has coupon``, ``has coupon in``, not under a
+    negation)."""
     out: set[str] = set()
+    families: list[CouponIn] = []
     stack: list[tuple[Condition, bool]] = [(condition, False)] if condition is not None else []
     while stack:
         node, negated = stack.pop()
         if isinstance(node, HasLabel):
             if node.key.endswith(".coupons") and node.negated == negated:
                 out.add(str(node.label))
+        elif isinstance(node, CouponIn):
+            if node.negated == negated:
+                families.append(node)
         elif isinstance(node, AllOf | AnyOf):
             stack.extend((c, negated) for c in node.operands)
         elif isinstance(node, Negation):
             stack.append((node.operand, not negated))
         elif isinstance(node, Exists):
             stack.append((node.condition, negated))
-    return frozenset(out)
+    return Codes(frozenset(out), tuple(families))
+
+
+def unlocking(d: Decision, rules: Iterable[Rule_]) -> dict[str, str]:
+    """Per rule ``d`` applied, the code entered that unlocked it: one its condition
+    accepts (the first in alphabetical order); rules applied without a code are left out."""
+    if not d.coupons:
+        return {}
+    applied = {a.rule for a in d.applied}
+    out: dict[str, str] = {}
+    for r in rules:
+        if r.name in applied and r.name not in out:
+            accepted = codes_of(r.condition)
+            code = next((c.code for c in d.coupons if c.code in accepted), None)
+            if code is not None:
+                out[r.name] = code
+    return out
 
 
 def refuse(
@@ -91,7 +128,7 @@ def coupon_outcomes(
 
 def _one(
     code: str,
-    testing: Sequence[tuple[Rule_, frozenset[str]]],
+    testing: Sequence[tuple[Rule_, Codes]],
     d: Decision,
     facts: Mapping[str, Any],
     moment: datetime | None,

@@ -16,6 +16,7 @@ from typing import Any
 from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import RulesCheckError
 from rulec.dsl.gcpause import paused_gc
+from rulec.dsl.lower import coupon_families
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import sandbox
@@ -130,8 +131,9 @@ def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
     if not analysis.ok:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
     with paused_gc():
+        families = coupon_families(i for s in analysis.sources for i in analysis.items[s.path])
         modules = [
-            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name)
+            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name, families)
             for s in analysis.sources
             if s.text is not None
         ]

@@ -44,7 +44,7 @@ class TestKeywords:
         assert set(KEYWORD_DOCS) == set(keywords())
 
     def test_the_grammar_says_which_keywords_may_come_next(self) -> None:
-        assert keywords_after("") == (("label", "on", "rule", "test"), False)
+        assert keywords_after("") == (("coupon", "label", "on", "rule", "test"), False)
         assert keywords_after("on order_created when customer ") == (
             ("has", "is", "lacks"),
             True,
