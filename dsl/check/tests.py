@@ -55,7 +55,12 @@ def stage_tests(ctx: Context) -> None:
     if not tests:
         return
     as_rules = Context(
-        ctx.vocabulary, ctx.items, file_names=ctx.file_names, texts=ctx.texts, labels=ctx.labels
+        ctx.vocabulary,
+        ctx.items,
+        file_names=ctx.file_names,
+        texts=ctx.texts,
+        labels=ctx.labels,
+        families=ctx.families,
     )
     as_rules.warned_undeclared = ctx.warned_undeclared
     as_rules.rules = [_as_rule(ctx, t) for t in tests]

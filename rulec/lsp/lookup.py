@@ -13,7 +13,17 @@ from collections.abc import Iterable, Iterator
 
 from attrs import frozen
 
-from rulec.dsl.nodes import FieldRef, Item, LabelDecl, Name, Node, Span, walk
+from rulec.dsl.nodes import (
+    CouponFamily,
+    FieldRef,
+    HasCouponIn,
+    Item,
+    LabelDecl,
+    Name,
+    Node,
+    Span,
+    walk,
+)
 
 __all__ = ["NameRef", "Role", "contains", "in_code", "name_at", "names", "word_at"]
 
@@ -29,6 +39,8 @@ class Role(enum.Enum):
     ACTION = "action"
     CURRENCY = "currency"
     ZONE = "time zone"
+    #: A coupon family's name, where it is declared and where a rule tests it.
+    COUPON_FAMILY = "coupon family"
 
 
 @frozen
@@ -68,6 +80,10 @@ def names(items: Iterable[Item]) -> Iterator[NameRef]:
                         continue
                     if isinstance(node, LabelDecl) and a.name == "names":
                         yield NameRef(v, Role.LABEL_DECLARATION, node)
+                    elif (isinstance(node, CouponFamily) and a.name == "name") or (
+                        isinstance(node, HasCouponIn) and a.name == "family"
+                    ):
+                        yield NameRef(v, Role.COUPON_FAMILY, node)
                     elif isinstance(node, FieldRef) and a.name == "field":
                         yield NameRef(v, Role.FIELD, node, node.entity.text)
                     elif a.name in _ROLES:

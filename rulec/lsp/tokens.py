@@ -48,6 +48,7 @@ _ROLE_TYPES = {
     Role.ACTION: "function",
     Role.CURRENCY: "type",
     Role.ZONE: "namespace",
+    Role.COUPON_FAMILY: "type",
 }
 
 _LEXEME = re.compile(
