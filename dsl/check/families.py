@@ -11,8 +11,10 @@ other names).
 
 from __future__ import annotations
 
+import re
+
 from rulec.dsl.check.context import Context, walk
-from rulec.dsl.check.names import coupon_code
+from rulec.dsl.check.names import COUPON_CODE, coupon_code
 from rulec.dsl.nodes import CouponFamily, HasCouponIn, Name
 
 __all__ = ["family_members", "stage_families"]
@@ -89,11 +91,18 @@ def _members(ctx: Context, family: CouponFamily) -> None:
                 else 'name the codes, or the prefix they start with ("PARTNER-*")',
             )
             continue
-        prefix = Name(text[:-1], span=p.span)
-        before = len(ctx.diagnostics)
-        coupon_code(ctx, prefix)
-        if len(ctx.diagnostics) == before:
-            valid.append((p, text[:-1].upper(), True))
+        prefix = text[:-1]
+        if COUPON_CODE.fullmatch(prefix) is None:  # R231 for the prefix, mended with its '*'
+            cleaned = re.sub(r"[^A-Za-z0-9_-]+", "", prefix.replace(" ", "-"))[:64]
+            ctx.report(
+                "R231",
+                f"'{prefix}' is not the start of a coupon code: codes are letters, digits, "
+                "'-' and '_', at most 64",
+                p.span,
+                f'write "{cleaned}*"' if cleaned else None,
+            )
+            continue
+        valid.append((p, prefix.upper(), True))
     for n, (p, text, prefix) in enumerate(valid):
         if any(t == text and pr == prefix for _, t, pr in valid[:n]):
             ctx.report("R235", f"'{p.text}' is listed twice in the family", p.span, "remove one")
