@@ -14,6 +14,7 @@ from rulec.dsl.nodes import (
     Cap,
     Combinable,
     Compare,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -21,6 +22,8 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     HasAnyLabel,
+    HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -395,6 +398,29 @@ class TestLabelDeclarations:
     def test_declarations_and_rules_in_one_file(self):
         items = rulec.parse(f"label Customer_VIP for customer\n{VIP}\nlabel Loyal for customer")
         assert [type(i) for i in items] == [LabelDecl, Rule, LabelDecl]
+
+
+class TestCouponFamilies:
+    def test_a_family_of_codes_and_prefixes(self):
+        assert rulec.parse('coupon family Partner is "PARTNER-*", FRIENDS') == (
+            CouponFamily(n("Partner"), (n("PARTNER-*"), n("FRIENDS"))),
+        )
+
+    def test_has_and_lacks_coupon_in_a_family(self):
+        (rule,) = rulec.parse(
+            "on order_created when order has coupon in Partner and order lacks coupon in Vip "
+            'then discount 5% "x"'
+        )
+        assert rule.condition == And(
+            (
+                HasCouponIn(n("order"), n("Partner")),
+                HasCouponIn(n("order"), n("Vip"), True),
+            )
+        )
+
+    def test_a_code_named_family_or_in_is_still_written_quoted(self):
+        (rule,) = rulec.parse('on order_created when order has coupon "in" then discount 5% "x"')
+        assert rule.condition == HasCoupon(n("order"), n("in"))
 
 
 class TestConditions:
