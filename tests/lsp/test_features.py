@@ -362,3 +362,11 @@ class TestCouponFamilies:
         (loc,) = definition(view, path, 1, column, positions)
         assert loc.uri.endswith("families.rules")
         assert (loc.range.start.line, loc.range.start.character) == (0, 14)
+
+    def test_the_families_are_offered_after_coupon_in(self, folder: Path) -> None:
+        (folder / "families.rules").write_text(
+            'coupon family Partner is "PARTNER-*"\ncoupon family Vip is "VIP-*"\n',
+            encoding="utf-8",
+        )
+        got = completions(folder, "on order_created when order has coupon in ")
+        assert {"Partner", "Vip"} <= set(got)
