@@ -101,11 +101,14 @@ class TestDecide:
 
 
 def test_the_sql_predicate_selects_the_orders_of_the_family_and_escapes_the_prefix(db, sessions):
+    ids = []
     with sessions.begin() as s:
         for codes in (["PARTNER_7"], ["partnerx7"], ["FRIENDS", "SPRING10"], [], ["friends2"]):
             o = Order(subtotal=Decimal("50.00"), currency="EUR")
             o.coupon_codes = codes
             s.add(o)
+            s.flush()
+            ids.append(o.id)
     ref = OrderRef.of(REFERENCE.orders)
     (partner, spring, _) = RULE_SET.rules_of("order_created")
     with read_only(db) as conn:
@@ -114,7 +117,7 @@ def test_the_sql_predicate_selects_the_orders_of_the_family_and_escapes_the_pref
             p = rule_predicate(rule, REFERENCE, ref)
             assert p.exact
             got[rule.name] = sorted(conn.scalars(select(REFERENCE.orders.c.id).where(p.sql)))
-    assert got == {"Partner": [1, 3], "Spring": [3]}
+    assert got == {"Partner": [ids[0], ids[2]], "Spring": [ids[2]]}
 
 
 # ----------------------------------------------------------- audit rows --
