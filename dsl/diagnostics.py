@@ -116,6 +116,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R341": ("error", "duplicate test name"),
     "R342": ("error", "test names an unknown rule"),
     "R343": ("error", "unknown coupon outcome in a test"),
+    "R344": ("error", "a test refuses a rule a use it cannot be refused"),
     "R350": ("error", "tiers do not go up"),
     "R351": ("error", "buy counts are not whole numbers above zero"),
     "R352": ("error", "cap per line on a discount of the whole order"),

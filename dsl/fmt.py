@@ -278,6 +278,9 @@ def _test(test: RuleTest, comments: Sequence[Comment], alone: frozenset[int]) ->
     for given in test.givens:
         clauses.append((given.span, len(lines)))
         lines.append(_Line(f"  given {_given(given)}"))
+    for refused in test.refused:  # after the facts, as the formatter writes them
+        clauses.append((refused.span, len(lines)))
+        lines.append(_Line(f"  given rule {_string(refused.rule.value)} {refused.reason.text}"))
     for e in test.expects:
         clauses.append((e.span, len(lines)))
         lines.append(_Line(f"  expect {_expectation(e)}"))

@@ -62,6 +62,7 @@ from rulec.dsl.vocabulary import (
 
 __all__ = [
     "RECORD_FIELDS",
+    "REFUSALS",
     "Family",
     "Limits",
     "LoweredRule",
@@ -71,6 +72,10 @@ __all__ = [
     "set_value",
 ]
 
+
+#: Why a rule with limits is refused a use: the reason codes the engine gives
+#: (``Refusal``, ``CouponOutcome``), and a test may state (``given rule "X" budget_spent``).
+REFUSALS = ("limit_reached", "customer_limit_reached", "code_limit_reached", "budget_spent")
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
 RECORD_FIELDS = (
@@ -99,7 +104,9 @@ RECORD_FIELDS = (
 class Limits:
     """A rule's usage limits and budgets (``limit 100 uses``, ``limit 1 use per
     customer``, ``limit 1 use per code``, ``budget 1000.00 EUR``, ``uses given back
-    when cancelled``)."""
+    when cancelled``).
+
+    The database shell refuses a rule a use for one of :data:`REFUSALS`."""
 
     #: Uses in total, or None (no limit).
     uses: int | None = None

@@ -44,6 +44,7 @@ __all__ = [
     "FieldRef",
     "FixedDiscount",
     "GiveBack",
+    "GivenRefusal",
     "HasAnyLabel",
     "HasCoupon",
     "HasCouponIn",
@@ -617,6 +618,15 @@ class ExpectCoupon(Expectation):
 
 
 @frozen
+class GivenRefusal(Node):
+    """``given rule "Spring sale" limit_reached``: in a test, the database refuses the
+    rule a use, for the reason named (a usage limit reached, a budget spent)."""
+
+    rule: String
+    reason: Name
+
+
+@frozen
 class ExpectAction(Expectation):
     """``expect add label Loyal to customer``, ``expect no hide price``: an effect, or none."""
 
@@ -634,6 +644,8 @@ class RuleTest(Item):
     expects: tuple[Expectation, ...] = attrs.field(converter=tuple)
     subject: Name | None = None
     at: DateValue | None = None
+    #: The rules the database refuses a use in this test (``given rule "X" limit_reached``).
+    refused: tuple[GivenRefusal, ...] = attrs.field(default=(), converter=tuple)
 
 
 # ------------------------------------------------------------- comments ---

@@ -39,6 +39,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     FixedDiscount,
     GiveBack,
+    GivenRefusal,
     HasAnyLabel,
     HasCoupon,
     HasCouponIn,
@@ -535,6 +536,9 @@ class ToAst(Transformer[Token, Any]):
     def test_given(self, meta: Any, condition: Condition) -> _Given:
         return _Given(condition)
 
+    def test_refused(self, meta: Any, rule: Token, reason: Name) -> GivenRefusal:
+        return GivenRefusal(self._rule_name(rule), reason, span=self._span(meta))
+
     def test_expect(self, meta: Any, expectation: Expectation) -> Expectation:
         return expectation
 
@@ -586,6 +590,7 @@ class ToAst(Transformer[Token, Any]):
             [r for r in rest if isinstance(r, Expectation)],
             subject=subject,
             at=at,
+            refused=[r for r in rest if isinstance(r, GivenRefusal)],
             span=self._span(meta),
         )
 

@@ -15,15 +15,21 @@ same R204 and did-you-mean as in a rule. Then what only a test has:
   description) that the rule set does not have;
 - R343: ``expect coupon CODE OUTCOME`` names an outcome a code cannot have
   (the outcomes are ``CouponOutcome``'s stable reason codes), or a code no
-  one could type (R231).
+  one could type (R231);
+- R344: ``given rule "X" REASON`` names a refusal there is not (the reasons
+  are ``limit_reached``, ``customer_limit_reached``, ``budget_spent``), or one
+  the rule cannot get, having no such limit (``budget_spent`` of a rule
+  without a budget); an unknown rule is R342.
 """
 
 from __future__ import annotations
 
 from rulec.dsl.check import actions, names, types
 from rulec.dsl.check.context import Context, did_you_mean
+from rulec.dsl.lower import REFUSALS
 from rulec.dsl.nodes import (
     And,
+    Budget,
     BuyGet,
     Compare,
     Condition,
@@ -43,6 +49,7 @@ from rulec.dsl.nodes import (
     Some,
     String,
     TieredDiscount,
+    UsageLimit,
 )
 from rulec.dsl.values import parse_date
 
@@ -81,6 +88,7 @@ def stage_tests(ctx: Context) -> None:
     _names(ctx, tests)
     _rules_named(ctx, tests)
     _coupon_outcomes(ctx, tests)
+    _refusals(ctx, tests)
 
 
 def _as_rule(ctx: Context, t: RuleTest) -> Rule:
@@ -203,11 +211,64 @@ COUPON_OUTCOMES = (
     "expired",
     "conditions_not_met",
     "lost",
-    "limit_reached",
-    "customer_limit_reached",
-    "code_limit_reached",
-    "budget_spent",
+    *REFUSALS,
 )
+
+#: The limit a rule needs to be refused for each reason, in words.
+_NEEDS = {
+    "limit_reached": "a limit of uses in all (limit 100 uses)",
+    "customer_limit_reached": "a limit per customer (limit 1 use per customer)",
+    "code_limit_reached": "a limit per code (limit 1 use per code)",
+    "budget_spent": "a budget (budget 1000.00 EUR)",
+}
+
+
+def _refusals(ctx: Context, tests: list[RuleTest]) -> None:
+    known = rule_names(ctx)
+    rules = {ctx.rule_name(r): r for r in ctx.rules}
+    for t in tests:
+        for g in t.refused:
+            reason = g.reason.text
+            if reason not in REFUSALS:
+                ctx.report(
+                    "R344",
+                    f"'{reason}' is not why a rule is refused a use",
+                    g.reason.span,
+                    did_you_mean(reason, list(REFUSALS))
+                    or "a rule is refused for " + ", ".join(REFUSALS),
+                )
+                continue
+            named = known.get(g.rule.value)
+            if named is None:
+                ctx.report(
+                    "R342",
+                    f"the rule set has no rule named or described '{g.rule.value}'",
+                    g.rule.span,
+                    did_you_mean(g.rule.value, sorted(known)),
+                )
+                continue
+            if not any(_can_be(rules.get(n), reason) for n in named):
+                ctx.report(
+                    "R344",
+                    f"rule '{named[0]}' is never refused for {reason}: it has no "
+                    + _NEEDS[reason].split(" (")[0].removeprefix("a "),
+                    g.reason.span,
+                    f"give the rule {_NEEDS[reason]}, or state another reason",
+                )
+
+
+def _can_be(rule: Rule | None, reason: str) -> bool:
+    """Whether ``rule``'s limits can refuse it a use for ``reason``."""
+    for m in rule.usage_limits if rule is not None else ():
+        if isinstance(m, UsageLimit) and (
+            (reason == "limit_reached" and m.per is None)
+            or (reason == "customer_limit_reached" and m.per is not None and m.per.text != "code")
+            or (reason == "code_limit_reached" and m.per is not None and m.per.text == "code")
+        ):
+            return True
+        if isinstance(m, Budget) and reason == "budget_spent":
+            return True
+    return False
 
 
 def _coupon_outcomes(ctx: Context, tests: list[RuleTest]) -> None:

@@ -18,17 +18,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
 
 from rulec.dsl import trace
+from rulec.dsl.lower import REFUSALS, Limits
 from rulec.dsl.lowered import AllOf, AnyOf, Condition, CouponIn, Exists, HasLabel, Negation
 from rulec.engine.core.decision import CouponOutcome, Decision, LostRule
 from rulec.engine.core.rules import Rule_
 from rulec.engine.core.wording import instant, value_words, words
 
-__all__ = ["Codes", "Refusal", "codes_of", "coupon_outcomes", "refuse", "unlocking"]
+__all__ = [
+    "REFUSALS",
+    "Codes",
+    "Refusal",
+    "budget_spent",
+    "code_limit_reached",
+    "codes_of",
+    "coupon_outcomes",
+    "customer_limit_reached",
+    "limit_reached",
+    "refusal",
+    "refuse",
+    "unlocking",
+]
 
 COUPONS = "order.coupons"
 
@@ -41,6 +56,56 @@ class Refusal:
 
     reason_code: str
     reason: str
+
+
+def limit_reached(uses: int) -> Refusal:
+    """The rule's uses in total are all taken."""
+    return Refusal("limit_reached", f"the code was used its {_times(uses)}: none is left")
+
+
+def customer_limit_reached(uses: int, *, no_customer: bool = False) -> Refusal:
+    """The customer has used the rule ``uses`` times (or the order has no customer)."""
+    if no_customer:
+        why = f"the code is limited to {_times(uses)} per customer, and the order has no customer"
+        return Refusal("customer_limit_reached", why)
+    return Refusal(
+        "customer_limit_reached", f"the customer has used the code {_times(uses)} already"
+    )
+
+
+def code_limit_reached(uses: int, code: str | None = None) -> Refusal:
+    """The code entered was used ``uses`` times (``limit 1 use per code``)."""
+    which = f"the code {code}" if code is not None else "the code"
+    return Refusal("code_limit_reached", f"{which} was used its {_times(uses)}: none is left")
+
+
+def budget_spent(budget: Decimal, currency: str) -> Refusal:
+    """The rule's budget in ``currency`` would be exceeded."""
+    return Refusal("budget_spent", f"the promotion's budget of {budget} {currency} is spent")
+
+
+def refusal(reason_code: str, limits: Limits | None, currency: str) -> Refusal | None:
+    """The refusal the database shell makes for ``reason_code`` (one of
+    :data:`REFUSALS`) of a rule with ``limits``, in an order in ``currency``;
+    None when the rule has no such limit (it is never refused so). A test
+    states one (``given rule "Spring" limit_reached``) to decide an order as
+    the database would once the limit is reached."""
+    if limits is None:
+        return None
+    if reason_code == "limit_reached" and limits.uses is not None:
+        return limit_reached(limits.uses)
+    if reason_code == "customer_limit_reached" and limits.per_customer is not None:
+        return customer_limit_reached(limits.per_customer)
+    if reason_code == "code_limit_reached" and limits.per_code is not None:
+        return code_limit_reached(limits.per_code)
+    budget = limits.budget(currency)
+    if reason_code == "budget_spent" and budget is not None:
+        return budget_spent(budget, currency)
+    return None
+
+
+def _times(n: int) -> str:
+    return "1 time" if n == 1 else f"{n} times"
 
 
 @frozen

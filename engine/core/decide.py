@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from attrs import evolve
-
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.vocabulary import Kind
 from rulec.engine.core.coupons import Refusal, coupon_outcomes, refuse
@@ -136,7 +134,7 @@ def decide(
     if codes:
         rules = [c.rule for c in plan.every]
         outcomes = coupon_outcomes(codes, rules, d, facts, _moment(facts, now), refused or {})
-        d = evolve(d, coupons=outcomes)
+        d = d.replace(coupons=outcomes)
     return d
 
 

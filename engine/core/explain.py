@@ -28,6 +28,7 @@ from attrs import frozen
 
 from rulec.dsl.lowered import Exists
 from rulec.dsl.vocabulary import Kind
+from rulec.engine.core.coupons import Refusal
 from rulec.engine.core.decide import decide
 from rulec.engine.core.decision import AppliedDiscount, Decision
 from rulec.engine.core.facts import Facts
@@ -151,17 +152,23 @@ class _Listener(Tracer):
 
 
 def explain(
-    rule_set: RuleSet, event: str, facts: Mapping[str, Any], *, now: datetime | None = None
+    rule_set: RuleSet,
+    event: str,
+    facts: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    refused: Mapping[str, Refusal] | None = None,
 ) -> Explanation:
     """Decide ``event`` for ``facts`` and say what became of each of its rules.
 
-    ``facts`` and ``now`` are read as :func:`~rulec.engine.core.decide.decide`
-    reads them. Rules come in the policy's order, then the disabled ones.
+    ``facts``, ``now`` and ``refused`` (the rules the database refuses a use)
+    are read as :func:`~rulec.engine.core.decide.decide` reads them. Rules
+    come in the policy's order, then the disabled ones.
     """
     if type(facts) is not Facts:
         facts = rule_set.door(event).admit(facts, rule_set.fact_keys)
     listener = _Listener()
-    d = decide(rule_set, event, facts, tracer=listener, all_rules=True, now=now)
+    d = decide(rule_set, event, facts, tracer=listener, all_rules=True, now=now, refused=refused)
     moment = _moment(rule_set, event, facts, now)
     considered = [c.rule for c in rule_set.plan(event).every]
     disabled = [r for r in rule_set.rules_of(event, disabled=True) if not r.enabled]

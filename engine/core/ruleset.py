@@ -123,11 +123,16 @@ class RuleSet:
         return [r for r in self.rules if r.event in included]
 
     def explain(
-        self, event: str, facts: Mapping[str, Any], *, now: datetime | None = None
+        self,
+        event: str,
+        facts: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        refused: Mapping[str, Refusal] | None = None,
     ) -> Explanation:
         """Decide one event and say what became of each of its rules, and why
         (:func:`rulec.engine.core.explain.explain`)."""
-        return explain(self, event, facts, now=now)
+        return explain(self, event, facts, now=now, refused=refused)
 
     def _rules_of(self, event: str) -> list[Rule_]:
         """The enabled rules that run on ``event``: its own and its included events',

@@ -97,7 +97,7 @@ class Engine:
     ) -> None:
         #: The backend's models the engine reads and writes (the reference models by default).
         self.binding = binding
-        binding.check(rules.fact_keys)  # a field the rules read must be mapped
+        binding.check_rules(rules)  # a field (or labels) the rules read must be mapped
         self._label_events = _label_events(binding)  # asked on every flush
         self._rules = rules
         self.vocabulary = vocabulary
@@ -167,7 +167,7 @@ class Engine:
         with self._lock:
             try:
                 rules = _load(paths, self.vocabulary, self.cache)
-                self.binding.check(rules.fact_keys)
+                self.binding.check_rules(rules)
             except (RulesError, BindingError) as e:
                 self.reload_error = e
                 logger.error("reload failed, keeping rule set %s: %s", self._rules.version, e)

@@ -103,7 +103,8 @@ class Selection:
     inexact: tuple[str, ...]
     #: How many orders of the period only those rules may hold for.
     inexact_count: Select[Any]
-    #: Facts the rules read that no batch loads (a project's own field): they read as None.
+    #: Facts the rules read that no batch loads (a project's own field, the labels of
+    #: lines a binding keeps none for): they read as None (no labels).
     unloaded: tuple[str, ...]
 
 
@@ -121,7 +122,9 @@ def select_orders(
 
     The statement reads each order once, with every scalar fact the rules
     test computed once (a subquery the databases do not flatten: ``OFFSET
-    0``), and tests the rules' predicates on those columns.
+    0``), and tests the rules' predicates on those columns. Facts the binding
+    cannot read (a project's own field, the labels of lines that carry none)
+    read as no value, and are listed in ``unloaded``: the report says so.
     """
     orders = binding.orders
     rules = [r for rs in rule_sets for r in _rules(rs, event)]
@@ -153,6 +156,8 @@ def select_orders(
         else:
             loose.append(p.sql)
             inexact.append(rule.name)
+    if binding.unheld_line_labels(rules):
+        unloaded.add("item.labels")
     return Selection(
         select(rows.c.id).where(any_of([*exact, *loose])).order_by(rows.c.id),
         within,

@@ -50,7 +50,14 @@ from sqlalchemy.orm import Session
 
 from rulec.dsl.currencies import MINOR_UNITS
 from rulec.dsl.lower import Limits
-from rulec.engine.core.coupons import Refusal, unlocking
+from rulec.engine.core.coupons import (
+    Refusal,
+    budget_spent,
+    code_limit_reached,
+    customer_limit_reached,
+    limit_reached,
+    unlocking,
+)
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.rules import Rule_
 from rulec.engine.db.facts.binding import Binding
@@ -66,6 +73,7 @@ __all__ = [
     "forget_pending",
     "give_back",
     "preview",
+    "refusals_now",
     "usage",
 ]
 
@@ -177,18 +185,31 @@ def preview(
     """The decision :func:`enforce` would come to for ``order`` as the counters stand
     now, read and never written (a basket, ``Engine.evaluate``): a rule whose use
     the order does not hold yet is refused when its counters are spent."""
+    return refusals_now(session, order, decision, limited, binding, decide_again)[0]
+
+
+def refusals_now(
+    session: Session,
+    order: Any,
+    decision: Decision,
+    limited: Mapping[str, Rule_],
+    binding: Binding,
+    decide_again: Callable[[Mapping[str, Refusal]], Decision],
+) -> tuple[Decision, dict[str, Refusal]]:
+    """:func:`preview`'s decision, and the rules it refuses (for ``rulec explain``,
+    which decides again with them to say why)."""
     if not limited:
-        return decision
+        return decision, {}
     counters, claims, key_column = _tables(binding)
     key = binding.o.get(order, "id")
     state = inspect(order)
     new = key is None or bool(state.pending or state.transient)
     conn = session.connection({"mapper": binding.order})
     held = {} if new else _held(conn, claims, key_column, key)
-    if (binding.o.get(order, "status") or "") in CANCELLED:
-        return decision
-    customer, pending = _customer(order, binding)
     refused: dict[str, Refusal] = {}
+    if (binding.o.get(order, "status") or "") in CANCELLED:
+        return decision, refused
+    customer, pending = _customer(order, binding)
     for _ in range(len(limited) + 1):
         wanted = _wanted(decision, limited, customer, pending)
         why = None
@@ -200,9 +221,9 @@ def preview(
                     refused[name] = why
                     break
         if why is None:
-            return decision
+            return decision, refused
         decision = decide_again(refused)
-    return decision  # pragma: no cover - each round refuses one more rule
+    return decision, refused  # pragma: no cover - each round refuses one more rule
 
 
 def _spent(
@@ -217,31 +238,24 @@ def _spent(
 
     again = int(held is not None and held.total)  # the order's own use, given back first
     if c.total and limits.uses is not None and now("total")[0] - again >= limits.uses:
-        return Refusal("limit_reached", f"the code was used its {_uses(limits.uses)}: none is left")
+        return limit_reached(limits.uses)
     if limits.per_customer is not None:
         n = limits.per_customer
         if c.customer is None:
-            return Refusal(
-                "customer_limit_reached",
-                f"the code is limited to {_uses(n)} per customer, and the order has no customer",
-            )
+            return customer_limit_reached(n, no_customer=True)
         mine = int(held is not None and held.customer == c.customer)
         if c.customer and now(f"customer:{c.customer}")[0] - mine >= n:
-            return Refusal(
-                "customer_limit_reached", f"the customer has used the code {_uses(n)} already"
-            )
+            return customer_limit_reached(n)
     if limits.per_code is not None and c.code is not None:
         mine = int(held is not None and held.code == c.code)
         if now(f"code:{c.code}")[0] - mine >= limits.per_code:
-            return _code_spent(c.code, limits.per_code)
+            return code_limit_reached(limits.per_code, c.code)
     if c.currency is not None:
         budget = limits.budget(c.currency)
         assert budget is not None
         back = held.spent_minor if held is not None and held.currency == c.currency else 0
         if now(f"budget:{c.currency}")[1] - back + c.spent_minor > _minor(budget, c.currency):
-            return Refusal(
-                "budget_spent", f"the promotion's budget of {budget} {c.currency} is spent"
-            )
+            return budget_spent(budget, c.currency)
     return None
 
 
@@ -290,10 +304,6 @@ def _code(d: Decision, rule: Rule_) -> str | None:
     return unlocking(d, (rule,)).get(rule.name)
 
 
-def _code_spent(code: str, n: int) -> Refusal:
-    return Refusal("code_limit_reached", f"the code {code} was used its {_uses(n)}: none is left")
-
-
 def _claim(
     conn: Connection,
     counters: Table,
@@ -310,31 +320,24 @@ def _claim(
         and limits.uses is not None
         and not _take(conn, counters, c.rule, "total", limits.uses, done)
     ):
-        return Refusal("limit_reached", f"the code was used its {_uses(limits.uses)}: none is left")
+        return limit_reached(limits.uses)
     if limits.per_customer is not None:
         n = limits.per_customer
         if c.customer is None:
-            return Refusal(
-                "customer_limit_reached",
-                f"the code is limited to {_uses(n)} per customer, and the order has no customer",
-            )
+            return customer_limit_reached(n, no_customer=True)
         if c.customer == "":  # a customer not stored yet: its uses in this flush
             if counted.get(c.rule, 0) >= n:
-                return Refusal(
-                    "customer_limit_reached", f"the customer has used the code {_uses(n)} already"
-                )
+                return customer_limit_reached(n)
             counted[c.rule] = counted.get(c.rule, 0) + 1
             bumped.append(c.rule)
         elif not _take(conn, counters, c.rule, f"customer:{c.customer}", n, done):
-            return Refusal(
-                "customer_limit_reached", f"the customer has used the code {_uses(n)} already"
-            )
+            return customer_limit_reached(n)
     if (
         limits.per_code is not None
         and c.code is not None
         and not _take(conn, counters, c.rule, f"code:{c.code}", limits.per_code, done)
     ):
-        return _code_spent(c.code, limits.per_code)
+        return code_limit_reached(limits.per_code, c.code)
     if c.currency is not None:
         budget = limits.budget(c.currency)
         assert budget is not None
@@ -342,14 +345,8 @@ def _claim(
         if not _spend(
             conn, counters, c.rule, scope, c.spent_minor, _minor(budget, c.currency), done
         ):
-            return Refusal(
-                "budget_spent", f"the promotion's budget of {budget} {c.currency} is spent"
-            )
+            return budget_spent(budget, c.currency)
     return None
-
-
-def _uses(n: int) -> str:
-    return "1 time" if n == 1 else f"{n} times"
 
 
 def _ensure(conn: Connection, counters: Table, rule: str, scope: str) -> None:

@@ -259,6 +259,8 @@ def _carries(b: Binding, holder: str, row_id: _Col, name: str) -> _Col:
     the holders of that label, read from the link tables once per statement (a
     hashed subplan on PostgreSQL, an index SQLite builds once), not once per order.
     A missing row (NULL) carries no label."""
+    if holder not in b.holders:  # its rows carry no labels, as a row in memory reads them
+        return false()
     pairs = b.labels.pairs(holder, true()).subquery()
     holders = select(pairs.c[0]).where(pairs.c[1] == name)
     return and_(row_id.is_not(None), row_id.in_(holders))

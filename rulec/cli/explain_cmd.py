@@ -99,8 +99,11 @@ def explain(
 
 
 def _explain_stored(url: str, order_id: int, event: str, rules: Any) -> Any:
-    """The explanation of a stored order, its facts read as the engine reads them."""
+    """The explanation of a stored order, its facts read as the engine reads them,
+    and its rules' usage limits as the counters stand (as ``Engine.evaluate``)."""
+    from rulec.engine.db.facts.binding import REFERENCE
     from rulec.engine.db.facts.row import load_facts
+    from rulec.engine.db.limits import refusals_now
     from rulec.storage.models import Order
     from rulec.storage.session import make_session_factory
 
@@ -111,6 +114,14 @@ def _explain_stored(url: str, order_id: int, event: str, rules: Any) -> Any:
             if order is None:
                 db_fail(url, f"no order with id {order_id}")
             facts = load_facts(session, order, rules.keys_for(event))
-            return rules.explain(event, facts)
+            _, refused = refusals_now(
+                session,
+                order,
+                rules.evaluate(event, facts),
+                rules.limited,
+                REFERENCE,
+                lambda refused: rules.evaluate(event, facts, refused=refused),
+            )
+            return rules.explain(event, facts, refused=refused)
     finally:
         engine.dispose()

@@ -53,6 +53,7 @@ from rulec.dsl.resolve import resolve_field
 from rulec.dsl.sources import Analysis
 from rulec.dsl.values import Instant, parse_date
 from rulec.dsl.vocabulary import Vocabulary
+from rulec.engine.core.coupons import Refusal, refusal
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.explain import APPLIED, LOST, NOT_APPLICABLE, Explanation
 from rulec.engine.core.facts import Facts, flatten_facts
@@ -179,6 +180,33 @@ def _fact(fact: Condition, vocabulary: Vocabulary) -> tuple[str, str, Any]:
     return entity_.name, f.name, _typed(literal(fact.value, f.type))
 
 
+def _refused(
+    test: RuleTest,
+    rules: RuleSet,
+    names: Mapping[str, tuple[str, ...]],
+    given: Mapping[str, Any],
+) -> dict[str, Refusal]:
+    """The rules a test says the database refuses a use (``given rule "X"
+    limit_reached``), each with the refusal the database would give; a
+    ValueError when the rule cannot be refused so in the order's currency."""
+    if not test.refused:
+        return {}
+    currency = given.get("order", {}).get("currency")
+    by_name = {r.name: r for r in rules.rules}
+    out = {}
+    for g in test.refused:
+        for name in names.get(g.rule.value, ()):
+            r = by_name.get(name)
+            found = refusal(g.reason.text, r.limits if r is not None else None, currency)
+            if found is None:
+                limit = f"budget in {currency}" if g.reason.text == "budget_spent" else "such limit"
+                raise ValueError(
+                    f"rule '{name}' has no {limit}: it is never refused for {g.reason.text} here"
+                )
+            out[name] = found
+    return out
+
+
 def _typed(value: Any) -> Any:
     return value.start if isinstance(value, Instant) else value
 
@@ -201,9 +229,10 @@ def _run(
         now = moment.start
     try:
         given = facts_for(test, vocabulary)
+        refused = _refused(test, rules, names, given)
         # the facts go through the door evaluate has (nested, not Facts), and
         # are kept flat, as the rules read them, for coverage
-        explanation = rules.explain(event, given, now=now)
+        explanation = rules.explain(event, given, now=now, refused=refused)
         flat = flatten_facts(given, rules.fact_keys)
     except (RulesError, ValueError, KeyError, ArithmeticError) as e:
         why = str(e)

@@ -120,3 +120,35 @@ class TestStored:
         )
         missing = run("--db", url, "--order", "999999", RULES)
         assert missing.exit_code == 2 and "no order with id 999999" in missing.stderr
+
+    def test_a_stored_order_refused_a_spent_code_is_explained_with_the_reason(
+        self, sessions, db, tmp_path
+    ):
+        # the engine refused the second order the code (1 use in all); explain reads
+        # the counters as the engine does, and says so, while the first order still
+        # holds its use
+        text = (
+            'rule "Welcome"\n  limit 1 use\n  on order_created\n'
+            '  when order has coupon WELCOME\n  then discount 5.00 EUR "Welcome"\nend\n'
+        )
+        (tmp_path / "promo.rules").write_text(text, encoding="utf-8")
+        engine = rulec.Engine(rulec.load_text(text, "promo.rules"))
+        engine.attach(sessions)
+        try:
+            orders = []
+            for name in ("Ada", "Ben"):
+                with sessions.begin() as s:
+                    o = Order(customer=Customer(name=name), subtotal=Decimal("50.00"))
+                    o.coupon_codes = ["welcome"]
+                    s.add(o)
+                orders.append(o.id)
+        finally:
+            engine.detach(sessions)
+        url = db.url.render_as_string(hide_password=False)
+        first, second = (run("--db", url, "--order", str(n), str(tmp_path)) for n in orders)
+        assert first.exit_code == 0 and second.exit_code == 0, second.output
+        assert first.stdout.splitlines()[0].startswith("order_created: Welcome, 5.00 EUR off")
+        assert "coupon WELCOME (limit_reached): the code was used its 1 time: none is left" in (
+            second.stdout
+        )
+        assert second.stdout.splitlines()[0].startswith("order_created: no discount")

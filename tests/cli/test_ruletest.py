@@ -57,6 +57,25 @@ test "a fragile line makes the order careful"
 end
 """
 
+LIMITED = """\
+rule "Spring sale"
+  limit 100 uses
+  limit 1 use per customer
+  budget 500.00 EUR
+  on order_created
+  when order has coupon "SPRING10"
+  then discount 10% "Spring sale"
+end
+"""
+
+
+def _runs(folder: Path) -> list:
+    from rulec.tools.ruletest import run_tests
+
+    analysis = analyze(read_sources([folder]), DEFAULT_VOCABULARY, lint=False)
+    return run_tests(analysis, from_analysis(analysis, DEFAULT_VOCABULARY), DEFAULT_VOCABULARY)
+
+
 FAILING = """\
 test "a stranger gets the VIP discount"
   on order_created
@@ -201,6 +220,59 @@ class TestResults:
         assert got.stdout.splitlines()[0] == f"ERROR {path}:{at}: an order too big to compute"
         assert got.stdout.splitlines()[1].startswith("  the event could not be decided: ")
         assert got.stderr.strip() == "3 tests: 2 passed, 0 failed, 1 errors"
+
+    def test_a_spent_limit_is_stated_and_decided_as_the_database_refuses_it(
+        self, tmp_path: Path
+    ) -> None:
+        # a test cannot count uses: it states the refusal, and the decision (the
+        # rule lost, the code's outcome) carries the database's own words for it
+        text = LIMITED + (
+            'test "the last use is taken"\n  on order_created\n'
+            '  given order has coupon "SPRING10" and order subtotal is 100.00\n'
+            "  given order currency is EUR\n"
+            '  given rule "Spring sale" limit_reached\n'
+            '  expect no discount\n  expect coupon "SPRING10" limit_reached\n'
+            '  expect lost "Spring sale"\nend\n'
+        )
+        path = write(tmp_path, "r.rules", text)
+        assert run(str(path)).exit_code == 0
+        runs = _runs(tmp_path)
+        (lost,) = runs[-1].explanation.decision.lost
+        assert (lost.rule, lost.reason) == (
+            "Spring sale",
+            "the code was used its 100 times: none is left",
+        )
+        (code,) = runs[-1].explanation.decision.coupons
+        assert (code.reason_code, code.reason) == (
+            "limit_reached",
+            "the code was used its 100 times: none is left",
+        )
+        # the same test expecting the code applied fails, saying why it was not
+        failing = write(
+            tmp_path,
+            "r.rules",
+            text.replace(
+                'SPRING10" limit_reached\n  expect lost', 'SPRING10" applied\n  expect lost'
+            ),
+        )
+        got = run(str(failing))
+        assert got.exit_code == 1 and "limit_reached" in got.stdout
+
+    def test_a_budget_in_another_currency_is_never_spent(self, tmp_path: Path) -> None:
+        text = LIMITED + (
+            'test "dollars"\n  on order_created\n'
+            '  given order has coupon "SPRING10" and order subtotal is 100.00\n'
+            "  given order currency is USD\n"
+            '  given rule "Spring sale" budget_spent\n'
+            '  expect coupon "SPRING10" budget_spent\nend\n'
+        )
+        path = write(tmp_path, "r.rules", text)
+        got = run(str(path))
+        assert got.exit_code == 1
+        assert got.stdout.splitlines()[1] == (
+            "  the event could not be decided: rule 'Spring sale' has no budget in USD: "
+            "it is never refused for budget_spent here"
+        )
 
     def test_tests_see_the_rules_of_every_file_given(self, tmp_path: Path) -> None:
         write(tmp_path, "rules.rules", RULES)

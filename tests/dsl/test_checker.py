@@ -329,6 +329,14 @@ EVERY_CODE = [
         "did you mean 'applied'?",
     ),
     (
+        "R344",
+        None,
+        'rule "Spring" limit 100 uses on order_created then discount 10% "Spring" end\n'
+        'test "t" on order_created given rule "Spring" budget_spent expect no discount end',
+        "budget_spent",
+        "it has no budget; give the rule a budget",
+    ),
+    (
         "R340",
         None,
         LABELS + 'test "t" on order_created given customer lacks label VIP expect no discount end',
@@ -1588,3 +1596,22 @@ class TestUsageLimits:
         assert "  uses given back when cancelled\n" in formatted
         assert format_text(formatted) == formatted
         assert rulec.parse(formatted) == rulec.parse(text)
+
+
+class TestLimitsPerCode:
+    RULE = (
+        'coupon family P is "P-*"\n'
+        'rule "Partner" {limit} on order_created when order has coupon in P '
+        'then discount 10% "P" end\n'
+        'test "t" on order_created given rule "Partner" {reason} expect no discount end'
+    )
+
+    def test_a_test_states_a_code_used_up_only_for_a_rule_limited_per_code(self):
+        ok = self.RULE.format(limit="limit 1 use per code", reason="code_limit_reached")
+        assert diags(ok) == []
+        bad = self.RULE.format(limit="limit 1 use per customer", reason="code_limit_reached")
+        (d,) = diags(bad)
+        assert d.code == "R344"
+        assert "never refused for code_limit_reached: it has no limit per code" in d.message
+        per_code = self.RULE.format(limit="limit 1 use per code", reason="customer_limit_reached")
+        assert [d.code for d in diags(per_code)] == ["R344"]

@@ -52,10 +52,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapper
 
+from rulec.dsl.lowered import AllOf, AnyOf, Condition, Exists, Negation
 from rulec.storage import models
 from rulec.storage.base import Money
 
 if TYPE_CHECKING:
+    from rulec.engine.core.rules import Rule_
+    from rulec.engine.core.ruleset import RuleSet
     from rulec.engine.db.facts.labels import LabelStore
 
 __all__ = ["FIELDS", "REFERENCE", "Binding", "BindingError", "Entity"]
@@ -339,12 +342,39 @@ class Binding:
 
         out = []
         for key in sorted(keys):
+            if key.endswith(".labels") and not self._holds_labels_of(key):
+                out.append((key, key.partition(".")[0], "labels"))
+                continue
             for entity, name in needs(key):
                 mapped = self.entities.get(entity)
                 if mapped is None or not mapped.has(name):
                     out.append((key, entity, name))
                     break
         return out
+
+    def _holds_labels_of(self, key: str) -> bool:
+        """Whether the rows whose labels ``key`` reads carry labels in this binding: a
+        line's are its own or its catalog item's (``order_item``, ``item``)."""
+        if key == "item.labels":
+            return "order_item" in self.holders or "item" in self.holders
+        return key.partition(".")[0] in self.holders
+
+    def check_rules(self, rules: RuleSet) -> None:
+        """:meth:`check` of the facts ``rules`` read, the lines' labels included
+        when a rule tests them (``any item has label Fragile``) and this binding's
+        lines carry none: the rule would never hold, silently."""
+        keys = rules.fact_keys
+        if "item.all" in keys and self.unheld_line_labels(rules.rules):
+            keys = keys | {"item.labels"}
+        self.check(keys)
+
+    def unheld_line_labels(self, rules: Iterable[Rule_]) -> bool:
+        """Whether one of ``rules`` tests the labels of an order's lines, which this
+        binding's lines and catalog items do not carry (they read as none)."""
+        if self._holds_labels_of("item.labels"):
+            return False
+        lowered = (r.lowered for r in rules if "item.all" in r.facts)
+        return any(x is not None and _tests_line_labels(x.condition) for x in lowered)
 
     def check(self, keys: Iterable[str]) -> None:
         """BindingError naming every fact of ``keys`` (what the rules read) with no
@@ -355,6 +385,13 @@ class Binding:
         said = []
         for key, entity, name in missing:
             mapped = self.entities.get(entity)
+            if name == "labels":
+                whose = "order lines or catalog items" if key == "item.labels" else entity
+                said.append(
+                    f"{key}: the binding holds no labels for {whose} (name the class in "
+                    f"holders=, and keep its labels in the label store)"
+                )
+                continue
             where = (
                 f"{mapped.cls.__name__} has no attribute for the field {name!r} "
                 f"(map it: Entity({mapped.cls.__name__}, {name}=...))"
@@ -363,6 +400,22 @@ class Binding:
             )
             said.append(f"{key}: {where}")
         raise BindingError("the rules read facts this binding cannot read:\n  " + "\n  ".join(said))
+
+
+def _tests_line_labels(condition: Condition) -> bool:
+    """Whether ``condition`` tests the labels of an order's lines (inside ``any item``)."""
+    stack: list[tuple[Condition, bool]] = [(condition, False)]
+    while stack:
+        node, inside = stack.pop()
+        if isinstance(node, Exists):
+            stack.append((node.condition, node.key == "item.all"))
+        elif isinstance(node, AllOf | AnyOf):
+            stack.extend((o, inside) for o in node.operands)
+        elif isinstance(node, Negation):
+            stack.append((node.operand, inside))
+        elif inside and getattr(node, "key", None) == "item.labels":
+            return True
+    return False
 
 
 def _reference() -> Binding:

@@ -29,8 +29,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     literal_column,
+    null,
     or_,
     select,
     type_coerce,
@@ -149,18 +151,29 @@ Ref = OrderRef | HolderRef
 
 def label_names(b: Binding, holder: str, row_id: _Col) -> Select[Any]:
     """The names of the labels of the ``holder`` row with id ``row_id`` (correlated):
-    only those of its entity type (:mod:`.labels`)."""
+    only those of its entity type (:mod:`.labels`). None when the binding's
+    ``holder`` rows carry no labels (a backend's order lines may not), as a row
+    in memory reads them."""
+    if holder not in b.holders:
+        return select(null().label("name")).where(false())
     return b.labels.names(holder, row_id)
 
 
 def has_label(b: Binding, holder: str, row_id: _Col, name: str) -> ColumnElement[bool]:
     """Whether the ``holder`` row with id ``row_id`` carries the label ``name``."""
+    if holder not in b.holders:
+        return false()
     return b.labels.has(holder, row_id, name)
 
 
 def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[Any]:
     """(holder id, label name) of the ``holder`` rows whose id meets ``which``
-    (a condition on :meth:`~.labels.LabelStore.holder_column`)."""
+    (a condition on :meth:`~.labels.LabelStore.holder_column`); none when the
+    binding's ``holder`` rows carry no labels. Never a comparison of the label
+    store's holder ids with ids of another type (a UUID with an integer)."""
+    if holder not in b.holders:
+        none: Any = select(null().label("holder_id"), null().label("name"))
+        return none.where(false())
     return b.labels.pairs(holder, which)
 
 
