@@ -3,18 +3,21 @@
 Workers place orders carrying the code ``SPRING10`` for customers drawn from
 a shared pool, one transaction per order, with the engine attached to their
 sessions; every ``--rollback-every``-th transaction is flushed (the engine
-decides the order and claims its use) and then rolled back on purpose. Two
+decides the order and claims its use) and then rolled back on purpose. Three
 promotions, one run each:
 
 * ``uses``: ``limit 100 uses`` and ``limit 1 use per customer``;
-* ``budget``: ``budget 500.00 EUR`` (10% off, the amounts vary).
+* ``budget``: ``budget 500.00 EUR`` (10% off, the amounts vary);
+* ``codes``: a family of 40 generated codes (``PARTNER-1`` to ``PARTNER-40``),
+  ``limit 1 use per code``: each order carries one of them, drawn at random.
 
 Afterwards the database is read back and checked:
 
 * the total counter equals the uses the committed orders hold (claim rows),
   which equal the committed orders the rule applied to: exactly the limit
   when there were more takers than uses, never more;
-* no customer holds more uses than the per-customer limit;
+* no customer holds more uses than the per-customer limit, no code more than
+  its one use (and each code's counter is the claims of that code);
 * the budget's money spent equals the committed discounts, never above it;
 * every order a worker committed is stored, with figures that add up
   (total = subtotal - discount), and no rolled-back order is.
@@ -78,6 +81,8 @@ MAX_ATTEMPTS = 20
 USES = 100
 PER_CUSTOMER = 1
 BUDGET = Decimal("500.00")
+#: The generated codes of the ``codes`` run, each usable once.
+CODES = 40
 
 RULES = {
     "uses": f"""\
@@ -94,6 +99,16 @@ rule "Spring"
   budget {BUDGET} EUR
   on order_created
   when order has coupon "SPRING10"
+  then discount 10% "Spring"
+end
+""",
+    "codes": """\
+coupon family Partner is "PARTNER-*"
+
+rule "Spring"
+  limit 1 use per code
+  on order_created
+  when order has coupon in Partner
   then discount 10% "Spring"
 end
 """,
@@ -128,6 +143,7 @@ def place_orders(
     orders: int,
     seed: int,
     rollback_every: int,
+    kind: str = "uses",
 ) -> WorkerResult:
     """Place ``orders`` orders with the code, one transaction each (the engine attached)."""
     rng = random.Random(seed)
@@ -135,12 +151,13 @@ def place_orders(
     for n in range(orders):
         cid = rng.choice(customers)
         subtotal = Decimal(rng.randint(1000, 20000)) / 100
+        code = f"PARTNER-{rng.randint(1, CODES)}" if kind == "codes" else "SPRING10"
         roll_back = rollback_every > 0 and n % rollback_every == rollback_every - 1
         for attempt in range(1, MAX_ATTEMPTS + 1):
             session = factory()
             try:
                 session.begin()
-                o = Order(customer_id=cid, subtotal=subtotal, coupon_codes=["SPRING10"])
+                o = Order(customer_id=cid, subtotal=subtotal, coupon_codes=[code])
                 session.add(o)
                 session.flush()  # decided: its use claimed, in this transaction
                 if roll_back:
@@ -180,7 +197,9 @@ def worker_main(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip() != "go":
             raise SystemExit("worker expected 'go'")
-        result = place_orders(factory, customers, args.orders, args.seed, args.rollback_every)
+        result = place_orders(
+            factory, customers, args.orders, args.seed, args.rollback_every, args.kind
+        )
         sys.stdout.write("result " + json.dumps(result.__dict__) + "\n")
         sys.stdout.flush()
         return EXIT_OK
@@ -223,6 +242,9 @@ class Report:
     uses: int = 0
     claims: int = 0
     most_per_customer: int = 0
+    #: ``codes``: the codes used, and the most uses of one code.
+    codes_used: int = 0
+    most_per_code: int = 0
     spent: Decimal = Decimal(0)
     discounts: Decimal = Decimal(0)
     problems: list[str] = field(default_factory=list)
@@ -244,6 +266,12 @@ class Report:
                 f"  uses recorded {self.uses} (limit {USES}), claims {self.claims}, "
                 f"orders discounted {self.applied}, most uses by one customer "
                 f"{self.most_per_customer} (limit {PER_CUSTOMER})"
+            )
+        elif self.kind == "codes":
+            out.append(
+                f"  codes used {self.codes_used} of {CODES}, claims {self.claims}, "
+                f"orders discounted {self.applied}, most uses of one code "
+                f"{self.most_per_code} (limit 1)"
             )
         else:
             out.append(
@@ -268,7 +296,16 @@ def check(url: str, kind: str, made: list[WorkerResult], report: Report) -> None
                 o.id: (o.subtotal, o.discount_amount, o.total_amount)
                 for o in s.scalars(select(Order))
             }
-            claims = s.execute(select(UsageClaim.order_id, UsageClaim.customer)).all()
+            claims = s.execute(
+                select(UsageClaim.order_id, UsageClaim.customer, UsageClaim.code)
+            ).all()
+            per_code = dict(
+                s.execute(
+                    select(UsageCounter.scope, UsageCounter.used).where(
+                        UsageCounter.rule == "Spring", UsageCounter.scope.like("code:%")
+                    )
+                ).all()
+            )
             total = s.scalar(
                 select(UsageCounter.used).where(
                     UsageCounter.rule == "Spring", UsageCounter.scope == "total"
@@ -317,6 +354,19 @@ def check(url: str, kind: str, made: list[WorkerResult], report: Report) -> None
             problems.append(f"a customer used the code {report.most_per_customer} times")
         if takers != len(claims):
             problems.append("a customer holds two claims")
+    elif kind == "codes":
+        held: dict[str, int] = {}
+        for c in claims:
+            held[f"code:{c.code}"] = held.get(f"code:{c.code}", 0) + 1
+        counted = {scope: used for scope, used in per_code.items() if used}
+        report.codes_used = len(counted)
+        report.most_per_code = max([*counted.values(), *held.values(), 0])
+        if counted != held:
+            problems.append(f"the counters per code {counted} are not the claims {held}")
+        if report.most_per_code > 1:
+            problems.append(f"a code was used {report.most_per_code} times")
+        if report.codes_used > CODES:
+            problems.append(f"{report.codes_used} codes used: there are {CODES}")
     else:
         report.spent = Decimal(int(spent or 0)).scaleb(-2)
         if report.spent != report.discounts:
@@ -465,7 +515,7 @@ def run_threads(
         engines.append(db)
         go.wait()
         try:
-            made[n] = place_orders(factory, ids, orders, n, rollback_every)
+            made[n] = place_orders(factory, ids, orders, n, rollback_every, kind)
         except BaseException as e:  # reported after the join
             failures.append(e)
 
@@ -490,7 +540,7 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", choices=("pg", "sqlite"), default="pg")
     parser.add_argument("--url", default=None, help="database URL (default: a bench database)")
-    parser.add_argument("--kind", choices=("uses", "budget", "both"), default="both")
+    parser.add_argument("--kind", choices=("uses", "budget", "codes", "all"), default="all")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--orders", type=int, default=500, help="orders per worker")
     parser.add_argument("--customers", type=int, default=300)
@@ -502,7 +552,7 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args)
-    kinds = ("uses", "budget") if args.kind == "both" else (args.kind,)
+    kinds = ("uses", "budget", "codes") if args.kind == "all" else (args.kind,)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         if args.throughput:

@@ -32,7 +32,7 @@ from typing import Any
 
 from attrs import frozen
 
-from rulec.dsl.lower import RECORD_FIELDS, LoweredRule, lower_rules
+from rulec.dsl.lower import RECORD_FIELDS, Family, LoweredRule, lower_rules
 from rulec.dsl.lowered import (
     INLINE_LABELS,
     AllOf,
@@ -40,6 +40,7 @@ from rulec.dsl.lowered import (
     Between,
     Compare,
     Condition,
+    CouponIn,
     Exists,
     HasAnyLabel,
     HasLabel,
@@ -60,6 +61,7 @@ __all__ = ["RUNTIME_NAMES", "CompiledModule", "compile_lowered", "compile_rules"
 #: The names generated code may use; ``rulec.engine.core.sandbox`` exports exactly these.
 RUNTIME_NAMES = (
     "ANY_",  # ANY_(wanted, present): whether the two label sets meet
+    "CODE_IN_",  # CODE_IN_(entered, codes, prefixes): whether a code entered is a family's
     "FS",  # FS(items): a frozenset (of a factory's label constants)
     "GET_",  # GET_(facts, key): the fact, or None when the mapping leaves it out
     "SOME_",  # SOME_(members, test): whether test holds for one of a list's members
@@ -165,13 +167,15 @@ def compile_rules(
     file: str = "<string>",
     name: str | None = None,
     groups: Mapping[str, tuple[str, ...]] | None = None,
+    families: Mapping[str, Family] | None = None,
 ) -> CompiledModule:
     """Lower and compile the checked items of one file (``name``: its name in the
-    rule set, ``groups``: its stacking groups, see :func:`rulec.dsl.lower.lower_rules`).
+    rule set, ``groups``: its stacking groups, ``families``: the rule set's
+    coupon families; see :func:`rulec.dsl.lower.lower_rules`).
 
     Only rules that passed :func:`rulec.dsl.check.check` may be compiled.
     """
-    return compile_lowered(lower_rules(items, vocabulary, file, name, groups), file)
+    return compile_lowered(lower_rules(items, vocabulary, file, name, groups, families), file)
 
 
 def compile_lowered(
@@ -374,6 +378,10 @@ class _Factory:
             self.prelude.append((assign, [f"{name} = {ast.unparse(made)}"]))
             test = ast.Call(_name("ANY_"), [_name(name), self.fact(node.key)], [])
         return _not(test, node.negated)
+
+    def visit_CouponIn(self, node: CouponIn) -> ast.expr:
+        args = [self.fact(node.key), self.value(node.codes), self.value(node.prefixes)]
+        return _not(ast.Call(_name("CODE_IN_"), args, []), node.negated)
 
     def visit_Compare(self, node: Compare) -> ast.expr:
         op = _CMP[node.op]

@@ -76,6 +76,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R220": ("error", "entity cannot be compared as a whole"),
     "R230": ("error", "entity has no coupon codes"),
     "R231": ("error", "not a coupon code"),
+    "R232": ("error", "unknown coupon family"),
+    "R233": ("error", "coupon family declared twice"),
+    "R234": ("error", "not a coupon code pattern"),
+    "R235": ("warning", "coupon family member listed twice or covered by a prefix"),
+    "R236": ("warning", "coupon family not tested by any rule"),
     "R240": ("error", "undeclared stacking group"),
     # R3xx: semantics
     "R301": ("error", "percentage out of range"),
@@ -100,13 +105,14 @@ CODES: dict[str, tuple[Severity, str]] = {
     "R324": ("warning", "label in the database not declared"),
     "R325": ("warning", "declared label missing from the database"),
     "R326": ("warning", "deep lint stopped at its limit"),
-    # R332 to R337: usage limits and budgets (R330, R331 reserved)
+    # R332 to R338: usage limits and budgets (R330, R331 reserved)
     "R332": ("error", "usage limit is not a whole number above zero"),
     "R333": ("error", "budget must be above zero"),
-    "R334": ("error", "usage limit per something other than a customer"),
+    "R334": ("error", "usage limit per something other than a customer or a code"),
     "R335": ("error", "usage limit on a rule without a discount"),
     "R336": ("warning", "uses given back without a limit"),
     "R337": ("warning", "limit per customer never binds"),
+    "R338": ("error", "limit per code on a rule that tests no code"),
     "R340": ("error", "a test's given is not a plain fact"),
     "R341": ("error", "duplicate test name"),
     "R342": ("error", "test names an unknown rule"),

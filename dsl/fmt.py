@@ -41,6 +41,7 @@ from rulec.dsl.nodes import (
     Comment,
     Compare,
     Condition,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -59,6 +60,7 @@ from rulec.dsl.nodes import (
     GroupDecl,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -217,6 +219,10 @@ def _item(item: Item, comments: Sequence[Comment], alone: frozenset[int]) -> lis
         return _with_comments(
             [_Line(f"group {item.name.text}{after}")], [(item.span, 0)], comments, alone, indent=""
         )
+    if isinstance(item, CouponFamily):
+        patterns = ", ".join(f'"{p.text}"' for p in item.patterns)
+        lines = [_Line(f"coupon family {item.name.text} is {patterns}")]
+        return _with_comments(lines, [(item.span, 0)], comments, alone, indent="")
     if isinstance(item, RuleTest):
         return _test(item, comments, alone)
     assert isinstance(item, Rule)
@@ -440,6 +446,8 @@ def _cond(c: Condition) -> str:
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} label {label_text(c.label.text)}"
     if isinstance(c, HasCoupon):
         return f'{c.entity.text} {"lacks" if c.negated else "has"} coupon "{c.code.text}"'
+    if isinstance(c, HasCouponIn):
+        return f"{c.entity.text} {'lacks' if c.negated else 'has'} coupon in {c.family.text}"
     if isinstance(c, HasAnyLabel):
         names = ", ".join(label_text(n.text) for n in c.labels)
         return f"{c.entity.text} {'lacks' if c.negated else 'has'} any label of {names}"

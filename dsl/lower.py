@@ -15,7 +15,7 @@ index, the facts it reads) and its condition as a tree of tests
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,7 @@ from rulec.dsl.lowered import (
     Between,
     Compare,
     Condition,
+    CouponIn,
     Exists,
     HasAnyLabel,
     HasLabel,
@@ -63,8 +64,10 @@ from rulec.dsl.vocabulary import (
 __all__ = [
     "RECORD_FIELDS",
     "REFUSALS",
+    "Family",
     "Limits",
     "LoweredRule",
+    "coupon_families",
     "literal",
     "lower_rules",
     "set_value",
@@ -73,7 +76,7 @@ __all__ = [
 
 #: Why a rule with limits is refused a use: the reason codes the engine gives
 #: (``Refusal``, ``CouponOutcome``), and a test may state (``given rule "X" budget_spent``).
-REFUSALS = ("limit_reached", "customer_limit_reached", "budget_spent")
+REFUSALS = ("limit_reached", "customer_limit_reached", "code_limit_reached", "budget_spent")
 
 #: The fields of a rule's record, in order (``rulec compile`` shows them so).
 RECORD_FIELDS = (
@@ -103,7 +106,8 @@ RECORD_FIELDS = (
 @frozen
 class Limits:
     """A rule's usage limits and budgets (``limit 100 uses``, ``limit 1 use per
-    customer``, ``budget 1000.00 EUR``, ``uses given back when cancelled``).
+    customer``, ``limit 1 use per code``, ``budget 1000.00 EUR``, ``uses given back
+    when cancelled``).
 
     The database shell refuses a rule a use for one of :data:`REFUSALS`."""
 
@@ -115,6 +119,8 @@ class Limits:
     budgets: tuple[tuple[str, Decimal], ...] = ()
     #: Whether a cancelled order gives its use and its money back.
     give_back: bool = False
+    #: Uses per code entered (``limit 1 use per code``), or None.
+    per_code: int | None = None
 
     def budget(self, currency: str) -> Decimal | None:
         """The budget in ``currency``, or None: money in it is not limited."""
@@ -124,8 +130,8 @@ class Limits:
         return None
 
     def data(self) -> tuple[Any, ...]:
-        """As plain data: ``(uses, per_customer, budgets, give_back)``."""
-        return (self.uses, self.per_customer, self.budgets, self.give_back)
+        """As plain data: ``(uses, per_customer, budgets, give_back, per_code)``."""
+        return (self.uses, self.per_customer, self.budgets, self.give_back, self.per_code)
 
 
 def _limits(rule: nodes.Rule) -> Limits | None:
@@ -133,22 +139,24 @@ def _limits(rule: nodes.Rule) -> Limits | None:
     settings = rule.usage_limits
     if not settings:
         return None
-    uses = per_customer = None
+    uses = per_customer = per_code = None
     budgets: dict[str, Decimal] = {}
     give_back = False
     for m in settings:
         if isinstance(m, nodes.UsageLimit):
             if m.per is None:
                 uses = int(m.count.value)
+            elif m.per.text == "code":
+                per_code = int(m.count.value)
             else:
                 per_customer = int(m.count.value)
         elif isinstance(m, nodes.Budget):
             budgets[m.currency.text] = m.amount.value
         else:
             give_back = True
-    if uses is None and per_customer is None and not budgets:
+    if uses is None and per_customer is None and per_code is None and not budgets:
         return None
-    return Limits(uses, per_customer, tuple(sorted(budgets.items())), give_back)
+    return Limits(uses, per_customer, tuple(sorted(budgets.items())), give_back, per_code)
 
 
 @frozen
@@ -201,12 +209,34 @@ class LoweredRule:
         return (*(getattr(self, f) for f in RECORD_FIELDS[:-1]), limits)
 
 
+#: A coupon family's members: its exact codes and its prefixes, upper case.
+Family = tuple[frozenset[str], frozenset[str]]
+
+
+def coupon_families(items: Iterable[nodes.Item]) -> dict[str, Family]:
+    """The coupon families ``items`` declare (the first of each name), by name."""
+    out: dict[str, Family] = {}
+    for item in items:
+        if isinstance(item, nodes.CouponFamily) and item.name.text not in out:
+            codes: set[str] = set()
+            prefixes: set[str] = set()
+            for p in item.patterns:
+                text = p.text.upper()
+                if text.endswith("*"):
+                    prefixes.add(text[:-1])
+                else:
+                    codes.add(text)
+            out[item.name.text] = (frozenset(codes), frozenset(prefixes))
+    return out
+
+
 def lower_rules(
     items: Sequence[nodes.Item],
     vocabulary: Vocabulary,
     file: str = "<string>",
     name: str | None = None,
     groups: Mapping[str, tuple[str, ...]] | None = None,
+    families: Mapping[str, Family] | None = None,
 ) -> tuple[LoweredRule, ...]:
     """The lowered rules of one file's checked items, in source order (``rule_0001``, …).
 
@@ -214,11 +244,14 @@ def lower_rules(
     ``NAME:LINE``; see :attr:`rulec.dsl.sources.Source.name`), by default
     its base name. ``groups``: the rule set's stacking groups and the groups
     each comes after (:func:`rulec.dsl.groups.group_bases` of every file's
-    items), by default those this file declares. Only rules that passed
+    items), by default those this file declares. ``families``: the rule set's
+    coupon families (:func:`coupon_families` of all its files), by default
+    those ``items`` declare. Only rules that passed
     :func:`rulec.dsl.check.check` may be lowered.
     """
     lowering = _Lowering(vocabulary, file, file_name(file) if name is None else name)
     lowering.groups = group_bases(items) if groups is None else groups
+    lowering.families = coupon_families(items) if families is None else families
     rules = [i for i in items if isinstance(i, nodes.Rule)]
     return tuple(lowering.rule(r, f"rule_{n:04d}") for n, r in enumerate(rules, start=1))
 
@@ -247,6 +280,8 @@ class _Lowering:
         self.within = False
         #: The stacking groups and the groups each comes after.
         self.groups: Mapping[str, tuple[str, ...]] = {}
+        #: The rule set's coupon families, by name.
+        self.families: Mapping[str, Family] = {}
 
     def rule(self, rule: nodes.Rule, rule_id: str) -> LoweredRule:
         subject = rule.subject.text if rule.subject is not None else None
@@ -365,6 +400,13 @@ class _Lowering:
         key = self.read(coupons_key(node.entity.text))
         return HasLabel(key, node.code.text.upper(), node.negated, span=node.span)
 
+    def lower_HasCouponIn(self, node: nodes.HasCouponIn) -> Condition:
+        """A code of a family entered: its codes and prefixes, in capitals."""
+        key = self.read(coupons_key(node.entity.text))
+        codes, prefixes = self.families[node.family.text]
+        family = node.family.text
+        return CouponIn(key, family, codes, prefixes, node.negated, span=node.span)
+
     def lower_HasAnyLabel(self, node: nodes.HasAnyLabel) -> Condition:
         key = self.read(labels_key(node.entity.text))
         names = tuple(dict.fromkeys(n.text for n in node.labels))
@@ -435,6 +477,7 @@ _LOWER: dict[type, Any] = {
         nodes.Not,
         nodes.HasLabel,
         nodes.HasCoupon,
+        nodes.HasCouponIn,
         nodes.HasAnyLabel,
         nodes.Compare,
         nodes.Between,

@@ -3,7 +3,7 @@
 A checked rule's condition is lowered (:mod:`rulec.dsl.lower`) to these
 frozen nodes: :class:`AllOf`, :class:`AnyOf`, :class:`Negation`,
 :class:`Exists` over a list fact, and atoms, each a test of one fact
-(:class:`Present`, :class:`HasLabel`, :class:`HasAnyLabel`,
+(:class:`Present`, :class:`HasLabel`, :class:`HasAnyLabel`, :class:`CouponIn`,
 :class:`Compare`, :class:`OnDay`, :class:`Between`, :class:`In`,
 :class:`InDays`). Their constants are ready values (``Decimal``, aware
 ``datetime``, ``str``, ``int``, ``bool``, ``frozenset``), every node keeps
@@ -49,6 +49,7 @@ __all__ = [
     "Compare",
     "Condition",
     "Constant",
+    "CouponIn",
     "Exists",
     "HasAnyLabel",
     "HasLabel",
@@ -213,6 +214,32 @@ class HasAnyLabel(Atom):
 
 
 @frozen
+class CouponIn(Atom):
+    """A code of the family ``family`` is in ``facts[key]`` (none is, when negated): a
+    code among ``codes``, or one that starts with one of ``prefixes`` (upper case)."""
+
+    family: str = attrs.field(metadata=_role(SHAPE, str))
+    codes: frozenset[str] | Slot = attrs.field(metadata=_role(CONST, frozenset))
+    prefixes: frozenset[str] | Slot = attrs.field(metadata=_role(CONST, frozenset))
+    negated: bool = attrs.field(metadata=_role(SHAPE, bool))
+
+    def accepts(self, code: str) -> bool:
+        """Whether ``code`` (upper case) is one of the family's (a filled atom)."""
+        assert isinstance(self.codes, frozenset) and isinstance(self.prefixes, frozenset)
+        return code in self.codes or any(code.startswith(p) for p in self.prefixes)
+
+    def describe(self) -> str:
+        verb = "lacks" if self.negated else "has"
+        members = []
+        if isinstance(self.codes, frozenset):
+            members += sorted(self.codes)
+        if isinstance(self.prefixes, frozenset):
+            members += sorted(p + "*" for p in self.prefixes)
+        shown = f" ({', '.join(members)})" if members else ""
+        return f"{self.entity} {verb} coupon in {self.family}{shown}"
+
+
+@frozen
 class Compare(Atom):
     """``facts[key] OP value``; ``guarded``: false when the fact is None.
 
@@ -317,6 +344,7 @@ CLASSES: dict[str, type[Condition]] = {
         Present,
         HasLabel,
         HasAnyLabel,
+        CouponIn,
         Compare,
         OnDay,
         Between,

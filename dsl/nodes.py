@@ -28,6 +28,7 @@ __all__ = [
     "Comment",
     "Compare",
     "Condition",
+    "CouponFamily",
     "DateValue",
     "Description",
     "Enabled",
@@ -47,6 +48,7 @@ __all__ = [
     "GroupDecl",
     "HasAnyLabel",
     "HasCoupon",
+    "HasCouponIn",
     "HasLabel",
     "Ident",
     "In",
@@ -221,6 +223,16 @@ class HasCoupon(Condition):
 
     entity: Name
     code: Name
+    negated: bool = False
+
+
+@frozen
+class HasCouponIn(Condition):
+    """``order has coupon in Partner`` (``negated``: ``order lacks coupon in …``): the
+    customer entered a code of the family ``Partner`` (a ``coupon family``)."""
+
+    entity: Name
+    family: Name
     negated: bool = False
 
 
@@ -504,6 +516,15 @@ class GroupDecl(Item):
 
     name: Name
     after: tuple[Name, ...] = attrs.field(default=(), converter=tuple)
+
+
+@frozen
+class CouponFamily(Item):
+    """``coupon family Partner is "PARTNER-*", "FRIENDS"``: codes and prefixes
+    (a trailing ``*``) named once per rule set."""
+
+    name: Name
+    patterns: tuple[Name, ...] = attrs.field(converter=tuple)
 
 
 @frozen

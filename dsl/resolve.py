@@ -15,6 +15,7 @@ from rulec.dsl.nodes import (
     FieldRef,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     In,
     Is,
@@ -65,7 +66,7 @@ def window_bounds(window: Window) -> tuple[Instant | None, Instant | None] | str
 
 def entity_of(c: Condition) -> str | None:
     """The entity an atomic condition is about (None for and, or, not, any)."""
-    if isinstance(c, HasLabel | HasAnyLabel | HasCoupon | Is):
+    if isinstance(c, HasLabel | HasAnyLabel | HasCoupon | HasCouponIn | Is):
         return c.entity.text
     if isinstance(c, Compare | Between | In):
         return c.field.entity.text
@@ -75,7 +76,7 @@ def entity_of(c: Condition) -> str | None:
 def negative_atom(c: Condition) -> bool:
     """Whether an atom would hold on a missing entity's facts (no labels, None fields)
     if it were not guarded: lacks, is not, !=, not in, not between."""
-    if isinstance(c, HasLabel | HasAnyLabel | HasCoupon | Is | Between | In):
+    if isinstance(c, HasLabel | HasAnyLabel | HasCoupon | HasCouponIn | Is | Between | In):
         return c.negated
     return isinstance(c, Compare) and c.op.text == "!="
 

@@ -34,6 +34,7 @@ from rulec.dsl.lowered import (
     Between,
     Compare,
     Condition,
+    CouponIn,
     Exists,
     HasAnyLabel,
     HasLabel,
@@ -223,6 +224,13 @@ def _label_sets(literals: list[Literal]) -> Iterator[frozenset[str]]:
                 choices.append(labels)
             else:
                 forbidden.update(labels)
+        elif isinstance(n, CouponIn):  # a code of the family: one of its codes, or a prefix's
+            codes = sorted(n.codes) if isinstance(n.codes, frozenset) else []
+            prefixes = sorted(n.prefixes) if isinstance(n.prefixes, frozenset) else []
+            if positive != n.negated:
+                choices.append(codes + [f"{p}1" for p in prefixes])
+            else:
+                forbidden.update(codes)
     if required & forbidden:
         return
     allowed = [[x for x in c if x not in forbidden] for c in choices]

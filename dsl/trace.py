@@ -28,6 +28,7 @@ from rulec.dsl.lowered import (
     Between,
     Compare,
     Condition,
+    CouponIn,
     Exists,
     HasAnyLabel,
     HasLabel,
@@ -143,6 +144,15 @@ def _has_any_label(atom: HasAnyLabel, facts: Mapping[str, Any]) -> tuple[Any, bo
     return labels, found != atom.negated
 
 
+def _coupon_in(atom: CouponIn, facts: Mapping[str, Any]) -> tuple[Any, bool]:
+    codes = facts[atom.key]  # CODE_IN_(codes, c0, c1)
+    found = not atom.codes.isdisjoint(codes) or any(  # type: ignore[union-attr]
+        c.startswith(tuple(atom.prefixes))  # type: ignore[arg-type]
+        for c in codes
+    )
+    return codes, found != atom.negated
+
+
 def _compare(atom: Compare, facts: Mapping[str, Any]) -> tuple[Any, bool]:
     x = facts[atom.key]
     if atom.guarded and x is None:
@@ -217,6 +227,7 @@ _ATOMS: dict[type, Callable[[Any, Mapping[str, Any]], tuple[Any, bool]]] = {
     Present: _present,
     HasLabel: _has_label,
     HasAnyLabel: _has_any_label,
+    CouponIn: _coupon_in,
     Compare: _compare,
     OnDay: _on_day,
     Between: _between,

@@ -23,6 +23,7 @@ from rulec.dsl.nodes import (
     Combinable,
     Compare,
     Condition,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -42,6 +43,7 @@ from rulec.dsl.nodes import (
     GroupDecl,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -262,6 +264,12 @@ class ToAst(Transformer[Token, Any]):
 
     def lacks_coupon(self, meta: Any, entity: Name, code: Name) -> HasCoupon:
         return HasCoupon(entity, code, True, span=self._span(meta))
+
+    def has_coupon_in(self, meta: Any, entity: Name, family: Name) -> HasCouponIn:
+        return HasCouponIn(entity, family, span=self._span(meta))
+
+    def lacks_coupon_in(self, meta: Any, entity: Name, family: Name) -> HasCouponIn:
+        return HasCouponIn(entity, family, True, span=self._span(meta))
 
     def has_any_label(self, meta: Any, entity: Name, *labels: Name) -> HasAnyLabel:
         return HasAnyLabel(entity, labels, span=self._span(meta))
@@ -498,6 +506,9 @@ class ToAst(Transformer[Token, Any]):
 
     def group_decl(self, meta: Any, name: Name, *after: Name) -> GroupDecl:
         return GroupDecl(name, after, span=self._span(meta))
+
+    def coupon_family(self, meta: Any, name: Name, is_: Token, *patterns: Name) -> CouponFamily:
+        return CouponFamily(name, patterns, span=self._span(meta))
 
     def for_subject(self, meta: Any, subject: Name) -> _Subject:
         return _Subject(subject)

@@ -683,6 +683,9 @@ class AppliedDiscount(Base):
     """Audit row: one discount the engine applied to an order, and why."""
 
     __tablename__ = "applied_discounts"
+    #: Not read back after an INSERT: ``coupon_code``'s NULL default is known, and a
+    #: database not migrated to 0008 yet can still take the rows.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -695,6 +698,9 @@ class AppliedDiscount(Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     description: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    #: The coupon code that unlocked the discount, or None (revision 0008). NULL is the
+    #: database's default: a row without a code leaves the column out of its INSERT.
+    coupon_code: Mapped[str | None] = mapped_column(String(100), server_default=text("NULL"))
 
     order: Mapped[Order] = relationship(back_populates="applied_discounts")
 
@@ -747,6 +753,13 @@ class OrderCoupon(Base):
         ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
     )
     code: Mapped[str] = mapped_column(String(MAX_COUPON_CODE), primary_key=True)
+    #: What became of the code when the order was last decided (revision 0008): its
+    #: stable reason code (``applied``, ``unknown``, …), the reason in words, the rule
+    #: it names and the rule set's version; None until the order is decided.
+    outcome: Mapped[str | None] = mapped_column(String(40), default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    rule: Mapped[str | None] = mapped_column(String(200), default=None)
+    rule_set_version: Mapped[str | None] = mapped_column(String(64), default=None)
 
     order: Mapped[Order] = relationship(back_populates="coupons")
 
@@ -762,8 +775,9 @@ class UsageCounter(Base):
     """How much of a rule's usage limit or budget is used (revision 0006).
 
     One row per rule and scope: ``total`` (uses in all), ``customer:KEY``
-    (one customer's uses), ``budget:EUR`` (the money given in a currency, in
-    minor units: exact on every database). Claimed atomically by
+    (one customer's uses), ``code:CODE`` (one code's uses, revision 0008),
+    ``budget:EUR`` (the money given in a currency, in minor units: exact on
+    every database). Claimed atomically by
     :mod:`rulec.engine.db.limits` in the order's transaction.
     """
 
@@ -772,7 +786,7 @@ class UsageCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rule: Mapped[str] = mapped_column(String(200))
-    scope: Mapped[str] = mapped_column(String(60))
+    scope: Mapped[str] = mapped_column(String(120))
     used: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     spent_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
@@ -799,6 +813,8 @@ class UsageClaim(Base):
     give_back: Mapped[bool] = mapped_column(Boolean, default=False)
     rule_set_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    #: The code whose uses it counts in (``limit 1 use per code``), or None (revision 0008).
+    code: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 # --------------------------------------------------------------- schedules --

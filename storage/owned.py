@@ -100,6 +100,8 @@ class RuleAudit(OwnedBase):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, server_default=func.now()
     )
+    #: The coupon code that unlocked the discount, or None (rulec_0004).
+    coupon_code: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class RuleStatusChange(OwnedBase):
@@ -158,14 +160,14 @@ class RuleRun(OwnedBase):
 class RuleUsageCounter(OwnedBase):
     """How much of a rule's usage limit or budget is used (as
     :class:`rulec.storage.models.UsageCounter`): per rule and scope, ``total``,
-    ``customer:KEY`` or ``budget:EUR`` (money in minor units)."""
+    ``customer:KEY``, ``code:CODE`` or ``budget:EUR`` (money in minor units)."""
 
     __tablename__ = "rulec_usage_counters"
     __table_args__ = (UniqueConstraint("rule", "scope"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule: Mapped[str] = mapped_column(String(200))
-    scope: Mapped[str] = mapped_column(String(60))
+    scope: Mapped[str] = mapped_column(String(120))
     used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     spent_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
@@ -189,6 +191,8 @@ class RuleUsageClaim(OwnedBase):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, server_default=func.now()
     )
+    #: The code whose uses it counts in (``limit 1 use per code``), or None (rulec_0004).
+    code: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class DiscountColumns:

@@ -6,6 +6,8 @@ handed a :class:`Vocabulary` value and knows nothing of databases or of the
 engine. One module per family of stages:
 
 * :mod:`.limits`: rule count and name lengths (R112, R114);
+* :mod:`.families`: coupon code families declared once, of valid members,
+  each tested (R233 to R236);
 * :mod:`.names`: label declarations, events, entities, fields, operators,
   labels and action verbs (R2xx);
 * :mod:`.types`: values against their fields' types (R206 to R209, R219, R306), and
@@ -37,6 +39,7 @@ from attrs import frozen
 
 from rulec.dsl.check import (
     actions,
+    families,
     groups,
     limits,
     money,
@@ -85,6 +88,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("limits", limits.stage_limits),
     Stage("declarations", names.stage_declarations),
+    Stage("coupon_families", families.stage_families),
     Stage("names", names.stage_names),
     Stage("types", types.stage_types),
     Stage("actions", actions.stage_actions),

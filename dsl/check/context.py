@@ -10,7 +10,18 @@ from collections.abc import Iterator, Sequence
 from attrs import define, field
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
-from rulec.dsl.nodes import And, Condition, Item, LabelDecl, Not, Or, Rule, Some, Span
+from rulec.dsl.nodes import (
+    And,
+    Condition,
+    CouponFamily,
+    Item,
+    LabelDecl,
+    Not,
+    Or,
+    Rule,
+    Some,
+    Span,
+)
 from rulec.dsl.resolve import file_name, rule_name
 from rulec.dsl.spelling import hint
 from rulec.dsl.vocabulary import Event, Vocabulary
@@ -28,6 +39,8 @@ class Context:
     rules: list[Rule] = field(factory=list)
     labels: dict[str, dict[str, LabelDecl]] = field(factory=dict)  # label -> entity -> decl
     warned_undeclared: bool = False
+    #: Coupon families by name (the first declared of each), from stage_families.
+    families: dict[str, CouponFamily] = field(factory=dict)
     reported: set[tuple[str, str, Span]] = field(factory=set)
     #: id(rule) -> its event, once stage_names has resolved it (None: unknown).
     events: dict[int, Event | None] = field(factory=dict)

@@ -26,6 +26,7 @@ from rulec.dsl.nodes import (
     Condition,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     In,
     Is,
@@ -56,6 +57,8 @@ def _mentions(c: Condition) -> Iterator[Mention]:
             yield from (("label", node.entity.text, n.text) for n in node.labels)
         elif isinstance(node, HasCoupon):
             yield ("coupon", node.entity.text, node.code.text.upper())
+        elif isinstance(node, HasCouponIn):
+            yield ("coupon family", node.entity.text, node.family.text)
         elif isinstance(node, Compare | Between | In):
             yield ("field", node.field.entity.text, node.field.field.text)
         elif isinstance(node, Some | Is):

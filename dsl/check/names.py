@@ -21,6 +21,7 @@ from rulec.dsl.nodes import (
     FixedDiscount,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -311,7 +312,7 @@ def stage_names(ctx: Context) -> None:
                 if entity is not None:
                     for lab in (c.label,) if isinstance(c, HasLabel) else c.labels:
                         _label(ctx, entity, lab)
-            elif isinstance(c, HasCoupon):
+            elif isinstance(c, HasCoupon | HasCouponIn):
                 _coupon(ctx, rule, c, within)
             elif isinstance(c, Is):
                 _is(ctx, rule, c, within)
@@ -335,9 +336,11 @@ def stage_names(ctx: Context) -> None:
 COUPON_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
-def _coupon(ctx: Context, rule: Rule, c: HasCoupon, within: bool) -> None:
-    """``order has coupon "SPRING10"``: an entity that carries codes; a code one can type."""
+def _coupon(ctx: Context, rule: Rule, c: HasCoupon | HasCouponIn, within: bool) -> None:
+    """``order has coupon "SPRING10"`` (or ``in Partner``): an entity that carries
+    codes; a code one can type (or a family declared, R232)."""
     entity = _entity(ctx, rule, c.entity, within=within)
+    what = f'"{c.code.text}"' if isinstance(c, HasCoupon) else f"in {c.family.text}"
     if entity is not None and not entity.coupons:
         carriers = [e.name for e in ctx.vocabulary.entities if e.coupons]
         ctx.report(
@@ -345,11 +348,31 @@ def _coupon(ctx: Context, rule: Rule, c: HasCoupon, within: bool) -> None:
             f"'{entity.name}' does not carry coupon codes",
             c.entity.span,
             f"coupon codes are entered on the {carriers[0]}: write "
-            f"'{carriers[0]} has coupon \"{c.code.text}\"'"
+            f"'{carriers[0]} has coupon {what}'"
             if carriers
             else "the vocabulary declares no entity with coupon codes (coupons = true)",
         )
-    coupon_code(ctx, c.code)
+    if isinstance(c, HasCoupon):
+        coupon_code(ctx, c.code)
+    else:
+        _family(ctx, c.family)
+
+
+def _family(ctx: Context, name: Name) -> None:
+    """R232 for a family no ``coupon family`` declares (stage_families found them)."""
+    if name.text not in ctx.families:
+        known = list(ctx.families)
+        ctx.report(
+            "R232",
+            f"unknown coupon family '{name.text}'",
+            name.span,
+            did_you_mean(name.text, known)
+            or (
+                "coupon families are " + ", ".join(sorted(known))
+                if known
+                else f'declare it: coupon family {name.text} is "CODE", "PREFIX-*"'
+            ),
+        )
 
 
 def coupon_code(ctx: Context, code: Name) -> None:

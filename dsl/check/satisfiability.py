@@ -20,6 +20,7 @@ from rulec.dsl.nodes import (
     Condition,
     HasAnyLabel,
     HasCoupon,
+    HasCouponIn,
     HasLabel,
     In,
     Is,
@@ -66,6 +67,9 @@ def _dnf(c: Condition, positive: bool = True) -> list[list[Any]]:
     if isinstance(c, HasCoupon):  # a code entered: a label of its own kind
         code = ("coupon " + c.entity.text, c.code.text.upper())
         return [[("label", code, positive != c.negated)]]
+    if isinstance(c, HasCouponIn):  # a code of a family: a label of its own kind too
+        family = ("coupon family " + c.entity.text, c.family.text)
+        return [[("label", family, positive != c.negated)]]
     if isinstance(c, HasAnyLabel):
         names = tuple(n.text for n in c.labels)
         pos = positive != c.negated

@@ -62,7 +62,12 @@ def stage_tests(ctx: Context) -> None:
     if not tests:
         return
     as_rules = Context(
-        ctx.vocabulary, ctx.items, file_names=ctx.file_names, texts=ctx.texts, labels=ctx.labels
+        ctx.vocabulary,
+        ctx.items,
+        file_names=ctx.file_names,
+        texts=ctx.texts,
+        labels=ctx.labels,
+        families=ctx.families,
     )
     as_rules.warned_undeclared = ctx.warned_undeclared
     as_rules.rules = [_as_rule(ctx, t) for t in tests]
@@ -213,6 +218,7 @@ COUPON_OUTCOMES = (
 _NEEDS = {
     "limit_reached": "a limit of uses in all (limit 100 uses)",
     "customer_limit_reached": "a limit per customer (limit 1 use per customer)",
+    "code_limit_reached": "a limit per code (limit 1 use per code)",
     "budget_spent": "a budget (budget 1000.00 EUR)",
 }
 
@@ -256,7 +262,8 @@ def _can_be(rule: Rule | None, reason: str) -> bool:
     for m in rule.usage_limits if rule is not None else ():
         if isinstance(m, UsageLimit) and (
             (reason == "limit_reached" and m.per is None)
-            or (reason == "customer_limit_reached" and m.per is not None)
+            or (reason == "customer_limit_reached" and m.per is not None and m.per.text != "code")
+            or (reason == "code_limit_reached" and m.per is not None and m.per.text == "code")
         ):
             return True
         if isinstance(m, Budget) and reason == "budget_spent":

@@ -1,10 +1,12 @@
-"""Usage limits and budgets (R332 to R337).
+"""Usage limits and budgets (R332 to R338).
 
-``limit 100 uses``, ``limit 1 use per customer``, ``budget 1000.00 EUR`` and
+``limit 100 uses``, ``limit 1 use per customer``, ``limit 1 use per code``,
+``budget 1000.00 EUR`` and
 ``uses given back when cancelled`` on a block rule: a limit is a whole number
 above zero; a budget an amount above zero in a known currency (R209) and
 within its decimal places (R206); a limit per customer needs an event whose
-rules see a customer; a limit or a budget belongs on a rule that gives a
+rules see a customer; a limit per code needs a rule that tests a code or a
+family (R338); a limit or a budget belongs on a rule that gives a
 discount, which is what uses and money are counted on. The same limit twice
 (or two budgets in one currency) is R309, as any setting given twice.
 """
@@ -14,13 +16,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rulec.dsl.check.actions import precision
-from rulec.dsl.check.context import Context
+from rulec.dsl.check.context import Context, walk
 from rulec.dsl.check.types import known_currency
 from rulec.dsl.nodes import (
     Budget,
     BuyGet,
     FixedDiscount,
     GiveBack,
+    HasCoupon,
+    HasCouponIn,
+    Not,
     PercentDiscount,
     Rule,
     TieredDiscount,
@@ -31,6 +36,8 @@ __all__ = ["gives_discount", "stage_usage"]
 
 #: The entity a limit may be counted per.
 PER = "customer"
+#: A limit counted per code entered (``limit 1 use per code``).
+PER_CODE = "code"
 
 
 def gives_discount(rule: Rule) -> bool:
@@ -54,7 +61,7 @@ def stage_usage(ctx: Context) -> None:
             if isinstance(m, UsageLimit):
                 _limit(ctx, rule, m)
                 key: object = ("per", m.per.text if m.per is not None else None)
-                what = "limit per customer" if m.per is not None else "total usage limit"
+                what = f"limit per {m.per.text}" if m.per is not None else "total usage limit"
             elif isinstance(m, Budget):
                 _budget(ctx, m)
                 key = ("budget", m.currency.text)
@@ -81,7 +88,14 @@ def stage_usage(ctx: Context) -> None:
                 "add 'limit N uses' or 'budget AMOUNT CURRENCY', or remove this line",
             )
         total = next((m for m in limits if isinstance(m, UsageLimit) and m.per is None), None)
-        each = next((m for m in limits if isinstance(m, UsageLimit) and m.per is not None), None)
+        each = next(
+            (
+                m
+                for m in limits
+                if isinstance(m, UsageLimit) and m.per is not None and m.per.text == PER
+            ),
+            None,
+        )
         if (
             total is not None
             and each is not None
@@ -115,12 +129,22 @@ def _limit(ctx: Context, rule: Rule, m: UsageLimit) -> None:
         )
     if m.per is None:
         return
+    if m.per.text == PER_CODE:
+        if not tests_a_code(rule):
+            ctx.report(
+                "R338",
+                "a limit per code on a rule that tests no coupon code",
+                m.span,
+                "test a code in the condition (when order has coupon in Partner), "
+                "or limit the uses in total or per customer",
+            )
+        return
     if m.per.text != PER:
         ctx.report(
             "R334",
-            f"a usage limit is counted in total or per customer, not per {m.per.text}",
+            f"a usage limit is counted in total, per customer or per code, not per {m.per.text}",
             m.per.span,
-            "write 'per customer', or leave it out for a limit in total",
+            "write 'per customer' or 'per code', or leave it out for a limit in total",
         )
         return
     event = ctx.events.get(id(rule))
@@ -131,6 +155,17 @@ def _limit(ctx: Context, rule: Rule, m: UsageLimit) -> None:
             m.span,
             "limit the uses in total (limit N uses), or put the rule on an order event",
         )
+
+
+def tests_a_code(rule: Rule) -> bool:
+    """Whether ``rule``'s condition requires a code or a family's (not under a ``not``)."""
+    negated = {
+        id(inner) for c in walk(rule.condition) if isinstance(c, Not) for inner in walk(c.operand)
+    }
+    return any(
+        isinstance(c, HasCoupon | HasCouponIn) and not c.negated and id(c) not in negated
+        for c in walk(rule.condition)
+    )
 
 
 def _budget(ctx: Context, m: Budget) -> None:

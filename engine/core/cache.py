@@ -57,7 +57,7 @@ __all__ = ["CACHE_SUFFIX", "cache_key", "load_sources"]
 logger = logging.getLogger("rulec.engine")
 
 #: Bumped whenever the layout of a cache file changes.
-FORMAT = 7
+FORMAT = 8
 _MAGIC = b"RULEC-CACHE\0"
 CACHE_SUFFIX = ".rulec-cache"
 #: Cache files kept per folder; older ones (rule sets since changed) are removed.
@@ -210,7 +210,8 @@ _ROW: tuple[set[type], ...] = tuple(
         (tuple,),  # positions
         (_NONE, str),  # group
         (tuple,),  # after: the groups its group comes after
-        (_NONE, tuple),  # limits: (uses, per customer, ((currency, amount text), ...), give back)
+        # limits: (uses, per customer, ((currency, amount text), ...), give back, per code)
+        (_NONE, tuple),
     )
 )
 
@@ -338,10 +339,10 @@ def _limits(data: Any) -> Limits | None:
     """A rule's limits from a cache row (None: none), refused unless well formed."""
     if data is None:
         return None
-    if type(data) is not tuple or len(data) != 4:
+    if type(data) is not tuple or len(data) != 5:
         raise _Refused
-    uses, per_customer, budgets, give_back = data
-    for n in (uses, per_customer):
+    uses, per_customer, budgets, give_back, per_code = data
+    for n in (uses, per_customer, per_code):
         if n is not None and (type(n) is not int or not 0 < n < 2**63):
             raise _Refused
     if type(give_back) is not bool or type(budgets) is not tuple:
@@ -360,7 +361,7 @@ def _limits(data: Any) -> Limits | None:
         if not amount.is_finite() or amount <= 0 or str(amount) != text:
             raise _Refused
         pairs.append((currency, amount))
-    return Limits(uses, per_customer, tuple(pairs), give_back)
+    return Limits(uses, per_customer, tuple(pairs), give_back, per_code)
 
 
 def _whole(values: Iterable[Any], low: int, high: int) -> None:
@@ -575,6 +576,7 @@ def _entry(module: CompiledModule) -> tuple[Any, ...]:
                     r.limits.per_customer,
                     tuple((c, str(a)) for c, a in r.limits.budgets),
                     r.limits.give_back,
+                    r.limits.per_code,
                 ),
             )
         )

@@ -16,7 +16,7 @@ with that reason: :func:`refuse`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,21 +25,24 @@ from attrs import frozen
 
 from rulec.dsl import trace
 from rulec.dsl.lower import REFUSALS, Limits
-from rulec.dsl.lowered import AllOf, AnyOf, Condition, Exists, HasLabel, Negation
+from rulec.dsl.lowered import AllOf, AnyOf, Condition, CouponIn, Exists, HasLabel, Negation
 from rulec.engine.core.decision import CouponOutcome, Decision, LostRule
 from rulec.engine.core.rules import Rule_
 from rulec.engine.core.wording import instant, value_words, words
 
 __all__ = [
     "REFUSALS",
+    "Codes",
     "Refusal",
     "budget_spent",
+    "code_limit_reached",
     "codes_of",
     "coupon_outcomes",
     "customer_limit_reached",
     "limit_reached",
     "refusal",
     "refuse",
+    "unlocking",
 ]
 
 COUPONS = "order.coupons"
@@ -48,7 +51,8 @@ COUPONS = "order.coupons"
 @frozen
 class Refusal:
     """Why the database shell refused a rule a use: ``limit_reached``,
-    ``customer_limit_reached`` or ``budget_spent``, and the reason in words."""
+    ``customer_limit_reached``, ``code_limit_reached`` or ``budget_spent``, and the
+    reason in words."""
 
     reason_code: str
     reason: str
@@ -69,6 +73,12 @@ def customer_limit_reached(uses: int, *, no_customer: bool = False) -> Refusal:
     )
 
 
+def code_limit_reached(uses: int, code: str | None = None) -> Refusal:
+    """The code entered was used ``uses`` times (``limit 1 use per code``)."""
+    which = f"the code {code}" if code is not None else "the code"
+    return Refusal("code_limit_reached", f"{which} was used its {_times(uses)}: none is left")
+
+
 def budget_spent(budget: Decimal, currency: str) -> Refusal:
     """The rule's budget in ``currency`` would be exceeded."""
     return Refusal("budget_spent", f"the promotion's budget of {budget} {currency} is spent")
@@ -86,6 +96,8 @@ def refusal(reason_code: str, limits: Limits | None, currency: str) -> Refusal |
         return limit_reached(limits.uses)
     if reason_code == "customer_limit_reached" and limits.per_customer is not None:
         return customer_limit_reached(limits.per_customer)
+    if reason_code == "code_limit_reached" and limits.per_code is not None:
+        return code_limit_reached(limits.per_code)
     budget = limits.budget(currency)
     if reason_code == "budget_spent" and budget is not None:
         return budget_spent(budget, currency)
@@ -96,22 +108,58 @@ def _times(n: int) -> str:
     return "1 time" if n == 1 else f"{n} times"
 
 
-def codes_of(condition: Condition | None) -> frozenset[str]:
-    """The codes a condition requires (``has coupon``, not under a negation)."""
+@frozen
+class Codes:
+    """The codes a rule's condition requires: exact codes, and the families it tests
+    (``order has coupon in Partner``). ``code in codes`` for an upper-case code."""
+
+    exact: frozenset[str] = frozenset()
+    families: tuple[CouponIn, ...] = ()
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.exact or any(f.accepts(str(code)) for f in self.families)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.families)
+
+
+def codes_of(condition: Condition | None) -> Codes:
+    """The codes a condition requires (``has coupon``, ``has coupon in``, not under a
+    negation)."""
     out: set[str] = set()
+    families: list[CouponIn] = []
     stack: list[tuple[Condition, bool]] = [(condition, False)] if condition is not None else []
     while stack:
         node, negated = stack.pop()
         if isinstance(node, HasLabel):
             if node.key.endswith(".coupons") and node.negated == negated:
                 out.add(str(node.label))
+        elif isinstance(node, CouponIn):
+            if node.negated == negated:
+                families.append(node)
         elif isinstance(node, AllOf | AnyOf):
             stack.extend((c, negated) for c in node.operands)
         elif isinstance(node, Negation):
             stack.append((node.operand, not negated))
         elif isinstance(node, Exists):
             stack.append((node.condition, negated))
-    return frozenset(out)
+    return Codes(frozenset(out), tuple(families))
+
+
+def unlocking(d: Decision, rules: Iterable[Rule_]) -> dict[str, str]:
+    """Per rule ``d`` applied, the code entered that unlocked it: one its condition
+    accepts (the first in alphabetical order); rules applied without a code are left out."""
+    if not d.coupons:
+        return {}
+    applied = {a.rule for a in d.applied}
+    out: dict[str, str] = {}
+    for r in rules:
+        if r.name in applied and r.name not in out:
+            accepted = codes_of(r.condition)
+            code = next((c.code for c in d.coupons if c.code in accepted), None)
+            if code is not None:
+                out[r.name] = code
+    return out
 
 
 def refuse(
@@ -145,7 +193,7 @@ def coupon_outcomes(
 
 def _one(
     code: str,
-    testing: Sequence[tuple[Rule_, frozenset[str]]],
+    testing: Sequence[tuple[Rule_, Codes]],
     d: Decision,
     facts: Mapping[str, Any],
     moment: datetime | None,

@@ -90,7 +90,7 @@ class CouponOutcome:
     ``reason_code`` is stable, for a backend to act on or translate:
     ``applied``; ``unknown`` (no rule of the event takes the code);
     ``not_yet_valid`` / ``expired`` (its rules' windows); ``limit_reached``,
-    ``customer_limit_reached``, ``budget_spent`` (usage limits, see
+    ``customer_limit_reached``, ``code_limit_reached``, ``budget_spent`` (usage limits, see
     :mod:`rulec.engine.db.limits`); ``conditions_not_met`` (the rest of its
     rule's condition, named in ``reason``); ``lost`` (to a better or an
     exclusive discount, named in ``reason``). ``reason`` says it in business

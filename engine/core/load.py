@@ -17,6 +17,7 @@ from rulec.dsl.compiler import CompiledModule, compile_rules
 from rulec.dsl.diagnostics import RulesCheckError
 from rulec.dsl.gcpause import paused_gc
 from rulec.dsl.groups import group_bases
+from rulec.dsl.lower import coupon_families
 from rulec.dsl.sources import Analysis
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core import sandbox
@@ -134,8 +135,9 @@ def from_analysis(analysis: Analysis, vocabulary: Vocabulary) -> RuleSet:
         raise RulesCheckError([d for d in analysis.diagnostics if d.severity == "error"])
     groups = group_bases(i for s in analysis.sources for i in analysis.items.get(s.path, ()))
     with paused_gc():
+        families = coupon_families(i for s in analysis.sources for i in analysis.items[s.path])
         modules = [
-            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name, groups)
+            compile_rules(analysis.items[s.path], vocabulary, s.path, s.name, groups, families)
             for s in analysis.sources
             if s.text is not None
         ]

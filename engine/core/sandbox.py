@@ -14,12 +14,23 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 #: What compiled code sees.
-__all__ = ["ANY_", "FS", "GET_", "SOME_"]
+__all__ = ["ANY_", "CODE_IN_", "FS", "GET_", "SOME_"]
 
 
 def ANY_(wanted: frozenset[str], present: Set[str]) -> bool:
     """Whether any of the ``wanted`` labels is ``present``."""
     return not wanted.isdisjoint(present)
+
+
+def CODE_IN_(entered: Set[str], codes: frozenset[str], prefixes: frozenset[str]) -> bool:
+    """Whether a code ``entered`` is one of a family's: among ``codes``, or starting
+    with one of ``prefixes`` (``order has coupon in Partner``)."""
+    if not codes.isdisjoint(entered):
+        return True
+    if prefixes:
+        starts = tuple(prefixes)
+        return any(code.startswith(starts) for code in entered)
+    return False
 
 
 def FS(items: tuple[Any, ...]) -> frozenset[Any]:

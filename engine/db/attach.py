@@ -26,7 +26,7 @@ from rulec.dsl.diagnostics import RulesError
 from rulec.dsl.sources import read_sources
 from rulec.dsl.vocabulary import Vocabulary
 from rulec.engine.core.cache import load_sources
-from rulec.engine.core.coupons import Refusal
+from rulec.engine.core.coupons import Refusal, unlocking
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.facts import Facts
 from rulec.engine.core.money import payable
@@ -254,7 +254,8 @@ class Engine:
                 )
             if o.has("created_at") and o.get(order, "created_at") is None:
                 o.set(order, "created_at", facts["order.created_at"])
-            write_order(session, order, decision, lines, b)
+            unlocked = unlocking(decision, rules.rules_of(event_name)) if decision.coupons else {}
+            write_order(session, order, decision, lines, b, unlocked)
             self.metrics.decided(decision, time.perf_counter() - start)
             for err in decision.errors:  # logged once the order has its id
                 session.info.setdefault(_PENDING, []).append((order, err))

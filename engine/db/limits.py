@@ -6,7 +6,7 @@ A rule with ``limit 100 uses``, ``limit 1 use per customer`` or ``budget
 each applied rule with limits:
 
 * a counter row per rule and scope (``total``, ``customer:KEY``,
-  ``budget:EUR``) is made if missing (``INSERT … ON CONFLICT DO NOTHING``),
+  ``code:CODE``, ``budget:EUR``) is made if missing (``INSERT … ON CONFLICT DO NOTHING``),
   then moved by one conditional ``UPDATE`` (``SET used = used + 1 WHERE used
   < :limit``; ``SET spent_minor = spent_minor + :amount WHERE spent_minor +
   :amount <= :budget``, money in minor units, exact on every database). The
@@ -16,8 +16,9 @@ each applied rule with limits:
 * when one claim fails, the moves the order made in this round are undone
   (in the same transaction, on rows it holds locked), the order is decided again with the
   refused rule named (``refused``: it is recorded as lost, and its coupon
-  code gets ``limit_reached``, ``customer_limit_reached`` or
-  ``budget_spent``), and the claims are made again, until every claim holds;
+  code gets ``limit_reached``, ``customer_limit_reached``,
+  ``code_limit_reached`` or ``budget_spent``), and the claims are made
+  again, until every claim holds;
 * a claim row per (order, rule) records what was counted, so that deciding
   the order again claims nothing twice, and a decision that no longer applies
   the rule gives its use back;
@@ -52,8 +53,10 @@ from rulec.dsl.lower import Limits
 from rulec.engine.core.coupons import (
     Refusal,
     budget_spent,
+    code_limit_reached,
     customer_limit_reached,
     limit_reached,
+    unlocking,
 )
 from rulec.engine.core.decision import Decision
 from rulec.engine.core.rules import Rule_
@@ -96,6 +99,8 @@ class Claim:
     currency: str | None
     spent_minor: int
     give_back: bool
+    #: The code (upper case) whose uses it counts in (``limit 1 use per code``), or None.
+    code: str | None = None
 
 
 def _tables(b: Binding) -> tuple[Table, Table, str]:
@@ -228,6 +233,10 @@ def _spent(
         mine = int(held is not None and held.customer == c.customer)
         if c.customer and now(f"customer:{c.customer}")[0] - mine >= n:
             return customer_limit_reached(n)
+    if limits.per_code is not None and c.code is not None:
+        mine = int(held is not None and held.code == c.code)
+        if now(f"code:{c.code}")[0] - mine >= limits.per_code:
+            return code_limit_reached(limits.per_code, c.code)
     if c.currency is not None:
         budget = limits.budget(c.currency)
         assert budget is not None
@@ -271,8 +280,15 @@ def _wanted(
             d.currency if budget is not None else None,
             _minor(amount, d.currency) if budget is not None else 0,
             limits.give_back,
+            _code(d, limited[name]) if limits.per_code is not None else None,
         )
     return out
+
+
+def _code(d: Decision, rule: Rule_) -> str | None:
+    """The code entered that ``rule``'s condition accepts (the first in alphabetical
+    order), whose uses a limit per code counts; None when the rule applied without one."""
+    return unlocking(d, (rule,)).get(rule.name)
 
 
 def _claim(
@@ -303,6 +319,12 @@ def _claim(
             bumped.append(c.rule)
         elif not _take(conn, counters, c.rule, f"customer:{c.customer}", n, done):
             return customer_limit_reached(n)
+    if (
+        limits.per_code is not None
+        and c.code is not None
+        and not _take(conn, counters, c.rule, f"code:{c.code}", limits.per_code, done)
+    ):
+        return code_limit_reached(limits.per_code, c.code)
     if c.currency is not None:
         budget = limits.budget(c.currency)
         assert budget is not None
@@ -415,6 +437,8 @@ def _release(conn: Connection, counters: Table, c: Claim, done: list[_Move] | No
         scopes.append(("total", 0))
     if c.customer:
         scopes.append((f"customer:{c.customer}", 0))
+    if c.code is not None:
+        scopes.append((f"code:{c.code}", 0))
     if c.currency is not None:
         scopes.append((f"budget:{c.currency}", c.spent_minor))
     for scope, amount in scopes:
@@ -438,7 +462,7 @@ def _undo(conn: Connection, counters: Table, done: list[_Move]) -> None:
 def _held(conn: Connection, claims: Table, key_column: str, key: Any) -> dict[str, Claim]:
     c = claims.c
     rows = conn.execute(
-        select(c.rule, c.total, c.customer, c.currency, c.spent_minor, c.give_back).where(
+        select(c.rule, c.total, c.customer, c.currency, c.spent_minor, c.give_back, c.code).where(
             c[key_column] == key
         )
     )
@@ -482,6 +506,7 @@ def _write_claims(
                     "currency": c.currency,
                     "spent_minor": c.spent_minor,
                     "give_back": c.give_back,
+                    "code": c.code,
                     "rule_set_version": version,
                     **({"created_at": _now()} if key_column == "order_id" else {}),
                 }

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from rulec.engine.core.decision import Decision
 from rulec.engine.db.facts.binding import Binding
 from rulec.storage.models import AppliedDiscount, OrderStatusChange, RuleErrorRecord
 from rulec.storage.owned import RuleAudit, RuleError, RuleStatusChange
@@ -32,12 +33,14 @@ __all__ = [
     "applied",
     "later",
     "write_audit",
+    "write_coupons",
     "write_deferred",
     "write_errors",
     "write_status",
 ]
 
-#: (rule, file, line, version, kind, percentage, amount, description) of one applied discount.
+#: (rule, file, line, version, kind, percentage, amount, description, coupon code) of one
+#: applied discount.
 Audit = tuple[Any, ...]
 
 #: ``session.info`` key: (order, write) of the rows waiting for their order's key.
@@ -52,6 +55,7 @@ _AUDIT_COLUMNS = (
     "percentage",
     "amount",
     "description",
+    "coupon_code",
 )
 
 
@@ -144,7 +148,10 @@ def _audit_relations(order: Any, wanted: list[Audit]) -> None:
 
 
 def _audit_row(wanted: Audit) -> AppliedDiscount:
-    return AppliedDiscount(**dict(zip(_AUDIT_COLUMNS, wanted, strict=True)))
+    row = dict(zip(_AUDIT_COLUMNS, wanted, strict=True))
+    if row["coupon_code"] is None:  # left to the column: rows stay writable by an older schema
+        del row["coupon_code"]
+    return AppliedDiscount(**row)
 
 
 def applied(session: Session, b: Binding, order: Any) -> list[dict[str, Any]]:
@@ -156,6 +163,41 @@ def applied(session: Session, b: Binding, order: Any) -> list[dict[str, Any]]:
         return []
     conn = session.connection({"mapper": b.order})
     return [dict(zip(_AUDIT_COLUMNS, r, strict=True)) for r in conn.execute(_have_audit(key))]
+
+
+# ------------------------------------------------------------ coupon codes --
+
+#: The columns of a row of codes an outcome is written to, each optional (a backend's
+#: own class of codes may map none of them: then nothing is written).
+COUPON_COLUMNS = ("outcome", "reason", "rule", "rule_set_version")
+
+
+def write_coupons(b: Binding, order: Any, d: Decision) -> None:
+    """Write what became of each code entered (``d.coupons``) on the order's rows of
+    codes (its ``coupons`` relation), in the columns their class maps; a row keeps its
+    values when deciding again gives the same outcome."""
+    key = b.o.attr("coupons")
+    if key is None:
+        return
+    relation = b.o.mapper.relationships.get(key)
+    if relation is None:  # pragma: no cover - coupon_codes() reads the same relation
+        return
+    have = set(relation.mapper.attrs.keys())
+    columns = [c for c in COUPON_COLUMNS if c in have]
+    if not columns or "code" not in have:
+        return
+    outcomes = {c.code: c for c in d.coupons}
+    for row in getattr(order, key):
+        got = outcomes.get(str(row.code).strip().upper())
+        values = {
+            "outcome": got.reason_code if got else None,
+            "reason": got.reason if got else None,
+            "rule": got.rule if got else None,
+            "rule_set_version": d.version if got else None,
+        }
+        for c in columns:
+            if getattr(row, c) != values[c]:
+                setattr(row, c, values[c])
 
 
 # ----------------------------------------------------------- rule errors --

@@ -41,6 +41,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
+    func,
     literal,
     not_,
     or_,
@@ -58,6 +59,7 @@ from rulec.dsl.lowered import (
     Between,
     Compare,
     Condition,
+    CouponIn,
     Exists,
     HasAnyLabel,
     HasLabel,
@@ -248,8 +250,8 @@ def _scalars(node: Condition, found: set[str]) -> None:
             _scalars(o, found)
     elif isinstance(node, Negation):
         _scalars(node.operand, found)
-    elif isinstance(node, Atom) and node.key in SCALAR_FACTS:
-        found.add(node.key)
+    elif isinstance(node, Atom) and node.key in SCALAR_FACTS and node.key != COUPONS:
+        found.add(node.key)  # the codes are tested by an EXISTS of their own
 
 
 def _carries(b: Binding, holder: str, row_id: _Col, name: str) -> _Col:
@@ -312,6 +314,9 @@ class _Translate:
     def atom(self, node: Atom, scope: _Scope) -> _Col:
         if isinstance(node, Present):
             return not_(scope.fact(node.key).sql)
+        if node.key == COUPONS and isinstance(node, HasLabel | CouponIn):
+            entered = self.coupon(node)
+            return not_(entered) if node.negated else entered
         if isinstance(node, HasLabel):
             has = scope.labels(node.key, _text(node.label))
             return not_(has) if node.negated else has
@@ -331,6 +336,30 @@ class _Translate:
             return _in_days(fact, node)
         raise _Relaxed(type(node).__name__)
 
+    def coupon(self, node: HasLabel | CouponIn) -> _Col:
+        """Whether the order carries a code ``node`` accepts: an EXISTS over its rows of
+        codes, each compared in capitals (``code IN (…) OR code LIKE 'PARTNER-%'``, the
+        prefix's ``%`` and ``_`` escaped)."""
+        if self.b.o.attr("coupons") is None:
+            return false()  # the order carries no codes: the engine reads none
+        found = self.b.coupon_codes()
+        if found is None or self.ref.id is None:
+            raise _Relaxed(COUPONS)
+        table, key, column = found
+        code = func.upper(func.trim(column))
+        if isinstance(node, HasLabel):
+            test = code == bindparam(None, _text(node.label))
+        else:
+            assert isinstance(node.codes, frozenset) and isinstance(node.prefixes, frozenset)
+            tests: list[_Col] = [code.in_(sorted(node.codes))] if node.codes else []
+            tests += [code.startswith(p, autoescape=True) for p in sorted(node.prefixes)]
+            test = or_(*tests) if tests else false()
+        return exists(select(literal(1)).select_from(table).where(key == self.ref.id, test))
+
+
+#: The fact of the codes entered on the order.
+COUPONS = "order.coupons"
+
 
 def _cost(node: Condition) -> int:
     """How costly a test is in SQL, roughly: a column, a label, the lines, an order count."""
@@ -342,7 +371,7 @@ def _cost(node: Condition) -> int:
         return 2
     if isinstance(node, Atom) and node.key in COSTLY:
         return 3
-    if isinstance(node, HasLabel | HasAnyLabel):
+    if isinstance(node, HasLabel | HasAnyLabel | CouponIn):
         return 1
     return 0
 

@@ -19,7 +19,7 @@ from rulec.engine.core.decision import Decision, FieldChange
 from rulec.engine.core.rules import LabelChange_
 from rulec.engine.db.facts.binding import REFERENCE, Binding
 from rulec.engine.db.facts.labels import RULE_LINKS
-from rulec.engine.db.records import write_audit, write_errors, write_status
+from rulec.engine.db.records import write_audit, write_coupons, write_errors, write_status
 
 __all__ = [
     "RULE_LINKS",
@@ -96,13 +96,18 @@ def write_order(
     d: Decision,
     lines: Sequence[Any] = (),
     binding: Binding = REFERENCE,
+    unlocked: Mapping[str, str] | None = None,
 ) -> None:
     """Write decision ``d`` on ``order``, in ``session``'s transaction.
 
     Its figures and the rule set's version go in the order's own columns;
-    one audit row per applied discount (unchanged when deciding again gives
-    the same ones); the rule failures as ``rule_errors`` rows (a new order's
-    are this decision's, a stored order keeps the history); each of
+    one audit row per applied discount, with the coupon code that unlocked it
+    (``unlocked``: the code per rule name, see
+    :func:`rulec.engine.core.coupons.unlocking`), unchanged when deciding again
+    gives the same ones; what became of each coupon code entered, on the order's
+    rows of codes (:func:`rulec.engine.db.records.write_coupons`); the rule
+    failures as ``rule_errors`` rows (a new order's are this decision's, a
+    stored order keeps the history); each of
     ``lines`` its share of the discount; then the label changes and field
     settings on the order, its customer and its agent.
     """
@@ -112,11 +117,24 @@ def write_order(
     o.set(order, "discount_description", d.discount_description)
     o.set(order, "total_amount", d.total_amount)
     o.set(order, "rule_set_version", d.version)
+    codes = unlocked or {}
     wanted = [
-        (a.rule, a.file, a.line, d.version, a.kind, a.percentage, a.amount, a.description)
+        (
+            a.rule,
+            a.file,
+            a.line,
+            d.version,
+            a.kind,
+            a.percentage,
+            a.amount,
+            a.description,
+            codes.get(a.rule),
+        )
         for a in d.applied
     ]
     write_audit(session, binding, order, wanted)
+    if d.coupons:
+        write_coupons(binding, order, d)
     state = inspect(order)
     write_errors(session, binding, order, d.errors, replace=bool(state.pending or state.transient))
     if lines:

@@ -19,11 +19,11 @@ import re
 from attrs import frozen
 
 from rulec.dsl.currencies import MINOR_UNITS
-from rulec.dsl.nodes import label_text
+from rulec.dsl.nodes import CouponFamily, label_text
 from rulec.dsl.parser import keywords, keywords_after
 from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Type, Vocabulary
-from rulec.lsp.hover import entity_text, event_text, field_text
+from rulec.lsp.hover import entity_text, event_text, family_text, field_text
 from rulec.lsp.keywords import keyword_doc
 from rulec.lsp.lookup import in_code
 from rulec.lsp.project import RuleSetView
@@ -37,6 +37,7 @@ class What(enum.Enum):
     ENTITY = "entity"
     FIELD = "field"
     LABEL = "label"
+    COUPON_FAMILY = "coupon family"
     VALUE = "value"
     CURRENCY = "currency"
     ACTION = "action"
@@ -97,6 +98,16 @@ def _starters() -> tuple[str, ...]:
     return found[0] if found else ()
 
 
+def _families(view: RuleSetView) -> list[Candidate]:
+    """The coupon families the rule set declares, with their codes."""
+    return [
+        Candidate(item.name.text, What.COUPON_FAMILY, "coupon family", family_text(view, name))
+        for item in view.all_items()
+        if isinstance(item, CouponFamily)
+        for name in (item.name.text,)
+    ]
+
+
 def _item_start(lines: list[str], line: int) -> int:
     """The 0-based line the item holding 1-based ``line`` starts on: the last line at
     or above it that starts in the first column (items start there; the clauses of a
@@ -125,6 +136,8 @@ def _names(view: RuleSetView, tokens: list[str]) -> list[Candidate]:
         return []
     if tokens[0] == "label" and last in ("label", ","):
         return []  # a declaration names new labels
+    if last == "in" and prev == "coupon":  # ``order has coupon in `` : the families
+        return _families(view)
     labels = _label_context(tokens)
     if labels is not None:
         return _labels(view, labels or None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rulec.dsl.currencies import MINOR_UNITS
-from rulec.dsl.nodes import GroupDecl, LabelDecl, Rule, RuleTest, Span
+from rulec.dsl.nodes import CouponFamily, GroupDecl, LabelDecl, Rule, RuleTest, Span
 from rulec.dsl.resolve import file_name
 from rulec.dsl.verbs import ACTIONS
 from rulec.dsl.vocabulary import Entity, Event, Field, Kind, Vocabulary
@@ -18,7 +18,7 @@ from rulec.lsp.keywords import keyword_doc
 from rulec.lsp.lookup import NameRef, Role, name_at, names, word_at
 from rulec.lsp.project import RuleSetView
 
-__all__ = ["entity_text", "event_text", "field_text", "hover_text", "label_text_of"]
+__all__ = ["entity_text", "event_text", "family_text", "field_text", "hover_text", "label_text_of"]
 
 
 def hover_text(
@@ -61,6 +61,8 @@ def _name_text(view: RuleSetView, ref: NameRef) -> str | None:
         return f"**{text}** (action)\n\n`{text}` {shape}" if shape else None
     if ref.role in (Role.GROUP, Role.GROUP_DECLARATION):
         return group_text(view, text)
+    if ref.role is Role.COUPON_FAMILY:
+        return family_text(view, text)
     if ref.role is Role.CURRENCY:
         places = MINOR_UNITS.get(text)
         if places is None:
@@ -89,6 +91,19 @@ def group_text(view: RuleSetView, group: str) -> str:
     rules = [i for i in view.all_items() if isinstance(i, Rule) and i.group == group]
     parts.append(f"{len(rules)} rule{'s' if len(rules) != 1 else ''} in it")
     return "\n\n".join(parts)
+
+
+def family_text(view: RuleSetView, name: str) -> str:
+    """A coupon family: where it is declared and its codes and prefixes."""
+    for item in view.all_items():
+        if isinstance(item, CouponFamily) and item.name.text == name and item.span is not None:
+            where = _shown_path(view, item.span.file)
+            members = ", ".join(f"`{p.text}`" for p in item.patterns)
+            return (
+                f"**{name}** (coupon family), declared at {where}:{item.span.line}\n\n"
+                f"codes: {members} (a trailing `*`: every code that starts so)"
+            )
+    return f"**{name}** (coupon family)\n\nnot declared in this rule set"
 
 
 def label_text_of(view: RuleSetView, label: str) -> str:

@@ -48,8 +48,15 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
     ),
     "coupon": (
         "`order has coupon CODE`: the customer entered the code on the order (case does "
-        "not matter); `order lacks coupon CODE`: they did not.",
+        "not matter); `order lacks coupon CODE`: they did not; `order has coupon in FAMILY`: "
+        "one of a `coupon family`'s codes.",
         'when order has coupon "SPRING10"',
+    ),
+    "family": (
+        '`coupon family NAME is "CODE", "PREFIX-*"`: codes named once per rule set (a '
+        "trailing `*` takes every code that starts with the prefix); rules test them with "
+        "`order has coupon in NAME`.",
+        'coupon family Partner is "PARTNER-*", "FRIENDS"',
     ),
     "description": (
         "A block rule setting: a longer text for people (reports, the admin); in a test, "
@@ -110,7 +117,8 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
     ),
     "in": (
         "A field is one of a list of values (`not in` for none of them); in a block rule, "
-        "`in group NAME` puts the rule in a stacking group.",
+        "`in group NAME` puts the rule in a stacking group; "
+        "`order has coupon in FAMILY`: a code of a coupon family.",
         "when order currency in (EUR, USD)",
     ),
     "is": (
@@ -123,8 +131,9 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         'discount 2.00 EUR per item on items with label Socks "Socks deal"',
     ),
     "limit": (
-        "A block rule setting: how often the rule may apply, in all (`limit 100 uses`) or "
-        "per customer (`limit 1 use per customer`); claimed atomically with each order.",
+        "A block rule setting: how often the rule may apply, in all (`limit 100 uses`), "
+        "per customer (`limit 1 use per customer`) or per code entered (`limit 1 use per "
+        "code`); claimed atomically with each order.",
         'rule "Spring code"\n  limit 100 uses\n  limit 1 use per customer\n  …\nend',
     ),
     "use": (

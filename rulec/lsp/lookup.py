@@ -13,7 +13,18 @@ from collections.abc import Iterable, Iterator
 
 from attrs import frozen
 
-from rulec.dsl.nodes import FieldRef, GroupDecl, Item, LabelDecl, Name, Node, Span, walk
+from rulec.dsl.nodes import (
+    CouponFamily,
+    FieldRef,
+    GroupDecl,
+    HasCouponIn,
+    Item,
+    LabelDecl,
+    Name,
+    Node,
+    Span,
+    walk,
+)
 
 __all__ = ["NameRef", "Role", "contains", "in_code", "name_at", "names", "word_at"]
 
@@ -31,6 +42,8 @@ class Role(enum.Enum):
     ZONE = "time zone"
     GROUP_DECLARATION = "group declaration"
     GROUP = "stacking group"
+    #: A coupon family's name, where it is declared and where a rule tests it.
+    COUPON_FAMILY = "coupon family"
 
 
 @frozen
@@ -74,6 +87,10 @@ def names(items: Iterable[Item]) -> Iterator[NameRef]:
                         yield NameRef(v, Role.LABEL_DECLARATION, node)
                     elif isinstance(node, GroupDecl) and a.name == "name":
                         yield NameRef(v, Role.GROUP_DECLARATION, node)
+                    elif (isinstance(node, CouponFamily) and a.name == "name") or (
+                        isinstance(node, HasCouponIn) and a.name == "family"
+                    ):
+                        yield NameRef(v, Role.COUPON_FAMILY, node)
                     elif isinstance(node, FieldRef) and a.name == "field":
                         yield NameRef(v, Role.FIELD, node, node.entity.text)
                     elif a.name in _ROLES:

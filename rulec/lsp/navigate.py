@@ -7,7 +7,7 @@ from collections.abc import Callable
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from rulec.dsl.nodes import GroupDecl, LabelDecl, Rule, RuleTest, Span, label_text
+from rulec.dsl.nodes import CouponFamily, GroupDecl, LabelDecl, Rule, RuleTest, Span, label_text
 from rulec.dsl.resolve import rule_name
 from rulec.lsp.lookup import Role, name_at, names
 from rulec.lsp.positions import Positions
@@ -45,14 +45,22 @@ def _label_at(view: RuleSetView, path: str, line: int, column: int) -> str | Non
 def definition(
     view: RuleSetView, path: str, line: int, column: int, positions: PositionsOf
 ) -> list[types.Location]:
-    """Where the label (or the stacking group) at ``line``:``column`` is declared, in any
-    file of the rule set."""
+    """Where the label (or the stacking group, or the coupon family) at
+    ``line``:``column`` is declared, in any file of the rule set."""
     ref = name_at(view.items(path), line, column)
     if ref is not None and ref.role in (Role.GROUP, Role.GROUP_DECLARATION):
         return [
             _location(i.name.span, positions)
             for i in view.all_items()
             if isinstance(i, GroupDecl) and i.name.text == ref.name.text and i.name.span
+        ]
+    if ref is not None and ref.role is Role.COUPON_FAMILY:
+        return [
+            _location(item.name.span, positions)
+            for item in view.all_items()
+            if isinstance(item, CouponFamily)
+            and item.name.text == ref.name.text
+            and item.name.span is not None
         ]
     label = _label_at(view, path, line, column)
     if label is None:

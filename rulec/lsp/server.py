@@ -53,6 +53,7 @@ _KINDS = {
     What.ENTITY: types.CompletionItemKind.Class,
     What.FIELD: types.CompletionItemKind.Field,
     What.LABEL: types.CompletionItemKind.Constant,
+    What.COUPON_FAMILY: types.CompletionItemKind.Enum,
     What.VALUE: types.CompletionItemKind.Value,
     What.CURRENCY: types.CompletionItemKind.Unit,
     What.ACTION: types.CompletionItemKind.Function,

@@ -50,6 +50,7 @@ _ROLE_TYPES = {
     Role.ZONE: "namespace",
     Role.GROUP_DECLARATION: "namespace",
     Role.GROUP: "namespace",
+    Role.COUPON_FAMILY: "type",
 }
 
 _LEXEME = re.compile(

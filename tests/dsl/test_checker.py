@@ -172,6 +172,47 @@ EVERY_CODE = [
     ("R220", None, when("customer is Bob"), "customer is", "compare one of its fields"),
     ("R230", None, when('customer has coupon "X1"'), "customer has", 'order has coupon "X1"'),
     ("R231", None, when('order has coupon "X 1"'), '"X 1"', 'write "X-1"'),
+    (
+        "R232",
+        None,
+        'coupon family Partner is "P-*"\n'
+        "on order_created when order has coupon in Partner or order has coupon in Partnr "
+        'then discount 10% "x"',
+        "Partnr",
+        "did you mean 'Partner'?",
+    ),
+    (
+        "R233",
+        None,
+        'coupon family Partner is "P-*"\ncoupon family Partner is "FRIENDS"\n'
+        'on order_created when order has coupon in Partner then discount 10% "x"',
+        "Partner",
+        "a family is declared once in a rule set (line 1)",
+    ),
+    (
+        "R234",
+        None,
+        'on order_created when order has coupon in Partner then discount 10% "x"\n'
+        'coupon family Partner is "P*-1"',
+        '"P*-1"',
+        'write "P-1*"',
+    ),
+    (
+        "R235",
+        None,
+        'on order_created when order has coupon in Partner then discount 10% "x"\n'
+        'coupon family Partner is "P-*", "p-7"',
+        '"p-7"',
+        "'P-*' covers it",
+    ),
+    (
+        "R236",
+        None,
+        'on order_created when order has coupon "X1" then discount 10% "x"\n'
+        'coupon family Partner is "P-*"',
+        "Partner",
+        "test it in a rule (when order has coupon in Partner), or remove it",
+    ),
     ("R301", None, LABELS + 'on order_created then discount 100.5% "x"', "discount", "not 100.5%"),
     (
         "R302",
@@ -255,7 +296,14 @@ EVERY_CODE = [
     ("R314", None, block("from 2026-11-27 until 2026-11-30 EST"), "EST", "America/New_York"),
     ("R332", None, block("limit 0 uses"), "0", "above zero"),
     ("R333", None, block("budget 0.00 EUR"), "0.00", "above zero"),
-    ("R334", None, block("limit 1 use per agent"), "agent", "write 'per customer'"),
+    ("R334", None, block("limit 1 use per agent"), "agent", "write 'per customer' or 'per code'"),
+    (
+        "R338",
+        None,
+        block("limit 1 use per code"),
+        "limit 1 use per code",
+        "test a code in the condition",
+    ),
     (
         "R335",
         None,
@@ -401,6 +449,8 @@ class TestEveryCode:
         warnings = {c for c, (severity, _) in CODES.items() if severity == "warning"}
         assert warnings == {
             "R211",
+            "R235",
+            "R236",
             "R307",
             "R308",
             "R310",
@@ -1580,3 +1630,22 @@ class TestUsageLimits:
         assert "  uses given back when cancelled\n" in formatted
         assert format_text(formatted) == formatted
         assert rulec.parse(formatted) == rulec.parse(text)
+
+
+class TestLimitsPerCode:
+    RULE = (
+        'coupon family P is "P-*"\n'
+        'rule "Partner" {limit} on order_created when order has coupon in P '
+        'then discount 10% "P" end\n'
+        'test "t" on order_created given rule "Partner" {reason} expect no discount end'
+    )
+
+    def test_a_test_states_a_code_used_up_only_for_a_rule_limited_per_code(self):
+        ok = self.RULE.format(limit="limit 1 use per code", reason="code_limit_reached")
+        assert diags(ok) == []
+        bad = self.RULE.format(limit="limit 1 use per customer", reason="code_limit_reached")
+        (d,) = diags(bad)
+        assert d.code == "R344"
+        assert "never refused for code_limit_reached: it has no limit per code" in d.message
+        per_code = self.RULE.format(limit="limit 1 use per code", reason="customer_limit_reached")
+        assert [d.code for d in diags(per_code)] == ["R344"]

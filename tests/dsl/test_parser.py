@@ -14,6 +14,7 @@ from rulec.dsl.nodes import (
     Cap,
     Combinable,
     Compare,
+    CouponFamily,
     DateValue,
     Description,
     Enabled,
@@ -22,6 +23,8 @@ from rulec.dsl.nodes import (
     FixedDiscount,
     GroupDecl,
     HasAnyLabel,
+    HasCoupon,
+    HasCouponIn,
     HasLabel,
     Ident,
     In,
@@ -463,6 +466,29 @@ class TestGroupSyntaxErrors:
         text = 'group S after\ngroup L\nrule "A" in group L on x then discount 1% "a" end\n'
         codes = [w[0] for w, _ in self.messages(text)]
         assert codes[0] == "R100" and "R201" in codes  # the rule after it is checked too
+
+
+class TestCouponFamilies:
+    def test_a_family_of_codes_and_prefixes(self):
+        assert rulec.parse('coupon family Partner is "PARTNER-*", FRIENDS') == (
+            CouponFamily(n("Partner"), (n("PARTNER-*"), n("FRIENDS"))),
+        )
+
+    def test_has_and_lacks_coupon_in_a_family(self):
+        (rule,) = rulec.parse(
+            "on order_created when order has coupon in Partner and order lacks coupon in Vip "
+            'then discount 5% "x"'
+        )
+        assert rule.condition == And(
+            (
+                HasCouponIn(n("order"), n("Partner")),
+                HasCouponIn(n("order"), n("Vip"), True),
+            )
+        )
+
+    def test_a_code_named_family_or_in_is_still_written_quoted(self):
+        (rule,) = rulec.parse('on order_created when order has coupon "in" then discount 5% "x"')
+        assert rule.condition == HasCoupon(n("order"), n("in"))
 
 
 class TestConditions:

@@ -107,6 +107,9 @@ class PurchaseCode(ShopBase):
         ForeignKey("shop_purchases.purchase_key"), primary_key=True
     )
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: What became of the code, written by rulec (a backend maps any of outcome, reason,
+    #: rule, rule_set_version on its rows of codes; this one maps the outcome alone).
+    outcome: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class ShopPrice(ShopBase):

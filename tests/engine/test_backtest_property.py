@@ -1,7 +1,8 @@
 """Back-testing agrees with the engine, order by order (issue 16), on SQLite and PostgreSQL.
 
 Random rule sets over every fact the catalog reads in SQL (labels of the
-order, its customer, its agent and its lines; money, counts, texts,
+order, its customer, its agent and its lines; coupon codes entered, one by
+one and by a family of codes and prefixes; money, counts, texts,
 instants, days, a date, booleans; ``any item``; ``not``, ``and``, ``or``;
 priorities, exclusive rules, validity windows in a zone) and random order
 histories. For every stored order:
@@ -40,6 +41,7 @@ HEADER = (
     "label Senior for agent\n"
     "label Rush, Gift for order\n"
     "label Fragile, Bulky for item\n"
+    'coupon family Partner is "PARTNER_*", "FRIENDS"\n'
 )
 
 # ------------------------------------------------------------------ rules --
@@ -89,6 +91,10 @@ ATOMS = st.sampled_from(
         "order created by agent is false",
         'agent name = "Alice"',
         'agent name != "Alice"',
+        'order has coupon "SPRING10"',
+        "order lacks coupon spring10",
+        "order has coupon in Partner",
+        "order lacks coupon in Partner",
     ]
 )
 
@@ -166,6 +172,10 @@ ORDERS = st.lists(
             "labels": st.sets(st.sampled_from(["Rush", "Gift"])),
             "wedding": st.sampled_from([None, date(2027, 6, 12), date(2026, 6, 12)]),
             "lines": LINES,
+            # PARTNERX7 is not of the family: the '_' of its prefix is no LIKE wildcard
+            "coupons": st.sets(
+                st.sampled_from(["SPRING10", "partner_7", "PARTNERX7", "FRIENDS", "FRIENDS2"])
+            ),
         }
     ),
     min_size=1,
@@ -219,6 +229,7 @@ def _store(sessions: Any, customers: list[set[str]], orders: list[dict[str, Any]
                     labels=[lb[x] for x in sorted(o["labels"])],
                     wedding_date=o["wedding"],
                     items=lines,
+                    coupon_codes=sorted(o["coupons"]),
                 )
             )
 

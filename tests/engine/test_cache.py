@@ -90,6 +90,26 @@ class TestWarmStart:
             100, 1, (("EUR", Decimal("1000.00")), ("JPY", Decimal("500"))), True
         )
 
+    def test_coupon_families_and_limits_per_code_come_back_from_the_cache(
+        self, rules_dir: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (rules_dir / "families.rules").write_text(
+            'coupon family Partner is "PARTNER-*", "FRIENDS"\n', encoding="utf-8"
+        )
+        (rules_dir / "partner.rules").write_text(
+            'rule "Partner" limit 1 use per code on order_created '
+            'when order has coupon in Partner then discount 15% "Partner" end\n',
+            encoding="utf-8",
+        )
+        cold = load(rules_dir, cache_dir)
+        no_parsing(monkeypatch)
+        warm = load(rules_dir, cache_dir)
+        assert warm.limited["Partner"].limits == Limits(per_code=1)
+        assert [r.condition for r in warm.rules] == [r.condition for r in cold.rules]
+        for code, amount in (("partner-7", "18.00"), ("FRIENDS", "18.00"), ("PARTNERX", "0.00")):
+            facts = {"order": {**FACTS["order"], "coupons": [code]}}
+            assert warm.evaluate("order_created", facts).discount_amount == Decimal(amount)
+
     def test_discounts_on_lines_and_tiers_come_back_from_the_cache(
         self, rules_dir: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -199,3 +199,28 @@ class TestMoneyTable:
             )
             assert str(d.discount_amount) == discount.split()[0]
             assert str(d.total_amount) == total
+
+
+class TestCodeFamilies:
+    """The 'Code families' example of docs/discounts.md, as written."""
+
+    def decide(self, code, subtotal="80.00"):
+        blocks = re.findall(r"```rules\n(.*?)```", DOC.read_text(), re.S)
+        text = next(b for b in blocks if "coupon family Partner" in b)
+        order = {"subtotal": Decimal(subtotal), "currency": "EUR", "coupons": [code]}
+        return rulec.load_text(text, "d.rules").evaluate("order_created", {"order": order})
+
+    def test_a_code_of_the_family_applies_and_others_are_unknown(self):
+        d = self.decide("partner-0042")
+        assert d.discount_amount == Decimal("12.00")
+        assert [(c.code, c.reason_code, c.reason) for c in d.coupons] == [
+            ("PARTNER-0042", "applied", "applied by rule 'Partner code'")
+        ]
+        assert self.decide("PARTNERX").coupons[0].reason_code == "unknown"
+
+    def test_a_family_code_whose_conditions_fail_says_which(self):
+        (friends,) = self.decide("FRIENDS", "20.00").coupons
+        assert (friends.reason_code, friends.reason) == (
+            "conditions_not_met",
+            "needs order subtotal >= 30.00 (order subtotal: 20.00)",
+        )

@@ -220,3 +220,64 @@ class TestPreview:
             d = engine.evaluate("order_updated", shop.get(s, key), s)
             assert d.discount_amount == Decimal("10.00")
             assert [c.reason_code for c in d.coupons] == ["applied"]
+
+
+PARTNER = """\
+coupon family Partner is "PARTNER-*", "FRIENDS"
+
+rule "Partner"
+  limit 1 use per code
+  uses given back when cancelled
+  on order_created
+  when order has coupon in Partner
+  then discount 15% "Partner"
+end
+"""
+
+
+class TestPerCode:
+    """``limit 1 use per code``: each generated code of a family is single-use."""
+
+    @pytest.fixture
+    def partner(self, shop):
+        return attach(shop, PARTNER + EVERYONE)
+
+    def test_each_code_of_a_family_is_used_once(self, shop, partner):
+        first = place(shop, ("partner-7",), name="Ada")[1]
+        other = place(shop, ("PARTNER-8",), name="Ben")[1]
+        again = place(shop, ("Partner-7",), name="Cy")[1]
+        assert (first, other, again) == (Decimal("15.00"), Decimal("15.00"), Decimal("1.00"))
+        assert outcome(partner) == (
+            "code_limit_reached",
+            "the code PARTNER-7 was used its 1 time: none is left",
+        )
+        assert used(shop, "Partner", "code:PARTNER-7") == (1, 0)
+        assert used(shop, "Partner", "code:PARTNER-8") == (1, 0)
+        (lost,) = [x for x in partner.decisions[-1].lost if x.rule == "Partner"]
+        assert lost.reason == "the code PARTNER-7 was used its 1 time: none is left"
+
+    def test_deciding_again_claims_nothing_twice_and_cancelling_gives_the_code_back(
+        self, shop, partner
+    ):
+        key, _, _ = place(shop, ("FRIENDS",))
+        with shop.sessions.begin() as s:
+            shop.set_field(shop.get(s, key), "subtotal", Decimal("90.00"))
+        assert used(shop, "Partner", "code:FRIENDS") == (1, 0)
+        with shop.sessions() as s:
+            (claim,) = claims_of(s, shop.get(s, key), shop.binding).values()
+            assert claim.code == "FRIENDS"
+        with shop.sessions.begin() as s:
+            shop.set_field(shop.get(s, key), "status", "cancelled")
+        assert used(shop, "Partner", "code:FRIENDS") == (0, 0)
+        assert place(shop, ("friends",), name="Ben")[1] == Decimal("15.00")
+
+    def test_a_basket_shows_a_spent_code_and_claims_nothing(self, shop, partner):
+        place(shop, ("PARTNER-1",))
+        with shop.sessions() as s:
+            o = shop.order(s, shop.customer(s, "Late"), subtotal="100.00", codes=["PARTNER-1"])
+            d = partner.evaluate("order_created", o, s)
+            assert [(c.code, c.reason_code) for c in d.coupons] == [
+                ("PARTNER-1", "code_limit_reached")
+            ]
+            s.rollback()
+        assert used(shop, "Partner", "code:PARTNER-1") == (1, 0)

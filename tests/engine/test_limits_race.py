@@ -1,7 +1,8 @@
 """Orders racing for a limited code (bench/limits.py at a small size): on PostgreSQL
 4 processes, on SQLite 4 threads, some transactions rolled back on purpose.
 
-Exactly the limit is used, never more; no customer beyond its limit; the
+Exactly the limit is used, never more; no customer beyond its limit, no code of
+a family beyond its one use; the
 budget's money equals the committed discounts, never above the budget; every
 committed order is stored with its figures, no rolled-back one is.
 """
@@ -56,6 +57,16 @@ def test_a_budget_holds_under_racing_orders(db):
     assert report.spent == report.discounts <= bench.BUDGET
     # more takers than money: what is left is less than the largest discount refused
     assert bench.BUDGET - report.spent < 20
+
+
+def test_each_code_of_a_family_is_used_once_under_racing_orders(db):
+    bench = _bench()
+    report = _run(db, "codes")
+    assert report.problems == []
+    assert report.rolled_back > 0 and report.committed > bench.CODES
+    # more takers than codes: every code used, each once
+    assert report.codes_used == report.claims == report.applied == bench.CODES
+    assert report.most_per_code == 1
 
 
 def test_the_check_finds_a_limit_exceeded_and_a_lost_order(db):

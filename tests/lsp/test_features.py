@@ -44,7 +44,7 @@ class TestKeywords:
         assert set(KEYWORD_DOCS) == set(keywords())
 
     def test_the_grammar_says_which_keywords_may_come_next(self) -> None:
-        assert keywords_after("") == (("group", "label", "on", "rule", "test"), False)
+        assert keywords_after("") == (("coupon", "group", "label", "on", "rule", "test"), False)
         assert keywords_after("on order_created when customer ") == (
             ("has", "is", "lacks"),
             True,
@@ -369,3 +369,37 @@ def test_semantic_tokens_colour_names_by_what_they_name(folder: Path) -> None:
         ('"🎉 x"', "string", 0),
     ]
     assert data[-3] == 6  # the emoji is two UTF-16 units: the text's length as the editor counts
+
+
+class TestCouponFamilies:
+    TEXT = 'on order_created when order has coupon in Partner then discount 5% "Partner"\n'
+
+    def test_hover_and_go_to_the_declaration_in_another_file(self, folder: Path) -> None:
+        from rulec.lsp.navigate import definition
+
+        (folder / "families.rules").write_text(
+            'coupon family Partner is "PARTNER-*", "FRIENDS"\n', encoding="utf-8"
+        )
+        view, path = view_of(folder, self.TEXT)
+        column = self.TEXT.index("Partner") + 1
+        found = hover_text(view, path, self.TEXT, 1, column)
+        assert found is not None
+        assert found[0] == (
+            "**Partner** (coupon family), declared at families.rules:1\n\n"
+            "codes: `PARTNER-*`, `FRIENDS` (a trailing `*`: every code that starts so)"
+        )
+
+        def positions(p: str) -> Positions:
+            return Positions(view.texts.get(p, ""), PositionCodec())
+
+        (loc,) = definition(view, path, 1, column, positions)
+        assert loc.uri.endswith("families.rules")
+        assert (loc.range.start.line, loc.range.start.character) == (0, 14)
+
+    def test_the_families_are_offered_after_coupon_in(self, folder: Path) -> None:
+        (folder / "families.rules").write_text(
+            'coupon family Partner is "PARTNER-*"\ncoupon family Vip is "VIP-*"\n',
+            encoding="utf-8",
+        )
+        got = completions(folder, "on order_created when order has coupon in ")
+        assert {"Partner", "Vip"} <= set(got)

@@ -189,8 +189,9 @@ class TestRuntime:
         # a new name is a new power for generated code: review it before adding it
         # here (GET_ reads one fact by a constant key; SOME_ runs a compiled
         # condition on each member of a list fact; FS and ANY_ make and test
-        # a set of labels)
-        assert set(RUNTIME_NAMES) == {"FS", "ANY_", "GET_", "SOME_"}
+        # a set of labels; CODE_IN_ tests the codes entered against a family's
+        # constant codes and prefixes, with str.startswith only)
+        assert set(RUNTIME_NAMES) == {"FS", "ANY_", "CODE_IN_", "GET_", "SOME_"}
 
 
 GENERATED = {

@@ -134,7 +134,7 @@ class TestBranch:
         cfg = _config(backend, None)
         script = ScriptDirectory.from_config(cfg)
         assert set(script.get_bases()) == {"shop_0001", "rulec_0001"}
-        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0002"
+        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0004"
         assert script.get_revision("shop_0002").dependencies == "rulec_0001"
 
     def test_upgrade_heads_creates_rulecs_tables_beside_the_backends(self, backend, empty_db):
@@ -142,8 +142,8 @@ class TestBranch:
             command.upgrade(_config(backend, conn), "heads")
         with empty_db.connect() as conn:
             assert OWNED_TABLES | {"shop_orders"} <= _tables(conn)
-            # shop_0002 depends on rulec_0001; rulec_0002 is the branch's own head
-            assert _heads(conn) == {"shop_0002", "rulec_0002"}
+            # shop_0002 depends on rulec_0001; rulec_0004 is the branch's own head
+            assert _heads(conn) == {"shop_0002", "rulec_0004"}
 
     def test_the_migrated_tables_are_the_models(self, backend, empty_db):
         with empty_db.begin() as conn:
@@ -211,3 +211,38 @@ class TestBranch:
             command.upgrade(_config(backend, conn), "heads")
         with empty_db.connect() as conn:
             assert _tables(conn) >= OWNED_TABLES
+
+
+class TestCouponAudit:
+    """rulec_0004: the code of an audit row and of a claim, counters per code; and back."""
+
+    def _columns(self, conn, table: str) -> set[str]:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+    def test_upgrade_adds_the_columns_and_downgrade_drops_them_and_the_code_counters(
+        self, backend, empty_db
+    ):
+        with empty_db.begin() as conn:
+            command.upgrade(_config(backend, conn), "heads")
+        with empty_db.begin() as conn:
+            assert "coupon_code" in self._columns(conn, "rulec_applied_discounts")
+            assert "code" in self._columns(conn, "rulec_usage_claims")
+            scope = "code:" + "P" * 100  # a long generated code fits the scope
+            conn.execute(
+                text(
+                    "INSERT INTO rulec_usage_counters (rule, scope) "
+                    "VALUES ('r', :s), ('r', 'total')"
+                ),
+                {"s": scope},
+            )
+        with empty_db.begin() as conn:
+            command.downgrade(_config(backend, conn), "rulec_0002")
+        with empty_db.connect() as conn:
+            assert "coupon_code" not in self._columns(conn, "rulec_applied_discounts")
+            assert "code" not in self._columns(conn, "rulec_usage_claims")
+            scopes = conn.execute(text("SELECT scope FROM rulec_usage_counters")).scalars()
+            assert list(scopes) == ["total"]  # the counters per code went with their claims
+        with empty_db.begin() as conn:
+            command.upgrade(_config(backend, conn), "heads")
+        with empty_db.connect() as conn:
+            assert "code" in self._columns(conn, "rulec_usage_claims")

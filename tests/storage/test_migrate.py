@@ -56,6 +56,8 @@ TABLES_0003 = {
 TABLES_0006 = {"order_coupons", "usage_counters", "usage_claims"}
 #: The columns revision 0003 adds to ``orders``.
 ORDER_COLUMNS_0003 = ("status", "agent_id", "wedding_date")
+#: The columns revision 0008 adds to tables older than it.
+DROPPED_0008 = {"applied_discounts": ("coupon_code",)}
 
 RULES = (
     "label Customer_VIP for customer\n"
@@ -69,7 +71,7 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0006"
+        assert migrate.current(db) == migrate.head() == "0008_coupon_audit"
         assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003 | TABLES_0006
         assert set(Base.metadata.tables) == TABLES | TABLES_0003 | TABLES_0006
         migrate.downgrade(db, "base")
@@ -368,6 +370,41 @@ class TestRevision0006:
             conn.execute(text("INSERT INTO usage_counters (rule, scope) VALUES ('r', 'total')"))
 
 
+class TestRevision0008:
+    """Coupon audit: each code's outcome, the code of an audit row and of a claim,
+    counters per code; and back."""
+
+    def test_upgrade_adds_the_columns_and_downgrade_drops_them_keeping_the_codes(
+        self, db, sessions
+    ):
+        with sessions.begin() as s:
+            order = Order(subtotal=Decimal("20.00"))
+            order.coupon_codes = ["spring10"]
+            s.add(order)
+        with db.begin() as conn:
+            scope = "code:" + "P" * 100  # a long generated code fits the scope
+            conn.execute(
+                text("INSERT INTO usage_counters (rule, scope) VALUES ('r', :s), ('r', 'total')"),
+                {"s": scope},
+            )
+        migrate.downgrade(db, "0006")
+        try:
+            columns = {c["name"] for c in inspect(db).get_columns("order_coupons")}
+            assert columns == {"order_id", "code"}
+            claims = {c["name"] for c in inspect(db).get_columns("usage_claims")}
+            assert "code" not in claims
+            with db.connect() as conn:  # the codes stay; the counters per code go
+                assert conn.execute(text("SELECT code FROM order_coupons")).scalar() == "SPRING10"
+                scopes = conn.execute(text("SELECT scope FROM usage_counters")).scalars()
+                assert list(scopes) == ["total"]
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        with sessions() as s:
+            stored = s.scalars(select(Order)).one()
+            assert [(c.code, c.outcome) for c in stored.coupons] == [("SPRING10", None)]
+
+
 class TestRevision0005:
     """Money keeps its currency's places and is never negative; and back."""
 
@@ -555,7 +592,7 @@ class TestDataKept:
         after = _dump(db)
 
         for name in TABLES - {"labels"}:
-            dropped = ORDER_COLUMNS_0003 if name == "orders" else ()
+            dropped = ORDER_COLUMNS_0003 if name == "orders" else DROPPED_0008.get(name, ())
             assert down[name] == _without(before[name], dropped), name
             assert after[name] == before[name], name
         # labels lose what 0001 cannot hold, and nothing else
@@ -640,7 +677,7 @@ class TestDataKeptAcross0003:
         after = _dump(db, TABLES | TABLES_0003)
 
         for name in TABLES:
-            dropped = ORDER_COLUMNS_0003 if name == "orders" else ()
+            dropped = ORDER_COLUMNS_0003 if name == "orders" else DROPPED_0008.get(name, ())
             assert down[name] == _without(before[name], dropped), name
         for name in TABLES - {"orders"}:
             assert after[name] == before[name], name
@@ -753,7 +790,8 @@ class TestRevision0004:
             before = _dump(db, TABLES | TABLES_0003)
         finally:
             migrate.upgrade(db)
-        assert _dump(db, TABLES | TABLES_0003) == before
+        after = _dump(db, TABLES | TABLES_0003)
+        assert {t: _without(rows, DROPPED_0008.get(t, ())) for t, rows in after.items()} == before
         for name in TABLES | TABLES_0003:
             assert before[name], f"{name} is empty: the test proves nothing for it"
         with sessions.begin() as s:  # and a second Customer_VIP, for orders, comes in

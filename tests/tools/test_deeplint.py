@@ -439,3 +439,18 @@ def listing_sets(draw: st.DrawFn) -> str:
         priority = draw(st.sampled_from([0, 0, 5]))
         out.append(f'rule "l{n}" priority {priority} on price_listed{when} then {action} end')
     return "\n".join(out) + "\n"
+
+
+class TestCouponFamilies:
+    def test_an_exclusive_family_rule_shadows_a_narrower_one_with_an_example_code(self) -> None:
+        text = (
+            'coupon family Partner is "PARTNER-*", "FRIENDS"\n'
+            'rule "A" priority 10 exclusive on order_created\n'
+            '  when order has coupon in Partner then discount 20% "A" end\n'
+            'rule "B" on order_created\n'
+            '  when order has coupon in Partner and order subtotal > 10.00 then discount 10% "B"\n'
+            "end\n"
+        )
+        (d,) = lint(text)
+        assert (d.code, d.span.line) == ("R320", 4)
+        assert "order coupons (FRIENDS)" in d.message  # an order the engine decided so

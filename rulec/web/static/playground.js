@@ -4,7 +4,7 @@
 "use strict";
 
 const KEYWORDS = new Set(("after amount and any applied at back between budget cancelled combinable coupon " +
-  "description disabled enabled end exclusive expect for free from get given group has in " +
+  "description disabled enabled end exclusive expect family for free from get given group has in " +
   "is item items label lacks limit line lost no not of on or per priority rule test " +
   "then to total until up use uses when with").split(" "));
 const VERBS = new Set("discount add remove set hide show".split(" "));

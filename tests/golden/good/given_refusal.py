@@ -8,5 +8,5 @@ def shape_1(c0):
 
 RULES = (
     # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
-    (shape_1, ('SPRING10',), ('rule_0001', 'Spring sale', 'given_refusal.rules', 2, 1, 'order_created', (('percent', Decimal('10'), 'Spring sale', None, None),), 0, True, False, False, None, None, None, None, ('order.coupons',), (8,), None, (), (100, 1, (('EUR', Decimal('500.00')),), False))),
+    (shape_1, ('SPRING10',), ('rule_0001', 'Spring sale', 'given_refusal.rules', 2, 1, 'order_created', (('percent', Decimal('10'), 'Spring sale', None, None),), 0, True, False, False, None, None, None, None, ('order.coupons',), (8,), None, (), (100, 1, (('EUR', Decimal('500.00')),), False, None))),
 )

@@ -6,8 +6,14 @@ def shape_1(c0):
         return c0 in facts['order.coupons']
     return test
 
+def shape_2(c0, c1):
+    def test(facts):
+        return CODE_IN_(facts['order.coupons'], c0, c1)
+    return test
+
 RULES = (
     # (factory, constants, (id, name, file, line, column, event, actions, priority, enabled, exclusive, combinable, valid_from, valid_until, description, labels, facts, action_lines, group, after, limits))
-    (shape_1, ('SPRING10',), ('rule_0001', 'Spring code', 'limits.rules', 3, 1, 'order_created', (('percent', Decimal('10'), 'Spring', None, None),), 0, True, False, False, None, None, None, None, ('order.coupons',), (11,), None, (), (100, 1, (('EUR', Decimal('1000.00')), ('JPY', Decimal('500'))), True))),
-    (shape_1, ('WELCOME',), ('rule_0002', 'Welcome', 'limits.rules', 14, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'Welcome'),), 0, True, False, False, None, None, None, None, ('order.coupons',), (18,), None, (), (None, 1, (), False))),
+    (shape_1, ('SPRING10',), ('rule_0001', 'Spring code', 'limits.rules', 3, 1, 'order_created', (('percent', Decimal('10'), 'Spring', None, None),), 0, True, False, False, None, None, None, None, ('order.coupons',), (11,), None, (), (100, 1, (('EUR', Decimal('1000.00')), ('JPY', Decimal('500'))), True, None))),
+    (shape_1, ('WELCOME',), ('rule_0002', 'Welcome', 'limits.rules', 14, 1, 'order_created', (('fixed', Decimal('5.00'), 'EUR', 'Welcome'),), 0, True, False, False, None, None, None, None, ('order.coupons',), (18,), None, (), (None, 1, (), False, None))),
+    (shape_2, (frozenset({'FRIENDS'}), frozenset({'PARTNER-'})), ('rule_0003', 'Partner code', 'limits.rules', 24, 1, 'order_created', (('percent', Decimal('15'), 'Partner', None, None),), 0, True, False, False, None, None, None, None, ('order.coupons',), (29,), None, (), (500, None, (), False, 1))),
 )
