@@ -42,7 +42,16 @@ PG_ADMIN_URL = os.environ.get(
     "RULEC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 #: Each suite run owns its database: set RULEC_TEST_PG_DB to run two suites at once.
+#: Under pytest-xdist each worker owns one too (``rulec_test_gw0``, ...): the
+#: suite's tests empty and migrate their database, so workers may not share one.
+#: The name is put back in the environment, where the tests that make databases
+#: of their own (``<name>_shop``, ``<name>_secrets``) read it.
 PG_DB = os.environ.get("RULEC_TEST_PG_DB", "rulec_test")
+if os.environ.get("PYTEST_XDIST_WORKER") and not PG_DB.endswith(
+    "_" + os.environ["PYTEST_XDIST_WORKER"]
+):
+    PG_DB += "_" + os.environ["PYTEST_XDIST_WORKER"]
+    os.environ["RULEC_TEST_PG_DB"] = PG_DB
 
 
 def _postgres_url() -> str:
