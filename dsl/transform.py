@@ -58,6 +58,7 @@ from rulec.dsl.nodes import (
     Rule,
     RuleTest,
     SetField,
+    ShippingDiscount,
     Some,
     Span,
     String,
@@ -415,6 +416,25 @@ class ToAst(Transformer[Token, Any]):
             verb, Decimal(str(amount)), currency, self._string(title), span=self._span(meta)
         )
 
+    def free_shipping(self, meta: Any, verb: Name, title: Token) -> ShippingDiscount:
+        return ShippingDiscount(verb, self._string(title), span=self._span(meta))
+
+    def percent_shipping(self, meta: Any, verb: Name, pct: Token, title: Token) -> ShippingDiscount:
+        percent = Decimal(str(pct)[:-1])
+        return ShippingDiscount(verb, self._string(title), percent, span=self._span(meta))
+
+    def fixed_shipping(
+        self, meta: Any, verb: Name, amount: Token, currency: Name, title: Token
+    ) -> ShippingDiscount:
+        return ShippingDiscount(
+            verb,
+            self._string(title),
+            None,
+            Decimal(str(amount)),
+            currency,
+            span=self._span(meta),
+        )
+
     def label_to(self, meta: Any, verb: Name, label: Name, entity: Name) -> LabelAction:
         return LabelAction(verb, label, "to", entity, span=self._span(meta))
 
@@ -539,6 +559,11 @@ class ToAst(Transformer[Token, Any]):
 
     def expect_total(self, meta: Any, tok: Token, currency: Name | None = None) -> ExpectFigure:
         return self._figure("total", meta, tok, currency)
+
+    def expect_shipping_discount(
+        self, meta: Any, tok: Token, currency: Name | None = None
+    ) -> ExpectFigure:
+        return self._figure("shipping_discount", meta, tok, currency)
 
     def expect_description(self, meta: Any, text: Token) -> ExpectDescription:
         return ExpectDescription(self._string(text), span=self._span(meta))

@@ -23,6 +23,7 @@ from rulec.dsl.nodes import (
     GiveBack,
     PercentDiscount,
     Rule,
+    ShippingDiscount,
     TieredDiscount,
     UsageLimit,
 )
@@ -36,7 +37,7 @@ PER = "customer"
 def gives_discount(rule: Rule) -> bool:
     """Whether one of ``rule``'s actions takes money off (a use is counted on those)."""
     return any(
-        isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount)
+        isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount | ShippingDiscount)
         or a.verb.text == "discount"
         for a in rule.actions
     )

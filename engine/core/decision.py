@@ -6,6 +6,11 @@ explain or test rules, and for the tests. Its four figures (what is written
 on an order: ``discount_percentage``, ``discount_amount``,
 ``discount_description``, ``total_amount``) are worked out from the discounts
 that applied when it is made, so they can never disagree with its records.
+An order with a shipping charge has two more, ``shipping_amount`` (the
+charge) and ``shipping_discount`` (the shipping discounts that applied,
+:mod:`rulec.engine.core.shipping`); its total is then its subtotal less its
+discount, plus its shipping less its shipping discount. An order without
+one keeps the four figures exactly as they are without shipping.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rulec.engine.core.money import quantize, zero
 from rulec.engine.core.rules import LabelChange_
 
 __all__ = [
+    "SHIPPING_KINDS",
     "AppliedDiscount",
     "CouponOutcome",
     "Decision",
@@ -29,9 +35,14 @@ __all__ = [
     "RuleFailure",
     "Verdict",
     "figures",
+    "shipped_figures",
 ]
 
 ZERO = Decimal(0)
+
+#: The kinds of :class:`AppliedDiscount` that come off the shipping charge, not the
+#: subtotal (:mod:`rulec.engine.core.shipping`).
+SHIPPING_KINDS = frozenset({"free_shipping", "shipping_percentage", "shipping_fixed"})
 
 
 @frozen
@@ -42,7 +53,8 @@ class AppliedDiscount:
     file: str
     line: int
     #: "percentage" | "fixed" (the whole order, a tier's too), "line_percentage",
-    #: "line_fixed" (on items), "buy_get".
+    #: "line_fixed" (on items), "buy_get"; off the shipping charge (SHIPPING_KINDS):
+    #: "free_shipping", "shipping_percentage", "shipping_fixed".
     kind: str
     percentage: Decimal | None
     amount: Decimal
@@ -181,6 +193,31 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
     )
 
 
+def shipped_figures(
+    applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal, shipping: Decimal
+) -> tuple[Figures, Decimal]:
+    """The four figures of an order with a ``shipping`` charge, and its shipping discount.
+
+    The percentage and the amount are the order's discounts' (as :func:`figures`
+    works them out, the shipping discounts left out); the description joins every
+    applied discount's, the shipping ones last; the shipping discount is the
+    shipping discounts' amounts added up, in the currency's minor unit; the total
+    is the subtotal less the discount, plus the shipping less the shipping
+    discount, never below zero.
+    """
+    on_order = [a for a in applied if a.kind not in SHIPPING_KINDS]
+    on_shipping = [a for a in applied if a.kind in SHIPPING_KINDS]
+    percentage, amount, description, total = figures(on_order, currency, subtotal)
+    off = quantize(sum([a.amount for a in on_shipping], ZERO), currency)
+    if on_shipping:
+        texts = [description] if description is not None else []
+        description = " + ".join(texts + [a.description for a in on_shipping])
+    total = total + shipping - off
+    if total < ZERO:
+        total = zero(currency)
+    return (percentage, amount, description, total), off
+
+
 @frozen
 class Decision:
     """What the engine decided for one event; immutable.
@@ -219,13 +256,16 @@ class Decision:
     #: What each line of the order costs, by its place in ``item.all``; empty when
     #: the facts have no lines, or lines that do not add up to the subtotal.
     line_totals: tuple[Decimal, ...] = field(default=(), converter=tuple)
+    #: The order's shipping charge, before any shipping discount (0: none).
+    shipping_amount: Decimal = ZERO
     #: The percentage shown to the customer, or None when there is no single one.
     discount_percentage: Decimal | None = field(init=False)
     #: The total discount, in the currency's minor unit.
     discount_amount: Decimal = field(init=False)
     #: The applied discounts' descriptions, joined by " + "; None when none applied.
     discount_description: str | None = field(init=False)
-    #: The subtotal less the discount, never below zero.
+    #: The subtotal less the discount (plus the shipping less the shipping
+    #: discount, when there is a shipping charge), never below zero.
     total_amount: Decimal = field(init=False)
     #: The order's discount on each line (the applied discounts' shares added up),
     #: by the line's place in ``item.all``: they add up to ``discount_amount`` to
@@ -234,12 +274,30 @@ class Decision:
 
     def __attrs_post_init__(self) -> None:
         # frozen: derived fields are set once, here, as attrs documents
-        percentage, amount, description, total = figures(self.applied, self.currency, self.subtotal)
+        if self.shipping_amount:  # rare: an order without shipping pays nothing for it here
+            (percentage, amount, description, total), _off = shipped_figures(
+                self.applied, self.currency, self.subtotal, self.shipping_amount
+            )
+        else:
+            percentage, amount, description, total = figures(
+                self.applied, self.currency, self.subtotal
+            )
         _set(self, "discount_percentage", percentage)
         _set(self, "discount_amount", amount)
         _set(self, "discount_description", description)
         _set(self, "total_amount", total)
         _set(self, "line_discounts", _line_discounts(self) if self.line_totals else ())
+
+    @property
+    def shipping_discount(self) -> Decimal:
+        """The shipping discounts that applied, added up, in the currency's minor unit
+        (never more than ``shipping_amount``; 0 without a shipping charge)."""
+        if not self.shipping_amount:
+            try:
+                return zero(self.currency)
+            except ValueError:  # an unknown currency: nothing applied
+                return ZERO
+        return shipped_figures(self.applied, self.currency, self.subtotal, self.shipping_amount)[1]
 
     def __copy__(self) -> Decision:
         return self  # immutable

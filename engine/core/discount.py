@@ -12,6 +12,10 @@
 5. The total discount never exceeds the subtotal: the discounts applied
    last are reduced, so the total is never negative.
 
+Shipping discounts (``free shipping``, ``… on shipping``) come off the
+shipping charge, not the subtotal: they are decided apart, by the same steps
+(:mod:`rulec.engine.core.shipping`), and applied after the order's.
+
 Label actions are not discounts: every matching rule of the event's own
 label changes apply. Field settings: per field, the first matching rule of
 the event's own in the order of 1 sets it; the others lose to it.
@@ -43,8 +47,10 @@ from rulec.engine.core.rules import (
     PerItem_,
     Rule_,
     SetField_,
+    ShippingDiscount_,
     Tiered_,
 )
+from rulec.engine.core.shipping import Offer, resolve_shipping
 
 __all__ = ["order_rules", "rank", "resolve"]
 
@@ -90,11 +96,17 @@ _Row = tuple[Rule_, str, Decimal | None, Decimal, str, bool, list[Decimal] | Non
 
 
 def _offer(
-    rule: Rule_, subtotal: Decimal, currency: str, lines: Sequence[Line], unusable: str
+    rule: Rule_,
+    subtotal: Decimal,
+    currency: str,
+    lines: Sequence[Line],
+    unusable: str,
+    ships: list[Offer],
 ) -> tuple[list[_Row], str, int]:
     """The discounts of one rule for this order, or the reason why there are none and
     the line of the action it is about (no rows and no reason: the rule has no
-    discount action). ``unusable``: why the order's lines cannot be discounted."""
+    discount action). ``unusable``: why the order's lines cannot be discounted.
+    Its shipping discounts go to ``ships``, for the shipping policy."""
     out: list[_Row] = []
     reason = ""
     line = rule.line
@@ -137,6 +149,8 @@ def _offer(
                 reason, line = why, _line_of(rule, n)
                 continue
             out.append(row)
+        elif kind is ShippingDiscount_:
+            ships.append((rule, a, _line_of(rule, n)))
     return out, reason, line
 
 
@@ -207,11 +221,13 @@ def resolve(
     errors: Sequence[RuleFailure] = (),
     refused: Sequence[LostRule] = (),
     items: Sequence[Mapping[str, Any]] = (),
+    shipping: Decimal = ZERO,
 ) -> Decision:
     """The decision the policy makes from the ``matched`` rules, already in its order;
     ``refused``: the records of matching rules the database shell refused a use;
     ``items``: the order's lines (``item.all``), for the discounts on lines and
-    for each line's share of the order's discount.
+    for each line's share of the order's discount; ``shipping``: the order's
+    shipping charge (payable), for the shipping discounts.
     """
     if currency not in MINOR_UNITS:
         minor_unit(currency)  # an unknown currency is an error, match or not
@@ -222,12 +238,20 @@ def resolve(
     totals = [line.total for line in lines] if not unusable else []
     if not matched:
         return Decision(
-            event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
+            event,
+            version,
+            currency,
+            subtotal,
+            lost=refused,
+            errors=errors,
+            line_totals=totals,
+            shipping_amount=shipping,
         )
     losses: list[LostRule] = [*refused] if refused else []
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
+    ships: list[Offer] = []
     for r in matched:
-        rows, reason, line = _offer(r, subtotal, currency, lines, unusable)
+        rows, reason, line = _offer(r, subtotal, currency, lines, unusable, ships)
         if len(rows) == 1:
             offers.append((r, rows, rows[0][3]))
         elif rows:
@@ -271,6 +295,10 @@ def resolve(
 
     applied, freed = _apply(chosen, subtotal, currency, totals)
     losses += freed
+    if ships:  # off the shipping charge, apart from the order's discounts
+        shipped, unshipped = resolve_shipping(ships, shipping, currency)
+        applied += shipped
+        losses += unshipped
     labels: list[LabelChange_] = []
     settings: list[FieldChange] = []
     overruled: list[LostRule] = []
@@ -290,6 +318,7 @@ def resolve(
         list(map(_NAME, matched)),
         settings,
         line_totals=totals,
+        shipping_amount=shipping,
     )
 
 

@@ -220,8 +220,15 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         'CURRENCY`, and a test\'s `expect lost "A" to "B"`.',
         "add label Loyal to customer",
     ),
+    "shipping": (
+        'Off the order\'s shipping charge, apart from its discounts: `free shipping "…"` '
+        '(all of it), `discount 50% on shipping "…"`, `discount 4.95 EUR on shipping "…"`; '
+        "in a test, `expect shipping discount N [CURRENCY]`.",
+        'free shipping "Free shipping over 50"',
+    ),
     "total": (
-        "In a test, `expect total N [CURRENCY]`: the order's total.",
+        "In a test, `expect total N [CURRENCY]`: the order's total (its shipping, less the "
+        "shipping discount, included).",
         "expect total 108.00 EUR",
     ),
     "until": (
