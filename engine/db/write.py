@@ -99,9 +99,10 @@ def write_order(
 ) -> None:
     """Write decision ``d`` on ``order``, in ``session``'s transaction.
 
-    Its figures and the rule set's version go in the order's own columns;
-    one audit row per applied discount (unchanged when deciding again gives
-    the same ones); the rule failures as ``rule_errors`` rows (a new order's
+    Its figures and the rule set's version go in the order's own columns (its
+    shipping discount too, when its binding maps ``shipping_discount``); one
+    audit row per applied discount, a shipping discount's too (unchanged when
+    deciding again gives the same ones); the rule failures as ``rule_errors`` rows (a new order's
     are this decision's, a stored order keeps the history); each of
     ``lines`` its share of the discount; then the label changes and field
     settings on the order, its customer and its agent.
@@ -111,6 +112,7 @@ def write_order(
     o.set(order, "discount_amount", d.discount_amount)
     o.set(order, "discount_description", d.discount_description)
     o.set(order, "total_amount", d.total_amount)
+    o.set(order, "shipping_discount", d.shipping_discount)  # False: not mapped, no shipping
     o.set(order, "rule_set_version", d.version)
     wanted = [
         (a.rule, a.file, a.line, d.version, a.kind, a.percentage, a.amount, a.description)
