@@ -24,6 +24,8 @@ def as_json(e: Explanation) -> dict[str, Any]:
             "discount_amount": str(d.discount_amount),
             "discount_description": d.discount_description,
             "total_amount": str(d.total_amount),
+            "shipping_amount": str(d.shipping_amount),
+            "shipping_discount": str(d.shipping_discount),
             "line_discounts": [str(x) for x in d.line_discounts],
             "applied": [
                 {

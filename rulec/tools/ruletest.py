@@ -273,7 +273,8 @@ def _discounts(d: Decision) -> str:
         return "no discount applied"
     gave = ", ".join(f"{a.description} ({a.amount} {d.currency})" for a in d.applied)
     if d.shipping_amount:
-        off = f"{d.discount_amount} {d.currency} off and {d.shipping_discount} off the shipping"
+        c = d.currency
+        off = f"{d.discount_amount} {c} off and {d.shipping_discount} {c} off the shipping"
         return f"the decision gave {off}: {gave}"
     return f"the decision gave {d.discount_amount} {d.currency} off: {gave}"
 
@@ -329,10 +330,12 @@ def _figure(e: ExpectFigure, d: Decision) -> Failure | None:
     if e.figure == "amount":
         return _failure(e, f"{what} {written}", _discounts(d))
     if e.figure == "shipping_discount":
-        said = f"the shipping discount is {got} {d.currency} of {d.shipping_amount} shipping"
+        said = f"the shipping discount is {got} {d.currency} of {d.shipping_amount} {d.currency}"
         return _failure(e, f"{what} {written}", f"{said} ({_discounts(d)})")
     shipping = (
-        f", shipping {d.shipping_amount} less {d.shipping_discount}" if d.shipping_amount else ""
+        f", shipping {d.shipping_amount} {d.currency} less {d.shipping_discount} {d.currency}"
+        if d.shipping_amount
+        else ""
     )
     return _failure(
         e,

@@ -202,3 +202,29 @@ class TestFacts:
         rules = block("No ship", 'discount 1.00 EUR "One"', when="order shipping = 0")
         assert kinds(decide(rules, shipping=None)) == [("No ship", "fixed", D("1.00"))]
         assert decide(rules, shipping="4.95").applied == ()
+
+
+class TestExplain:
+    def facts(self, shipping):
+        order = {"subtotal": D("60.00"), "currency": "EUR"}
+        if shipping is not None:
+            order["shipping"] = D(shipping)
+        return {"customer": {"labels": {"VIP"}}, "order": order}
+
+    def test_the_figures_name_the_shipping_and_its_discount(self):
+        rs = rulec.load_text(HEAD + TEN + FREE, "s.rules")
+        e = rs.explain("order_created", self.facts("4.95"))
+        assert e.text().splitlines()[0] == (
+            "order_created: Ten percent + Free shipping over 50, 6.00 EUR off 60.00 EUR, "
+            "shipping 4.95 EUR less 4.95 EUR: total 54.00 EUR"
+        )
+        assert e.rule("Free").status == "applied"
+
+    def test_without_shipping_the_text_is_as_before_and_the_rule_says_why_it_lost(self):
+        rs = rulec.load_text(HEAD + TEN + FREE, "s.rules")
+        e = rs.explain("order_created", self.facts(None))
+        assert e.text().splitlines()[0] == (
+            "order_created: Ten percent, 6.00 EUR off 60.00 EUR: total 54.00 EUR"
+        )
+        free = e.rule("Free")
+        assert (free.status, free.reason) == ("lost", "the order has no shipping charge")
