@@ -86,7 +86,8 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
     ),
     "free": (
         "In `buy N get M free`: of every N + M matching units, M are free (the cheapest), "
-        "as often as the basket allows.",
+        'as often as the basket allows. `free shipping "…"` takes the whole shipping '
+        "charge off.",
         'buy 2 get 1 free on items with label Socks "3 for 2"',
     ),
     "from": (
