@@ -133,8 +133,8 @@ def decide(
     if refused:
         held, refusals = refuse(held, refused)
     items = facts.get("item.all", ())  # not through Facts.__missing__: no lines is common
-    shipping = facts.get("order.shipping")  # missing or None: no shipping charge
-    shipping = _ZERO if shipping is None else payable(shipping, currency, "order.shipping")
+    # the shipping charge, checked by resolve when there is one (missing: none)
+    shipping = facts.get("order.shipping")
     d = resolve(event, version, held, subtotal, currency, failures, refusals, items, shipping)
     codes = facts.get("order.coupons")
     if codes:

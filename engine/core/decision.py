@@ -33,6 +33,7 @@ __all__ = [
     "Figures",
     "LostRule",
     "RuleFailure",
+    "ShippedDecision",
     "Verdict",
     "figures",
     "shipped_figures",
@@ -256,8 +257,6 @@ class Decision:
     #: What each line of the order costs, by its place in ``item.all``; empty when
     #: the facts have no lines, or lines that do not add up to the subtotal.
     line_totals: tuple[Decimal, ...] = field(default=(), converter=tuple)
-    #: The order's shipping charge, before any shipping discount (0: none).
-    shipping_amount: Decimal = ZERO
     #: The percentage shown to the customer, or None when there is no single one.
     discount_percentage: Decimal | None = field(init=False)
     #: The total discount, in the currency's minor unit.
@@ -274,19 +273,18 @@ class Decision:
 
     def __attrs_post_init__(self) -> None:
         # frozen: derived fields are set once, here, as attrs documents
-        if self.shipping_amount:  # rare: an order without shipping pays nothing for it here
-            (percentage, amount, description, total), _off = shipped_figures(
-                self.applied, self.currency, self.subtotal, self.shipping_amount
-            )
-        else:
-            percentage, amount, description, total = figures(
-                self.applied, self.currency, self.subtotal
-            )
+        percentage, amount, description, total = figures(self.applied, self.currency, self.subtotal)
         _set(self, "discount_percentage", percentage)
         _set(self, "discount_amount", amount)
         _set(self, "discount_description", description)
         _set(self, "total_amount", total)
         _set(self, "line_discounts", _line_discounts(self) if self.line_totals else ())
+
+    @property
+    def shipping_amount(self) -> Decimal:
+        """The order's shipping charge, before any shipping discount: none here (a
+        :class:`ShippedDecision` is the decision of an order with one)."""
+        return ZERO
 
     @property
     def shipping_discount(self) -> Decimal:
@@ -307,6 +305,27 @@ class Decision:
 
 
 _set = object.__setattr__
+
+
+@frozen
+class ShippedDecision(Decision):
+    """The decision of an order with a shipping charge: a :class:`Decision` whose
+    ``shipping_amount`` is that charge, and whose figures count it (see
+    :func:`shipped_figures`). An order without one gets a plain :class:`Decision`,
+    which pays nothing for shipping (the public path, bench/evaluate.py)."""
+
+    #: The order's shipping charge, before any shipping discount.
+    shipping_amount: Decimal = field(default=ZERO, kw_only=True)  # type: ignore[assignment]
+
+    def __attrs_post_init__(self) -> None:
+        (percentage, amount, description, total), _off = shipped_figures(
+            self.applied, self.currency, self.subtotal, self.shipping_amount
+        )
+        _set(self, "discount_percentage", percentage)
+        _set(self, "discount_amount", amount)
+        _set(self, "discount_description", description)
+        _set(self, "total_amount", total)
+        _set(self, "line_discounts", _line_discounts(self) if self.line_totals else ())
 
 
 def _line_discounts(d: Decision) -> tuple[Decimal, ...]:

@@ -35,9 +35,17 @@ from rulec.engine.core.decision import (
     FieldChange,
     LostRule,
     RuleFailure,
+    ShippedDecision,
 )
 from rulec.engine.core.lines import Line, line_parts, order_lines
-from rulec.engine.core.money import allocate, minor_unit, percent_of, quantize, zero
+from rulec.engine.core.money import (
+    allocate,
+    minor_unit,
+    payable,
+    percent_of,
+    quantize,
+    zero,
+)
 from rulec.engine.core.rules import (
     BuyGet_,
     FixedDiscount_,
@@ -221,13 +229,16 @@ def resolve(
     errors: Sequence[RuleFailure] = (),
     refused: Sequence[LostRule] = (),
     items: Sequence[Mapping[str, Any]] = (),
-    shipping: Decimal = ZERO,
+    shipping: Any = None,
 ) -> Decision:
     """The decision the policy makes from the ``matched`` rules, already in its order;
     ``refused``: the records of matching rules the database shell refused a use;
     ``items``: the order's lines (``item.all``), for the discounts on lines and
     for each line's share of the order's discount; ``shipping``: the order's
-    shipping charge (payable), for the shipping discounts.
+    shipping charge as given (None or 0: none), checked as the subtotal is
+    (:func:`~rulec.engine.core.money.payable`, MoneyError), for the shipping
+    discounts and the figures. An order without one gets a plain
+    :class:`Decision`, which pays nothing for shipping.
     """
     if currency not in MINOR_UNITS:
         minor_unit(currency)  # an unknown currency is an error, match or not
@@ -237,15 +248,19 @@ def resolve(
         lines, unusable = order_lines(items, currency, subtotal)
     totals = [line.total for line in lines] if not unusable else []
     if not matched:
+        if shipping:  # rare: an order with a shipping charge
+            return ShippedDecision(
+                event,
+                version,
+                currency,
+                subtotal,
+                lost=refused,
+                errors=errors,
+                line_totals=totals,
+                shipping_amount=payable(shipping, currency, "order.shipping"),
+            )
         return Decision(
-            event,
-            version,
-            currency,
-            subtotal,
-            lost=refused,
-            errors=errors,
-            line_totals=totals,
-            shipping_amount=shipping,
+            event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
         )
     losses: list[LostRule] = [*refused] if refused else []
     offers: list[tuple[Rule_, list[_Row], Decimal]] = []
@@ -295,10 +310,12 @@ def resolve(
 
     applied, freed = _apply(chosen, subtotal, currency, totals)
     losses += freed
-    if ships:  # off the shipping charge, apart from the order's discounts
-        shipped, unshipped = resolve_shipping(ships, shipping, currency)
-        applied += shipped
-        losses += unshipped
+    if shipping or ships:  # rare: the shipping charge, and the discounts off it
+        shipping = payable(shipping, currency, "order.shipping") if shipping else ZERO
+        if ships:  # apart from the order's discounts
+            shipped, unshipped = resolve_shipping(ships, shipping, currency)
+            applied += shipped
+            losses += unshipped
     labels: list[LabelChange_] = []
     settings: list[FieldChange] = []
     overruled: list[LostRule] = []
@@ -306,6 +323,21 @@ def resolve(
         if r.effects:  # label changes and settings: rare beside discounts
             labels, settings, overruled = _effects(matched, event)
             break
+    if shipping:  # an order with a shipping charge: its figures count it
+        return ShippedDecision(
+            event,
+            version,
+            currency,
+            subtotal,
+            applied,
+            losses + overruled,
+            labels,
+            errors,
+            list(map(_NAME, matched)),
+            settings,
+            line_totals=totals,
+            shipping_amount=shipping,
+        )
     return Decision(
         event,
         version,
@@ -318,7 +350,6 @@ def resolve(
         list(map(_NAME, matched)),
         settings,
         line_totals=totals,
-        shipping_amount=shipping,
     )
 
 

@@ -228,3 +228,18 @@ class TestExplain:
         )
         free = e.rule("Free")
         assert (free.status, free.reason) == ("lost", "the order has no shipping charge")
+
+
+class TestWithCoupons:
+    def test_a_code_for_free_shipping_is_applied_and_the_figures_keep_the_shipping(self):
+        rules = block(
+            "Code", 'free shipping "Free with SHIPFREE"', when='order has coupon "SHIPFREE"'
+        )
+        rs = rulec.load_text(HEAD + rules, "s.rules")
+        order = {"subtotal": D("30.00"), "currency": "EUR", "shipping": D("3.90")}
+        d = rs.evaluate("order_created", {"order": {**order, "coupons": ["shipfree"]}})
+        [c] = d.coupons
+        assert (c.code, c.reason_code) == ("SHIPFREE", "applied")
+        assert (d.shipping_discount, d.total_amount) == (D("3.90"), D("30.00"))
+        d = rs.evaluate("order_created", {"order": {**order, "subtotal": D("30.00")}})
+        assert d.total_amount == D("33.90")
