@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 import rulec
 from rulec.engine.db.attach import Engine
+from rulec.engine.db.facts.binding import Binding, Entity
 from rulec.storage.models import Order
+from rulec.storage.owned import OWNED, RuleAudit
+from rulec.storage.session import make_session_factory
+
+from .conftest import SHOP, Purchase, ShopBase
 
 RULES = (
     'rule "Free shipping over 50"\n'
@@ -111,3 +116,60 @@ class TestWrite:
             assert [(a.kind, a.amount) for a in again.applied_discounts] == [
                 ("free_shipping", Decimal("2.50"))
             ]
+
+
+# ------------------------------------------------- a backend's own columns --
+
+#: The foreign shop (tests/engine/conftest.py) with its shipping columns bound by
+#: their own names; conftest's SHOP maps neither: a backend without shipping.
+SHIPPING_SHOP = Binding.of(
+    order=Entity(
+        Purchase,
+        **SHOP.o.names,
+        shipping_amount="delivery_fee",
+        shipping_discount="delivery_discount",
+    ),
+    line=SHOP.ln,
+    customer=SHOP.entity("customer"),
+    labels=SHOP.labels,
+    holders=SHOP.holders,
+)
+
+
+@pytest.fixture
+def foreign_sessions(foreign_db):
+    yield make_session_factory(foreign_db)
+    with foreign_db.begin() as conn:
+        for table in (*reversed(ShopBase.metadata.sorted_tables), *OWNED.sorted_tables):
+            conn.execute(table.delete())
+
+
+def purchase(sessions, binding, fee):
+    e = Engine(rulec.load_text(RULES, "rules/shipping.rules"), binding=binding)
+    e.attach(sessions)
+    try:
+        with sessions.begin() as s:
+            p = Purchase(net_amount=Decimal("60.00"), currency_code="EUR", delivery_fee=fee)
+            s.add(p)
+        with sessions() as s:
+            p = s.get(Purchase, p.key)
+            audit = s.scalars(select(RuleAudit).where(RuleAudit.order_key == str(p.key)))
+            return p, [(a.rule_name, a.kind, a.amount) for a in audit]
+    finally:
+        e.detach(sessions)
+
+
+class TestABackendsOwnColumns:
+    def test_a_backend_binds_its_own_shipping_columns(self, foreign_sessions):
+        p, audit = purchase(foreign_sessions, SHIPPING_SHOP, Decimal("4.95"))
+        assert (p.delivery_discount, p.discount_amount, p.total_amount) == (
+            Decimal("4.95"),
+            Decimal("0.00"),
+            Decimal("60.00"),
+        )
+        assert audit == [("Free shipping over 50", "free_shipping", Decimal("4.95"))]
+
+    def test_a_backend_without_shipping_still_works(self, foreign_sessions):
+        p, audit = purchase(foreign_sessions, SHOP, Decimal("4.95"))  # the fee is not bound
+        assert (p.delivery_discount, p.total_amount) == (Decimal("0"), Decimal("60.00"))
+        assert audit == []
