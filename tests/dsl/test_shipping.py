@@ -119,6 +119,19 @@ class TestCheck:
         assert d.check_tuple() == ("R214", 2, col(text, action.split()[0]))
         assert d.message.startswith(message)
 
+    @pytest.mark.parametrize(
+        ("action", "suggestion"),
+        [
+            ('free shiping "Free"', """write 'free shipping "Free"'"""),
+            ("free shipping Free", """write 'free shipping "TITLE"'"""),
+        ],
+    )
+    def test_a_misshapen_free_shipping_is_rewritten(self, action, suggestion):
+        text = f"on order_created then {action}\n"
+        (d,) = rulec.check_text(text, "t.rules")
+        assert d.check_tuple() == ("R214", 1, col(text, "free", 1))
+        assert d.suggestion == suggestion
+
     def test_not_on_an_event_without_discounts(self):
         text = LABELS + 'on customer_labeled then free shipping "x"'
         assert [t[0] for t in tuples(text)] == ["R216"]
