@@ -423,17 +423,8 @@ class ToAst(Transformer[Token, Any]):
         percent = Decimal(str(pct)[:-1])
         return ShippingDiscount(verb, self._string(title), percent, span=self._span(meta))
 
-    def fixed_shipping(
-        self, meta: Any, verb: Name, amount: Token, currency: Name, title: Token
-    ) -> ShippingDiscount:
-        return ShippingDiscount(
-            verb,
-            self._string(title),
-            None,
-            Decimal(str(amount)),
-            currency,
-            span=self._span(meta),
-        )
+    def fixed_shipping(self, m: Any, verb: Name, n: Token, c: Name, t: Token) -> ShippingDiscount:
+        return ShippingDiscount(verb, self._string(t), None, Decimal(str(n)), c, span=self._span(m))
 
     def label_to(self, meta: Any, verb: Name, label: Name, entity: Name) -> LabelAction:
         return LabelAction(verb, label, "to", entity, span=self._span(meta))
