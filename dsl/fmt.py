@@ -79,6 +79,7 @@ from rulec.dsl.nodes import (
     Rule,
     RuleTest,
     SetField,
+    ShippingDiscount,
     Some,
     Span,
     String,
@@ -313,7 +314,8 @@ def _expectation(e: Expectation) -> str:
         return "no discount"
     if isinstance(e, ExpectFigure):
         currency = f" {e.currency.text}" if e.currency is not None else ""
-        return f"{e.figure} {_number(e.amount.value)}{currency}"
+        figure = e.figure.replace("_", " ")  # shipping_discount: 'shipping discount'
+        return f"{figure} {_number(e.amount.value)}{currency}"
     if isinstance(e, ExpectDescription):
         return f"description {_string(e.text)}"
     if isinstance(e, ExpectRule):
@@ -555,6 +557,14 @@ def _action(a: object) -> str:
     if isinstance(a, TieredDiscount):
         tiers = ", ".join(map(_tier, a.tiers))
         return f"{a.verb.text} {tiers} {_string(a.title)}"
+    if isinstance(a, ShippingDiscount):
+        if a.percent is not None:
+            what = f"{_number(a.percent)}% on shipping"
+        elif a.amount is not None and a.currency is not None:
+            what = f"{_number(a.amount)} {a.currency.text} on shipping"
+        else:
+            what = "shipping"
+        return f"{a.verb.text} {what} {_string(a.title)}"
     if isinstance(a, LabelAction):
         return f"{a.verb.text} label {label_text(a.label.text)} {a.preposition} {a.entity.text}"
     if isinstance(a, SetField):

@@ -516,6 +516,8 @@ def _action(a: Any) -> tuple[Any, ...]:
     label)``, ``("buy", paid, free, title, label)`` (``buy 3 for 2`` is ``buy 2
     get 1 free``); a tiered discount: ``("tiers", title, ((threshold,
     currency, percent, amount, amount_currency), …))``. ``label`` None: every line.
+    Off the shipping charge: ``("shipping", title, percent, amount, currency)``
+    (``free shipping``: percent and amount None).
     """
     if isinstance(a, nodes.PercentDiscount):
         cap = a.cap
@@ -555,6 +557,9 @@ def _action(a: Any) -> tuple[Any, ...]:
             for t in a.tiers
         )
         return ("tiers", a.title, tiers)
+    if isinstance(a, nodes.ShippingDiscount):
+        currency = None if a.currency is None else a.currency.text
+        return ("shipping", a.title, a.percent, a.amount, currency)
     if isinstance(a, nodes.SetField):
         return ("set", a.field.entity.text, a.field.field.text, set_value(a))
     if isinstance(a, nodes.EntityAction):

@@ -69,6 +69,7 @@ __all__ = [
     "Rule",
     "RuleTest",
     "SetField",
+    "ShippingDiscount",
     "Some",
     "Span",
     "String",
@@ -377,6 +378,19 @@ class BuyGet(Action):
 
 
 @frozen
+class ShippingDiscount(Action):
+    """Off the order's shipping charge: ``free shipping "title"`` (the whole charge:
+    ``percent`` and ``amount`` None), ``discount 50% on shipping "title"``
+    (``percent``) or ``discount 4.95 EUR on shipping "title"`` (``amount`` and
+    ``currency``)."""
+
+    title: str = attrs.field(validator=instance_of(str))
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    currency: Name | None = None
+
+
+@frozen
 class Tier(Node):
     """``10.00 EUR from 100.00 EUR`` or ``5% from 50.00 EUR``: one tier of a tiered
     discount (``percent``, or ``amount`` and ``currency``)."""
@@ -603,9 +617,10 @@ class ExpectNoDiscount(Expectation):
 
 @frozen
 class ExpectFigure(Expectation):
-    """``expect amount 12.00 EUR`` or ``expect total 108.00``: one of the order's figures."""
+    """``expect amount 12.00 EUR``, ``expect total 108.00`` or ``expect shipping
+    discount 4.95 EUR``: one of the order's figures."""
 
-    #: ``"amount"`` (the discount amount) or ``"total"``.
+    #: ``"amount"`` (the discount amount), ``"total"`` or ``"shipping_discount"``.
     figure: str
     amount: Number
     currency: Name | None = None

@@ -428,6 +428,9 @@ def _rewrite(verb: str, words: list[tuple[str, str]]) -> str:
         if money:
             return f"'discount {money} {title}'"
         return f"'discount 10% {title}' or 'discount 5.00 EUR {title}'"
+    if verb == "free":
+        title = next((w for k, w in words if k == "string"), '"TITLE"')
+        return f"'free shipping {title}'"
     if verb in ("add", "remove"):
         preposition = "to" if verb == "add" else "from"
         label = names[0] if names else "NAME"

@@ -63,6 +63,7 @@ from rulec.dsl.nodes import (
     Rule,
     RuleTest,
     SetField,
+    ShippingDiscount,
     Some,
     Span,
     String,
@@ -426,6 +427,16 @@ class ToAst(Transformer[Token, Any]):
             verb, Decimal(str(amount)), currency, self._string(title), span=self._span(meta)
         )
 
+    def free_shipping(self, meta: Any, verb: Name, title: Token) -> ShippingDiscount:
+        return ShippingDiscount(verb, self._string(title), span=self._span(meta))
+
+    def percent_shipping(self, meta: Any, verb: Name, pct: Token, title: Token) -> ShippingDiscount:
+        percent = Decimal(str(pct)[:-1])
+        return ShippingDiscount(verb, self._string(title), percent, span=self._span(meta))
+
+    def fixed_shipping(self, m: Any, verb: Name, n: Token, c: Name, t: Token) -> ShippingDiscount:
+        return ShippingDiscount(verb, self._string(t), None, Decimal(str(n)), c, span=self._span(m))
+
     def label_to(self, meta: Any, verb: Name, label: Name, entity: Name) -> LabelAction:
         return LabelAction(verb, label, "to", entity, span=self._span(meta))
 
@@ -562,6 +573,11 @@ class ToAst(Transformer[Token, Any]):
 
     def expect_total(self, meta: Any, tok: Token, currency: Name | None = None) -> ExpectFigure:
         return self._figure("total", meta, tok, currency)
+
+    def expect_shipping_discount(
+        self, meta: Any, tok: Token, currency: Name | None = None
+    ) -> ExpectFigure:
+        return self._figure("shipping_discount", meta, tok, currency)
 
     def expect_description(self, meta: Any, text: Token) -> ExpectDescription:
         return ExpectDescription(self._string(text), span=self._span(meta))

@@ -13,6 +13,7 @@ __all__ = ["ACTIONS"]
 #: Action verbs and what follows each.
 ACTIONS = {
     "discount": "a percentage (10%) or an amount with its currency (5.00 EUR), then a quoted text",
+    "free": "shipping, then a quoted text, e.g. 'free shipping \"Free shipping over 50\"'",
     "buy": "a count, then 'get N free' or 'for N', e.g. 'buy 2 get 1 free on items \"3 for 2\"'",
     "add": "label NAME to ENTITY",
     "remove": "label NAME from ENTITY",

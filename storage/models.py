@@ -454,6 +454,9 @@ class Order(_LabelHolder, Base):
         CheckConstraint("subtotal >= 0", name="subtotal_not_negative"),
         CheckConstraint("discount_amount >= 0", name="discount_amount_not_negative"),
         CheckConstraint("total_amount >= 0", name="total_amount_not_negative"),
+        # revision 0007_shipping
+        CheckConstraint("shipping_amount >= 0", name="shipping_amount_not_negative"),
+        CheckConstraint("shipping_discount >= 0", name="shipping_discount_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -475,6 +478,15 @@ class Order(_LabelHolder, Base):
         ForeignKey("agents.id", ondelete="SET NULL"), index=True, default=None
     )
     wedding_date: Mapped[date | None] = mapped_column(Date, default=None)
+    #: The shipping charge, before any shipping discount: an input, as the subtotal
+    #: is (revision 0007_shipping); 0, no shipping charge, unless given.
+    shipping_amount: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0"), server_default=text("0")
+    )
+    #: What the shipping discounts took off the shipping charge (the engine writes it).
+    shipping_discount: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0"), server_default=text("0")
+    )
 
     customer: Mapped[Customer | None] = relationship(back_populates="orders")
     agent: Mapped[Agent | None] = relationship(back_populates="orders")
@@ -501,6 +513,8 @@ class Order(_LabelHolder, Base):
         "subtotal": ("order subtotal", False),
         "discount_amount": ("order discount amount", False),
         "total_amount": ("order total amount", False),
+        "shipping_amount": ("order shipping amount", False),
+        "shipping_discount": ("order shipping discount", False),
     }
 
     def __init__(self, **kw: Any) -> None:
@@ -511,7 +525,9 @@ class Order(_LabelHolder, Base):
                 kw[key] = zero
         super().__init__(**kw)
 
-    @validates("subtotal", "discount_amount", "total_amount")
+    @validates(
+        "subtotal", "discount_amount", "total_amount", "shipping_amount", "shipping_discount"
+    )
     def _check_amount(self, key: str, value: Any) -> Decimal | None:
         return amount(value, self.currency or "EUR", self._AMOUNTS[key][0])
 
@@ -534,8 +550,12 @@ class Order(_LabelHolder, Base):
         return zero
 
     def calculate_total(self) -> Decimal:
-        """The subtotal less the discount, never below zero (as the old system did)."""
+        """The subtotal less the discount, plus the shipping less the shipping discount,
+        never below zero (as the old system did, which had no shipping)."""
         total = (self.subtotal or Decimal(0)) - (self.discount_amount or Decimal(0))
+        shipping = (self.shipping_amount or Decimal(0)) - (self.shipping_discount or Decimal(0))
+        if shipping > 0:
+            total = (total if total > 0 else Decimal(0)) + shipping
         return self._zero() if total < 0 else total
 
     def items_subtotal(self) -> Decimal:

@@ -54,6 +54,7 @@ __all__ = [
     "RuleStatusChange",
     "RuleUsageClaim",
     "RuleUsageCounter",
+    "ShippingColumns",
 ]
 
 #: rulec's own tables in a backend's database.
@@ -120,6 +121,23 @@ class RuleStatusChange(OwnedBase):
     rule_file: Mapped[str | None] = mapped_column(String(500), default=None)
     rule_line: Mapped[int | None] = mapped_column(Integer, default=None)
     rule_set_version: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ShippingColumns:
+    """The shipping columns, for a backend's order class whose orders have a shipping
+    charge: ``class Purchase(DiscountColumns, ShippingColumns, Base): ...``.
+
+    ``shipping_amount`` is the charge, an input as the subtotal is (the fact
+    ``order.shipping``); ``shipping_discount`` is what the shipping discounts
+    took off it, which the engine writes. A backend with a column of its own
+    for either binds it by name instead (``Entity(Purchase,
+    shipping_amount="delivery_fee")``); one without shipping maps neither, and
+    its orders have no shipping charge. Both are the backend's columns, in its
+    own migrations, as :class:`DiscountColumns` are.
+    """
+
+    shipping_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    shipping_discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
 
 
 class RuleError(OwnedBase):

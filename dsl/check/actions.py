@@ -1,5 +1,5 @@
 """Discount actions (R301 to R303, R350 to R353): percentages in (0, 100], amounts
-and caps above zero, in a known currency and within its decimal places; a cap
+and caps above zero (on the shipping too), in a known currency and within its decimal places; a cap
 per line only on items; whole counts for buy X get Y; tiers that go up.
 """
 
@@ -15,6 +15,7 @@ from rulec.dsl.nodes import (
     FixedDiscount,
     Name,
     PercentDiscount,
+    ShippingDiscount,
     Span,
     Tier,
     TieredDiscount,
@@ -58,10 +59,31 @@ def stage_actions(ctx: Context) -> None:
                     ctx.report(
                         "R302", f"a discount amount must be above zero, not {a.amount}", a.span
                     )
+            elif isinstance(a, ShippingDiscount):
+                _shipping(ctx, a)
             elif isinstance(a, BuyGet):
                 _buy_get(ctx, a)
             elif isinstance(a, TieredDiscount):
                 _tiers(ctx, a)
+
+
+def _shipping(ctx: Context, a: ShippingDiscount) -> None:
+    """A percentage of the shipping in (0, 100] (R301); an amount off it above zero
+    (R302), in a known currency (R209) and within its decimal places (R206)."""
+    if a.percent is not None and not Decimal(0) < a.percent <= Decimal(100):
+        ctx.report(
+            "R301",
+            f"a percentage discount must be above 0% and at most 100%, not {a.percent}%",
+            a.span,
+            "write 'free shipping \"…\"' for the whole shipping charge"
+            if a.percent > 100
+            else None,
+        )
+    if a.amount is not None and a.currency is not None:
+        if known_currency(ctx, a.currency, a.amount):
+            precision(ctx, a.amount, a.currency, a.span)
+        if a.amount <= 0:
+            ctx.report("R302", f"a discount amount must be above zero, not {a.amount}", a.span)
 
 
 def _whole(value: Decimal) -> bool:

@@ -38,6 +38,7 @@ from rulec.dsl.nodes import (
     Or,
     PercentDiscount,
     Rule,
+    ShippingDiscount,
     Some,
     Span,
     String,
@@ -96,7 +97,9 @@ def _several_currencies(ctx: Context) -> tuple[str, list[str]] | None:
         if tested is not None and named:
             break  # all that is needed: why, and a currency for the suggestion
         for a in rule.actions:
-            if isinstance(a, FixedDiscount):
+            if isinstance(a, FixedDiscount) or (
+                isinstance(a, ShippingDiscount) and a.currency is not None
+            ):
                 named.setdefault(a.currency.text)
             elif isinstance(a, PercentDiscount) and a.cap is not None:
                 named.setdefault(a.cap.currency.text)
@@ -220,6 +223,8 @@ def _currency_of(rule: Rule) -> str | None:
             return a.cap.currency.text
         if isinstance(a, TieredDiscount):
             return a.tiers[0].threshold_currency.text
+        if isinstance(a, ShippingDiscount) and a.currency is not None:
+            return a.currency.text
     return None
 
 

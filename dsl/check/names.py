@@ -32,6 +32,7 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Rule,
     SetField,
+    ShippingDiscount,
     Some,
     TieredDiscount,
     label_text,
@@ -39,7 +40,7 @@ from rulec.dsl.nodes import (
 from rulec.dsl.resolve import resolve_field
 from rulec.dsl.spelling import suggest
 from rulec.dsl.verbs import ACTIONS
-from rulec.dsl.vocabulary import Entity, Event, Kind, Vocabulary
+from rulec.dsl.vocabulary import Entity, Event, Kind, Type, Vocabulary
 
 __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names"]
 
@@ -48,7 +49,7 @@ __all__ = ["ACTIONS", "OPERATORS", "spelled", "stage_declarations", "stage_names
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 #: The verbs allowed on each kind of event.
 _VERBS = {
-    Kind.ORDER: ("discount", "buy", "add", "remove", "set"),
+    Kind.ORDER: ("discount", "free", "buy", "add", "remove", "set"),
     Kind.LABEL: ("add", "remove", "set"),
     Kind.SCHEDULED: ("add", "remove", "set"),
     Kind.LISTING: ("show", "hide"),
@@ -197,6 +198,32 @@ def on_items(action: Any) -> bool:
     if isinstance(action, FixedDiscount):
         return action.per_item
     return isinstance(action, BuyGet)
+
+
+def _shipping(ctx: Context, rule: Rule, action: ShippingDiscount) -> None:
+    """A shipping discount needs the order's shipping charge: an event with the
+    order, whose vocabulary gives the order a ``shipping`` field of money (R216)."""
+    event = ctx.events.get(id(rule))
+    if event is None:
+        return
+    order = ctx.vocabulary.entity("order") if "order" in event.entities else None
+    shipping = None if order is None else order.field("shipping")
+    if shipping is not None and shipping.type is Type.MONEY:
+        return
+    what = (
+        f"event '{event.name}' has no order"
+        if order is None
+        else "the vocabulary's order has no 'shipping' field of money"
+    )
+    ctx.report(
+        "R216",
+        f"a shipping discount needs the order's shipping charge, and {what}",
+        action.span,
+        "add the field to the vocabulary: [entities.order.fields.shipping] with "
+        'type = "money" (docs/vocabulary.md)'
+        if order is not None
+        else None,
+    )
 
 
 def _items(ctx: Context, rule: Rule, action: Any) -> None:
@@ -476,7 +503,11 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
         LabelAction: ("add", "remove"),
         SetField: ("set",),
         EntityAction: ("show", "hide"),
+        ShippingDiscount: ("discount", "free"),
     }
+    if isinstance(action, ShippingDiscount):  # 'free shipping', 'discount … on shipping'
+        free = action.percent is None and action.amount is None
+        shapes[ShippingDiscount] = ("free",) if free else ("discount",)
     if verb not in shapes[type(action)]:
         ctx.report("R214", f"'{verb}' takes {ACTIONS[verb]}", action.span)
         return
@@ -492,6 +523,8 @@ def _action_names(ctx: Context, rule: Rule, action: Any) -> None:
         return
     if on_items(action):
         _items(ctx, rule, action)
+    elif isinstance(action, ShippingDiscount):
+        _shipping(ctx, rule, action)
     elif isinstance(action, LabelAction):
         expected = {"add": "to", "remove": "from"}[verb]
         if action.preposition != expected:

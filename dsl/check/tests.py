@@ -46,6 +46,7 @@ from rulec.dsl.nodes import (
     PercentDiscount,
     Rule,
     RuleTest,
+    ShippingDiscount,
     Some,
     String,
     TieredDiscount,
@@ -196,9 +197,9 @@ def rule_names(ctx: Context) -> dict[str, list[str]]:
         name = ctx.rule_name(rule)
         out.setdefault(name, []).append(name)
         for a in rule.actions:
-            if isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount) and (
-                a.title != name
-            ):
+            if isinstance(
+                a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount | ShippingDiscount
+            ) and (a.title != name):
                 out.setdefault(a.title, []).append(name)
     return out
 

@@ -28,6 +28,7 @@ from rulec.dsl.nodes import (
     Not,
     PercentDiscount,
     Rule,
+    ShippingDiscount,
     TieredDiscount,
     UsageLimit,
 )
@@ -43,7 +44,7 @@ PER_CODE = "code"
 def gives_discount(rule: Rule) -> bool:
     """Whether one of ``rule``'s actions takes money off (a use is counted on those)."""
     return any(
-        isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount)
+        isinstance(a, PercentDiscount | FixedDiscount | BuyGet | TieredDiscount | ShippingDiscount)
         or a.verb.text == "discount"
         for a in rule.actions
     )

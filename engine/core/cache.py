@@ -501,6 +501,16 @@ class _Decoder:
                 and 0 < free <= MAX_COUNT
             ):
                 return value
+        if kind == "shipping" and len(value) == 5 and types[1] is str:
+            _, title, percent, amount, currency = value
+            if (
+                (percent is None or amount is None)
+                and (amount is None) == (currency is None)
+                and type(currency) in (str, type(None))
+            ):
+                percent = None if percent is None else self.decimal(percent)
+                amount = None if amount is None else self.decimal(amount)
+                return (kind, title, percent, amount, currency)
         if kind == "tiers" and len(value) == 3 and types[1:] == (str, tuple):
             return (kind, value[1], tuple(map(self.tier, value[2])))
         if kind == "label" and types[1:] == (str, str, bool):

@@ -69,7 +69,9 @@ def decide(
     one, or one finer than its currency's minor unit, raises MoneyError, as
     does one of 10**10 or more; a :class:`Facts` without the order's
     currency or subtotal, or in a currency that is not ISO 4217, is refused
-    as well (MissingFactError, CurrencyError).
+    as well (MissingFactError, CurrencyError). The order's shipping charge
+    (``order.shipping``) is optional: missing (or None) it is 0 in the order's
+    currency, no shipping charge; given, it is checked as the subtotal is.
     ``refused`` names the rules the database shell refused a use (their usage
     limit or budget is spent): they do not apply, and are recorded as lost
     with the refusal's reason. The decision says what became of each coupon
@@ -129,7 +131,9 @@ def decide(
     if refused:
         held, refusals = refuse(held, refused)
     items = facts.get("item.all", ())  # not through Facts.__missing__: no lines is common
-    d = resolve(event, version, held, subtotal, currency, failures, refusals, items)
+    # the shipping charge, checked by resolve when there is one (missing: none)
+    shipping = facts.get("order.shipping")
+    d = resolve(event, version, held, subtotal, currency, failures, refusals, items, shipping)
     codes = facts.get("order.coupons")
     if codes:
         rules = [c.rule for c in plan.every]

@@ -6,6 +6,11 @@ explain or test rules, and for the tests. Its four figures (what is written
 on an order: ``discount_percentage``, ``discount_amount``,
 ``discount_description``, ``total_amount``) are worked out from the discounts
 that applied when it is made, so they can never disagree with its records.
+An order with a shipping charge has two more, ``shipping_amount`` (the
+charge) and ``shipping_discount`` (the shipping discounts that applied,
+:mod:`rulec.engine.core.shipping`); its total is then its subtotal less its
+discount, plus its shipping less its shipping discount. An order without
+one keeps the four figures exactly as they are without shipping.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rulec.engine.core.money import quantize, zero
 from rulec.engine.core.rules import LabelChange_
 
 __all__ = [
+    "SHIPPING_KINDS",
     "AppliedDiscount",
     "CouponOutcome",
     "Decision",
@@ -29,9 +35,14 @@ __all__ = [
     "RuleFailure",
     "Verdict",
     "figures",
+    "shipped_figures",
 ]
 
 ZERO = Decimal(0)
+
+#: The kinds of :class:`AppliedDiscount` that come off the shipping charge, not the
+#: subtotal (:mod:`rulec.engine.core.shipping`).
+SHIPPING_KINDS = frozenset({"free_shipping", "shipping_percentage", "shipping_fixed"})
 
 
 @frozen
@@ -42,7 +53,8 @@ class AppliedDiscount:
     file: str
     line: int
     #: "percentage" | "fixed" (the whole order, a tier's too), "line_percentage",
-    #: "line_fixed" (on items), "buy_get".
+    #: "line_fixed" (on items), "buy_get"; off the shipping charge (SHIPPING_KINDS):
+    #: "free_shipping", "shipping_percentage", "shipping_fixed".
     kind: str
     percentage: Decimal | None
     amount: Decimal
@@ -187,6 +199,31 @@ def figures(applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal
     )
 
 
+def shipped_figures(
+    applied: Sequence[AppliedDiscount], currency: str, subtotal: Decimal, shipping: Decimal
+) -> tuple[Figures, Decimal]:
+    """The four figures of an order with a ``shipping`` charge, and its shipping discount.
+
+    The percentage and the amount are the order's discounts' (as :func:`figures`
+    works them out, the shipping discounts left out); the description joins every
+    applied discount's, the shipping ones last; the shipping discount is the
+    shipping discounts' amounts added up, in the currency's minor unit; the total
+    is the subtotal less the discount, plus the shipping less the shipping
+    discount, never below zero.
+    """
+    on_order = [a for a in applied if a.kind not in SHIPPING_KINDS]
+    on_shipping = [a for a in applied if a.kind in SHIPPING_KINDS]
+    percentage, amount, description, total = figures(on_order, currency, subtotal)
+    off = quantize(sum([a.amount for a in on_shipping], ZERO), currency)
+    if on_shipping:
+        texts = [description] if description is not None else []
+        description = " + ".join(texts + [a.description for a in on_shipping])
+    total = total + shipping - off
+    if total < ZERO:
+        total = zero(currency)
+    return (percentage, amount, description, total), off
+
+
 class _DecisionFields(NamedTuple):
     # The fields of a Decision, in order; documented on Decision.
     event: str
@@ -202,6 +239,7 @@ class _DecisionFields(NamedTuple):
     verdict: Verdict | None
     coupons: tuple[CouponOutcome, ...]
     line_totals: tuple[Decimal, ...]
+    shipping_amount: Decimal
     discount_percentage: Decimal | None
     discount_amount: Decimal
     discount_description: str | None
@@ -237,11 +275,15 @@ class Decision(_DecisionFields):
     - ``line_totals``: what each line of the order costs, by its place in
       ``item.all``; empty when the facts have no lines, or lines that do not
       add up to the subtotal.
+    - ``shipping_amount``: the order's shipping charge, before any shipping
+      discount (0: none).
     - ``discount_percentage``: the percentage shown to the customer, or None
-      when there is no single one; ``discount_amount``: the total discount, in
-      the currency's minor unit; ``discount_description``: the applied
-      discounts' descriptions, joined by " + ", None when none applied;
-      ``total_amount``: the subtotal less the discount, never below zero.
+      when there is no single one; ``discount_amount``: the total discount off
+      the subtotal, in the currency's minor unit; ``discount_description``:
+      the applied discounts' descriptions, joined by " + " (the shipping ones
+      last), None when none applied; ``total_amount``: the subtotal less the
+      discount, plus the shipping less the shipping discount, never below zero
+      (:func:`shipped_figures`).
     - ``line_discounts``: the order's discount on each line (the applied
       discounts' shares added up), by the line's place in ``item.all``: they
       add up to ``discount_amount`` to the cent, and none is more than its
@@ -254,7 +296,7 @@ class Decision(_DecisionFields):
     ``bench/instructions.py``'s count); a tuple is made in one call. Like any
     tuple it compares equal to a tuple of the same fields, and iterates over
     them. ``replace(...)`` makes a copy with other records, its figures worked
-    out again.
+    out again. ``shipping_discount`` (a property) is worked out when it is read.
     """
 
     __slots__ = ()
@@ -274,10 +316,16 @@ class Decision(_DecisionFields):
         verdict: Verdict | None = None,
         coupons: Iterable[CouponOutcome] = (),
         line_totals: Iterable[Decimal] = (),
+        shipping_amount: Decimal = ZERO,
     ) -> Decision:
         applied = tuple(applied)
         line_totals = tuple(line_totals)
-        percentage, amount, description, total = figures(applied, currency, subtotal)
+        if shipping_amount:  # rare: the figures count the charge and its discounts
+            (percentage, amount, description, total), _ = shipped_figures(
+                applied, currency, subtotal, shipping_amount
+            )
+        else:
+            percentage, amount, description, total = figures(applied, currency, subtotal)
         return tuple.__new__(
             cls,
             (
@@ -294,6 +342,7 @@ class Decision(_DecisionFields):
                 verdict,
                 tuple(coupons),
                 line_totals,
+                shipping_amount,
                 percentage,
                 amount,
                 description,
@@ -314,6 +363,17 @@ class Decision(_DecisionFields):
     def _replace(self, **changes: Any) -> Decision:  # the named tuple's own, made safe
         return self.replace(**changes)
 
+    @property
+    def shipping_discount(self) -> Decimal:
+        """The shipping discounts that applied, added up, in the currency's minor unit
+        (never more than ``shipping_amount``; 0 without a shipping charge)."""
+        if not self.shipping_amount:
+            try:
+                return zero(self.currency)
+            except ValueError:  # an unknown currency: nothing applied
+                return ZERO
+        return shipped_figures(self.applied, self.currency, self.subtotal, self.shipping_amount)[1]
+
     def __copy__(self) -> Decision:
         return self  # immutable
 
@@ -322,7 +382,7 @@ class Decision(_DecisionFields):
 
 
 #: How many of a Decision's fields are given; the rest are its figures.
-_GIVEN = 13
+_GIVEN = 14
 
 
 def _line_discounts(

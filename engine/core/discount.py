@@ -17,6 +17,10 @@ instead, each group on its own base, and the groups' winners stack after
 the default group's (rules in no group, decided as in 4): see
 :mod:`rulec.engine.core.stacking`.
 
+Shipping discounts (``free shipping``, ``… on shipping``) come off the
+shipping charge, not the subtotal: they are decided apart, by the same steps
+(:mod:`rulec.engine.core.shipping`), and applied after the order's.
+
 Label actions are not discounts: every matching rule of the event's own
 label changes apply. Field settings: per field, the first matching rule of
 the event's own in the order of 1 sets it; the others lose to it.
@@ -38,7 +42,14 @@ from rulec.engine.core.decision import (
     RuleFailure,
 )
 from rulec.engine.core.lines import Line, line_parts, order_lines
-from rulec.engine.core.money import allocate, minor_unit, percent_of, quantize, zero
+from rulec.engine.core.money import (
+    allocate,
+    minor_unit,
+    payable,
+    percent_of,
+    quantize,
+    zero,
+)
 from rulec.engine.core.rules import (
     BuyGet_,
     FixedDiscount_,
@@ -48,8 +59,10 @@ from rulec.engine.core.rules import (
     PerItem_,
     Rule_,
     SetField_,
+    ShippingDiscount_,
     Tiered_,
 )
+from rulec.engine.core.shipping import Offer, resolve_shipping
 from rulec.engine.core.stacking import best_of, in_groups, stacked
 
 __all__ = ["order_rules", "rank", "resolve"]
@@ -98,11 +111,17 @@ _Offer = tuple[Rule_, list[_Row], Decimal]
 
 
 def _offer(
-    rule: Rule_, subtotal: Decimal, currency: str, lines: Sequence[Line], unusable: str
+    rule: Rule_,
+    subtotal: Decimal,
+    currency: str,
+    lines: Sequence[Line],
+    unusable: str,
+    ships: list[Offer],
 ) -> tuple[list[_Row], str, int]:
     """The discounts of one rule for this order, or the reason why there are none and
     the line of the action it is about (no rows and no reason: the rule has no
-    discount action). ``unusable``: why the order's lines cannot be discounted."""
+    discount action). ``unusable``: why the order's lines cannot be discounted.
+    Its shipping discounts go to ``ships``, for the shipping policy."""
     out: list[_Row] = []
     reason = ""
     line = rule.line
@@ -145,6 +164,8 @@ def _offer(
                 reason, line = why, _line_of(rule, n)
                 continue
             out.append(row)
+        elif kind is ShippingDiscount_:
+            ships.append((rule, a, _line_of(rule, n)))
     return out, reason, line
 
 
@@ -215,11 +236,15 @@ def resolve(
     errors: Sequence[RuleFailure] = (),
     refused: Sequence[LostRule] = (),
     items: Sequence[Mapping[str, Any]] = (),
+    shipping: Any = None,
 ) -> Decision:
     """The decision the policy makes from the ``matched`` rules, already in its order;
     ``refused``: the records of matching rules the database shell refused a use;
     ``items``: the order's lines (``item.all``), for the discounts on lines and
-    for each line's share of the order's discount.
+    for each line's share of the order's discount; ``shipping``: the order's
+    shipping charge as given (None or 0: none), checked as the subtotal is
+    (:func:`~rulec.engine.core.money.payable`, MoneyError), for the shipping
+    discounts and the figures.
     """
     if currency not in MINOR_UNITS:
         minor_unit(currency)  # an unknown currency is an error, match or not
@@ -229,13 +254,25 @@ def resolve(
         lines, unusable = order_lines(items, currency, subtotal)
     totals = [line.total for line in lines] if not unusable else []
     if not matched:
+        if shipping:  # rare: an order with a shipping charge
+            return Decision(
+                event,
+                version,
+                currency,
+                subtotal,
+                lost=refused,
+                errors=errors,
+                line_totals=totals,
+                shipping_amount=payable(shipping, currency, "order.shipping"),
+            )
         return Decision(
             event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
         )
     losses: list[LostRule] = [*refused] if refused else []
     offers: list[_Offer] = []
+    ships: list[Offer] = []
     for r in matched:
-        rows, reason, line = _offer(r, subtotal, currency, lines, unusable)
+        rows, reason, line = _offer(r, subtotal, currency, lines, unusable, ships)
         if len(rows) == 1:
             offers.append((r, rows, rows[0][3]))
         elif rows:
@@ -264,7 +301,8 @@ def resolve(
     else:  # stacking groups: the best of each, on its base (rulec.engine.core.stacking)
 
         def offer_on(rule: Rule_, base: Decimal) -> _Offer | None:
-            rows, reason, line = _offer(rule, base, currency, lines, unusable)
+            # its shipping discounts were taken once, above: not again on this base
+            rows, reason, line = _offer(rule, base, currency, lines, unusable, [])
             if rows:
                 return (rule, rows, sum([row[3] for row in rows], ZERO))
             if reason.startswith("the subtotal "):  # a tier: judged on the group's base
@@ -278,6 +316,12 @@ def resolve(
     losses += freed
     if bases is not None:
         applied = in_groups(applied, bases)
+    if shipping or ships:  # rare: the shipping charge, and the discounts off it
+        shipping = payable(shipping, currency, "order.shipping") if shipping else ZERO
+        if ships:  # apart from the order's discounts
+            shipped, unshipped = resolve_shipping(ships, shipping, currency)
+            applied += shipped
+            losses += unshipped
     labels: list[LabelChange_] = []
     settings: list[FieldChange] = []
     overruled: list[LostRule] = []
@@ -285,6 +329,21 @@ def resolve(
         if r.effects:  # label changes and settings: rare beside discounts
             labels, settings, overruled = _effects(matched, event)
             break
+    if shipping:  # an order with a shipping charge: its figures count it
+        return Decision(
+            event,
+            version,
+            currency,
+            subtotal,
+            applied,
+            losses + overruled,
+            labels,
+            errors,
+            list(map(_NAME, matched)),
+            settings,
+            line_totals=totals,
+            shipping_amount=shipping,
+        )
     return Decision(
         event,
         version,

@@ -118,13 +118,21 @@ class Explanation:
         head = f"{self.event}: "
         if d.verdict is not None:
             head += "shown" if d.verdict.shown else "hidden"
-        elif d.applied:
-            head += (
-                f"{d.discount_description}, {d.discount_amount} {d.currency} off "
-                f"{d.subtotal} {d.currency}: total {d.total_amount} {d.currency}"
-            )
         else:
-            head += f"no discount: total {d.total_amount} {d.currency}"
+            # an order with a shipping charge: the charge, less its shipping discount
+            shipping = (
+                f", shipping {d.shipping_amount} {d.currency} less {d.shipping_discount} "
+                f"{d.currency}"
+                if d.shipping_amount
+                else ""
+            )
+            if d.applied:
+                head += (
+                    f"{d.discount_description}, {d.discount_amount} {d.currency} off "
+                    f"{d.subtotal} {d.currency}{shipping}: total {d.total_amount} {d.currency}"
+                )
+            else:
+                head += f"no discount{shipping}: total {d.total_amount} {d.currency}"
         coupons = [f"  coupon {c.code} ({c.reason_code}): {c.reason}" for c in d.coupons]
         return "\n".join([head, *coupons, *(f"  {r.text()}" for r in self.rules)])
 

@@ -139,10 +139,17 @@ def _aware(value: Any) -> Any:
     return value
 
 
+#: What a missing ``order.shipping`` reads as: no shipping charge, 0 in any currency.
+_NO_SHIPPING = Decimal(0)
+
+
 def _missing(key: str) -> Any:
-    """What a fact nobody gave reads as: no labels or codes, no members, or None."""
+    """What a fact nobody gave reads as: no labels or codes, no members, 0 for the
+    order's shipping charge (an order without one has none), or None."""
     if key.endswith((".labels", ".coupons")):
         return _NO_LABELS
+    if key == "order.shipping":
+        return _NO_SHIPPING
     return () if key.endswith(".all") else None
 
 

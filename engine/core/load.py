@@ -31,6 +31,7 @@ from rulec.engine.core.rules import (
     PerItem_,
     Rule_,
     SetField_,
+    ShippingDiscount_,
     Tier_,
     Tiered_,
     Visibility_,
@@ -109,6 +110,9 @@ def _action(row: tuple[Any, ...]) -> Action:
     if kind == "tiers":
         _, title, tiers = row
         return Tiered_(title, tuple(Tier_(*t) for t in tiers))
+    if kind == "shipping":
+        _, title, percent, amount, currency = row
+        return ShippingDiscount_(title, percent, amount, currency)
     if kind == "label":
         _, entity, label, add = row
         return LabelChange_(entity, label, add)

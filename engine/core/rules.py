@@ -31,6 +31,7 @@ __all__ = [
     "PercentDiscount_",
     "Rule_",
     "SetField_",
+    "ShippingDiscount_",
     "Tier_",
     "Tiered_",
     "Visibility_",
@@ -140,6 +141,29 @@ class Tiered_:
 
 
 @frozen
+class ShippingDiscount_:
+    """``free shipping "title"`` (``percent`` and ``amount`` None: the whole charge),
+    ``discount 50% on shipping "title"`` or ``discount 4.95 EUR on shipping "title"``:
+    off the order's shipping charge, apart from its discounts (:mod:`.shipping`)."""
+
+    title: str
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``free_shipping``, ``shipping_percentage`` or ``shipping_fixed``."""
+        if self.percent is not None:
+            return "shipping_percentage"
+        return "free_shipping" if self.amount is None else "shipping_fixed"
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount is not None and self.currency is not None:
+            payable(self.amount, self.currency, "discount amount")  # MoneyError: 4.955 EUR
+
+
+@frozen
 class LabelChange_:
     """``add label X to customer`` / ``remove label X from customer``."""
 
@@ -172,13 +196,22 @@ Action = (
     | PerItem_
     | BuyGet_
     | Tiered_
+    | ShippingDiscount_
     | LabelChange_
     | SetField_
     | Visibility_
 )
 
 #: The actions that are discounts (each has a ``title``).
-DISCOUNTS = (PercentDiscount_, FixedDiscount_, ItemsPercent_, PerItem_, BuyGet_, Tiered_)
+DISCOUNTS = (
+    PercentDiscount_,
+    FixedDiscount_,
+    ItemsPercent_,
+    PerItem_,
+    BuyGet_,
+    Tiered_,
+    ShippingDiscount_,
+)
 
 
 @frozen

@@ -2,7 +2,7 @@
 
 ``Engine.attach(session_or_factory)`` makes ``order_created`` fire when a
 new order (of the engine's binding: the reference ``Order`` by default) is
-flushed and ``order_updated`` when an order's subtotal, currency or lines
+flushed and ``order_updated`` when an order's subtotal, currency, shipping charge or lines
 change. The engine writes the order's discount fields and its
 audit rows in the same flush; it never commits, so a rolled-back order
 leaves nothing behind.
@@ -383,7 +383,7 @@ class Engine:
 
 def awaits_decision(order: Any, binding: Binding = REFERENCE) -> bool:
     """Whether the next flush decides ``order`` (again): it is new, or its subtotal,
-    currency or lines changed since it was last decided (what ``_before_flush``
+    currency, shipping charge or lines changed since it was last decided (what ``_before_flush``
     fires ``order_created`` and ``order_updated`` for)."""
     state = inspect(order)
     session = state.session
@@ -416,7 +416,7 @@ def _order_of(session: Session, line: Any, b: Binding) -> Any:
 
 def _inputs_changed(order: Any, b: Binding) -> bool:
     state = inspect(order)
-    names = (b.o.attr(name) for name in ("subtotal", "currency", "items"))
+    names = (b.o.attr(name) for name in ("subtotal", "currency", "shipping_amount", "items"))
     return any(state.attrs[name].history.has_changes() for name in names if name is not None)
 
 

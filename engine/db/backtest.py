@@ -131,7 +131,7 @@ def select_orders(
     keys = fact_columns(r.condition for r in rules)
     ref0 = OrderRef.of(orders)
     own = ("id", "customer_id", "agent_id", "created_at", "subtotal", "currency", "status",
-           "wedding_date")  # fmt: skip
+           "wedding_date", "shipping_amount")  # fmt: skip
     within = period.sql(ref0)
     rows = (
         select(

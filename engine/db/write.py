@@ -100,9 +100,10 @@ def write_order(
 ) -> None:
     """Write decision ``d`` on ``order``, in ``session``'s transaction.
 
-    Its figures and the rule set's version go in the order's own columns;
-    one audit row per applied discount, with the coupon code that unlocked it
-    (``unlocked``: the code per rule name, see
+    Its figures and the rule set's version go in the order's own columns (its
+    shipping discount too, when its binding maps ``shipping_discount``); one
+    audit row per applied discount, a shipping discount's too, with the coupon
+    code that unlocked it (``unlocked``: the code per rule name, see
     :func:`rulec.engine.core.coupons.unlocking`), unchanged when deciding again
     gives the same ones; what became of each coupon code entered, on the order's
     rows of codes (:func:`rulec.engine.db.records.write_coupons`); the rule
@@ -116,6 +117,7 @@ def write_order(
     o.set(order, "discount_amount", d.discount_amount)
     o.set(order, "discount_description", d.discount_description)
     o.set(order, "total_amount", d.total_amount)
+    o.set(order, "shipping_discount", d.shipping_discount)  # False: not mapped, no shipping
     o.set(order, "rule_set_version", d.version)
     codes = unlocked or {}
     wanted = [

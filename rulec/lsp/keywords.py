@@ -93,7 +93,8 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
     ),
     "free": (
         "In `buy N get M free`: of every N + M matching units, M are free (the cheapest), "
-        "as often as the basket allows.",
+        'as often as the basket allows. `free shipping "…"` takes the whole shipping '
+        "charge off.",
         'buy 2 get 1 free on items with label Socks "3 for 2"',
     ),
     "from": (
@@ -241,8 +242,15 @@ KEYWORD_DOCS: dict[str, tuple[str, str]] = {
         'CURRENCY`, and a test\'s `expect lost "A" to "B"`.',
         "add label Loyal to customer",
     ),
+    "shipping": (
+        'Off the order\'s shipping charge, apart from its discounts: `free shipping "…"` '
+        '(all of it), `discount 50% on shipping "…"`, `discount 4.95 EUR on shipping "…"`; '
+        "in a test, `expect shipping discount N [CURRENCY]`.",
+        'free shipping "Free shipping over 50"',
+    ),
     "total": (
-        "In a test, `expect total N [CURRENCY]`: the order's total.",
+        "In a test, `expect total N [CURRENCY]`: the order's total (its shipping, less the "
+        "shipping discount, included).",
         "expect total 108.00 EUR",
     ),
     "until": (

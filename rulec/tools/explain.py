@@ -24,6 +24,9 @@ def as_json(e: Explanation) -> dict[str, Any]:
             "discount_amount": str(d.discount_amount),
             "discount_description": d.discount_description,
             "total_amount": str(d.total_amount),
+            # none: 0 with the currency's places, as the shipping discount is
+            "shipping_amount": str(d.shipping_amount or d.shipping_discount),
+            "shipping_discount": str(d.shipping_discount),
             "line_discounts": [str(x) for x in d.line_discounts],
             "applied": [
                 {

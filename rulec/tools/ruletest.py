@@ -301,6 +301,10 @@ def _discounts(d: Decision) -> str:
     if not d.applied:
         return "no discount applied"
     gave = ", ".join(f"{a.description} ({a.amount} {d.currency})" for a in d.applied)
+    if d.shipping_amount:
+        c = d.currency
+        off = f"{d.discount_amount} {c} off and {d.shipping_discount} {c} off the shipping"
+        return f"the decision gave {off}: {gave}"
     return f"the decision gave {d.discount_amount} {d.currency} off: {gave}"
 
 
@@ -343,15 +347,29 @@ def _coupon(e: ExpectCoupon, d: Decision) -> Failure | None:
 def _figure(e: ExpectFigure, d: Decision) -> Failure | None:
     want = e.amount.value
     currency = e.currency.text if e.currency is not None else None
-    got = d.discount_amount if e.figure == "amount" else d.total_amount
-    what = "a discount of" if e.figure == "amount" else "a total of"
+    if e.figure == "amount":
+        got, what = d.discount_amount, "a discount of"
+    elif e.figure == "shipping_discount":
+        got, what = d.shipping_discount, "a shipping discount of"
+    else:
+        got, what = d.total_amount, "a total of"
     written = f"{want} {currency or d.currency}"
     if got == want and (currency is None or currency == d.currency):
         return None
     if e.figure == "amount":
         return _failure(e, f"{what} {written}", _discounts(d))
+    if e.figure == "shipping_discount":
+        said = f"the shipping discount is {got} {d.currency} of {d.shipping_amount} {d.currency}"
+        return _failure(e, f"{what} {written}", f"{said} ({_discounts(d)})")
+    shipping = (
+        f", shipping {d.shipping_amount} {d.currency} less {d.shipping_discount} {d.currency}"
+        if d.shipping_amount
+        else ""
+    )
     return _failure(
-        e, f"{what} {written}", f"the total is {d.total_amount} {d.currency} ({_discounts(d)})"
+        e,
+        f"{what} {written}",
+        f"the total is {d.total_amount} {d.currency} ({_discounts(d)}{shipping})",
     )
 
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from rulec.dsl.vocabulary import Event, Vocabulary
-from rulec.engine.core.decision import CouponOutcome, Decision
+from rulec.engine.core.decision import SHIPPING_KINDS, CouponOutcome, Decision
 from rulec.engine.core.money import allocate, line_total
 from rulec.tools.explain import plain
 from rulec.tools.given import typed_facts
@@ -101,8 +101,9 @@ def _line_total(member: Mapping[str, Any], currency: Any) -> Decimal | None:
 def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dict[str, Any]:
     """The basket ``decision`` gives the order: its lines with their shares of the
     discount (``Decision.line_discounts``, as the engine writes them),
-    the subtotal, each applied discount, the total, and what became of each coupon
-    code entered; as JSON values."""
+    the subtotal, each applied discount (``shipping``: off the shipping charge),
+    the shipping charge and its discount, the total, and what became of each
+    coupon code entered; as JSON values."""
     d = decision
     lines: list[dict[str, Any]] = []
     members = next((facts.get(e) for e in event.many if isinstance(facts.get(e), list)), None)
@@ -140,9 +141,13 @@ def basket_of(decision: Decision, facts: Mapping[str, Any], event: Event) -> dic
                 "percentage": None if a.percentage is None else f"{a.percentage.normalize():f}",
                 "amount": str(a.amount),
                 "capped": a.capped,
+                "shipping": a.kind in SHIPPING_KINDS,
             }
             for a in d.applied
         ],
+        # none: 0 with the currency's places, as the shipping discount is
+        "shipping_amount": str(d.shipping_amount or d.shipping_discount),
+        "shipping_discount": str(d.shipping_discount),
         "discount_description": d.discount_description,
         "discount_percentage": (
             None if d.discount_percentage is None else f"{d.discount_percentage.normalize():f}"

@@ -839,7 +839,7 @@ class TestActions:
     def test_unknown_action_without_a_close_match(self):
         d = one(LABELS + 'on order_created then refund 10% "x"')
         assert d.code == "R202"
-        assert d.suggestion == "actions are discount, buy, add, remove, set, show, hide"
+        assert d.suggestion == "actions are discount, free, buy, add, remove, set, show, hide"
 
     @pytest.mark.parametrize("percent", ["0", "0.00", "-5", "100.01", "250"])
     def test_percentage_out_of_range(self, percent):

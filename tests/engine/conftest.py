@@ -89,6 +89,10 @@ class Purchase(DiscountColumns, ShopBase):
     placed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     state: Mapped[str] = mapped_column(String(20), default="new")
     channel: Mapped[str | None] = mapped_column(String(10), default=None)
+    #: A shipping charge and its discount under the shop's own names: SHOP maps
+    #: neither (a backend without shipping), test_shipping_engine.py's binding both.
+    delivery_fee: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    delivery_discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
 
     buyer: Mapped[Buyer | None] = relationship()
     lines: Mapped[list[PurchaseLine]] = relationship(

@@ -224,3 +224,44 @@ class TestCodeFamilies:
             "conditions_not_met",
             "needs order subtotal >= 30.00 (order subtotal: 20.00)",
         )
+
+
+class TestShipping:
+    """The 'Shipping' example of docs/discounts.md, as written."""
+
+    def decide(self, subtotal, shipping):
+        blocks = re.findall(r"```rules\n(.*?)```", DOC.read_text(), re.S)
+        text = next(b for b in blocks if "free shipping" in b)
+        order = {"subtotal": Decimal(subtotal), "currency": "EUR"}
+        if shipping is not None:
+            order["shipping"] = Decimal(shipping)
+        facts = {"customer": {"labels": {"Customer_VIP"}}, "order": order}
+        return rulec.load_text(text, "d.rules").evaluate("order_created", facts)
+
+    def test_free_shipping_beats_half_price_shipping(self):
+        d = self.decide("60.00", "4.95")
+        assert (d.discount_amount, d.shipping_amount, d.shipping_discount, d.total_amount) == (
+            Decimal("6.00"),
+            Decimal("4.95"),
+            Decimal("4.95"),
+            Decimal("54.00"),
+        )
+        assert d.discount_description == "VIP New Order Discount + Free shipping over 50"
+        assert [(x.rule, x.reason) for x in d.lost] == [
+            ("Half-price shipping", "a better shipping discount applied: 'Free shipping over 50'")
+        ]
+
+    def test_below_50_the_vip_pays_half_the_shipping(self):
+        d = self.decide("40.00", "4.95")
+        assert (d.discount_amount, d.shipping_discount, d.total_amount) == (
+            Decimal("4.00"),
+            Decimal("2.48"),
+            Decimal("38.47"),
+        )
+
+    def test_without_shipping_the_order_is_as_it_always_was(self):
+        d = self.decide("40.00", None)
+        assert (d.discount_amount, d.total_amount) == (Decimal("4.00"), Decimal("36.00"))
+        assert [(x.rule, x.reason) for x in d.lost] == [
+            ("Half-price shipping", "the order has no shipping charge")
+        ]

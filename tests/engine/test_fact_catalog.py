@@ -124,6 +124,7 @@ def shop(sessions) -> dict[str, Any]:
                 created_at=at(2),
                 currency="USD",
                 coupon_codes=["spring10", "Welcome"],
+                shipping_amount=Decimal("4.95"),
             ),
             Order(  # the same instant as the one before: placed after it (larger id)
                 customer=ada,
@@ -133,7 +134,13 @@ def shop(sessions) -> dict[str, Any]:
                 items=[line(description="Tea", unit_price=Decimal("4.35"))],
             ),
             Order(customer=ben, subtotal=Decimal("0.00"), created_at=at(-5)),
-            Order(customer=ada, subtotal=Decimal("1999"), created_at=at(-1), currency="JPY"),
+            Order(
+                customer=ada,
+                subtotal=Decimal("1999"),
+                created_at=at(-1),
+                currency="JPY",
+                shipping_amount=Decimal("500"),
+            ),
             Order(  # no customer
                 agent=alice,
                 created_at=at(3),
@@ -285,6 +292,11 @@ class TestThreeAccesses:
             seen("order.coupons") == {"frozenset()", "frozenset({'WELCOME', 'SPRING10'})"}
         )
         assert len(seen("order.status")) == 4 and len(seen("order.wedding_year")) == 3
+        assert {f["order.shipping"] for f in facts.values()} == {
+            Decimal(0),
+            Decimal("4.95"),
+            Decimal(500),
+        }
         first = facts[shop["orders"][0]]  # its stored subtotal says 999.00
         assert first["order.subtotal"] == Decimal("120.00") + Decimal("0.30") + Decimal("0.70")
         assert [m["item.labels"] for m in first["item.all"]] == [
@@ -301,7 +313,8 @@ class TestThreeAccesses:
             " or order line count > 0 or order wedding date >= 2020-01-01"
             " or order wedding year = 2027 or order placed by customer is true"
             " or order created by agent is true or customer order count = 0"
-            " or order has label Rush or order has coupon SPRING10 then hide price\n",
+            " or order has label Rush or order has coupon SPRING10 or order shipping > 0"
+            " then hide price\n",
             "l.rules",
         )
         keys = [k for k in ORDER_FACTS if k.startswith("order.") and k != "item.all"]

@@ -56,6 +56,8 @@ TABLES_0003 = {
 TABLES_0006 = {"order_coupons", "usage_counters", "usage_claims"}
 #: The columns revision 0003 adds to ``orders``.
 ORDER_COLUMNS_0003 = ("status", "agent_id", "wedding_date")
+#: The columns revision 0007_shipping adds to ``orders``.
+ORDER_COLUMNS_0007 = ("shipping_amount", "shipping_discount")
 #: The columns revision 0008 adds to tables older than it.
 DROPPED_0008 = {"applied_discounts": ("coupon_code",)}
 
@@ -264,6 +266,8 @@ def _check_names(db, table):
 # ------------------------------------------------------------ revision 0005 --
 
 #: The CHECK constraints revision 0005 adds, by table.
+#: The CHECK constraints revision 0007_shipping adds to ``orders``.
+CHECKS_0007 = {"ck_orders_shipping_amount_not_negative", "ck_orders_shipping_discount_not_negative"}
 CHECKS_0005 = {
     "orders": {
         "ck_orders_subtotal_not_negative",
@@ -387,7 +391,7 @@ class TestRevision0008:
                 text("INSERT INTO usage_counters (rule, scope) VALUES ('r', :s), ('r', 'total')"),
                 {"s": scope},
             )
-        migrate.downgrade(db, "0006")
+        migrate.downgrade(db, "0007_shipping")
         try:
             columns = {c["name"] for c in inspect(db).get_columns("order_coupons")}
             assert columns == {"order_id", "code"}
@@ -405,11 +409,69 @@ class TestRevision0008:
             assert [(c.code, c.outcome) for c in stored.coupons] == [("SPRING10", None)]
 
 
+class TestRevision0007:
+    """An order's shipping charge and shipping discount; and back."""
+
+    def test_upgrade_adds_the_columns_at_zero_and_downgrade_drops_them(self, db, sessions):
+        migrate.downgrade(db, "0006")
+        try:
+            assert migrate.current(db) == "0006"
+            columns = {c["name"] for c in inspect(db).get_columns("orders")}
+            assert not {"shipping_amount", "shipping_discount"} & columns
+            assert _check_names(db, "orders") == CHECKS_0005["orders"]
+            with db.begin() as conn:  # an order stored before shipping existed
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (currency, subtotal, discount_amount, total_amount,"
+                        " created_at, status) VALUES ('EUR', 50.00, 5.00, 45.00,"
+                        " CURRENT_TIMESTAMP, 'new')"
+                    )
+                )
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        assert _check_names(db, "orders") == CHECKS_0005["orders"] | CHECKS_0007
+        with sessions() as s:
+            order = s.scalars(select(Order)).one()
+            assert order.shipping_amount == 0 and order.shipping_discount == 0
+            assert (order.subtotal, order.total_amount) == (Decimal("50.00"), Decimal("45.00"))
+        with sessions.begin() as s:
+            order = s.scalars(select(Order)).one()
+            order.shipping_amount = Decimal("4.95")
+        migrate.downgrade(db, "0006")
+        try:  # the order stays, without its shipping
+            columns = {c["name"] for c in inspect(db).get_columns("orders")}
+            assert not {"shipping_amount", "shipping_discount"} & columns
+            with db.connect() as conn:
+                row = conn.execute(text("SELECT subtotal, total_amount FROM orders")).one()
+                assert [Decimal(str(v)) for v in row] == [Decimal(50), Decimal(45)]
+        finally:
+            migrate.upgrade(db)
+
+    def test_the_database_refuses_a_negative_shipping_charge(self, db):
+        with pytest.raises(IntegrityError), db.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO orders (currency, subtotal, discount_amount, total_amount,"
+                    " created_at, status, shipping_amount) VALUES ('EUR', 10, 0, 10,"
+                    " CURRENT_TIMESTAMP, 'new', -1)"
+                )
+            )
+
+    def test_the_model_writes_the_charge_with_its_currencys_places(self, sessions):
+        with sessions.begin() as s:
+            s.add(Order(currency="EUR", subtotal=Decimal("20"), shipping_amount=Decimal("4.9")))
+        with sessions() as s:
+            order = s.scalars(select(Order)).one()
+            assert str(order.shipping_amount) == "4.90"
+            assert str(order.shipping_discount) == "0.00"
+
+
 class TestRevision0005:
     """Money keeps its currency's places and is never negative; and back."""
 
     def test_upgrade_adds_the_checks_and_downgrade_drops_them(self, db):
-        assert _check_names(db, "orders") == CHECKS_0005["orders"]
+        assert _check_names(db, "orders") == CHECKS_0005["orders"] | CHECKS_0007
         assert CHECKS_0005["order_items"] < _check_names(db, "order_items")
         if db.dialect.name == "postgresql":
             assert _money_types(db) == {(None, None)}  # NUMERIC: each value keeps its places
@@ -431,7 +493,7 @@ class TestRevision0005:
         finally:
             migrate.upgrade(db)
         assert migrate.current(db) == migrate.head()
-        assert _check_names(db, "orders") == CHECKS_0005["orders"]
+        assert _check_names(db, "orders") == CHECKS_0005["orders"] | CHECKS_0007
 
     def test_stored_amounts_get_their_currencys_places(self, db, sessions, caplog):
         migrate.downgrade(db, _below_0005())
@@ -576,6 +638,13 @@ def _without(rows, columns):
     return [{k: v for k, v in r.items() if k not in columns} for r in rows]
 
 
+def _shipping_back_at_zero(after, before):
+    """The orders ``after`` a downgrade below 0007_shipping and an upgrade: as
+    ``before``, their shipping columns back at 0 (the server default)."""
+    assert _without(after, ORDER_COLUMNS_0007) == _without(before, ORDER_COLUMNS_0007)
+    assert {Decimal(str(o[c])) for o in after for c in ORDER_COLUMNS_0007} == {Decimal(0)}
+
+
 class TestDataKept:
     def test_downgrade_and_upgrade_keep_every_order_and_its_discount(self, db, sessions):
         _fill(sessions)
@@ -592,9 +661,16 @@ class TestDataKept:
         after = _dump(db)
 
         for name in TABLES - {"labels"}:
-            dropped = ORDER_COLUMNS_0003 if name == "orders" else DROPPED_0008.get(name, ())
+            dropped = (
+                ORDER_COLUMNS_0003 + ORDER_COLUMNS_0007
+                if name == "orders"
+                else DROPPED_0008.get(name, ())
+            )
             assert down[name] == _without(before[name], dropped), name
-            assert after[name] == before[name], name
+            if name == "orders":
+                _shipping_back_at_zero(after[name], before[name])
+            else:
+                assert after[name] == before[name], name
         # labels lose what 0001 cannot hold, and nothing else
         kept = ("id", "name", "entity_type", "description")
         assert [{k: r[k] for k in kept} for r in after["labels"]] == [
@@ -677,14 +753,22 @@ class TestDataKeptAcross0003:
         after = _dump(db, TABLES | TABLES_0003)
 
         for name in TABLES:
-            dropped = ORDER_COLUMNS_0003 if name == "orders" else DROPPED_0008.get(name, ())
+            dropped = (
+                ORDER_COLUMNS_0003 + ORDER_COLUMNS_0007
+                if name == "orders"
+                else DROPPED_0008.get(name, ())
+            )
             assert down[name] == _without(before[name], dropped), name
         for name in TABLES - {"orders"}:
             assert after[name] == before[name], name
         # the orders' new columns come back empty (status: its default)
-        assert after["orders"] == [
-            {**o, "status": "new", "agent_id": None, "wedding_date": None} for o in before["orders"]
-        ]
+        _shipping_back_at_zero(
+            after["orders"],
+            [
+                {**o, "status": "new", "agent_id": None, "wedding_date": None}
+                for o in before["orders"]
+            ],
+        )
         for name in TABLES_0003:
             assert after[name] == [], name
 
@@ -784,14 +868,16 @@ class TestRevision0004:
                 )
 
     def test_the_upgrade_keeps_every_row(self, db, sessions):
+        _fill_0003(sessions)  # through the models of the head, then down to 0003
         migrate.downgrade(db, "0003")
         try:
-            _fill_0003(sessions)
             before = _dump(db, TABLES | TABLES_0003)
         finally:
             migrate.upgrade(db)
         after = _dump(db, TABLES | TABLES_0003)
-        assert {t: _without(rows, DROPPED_0008.get(t, ())) for t, rows in after.items()} == before
+        dropped = {**DROPPED_0008, "orders": ORDER_COLUMNS_0007}
+        assert {t: _without(rows, dropped.get(t, ())) for t, rows in after.items()} == before
+        _shipping_back_at_zero(after["orders"], before["orders"])
         for name in TABLES | TABLES_0003:
             assert before[name], f"{name} is empty: the test proves nothing for it"
         with sessions.begin() as s:  # and a second Customer_VIP, for orders, comes in

@@ -119,6 +119,8 @@ class TestOrders:
             "ck_orders_subtotal_not_negative",
             "ck_orders_discount_amount_not_negative",
             "ck_orders_total_amount_not_negative",
+            "ck_orders_shipping_amount_not_negative",
+            "ck_orders_shipping_discount_not_negative",
         }
         assert checks(OrderItem) == {
             "ck_order_items_quantity_positive",

@@ -145,8 +145,10 @@ class TestDecide:
                 "percentage": "10",
                 "amount": "14.45",
                 "capped": False,
+                "shipping": False,
             }
         ]
+        assert (basket["shipping_amount"], basket["shipping_discount"]) == ("0.00", "0.00")
         shares = [(x["line_total"], x["discount"], x["total"]) for x in basket["lines"]]
         assert shares == [("120.00", "12.00", "108.00"), ("24.50", "2.45", "22.05")]
         statuses = {r["rule"]: r["status"] for r in doc["explanation"]["rules"]}

@@ -164,6 +164,30 @@ class TestOrder:
         expect(page.locator("#basket-coupons li")).to_have_count(2)
         expect(page.locator("#basket-total")).to_have_text("130.05 EUR")
 
+    def test_the_order_form_has_the_shipping_and_the_basket_its_discount(self, page: Page):
+        free = "\non order_created when order subtotal >= 50.00"
+        free += ' then free shipping "Free shipping"\n'
+        type_rules(page, RULES + free)
+        page.fill('[name="customer.labels"]', "Customer_VIP")
+        page.fill('[name="order.currency"]', "EUR")
+        page.fill('[name="order.shipping"]', "4.95")
+        rows = page.locator('tr[data-member="item"]')
+        rows.nth(0).locator('[name="item.quantity"]').fill("1")
+        rows.nth(0).locator('[name="item.unit_price"]').fill("35.50")  # and 24.50: 60.00
+        expect(page.locator("#basket-subtotal")).to_have_text("60.00 EUR")
+        expect(page.locator("#basket-shipping")).to_have_text("4.95 EUR")
+        shipping = page.locator("#basket-figures tr.shipping-discount")
+        expect(shipping).to_have_text(re.compile(r"Free shipping\s*−4\.95 EUR"))
+        expect(page.locator("#basket-figures tr.discount")).to_have_count(1)  # the VIP's
+        expect(page.locator("#basket-total")).to_have_text("54.00 EUR")
+        expect(page.locator("#basket-alert")).to_have_text(
+            "VIP New Order Discount + Free shipping: you save 6.00 EUR and 4.95 EUR on shipping"
+        )
+
+        rows.nth(0).locator('[name="item.unit_price"]').fill("15.50")  # 40.00: pays shipping
+        expect(page.locator("#basket-figures tr.shipping-discount")).to_have_count(0)
+        expect(page.locator("#basket-total")).to_have_text("40.95 EUR")
+
     def test_bad_facts_get_the_doors_error_on_the_page(self, page: Page):
         page.fill('[name="order.currency"]', "EURO")
         error = page.locator("#decide-error")

@@ -58,6 +58,7 @@ __all__ = [
 #: The order facts every batch row carries (read with the page, at no cost).
 ALWAYS = (
     "order.currency",
+    "order.shipping",
     "order.created_at",
     "order.status",
     "order.placed_by_customer",

@@ -45,6 +45,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    cast,
     inspect,
     null,
     select,
@@ -80,6 +81,8 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
         "currency": String(),
         "status": String(),
         "wedding_date": models.Order.__table__.c.wedding_date.type,
+        # optional: a backend without shipping charges maps none (its orders have none)
+        "shipping_amount": Money(),
     },
     "line": {
         "id": Integer(),
@@ -92,6 +95,14 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
     "customer": {"id": Integer(), "name": String()},
     "agent": {"id": Integer(), "name": String()},
 }
+
+
+def _absent(name: str, kind: Any) -> Any:
+    """The column of a field a backend's class lacks: NULL, of the field's type (a
+    typed NULL where a bare one would be text to PostgreSQL, beside a number)."""
+    if isinstance(kind, Money):  # coalesce(shipping_amount, 0)
+        return cast(null(), kind).label(name)
+    return type_coerce(null(), kind).label(name)
 
 
 def _names(names: Mapping[str, str | None]) -> dict[str, str | None]:
@@ -271,9 +282,7 @@ class Binding:
             columns = []
             for f, kind in fields.items():
                 col = entity.column(f)
-                columns.append(
-                    col.label(f) if col is not None else type_coerce(null(), kind).label(f)
-                )
+                columns.append(col.label(f) if col is not None else _absent(f, kind))
             found = select(*columns).subquery(f"rulec_{name}")
         self._views[name] = found
         return found

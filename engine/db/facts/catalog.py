@@ -24,6 +24,9 @@ What the catalog settles, the same way on every path:
 * ``order.subtotal``: an order made of lines costs what its lines cost
   (their totals added up), whatever subtotal is stored on it; an order
   without lines costs its stored subtotal.
+* ``order.shipping``: the order's stored shipping charge (``shipping_amount``),
+  0 when it has none or its binding maps none (a backend without shipping
+  charges).
 * ``item.line_total``: quantity × unit price, rounded half-up to the
   currency's minor unit (a line's total is paid; a unit price may be finer).
 * ``customer.order_count``: the orders the customer placed before this one
@@ -369,6 +372,14 @@ ORDER_FACTS: Mapping[str, Fact] = _facts(
         money,
     ),
     Fact(
+        "order.shipping",
+        "the order's shipping charge, before any shipping discount (0: none)",
+        lambda b, ref: type_coerce(func.coalesce(_order(ref).shipping_amount, 0), Money()),
+        lambda r: money(r.get("shipping_amount")),
+        Batch.PAGE,
+        money,
+    ),
+    Fact(
         "order.currency",
         "the order's currency (EUR when it has none)",
         lambda b, ref: func.coalesce(_order(ref).currency, "EUR"),
@@ -602,6 +613,7 @@ def holder_field(row: Any, field: str) -> Any:
 _NEEDS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "order.subtotal": (("order", "subtotal"), ("line", "quantity"), ("line", "unit_price")),
     "order.currency": (("order", "currency"),),
+    "order.shipping": (("order", "shipping_amount"),),
     "order.created_at": (("order", "created_at"),),
     "order.status": (("order", "status"),),
     "order.wedding_date": (("order", "wedding_date"),),

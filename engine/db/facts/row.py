@@ -51,8 +51,9 @@ __all__ = [
     "read_order",
 ]
 
-#: The facts every order carries, whatever the rules read: the decision needs them.
-BASE_KEYS = ("order.subtotal", "order.currency", "order.created_at")
+#: The facts every order carries, whatever the rules read: the decision needs them
+#: (its shipping charge too: 0 when the binding maps none).
+BASE_KEYS = ("order.subtotal", "order.currency", "order.created_at", "order.shipping")
 
 _statements: dict[tuple[Binding, Any], Any] = {}
 
@@ -269,6 +270,7 @@ class OrderRow:
             "currency": get("currency"),
             "status": get("status"),
             "wedding_date": get("wedding_date"),
+            "shipping_amount": get("shipping_amount"),
         }
 
     def stored(self, keys: Sequence[str]) -> list[Any]:

@@ -74,6 +74,8 @@ class OrderRef:
     currency: _Col
     status: _Col
     wedding_date: _Col
+    #: The shipping charge (NULL when the binding maps none: no shipping charge).
+    shipping_amount: _Col
 
     @classmethod
     def of(cls, orders: FromClause) -> OrderRef:
@@ -88,14 +90,15 @@ class OrderRef:
             c.currency,
             c.status,
             c.wedding_date,
+            c.shipping_amount,
         )
 
     @classmethod
     def bound(cls, stored: bool, orders: FromClause | None = None) -> OrderRef:
         """One order given by bound parameters: ``order_id`` (when ``stored``),
         ``customer_id``, ``agent_id``, ``created_at``, ``subtotal``, ``currency``,
-        ``status``, ``wedding_date``; the keys typed as ``orders``' (a binding's
-        order view: an integer or a UUID)."""
+        ``status``, ``wedding_date``, ``shipping_amount``; the keys typed as
+        ``orders``' (a binding's order view: an integer or a UUID)."""
         key = orders.c.id.type if orders is not None else Integer()
         customer_key = orders.c.customer_id.type if orders is not None else Integer()
         agent_key = orders.c.agent_id.type if orders is not None else Integer()
@@ -108,6 +111,7 @@ class OrderRef:
             bindparam("currency", type_=String),
             bindparam("status", type_=String),
             bindparam("wedding_date", type_=Date()),
+            bindparam("shipping_amount", type_=Money()),
         )
 
     @property

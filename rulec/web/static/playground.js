@@ -362,9 +362,13 @@ function basketView(b, id) {
   const box = document.createDocumentFragment();
   const prefix = id ? `${id}-` : "stored-";
   if (b.discounts.length || Number(b.discount_amount) > 0) {
-    const pct = b.discount_percentage ? ` (${b.discount_percentage}%)` : "";
+    // a shipping discount: said apart, as a shop's basket says it (the percentage,
+    // the order's, is then on its discount's line alone)
+    const shipped = Number(b.shipping_discount) > 0;
+    const pct = b.discount_percentage && !shipped ? ` (${b.discount_percentage}%)` : "";
+    const onShipping = shipped ? ` and ${money(b.shipping_discount, cur)} on shipping` : "";
     box.append(el("div", {class: "alert alert-success", role: "status", id: `${prefix}alert`},
-      el("strong", {text: b.discount_description || "Discount"}), `${pct}: you save ${money(b.discount_amount, cur)}`));
+      el("strong", {text: b.discount_description || "Discount"}), `${pct}: you save ${money(b.discount_amount, cur)}${onShipping}`));
   } else {
     box.append(el("div", {class: "alert alert-info", id: `${prefix}alert`, text: "No discount applies to this order."}));
   }
@@ -383,6 +387,7 @@ function basketView(b, id) {
   rows.push(el("tr", {class: "subtotal"}, el("td", {text: "Subtotal"}),
     el("td", {class: "amount", id: `${prefix}subtotal`, text: money(b.subtotal, cur)})));
   for (const d of b.discounts) {
+    if (d.shipping) continue;  // below the shipping charge it comes off
     const pct = d.percentage ? ` (${d.percentage}%)` : "";
     rows.push(el("tr", {class: "discount", "data-rule": d.rule}, el("td", {text: `${d.description}${pct}`}),
       el("td", {class: "amount", text: money(negative(d.amount), cur)})));
@@ -390,6 +395,16 @@ function basketView(b, id) {
   if (!b.discounts.length && Number(b.discount_amount) > 0) {
     rows.push(el("tr", {class: "discount"}, el("td", {text: b.discount_description || "Discount"}),
       el("td", {class: "amount", text: money(negative(b.discount_amount), cur)})));
+  }
+  if (Number(b.shipping_amount) > 0) {
+    rows.push(el("tr", {class: "shipping"}, el("td", {text: "Shipping"}),
+      el("td", {class: "amount", id: `${prefix}shipping`, text: money(b.shipping_amount, cur)})));
+    for (const d of b.discounts) {
+      if (!d.shipping) continue;
+      const pct = d.percentage ? ` (${d.percentage}%)` : "";
+      rows.push(el("tr", {class: "shipping-discount", "data-rule": d.rule}, el("td", {text: `${d.description}${pct}`}),
+        el("td", {class: "amount", text: money(negative(d.amount), cur)})));
+    }
   }
   rows.push(el("tr", {class: "total"}, el("td", {text: "Total"}),
     el("td", {class: "amount", id: `${prefix}total`, text: money(b.total, cur)})));

@@ -23,7 +23,7 @@ from alembic import op
 
 revision = "0008_coupon_audit"
 #: The revision this one follows (the only place it is said).
-down_revision = "0006"
+down_revision = "0007_shipping"
 branch_labels = None
 depends_on = None
 
