@@ -41,7 +41,7 @@ class TestDemo:
         monkeypatch.chdir(tmp_path)  # no rules/ here: the shipped ones are package data
         result = CliRunner().invoke(main, ["demo"])
         assert result.exit_code == 0, result.output
-        assert "Rules: 18 loaded" in result.stdout
+        assert "Rules: 20 loaded" in result.stdout
         assert re.search(r"VIP New Order Discount \(10%\) +-12.00 EUR", result.stdout)
 
     def test_demo_runs_twice_on_the_same_database(self, tmp_path, monkeypatch):
