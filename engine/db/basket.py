@@ -32,6 +32,7 @@ from attrs import frozen
 from sqlalchemy import inspect
 from sqlalchemy.orm import object_session
 
+from rulec.engine.core.decision import SHIPPING_KINDS
 from rulec.engine.core.money import minor_unit
 from rulec.engine.db.attach import awaits_decision
 from rulec.engine.db.facts.binding import REFERENCE, Binding, Entity
@@ -133,6 +134,10 @@ class Basket:
     #: Whether the order changed since the numbers shown were decided: the next
     #: flush decides it again (only a ``"stored"`` or ``"undecided"`` basket).
     pending: bool = False
+    #: The order's shipping charge (0: none, or a binding that maps none), and the
+    #: shipping discounts the engine applied to it, added up; the total counts both.
+    shipping_amount: Decimal = _ZERO
+    shipping_discount: Decimal = _ZERO
 
     @property
     def has_discount(self) -> bool:
@@ -227,8 +232,15 @@ def _stored(order: Any, pending: bool, b: Binding) -> Basket:
     )
     decided = o.get(order, "rule_set_version") is not None
     subtotal, discount = _was(o, order, "subtotal"), _was(o, order, "discount_amount")
-    # an order no rule set decided: subtotal less discount, as Order.calculate_total
-    total = _was(o, order, "total_amount") if decided else (subtotal or _ZERO) - (discount or _ZERO)
+    shipping = _was(o, order, "shipping_amount") or _ZERO
+    shipping_off = _was(o, order, "shipping_discount") or _ZERO
+    # an order no rule set decided: subtotal less discount (plus its shipping less
+    # its shipping discount), as Order.calculate_total
+    total = (
+        _was(o, order, "total_amount")
+        if decided
+        else (subtotal or _ZERO) - (discount or _ZERO) + shipping - shipping_off
+    )
     return Basket(
         order_id=o.get(order, "id"),
         status=o.get(order, "status") or "new",
@@ -242,6 +254,8 @@ def _stored(order: Any, pending: bool, b: Binding) -> Basket:
         applied=audit,
         source="stored" if decided else "undecided",
         pending=pending,
+        shipping_amount=_amount(shipping, currency),
+        shipping_discount=_amount(shipping_off, currency),
     )
 
 
@@ -281,6 +295,8 @@ def _fresh(order: Any, d: Any, b: Binding) -> Basket:
             for a in d.applied
         ),
         source="fresh",
+        shipping_amount=_amount(d.shipping_amount, currency),
+        shipping_discount=_amount(d.shipping_discount, currency),
     )
 
 
@@ -334,9 +350,10 @@ def render_basket(b: Basket, who: str | None = None) -> str:
 
     A heading (the order number, ``who`` when given, the status); each line
     with its total and, below it, its share of the discount; the subtotal;
-    each applied discount with its percentage; the total. Amounts are in one
-    right-aligned column, followed by the currency; docs/discounts.md shows
-    a basket with lines.
+    each applied discount with its percentage; the shipping charge and each
+    shipping discount, when the order has a charge or a shipping discount; the
+    total. Amounts are in one right-aligned column, followed by the currency;
+    docs/discounts.md shows a basket with lines.
     """
     cur = b.currency
     number = "(new)" if b.order_id is None else f"#{b.order_id}"
@@ -348,12 +365,21 @@ def render_basket(b: Basket, who: str | None = None) -> str:
         if line.discount_amount:
             out.append(_row("    less discount", -line.discount_amount, cur))
     out.append(_row("Subtotal", b.subtotal, cur))
-    if b.applied:
-        for d in b.applied:
+    on_order = [d for d in b.applied if d.kind not in SHIPPING_KINDS]
+    on_shipping = [d for d in b.applied if d.kind in SHIPPING_KINDS]
+    if on_order:
+        for d in on_order:
             pct = f" ({d.percentage_text})" if d.percentage is not None else ""
             out.append(_row(d.description + pct, -d.amount, cur))
     elif b.has_discount:  # stored without audit rows: the order's own description
         pct = f" ({b.percentage_text})" if b.discount_percentage is not None else ""
         out.append(_row((b.discount_description or "Discount") + pct, -b.discount_amount, cur))
+    if b.shipping_amount or on_shipping:
+        out.append(_row("Shipping", b.shipping_amount, cur))
+        for d in on_shipping:
+            pct = f" ({d.percentage_text})" if d.percentage is not None else ""
+            out.append(_row(d.description + pct, -d.amount, cur))
+        if b.shipping_discount and not on_shipping:  # stored without audit rows
+            out.append(_row("Shipping discount", -b.shipping_discount, cur))
     out.append(_row("Total", b.total_amount, cur))
     return "\n".join(out)

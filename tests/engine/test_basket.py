@@ -118,6 +118,47 @@ class TestBasket:
             f"  {'Total':<40}{'100.00':>12} EUR",
         ]
 
+    def test_shipping_and_its_discount_stored_and_fresh(self, people, sessions):
+        # the stored basket shows the charge, its discount and the total as the
+        # engine wrote them; the fresh one, made now, the same numbers
+        text = RULES + (
+            'rule "Half shipping" on order_created when customer has label Customer_VIP\n'
+            '  then discount 50% on shipping "Half-price shipping" end\n'
+        )
+        e = Engine(rulec.load_text(text, "rules/basket.rules"))
+        e.attach(sessions)
+        try:
+            b = place(
+                sessions,
+                customer_id=people["ben"],
+                subtotal=Decimal("100.00"),
+                shipping_amount=Decimal("4.95"),
+            )
+            assert (b.shipping_amount, b.shipping_discount) == (Decimal("4.95"), Decimal("2.48"))
+            assert b.total_amount == Decimal("92.47")  # 100.00 - 10.00 + 4.95 - 2.48
+            assert render_basket(b).splitlines()[1:] == [
+                f"  {'Subtotal':<40}{'100.00':>12} EUR",
+                f"  {'VIP New Order Discount (10%)':<40}{'-10.00':>12} EUR",
+                f"  {'Shipping':<40}{'4.95':>12} EUR",
+                f"  {'Half-price shipping (50%)':<40}{'-2.48':>12} EUR",
+                f"  {'Total':<40}{'92.47':>12} EUR",
+            ]
+            with sessions() as s:  # an order not flushed yet: decided now, not written
+                o = Order(
+                    customer_id=people["ben"],
+                    subtotal=Decimal("100.00"),
+                    shipping_amount=Decimal("4.95"),
+                )
+                s.add(o)
+                fresh = basket(o, e)
+            assert fresh.source == "fresh"
+            assert (fresh.shipping_discount, fresh.total_amount) == (
+                b.shipping_discount,
+                b.total_amount,
+            )
+        finally:
+            e.detach(sessions)
+
     def test_lines_with_quantities(self, engine, people, sessions):
         b = place(
             sessions,
