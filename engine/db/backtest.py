@@ -243,10 +243,12 @@ def count_inexact(conn: Connection, selection: Selection, binding: Binding = REF
 def stored_totals(
     conn: Connection, period: Period, binding: Binding = REFERENCE
 ) -> dict[str, tuple[int, Decimal]]:
-    """Per currency: the orders of ``period`` and the discount stored on them today."""
+    """Per currency: the orders of ``period`` and the discount stored on them today
+    (their shipping discounts included, where the binding maps them)."""
     o = binding.o
     table = o.table
     amount_col = o.column("discount_amount")
+    shipping_col = o.column("shipping_discount")
     currency_col = o.column("currency")
     created_col = o.column("created_at")
     if currency_col is None:
@@ -264,22 +266,25 @@ def stored_totals(
         for currency, n in conn.execute(query.group_by(currency_col)):
             totals[currency or "EUR"] = (int(n), Decimal(0))
         return totals
+    shipping = [shipping_col] if shipping_col is not None else []
     if conn.dialect.name == "sqlite":  # money is text there: added up exactly here
-        query = select(currency_col, amount_col).select_from(table).where(where)
+        query = select(currency_col, amount_col, *shipping).select_from(table).where(where)
         streamed = {"stream_results": True, "yield_per": 10_000}
-        for currency, amount in conn.execute(query, execution_options=streamed):
+        for currency, *amounts in conn.execute(query, execution_options=streamed):
             n, total = totals.get(currency or "EUR", (0, Decimal(0)))
-            totals[currency or "EUR"] = (n + 1, total + (amount or Decimal(0)))
+            given = sum((a or Decimal(0) for a in amounts), Decimal(0))
+            totals[currency or "EUR"] = (n + 1, total + given)
         return totals
+    sums = [func.coalesce(func.sum(c), 0) for c in (amount_col, *shipping)]
     query = (
-        select(currency_col, func.count(), func.coalesce(func.sum(amount_col), 0))
+        select(currency_col, func.count(), *sums)
         .select_from(table)
         .where(where)
         .group_by(currency_col)
     )
-    for currency, n, total in conn.execute(query):
+    for currency, n, *parts in conn.execute(query):
         n0, t0 = totals.get(currency or "EUR", (0, Decimal(0)))
-        totals[currency or "EUR"] = (n0 + int(n), t0 + Decimal(total))
+        totals[currency or "EUR"] = (n0 + int(n), t0 + sum(map(Decimal, parts), Decimal(0)))
     return totals
 
 

@@ -37,7 +37,7 @@ from rulec.engine.db.backtest import (
     select_orders,
 )
 from rulec.engine.db.facts.binding import REFERENCE, Binding
-from rulec.tools.simulate import SAMPLE, Progress, add_money
+from rulec.tools.simulate import SAMPLE, Progress, add_money, given_away
 
 __all__ = ["KINDS", "Change", "Diff", "classify", "diff"]
 
@@ -53,7 +53,7 @@ KINDS = (
 
 def classify(old: Decision, new: Decision) -> str | None:
     """How the decision for one order changed from ``old`` to ``new`` (None: it did not)."""
-    a, b = old.discount_amount, new.discount_amount
+    a, b = given_away(old), given_away(new)
     if not a and b:
         return KINDS[0]
     if a and not b:
@@ -185,8 +185,8 @@ def _one(report: Diff, old: RuleSet, new: RuleSet, order: Decided) -> None:
         (before, report.old_discount, report.old_by_rule),
         (after, report.new_discount, report.new_by_rule),
     ):
-        if d.discount_amount:
-            add_money(totals, d.currency, d.discount_amount)
+        if given_away(d):
+            add_money(totals, d.currency, given_away(d))
         for a in d.applied:
             add_money(by_rule.setdefault(a.rule, {}), d.currency, a.amount)
     kind = classify(before, after)
@@ -199,8 +199,8 @@ def _one(report: Diff, old: RuleSet, new: RuleSet, order: Decided) -> None:
                 order.id,
                 kind,
                 before.currency,
-                before.discount_amount,
-                after.discount_amount,
+                given_away(before),
+                given_away(after),
                 _explained(old, report.event, order, report.folders[0]),
                 _explained(new, report.event, order, report.folders[1]),
             )

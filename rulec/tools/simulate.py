@@ -34,7 +34,15 @@ from rulec.engine.db.backtest import (
 )
 from rulec.engine.db.facts.binding import REFERENCE, Binding
 
-__all__ = ["Progress", "RuleFigures", "Simulation", "add_money", "applied_rules", "simulate"]
+__all__ = [
+    "Progress",
+    "RuleFigures",
+    "Simulation",
+    "add_money",
+    "applied_rules",
+    "given_away",
+    "simulate",
+]
 
 #: Order ids kept per rule, and problems kept.
 SAMPLE = 5
@@ -157,9 +165,15 @@ def _count(sim: Simulation, figures: dict[str, RuleFigures], order_id: Any, d: D
         f = figures.get(a.rule)
         if f is not None:
             add_money(f.discount, d.currency, a.amount)
-    if d.discount_amount:
+    given = given_away(d)
+    if given:
         sim.discounted[d.currency] = sim.discounted.get(d.currency, 0) + 1
-        add_money(sim.discount, d.currency, d.discount_amount)
+        add_money(sim.discount, d.currency, given)
+
+
+def given_away(d: Decision) -> Decimal:
+    """What a decision takes off the order: its discount and its shipping discount."""
+    return d.discount_amount + d.shipping_discount if d.shipping_amount else d.discount_amount
 
 
 def as_json(sim: Simulation) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 import rulec
 from rulec.engine.db.attach import Engine
 from rulec.engine.db.facts.binding import BindingError
+from rulec.storage.models import Order
 from rulec.tools.diff import diff
 from rulec.tools.simulate import simulate
 
@@ -104,3 +105,24 @@ def test_lines_that_carry_no_labels_in_a_bound_schema(shop) -> None:
 
 
 BULK = 'on order_created when any item quantity >= 1 then discount 1% "Bulk"\n'
+
+
+def test_shipping_given_away_is_counted_as_stored_and_as_simulated(sessions) -> None:
+    # an order stored with free shipping: the stored totals and the simulation
+    # both count the shipping discount beside the order's discount
+    text = (
+        'on order_created when order subtotal >= 50.00 then discount 10% "Ten"\n'
+        'on order_created when order subtotal >= 50.00 then free shipping "Free shipping"\n'
+    )
+    rules = rulec.load_text(text, "ship.rules")
+    engine = Engine(rules)
+    engine.attach(sessions)
+    try:
+        with sessions.begin() as s:
+            s.add(Order(subtotal=Decimal("60.00"), shipping_amount=Decimal("4.95")))
+    finally:
+        engine.detach(sessions)
+    sim = simulate(sessions.kw["bind"], rules)
+    assert sim.stored == {"EUR": (1, Decimal("10.95"))}  # 6.00 + 4.95
+    assert sim.discount == {"EUR": Decimal("10.95")}
+    assert sim.rule("ship.rules:2").discount == {"EUR": Decimal("4.95")}

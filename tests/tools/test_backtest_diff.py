@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import rulec
 from rulec.tools.diff import KINDS, classify
+from rulec.tools.simulate import given_away
 
 FACTS = {
     "order": {"subtotal": Decimal("100.00"), "currency": "EUR", "labels": {"Gift"}},
@@ -43,3 +44,18 @@ def test_each_kind_of_change() -> None:
     labelled = decided(A.format(pa=1) + "on order_created then add label Wrapped to order\n")
     assert classify(ten, labelled) == KINDS[4] == "other effects changed"
     assert classify(ten, decided(A.format(pa=1))) is None
+
+
+def test_a_shipping_discount_is_money_given_away() -> None:
+    # free shipping added to an order with a charge is a newly discounted order, its
+    # amount the shipping given away (not "a different rule won")
+    facts = {**FACTS, "order": {**FACTS["order"], "shipping": Decimal("4.95")}}
+    rules = HEAD + A.format(pa=1)
+    free = rules + 'on order_created then free shipping "Free shipping"\n'
+    plain = rulec.load_text(HEAD, "t.rules").evaluate("order_created", facts)
+    shipped = rulec.load_text(HEAD + 'on order_created then free shipping "F"\n', "t.rules")
+    assert classify(plain, shipped.evaluate("order_created", facts)) == "newly discounted"
+    ten = rulec.load_text(rules, "t.rules").evaluate("order_created", facts)
+    ten_and_free = rulec.load_text(free, "t.rules").evaluate("order_created", facts)
+    assert classify(ten, ten_and_free) == "amount changed"
+    assert (given_away(ten), given_away(ten_and_free)) == (Decimal("10.00"), Decimal("14.95"))
