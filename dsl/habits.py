@@ -522,6 +522,18 @@ def unquoted(text: str, start: int, end: int) -> Found | None:
         return None
     if '"' in words:  # discount 10% off "x": a word before the title, not a title
         extra = words[: words.index('"')].strip()
+        bare = re.search(r"(\d+(?:\.\d+)?)[ \t]+on[ \t]*$", before)  # discount 50 on shipping
+        if bare and extra.split()[0] in ("shipping", "items"):
+            n, at = bare.group(1), lo + bare.start()
+            unit = " EUR per item" if extra[0] == "i" else " EUR"  # per item: on the lines
+            money = (n if "." in n else n + ".00") + unit
+            return Found(
+                "R104",
+                at,
+                at + len(n),
+                "an amount needs '%' for a percentage or a currency code for a fixed amount",
+                f"write {n}% on {extra}, or {money} on {extra}",
+            )
         amount = re.search(r"(\w+)[ \t]+(\S+)[ \t]*$", before)
         if extra in ACTIONS and amount and amount.group(1) not in ACTIONS:  # give 10% discount
             verb_at = lo + amount.start()

@@ -821,6 +821,24 @@ class TestSyntaxErrors:
         assert d.check_tuple() == ("R104", 1, 35)
         assert str(info.value).startswith("bad.rules:1:35: R104 ")
 
+    @pytest.mark.parametrize(
+        ("action", "fix"),
+        [
+            ('discount 50 on shipping "x"', "write 50% on shipping, or 50.00 EUR on shipping"),
+            (
+                'discount 2.5 on items with label Socks "x"',
+                "write 2.5% on items with label Socks, "
+                "or 2.5 EUR per item on items with label Socks",
+            ),
+        ],
+    )
+    def test_an_amount_without_its_unit_before_on_says_so(self, action, fix):
+        # 'on' was read as the amount's currency: the message is about the amount
+        text = f"label Socks for item\non order_created then {action}\n"
+        (d,) = [d for d in rulec.check_text(text, "t.rules") if d.severity == "error"]
+        assert d.check_tuple() == ("R104", 2, 32)
+        assert d.suggestion == fix
+
     def test_error_message_counts_the_other_errors(self):
         text = 'on order_created then discount 10 "x"\non order_created then discount 10 "y"\n'
         with pytest.raises(rulec.RulesSyntaxError) as info:
