@@ -254,19 +254,16 @@ def resolve(
         lines, unusable = order_lines(items, currency, subtotal)
     totals = [line.total for line in lines] if not unusable else []
     if not matched:
-        if shipping:  # rare: an order with a shipping charge
-            return Decision(
-                event,
-                version,
-                currency,
-                subtotal,
-                lost=refused,
-                errors=errors,
-                line_totals=totals,
-                shipping_amount=payable(shipping, currency, "order.shipping"),
-            )
+        charge = payable(shipping, currency, "order.shipping") if shipping else ZERO
         return Decision(
-            event, version, currency, subtotal, lost=refused, errors=errors, line_totals=totals
+            event,
+            version,
+            currency,
+            subtotal,
+            lost=refused,
+            errors=errors,
+            line_totals=totals,
+            shipping_amount=charge,
         )
     losses: list[LostRule] = [*refused] if refused else []
     offers: list[_Offer] = []
@@ -329,21 +326,6 @@ def resolve(
         if r.effects:  # label changes and settings: rare beside discounts
             labels, settings, overruled = _effects(matched, event)
             break
-    if shipping:  # an order with a shipping charge: its figures count it
-        return Decision(
-            event,
-            version,
-            currency,
-            subtotal,
-            applied,
-            losses + overruled,
-            labels,
-            errors,
-            list(map(_NAME, matched)),
-            settings,
-            line_totals=totals,
-            shipping_amount=shipping,
-        )
     return Decision(
         event,
         version,
@@ -356,6 +338,7 @@ def resolve(
         list(map(_NAME, matched)),
         settings,
         line_totals=totals,
+        shipping_amount=shipping or ZERO,  # with a charge, the figures count it
     )
 
 
