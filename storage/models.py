@@ -703,8 +703,9 @@ class AppliedDiscount(Base):
     """Audit row: one discount the engine applied to an order, and why."""
 
     __tablename__ = "applied_discounts"
-    #: Not read back after an INSERT: ``coupon_code``'s NULL default is known, and a
-    #: database not migrated to 0008 yet can still take the rows.
+    #: Not read back after an INSERT: the NULL defaults of ``coupon_code``,
+    #: ``stacking_group`` and ``base`` are known, and a database not migrated to 0008
+    #: or 0009 yet can still take the rows.
     __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -721,6 +722,11 @@ class AppliedDiscount(Base):
     #: The coupon code that unlocked the discount, or None (revision 0008). NULL is the
     #: database's default: a row without a code leaves the column out of its INSERT.
     coupon_code: Mapped[str | None] = mapped_column(String(100), server_default=text("NULL"))
+    #: The stacking group of the rule whose discount this is, or None (revision 0009).
+    stacking_group: Mapped[str | None] = mapped_column(String(100), server_default=text("NULL"))
+    #: What its percentage was taken of when that was not the subtotal (a group after
+    #: others: the subtotal less their discounts), or None (revision 0009).
+    base: Mapped[Decimal | None] = mapped_column(Money(), server_default=text("NULL"))
 
     order: Mapped[Order] = relationship(back_populates="applied_discounts")
 

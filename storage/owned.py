@@ -103,6 +103,10 @@ class RuleAudit(OwnedBase):
     )
     #: The coupon code that unlocked the discount, or None (rulec_0004).
     coupon_code: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: The stacking group of its rule, or None (rulec_0005).
+    stacking_group: Mapped[str | None] = mapped_column(String(100), default=None)
+    #: What its percentage was taken of when that was not the subtotal, or None (rulec_0005).
+    base: Mapped[Decimal | None] = mapped_column(Money(), default=None)
 
 
 class RuleStatusChange(OwnedBase):

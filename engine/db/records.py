@@ -39,8 +39,8 @@ __all__ = [
     "write_status",
 ]
 
-#: (rule, file, line, version, kind, percentage, amount, description, coupon code) of one
-#: applied discount.
+#: (rule, file, line, version, kind, percentage, amount, description, coupon code,
+#: stacking group, base) of one applied discount.
 Audit = tuple[Any, ...]
 
 #: ``session.info`` key: (order, write) of the rows waiting for their order's key.
@@ -56,6 +56,8 @@ _AUDIT_COLUMNS = (
     "amount",
     "description",
     "coupon_code",
+    "stacking_group",
+    "base",
 )
 
 
@@ -149,8 +151,9 @@ def _audit_relations(order: Any, wanted: list[Audit]) -> None:
 
 def _audit_row(wanted: Audit) -> AppliedDiscount:
     row = dict(zip(_AUDIT_COLUMNS, wanted, strict=True))
-    if row["coupon_code"] is None:  # left to the column: rows stay writable by an older schema
-        del row["coupon_code"]
+    for optional in ("coupon_code", "stacking_group", "base"):
+        if row[optional] is None:  # left to the column: rows stay writable by an older schema
+            del row[optional]
     return AppliedDiscount(**row)
 
 

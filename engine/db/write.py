@@ -131,6 +131,8 @@ def write_order(
             a.amount,
             a.description,
             codes.get(a.rule),
+            a.group,
+            a.base,
         )
         for a in d.applied
     ]

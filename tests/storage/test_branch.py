@@ -134,7 +134,7 @@ class TestBranch:
         cfg = _config(backend, None)
         script = ScriptDirectory.from_config(cfg)
         assert set(script.get_bases()) == {"shop_0001", "rulec_0001"}
-        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0004"
+        assert script.get_revision(f"{BRANCH}@head").revision == "rulec_0005"
         assert script.get_revision("shop_0002").dependencies == "rulec_0001"
 
     def test_upgrade_heads_creates_rulecs_tables_beside_the_backends(self, backend, empty_db):
@@ -142,8 +142,8 @@ class TestBranch:
             command.upgrade(_config(backend, conn), "heads")
         with empty_db.connect() as conn:
             assert OWNED_TABLES | {"shop_orders"} <= _tables(conn)
-            # shop_0002 depends on rulec_0001; rulec_0004 is the branch's own head
-            assert _heads(conn) == {"shop_0002", "rulec_0004"}
+            # shop_0002 depends on rulec_0001; rulec_0005 is the branch's own head
+            assert _heads(conn) == {"shop_0002", "rulec_0005"}
 
     def test_the_migrated_tables_are_the_models(self, backend, empty_db):
         with empty_db.begin() as conn:
@@ -246,3 +246,14 @@ class TestCouponAudit:
             command.upgrade(_config(backend, conn), "heads")
         with empty_db.connect() as conn:
             assert "code" in self._columns(conn, "rulec_usage_claims")
+
+    def test_the_groups_columns_come_and_go_with_rulec_0005(self, backend, empty_db):
+        with empty_db.begin() as conn:
+            command.upgrade(_config(backend, conn), "heads")
+        with empty_db.begin() as conn:
+            assert {"stacking_group", "base"} <= self._columns(conn, "rulec_applied_discounts")
+        with empty_db.begin() as conn:
+            command.downgrade(_config(backend, conn), "rulec_0004")
+        with empty_db.connect() as conn:
+            columns = self._columns(conn, "rulec_applied_discounts")
+            assert not {"stacking_group", "base"} & columns and "coupon_code" in columns

@@ -59,7 +59,7 @@ ORDER_COLUMNS_0003 = ("status", "agent_id", "wedding_date")
 #: The columns revision 0007_shipping adds to ``orders``.
 ORDER_COLUMNS_0007 = ("shipping_amount", "shipping_discount")
 #: The columns revision 0008 adds to tables older than it.
-DROPPED_0008 = {"applied_discounts": ("coupon_code",)}
+DROPPED_0008 = {"applied_discounts": ("coupon_code", "stacking_group", "base")}
 
 RULES = (
     "label Customer_VIP for customer\n"
@@ -73,7 +73,7 @@ RULES = (
 
 class TestMigrations:
     def test_upgrade_builds_every_table_and_downgrade_removes_them(self, db):
-        assert migrate.current(db) == migrate.head() == "0008_coupon_audit"
+        assert migrate.current(db) == migrate.head() == "0009_discount_groups"
         assert set(inspect(db).get_table_names()) >= TABLES | TABLES_0003 | TABLES_0006
         assert set(Base.metadata.tables) == TABLES | TABLES_0003 | TABLES_0006
         migrate.downgrade(db, "base")
@@ -372,6 +372,44 @@ class TestRevision0006:
             conn.execute(text("INSERT INTO usage_counters (rule, scope) VALUES ('r', 'total')"))
         with pytest.raises(IntegrityError), db.begin() as conn:
             conn.execute(text("INSERT INTO usage_counters (rule, scope) VALUES ('r', 'total')"))
+
+
+class TestRevision0009:
+    """Stacking groups in the audit: a discount's group and base; and back."""
+
+    def test_upgrade_adds_the_columns_and_downgrade_drops_them_keeping_the_rows(self, db, sessions):
+        from rulec.storage.models import AppliedDiscount
+
+        with sessions.begin() as s:
+            order = Order(subtotal=Decimal("100.00"))
+            order.applied_discounts = [
+                AppliedDiscount(
+                    rule_name="Winter code",
+                    rule_file="p.rules",
+                    rule_line=3,
+                    rule_set_version="v",
+                    kind="percentage",
+                    percentage=Decimal("20"),
+                    amount=Decimal("19.00"),
+                    description="Winter code",
+                    stacking_group="Winter",
+                    base=Decimal("95.00"),
+                )
+            ]
+            s.add(order)
+        migrate.downgrade(db, "0008_coupon_audit")
+        try:
+            columns = {c["name"] for c in inspect(db).get_columns("applied_discounts")}
+            assert not {"stacking_group", "base"} & columns
+            with db.connect() as conn:  # the row stays
+                row = conn.execute(text("SELECT rule_name, amount FROM applied_discounts")).one()
+                assert (row[0], Decimal(str(row[1]))) == ("Winter code", Decimal("19"))
+        finally:
+            migrate.upgrade(db)
+        assert migrate.current(db) == migrate.head()
+        with sessions() as s:
+            (row,) = s.scalars(select(AppliedDiscount))
+            assert (row.stacking_group, row.base) == (None, None)
 
 
 class TestRevision0008:
