@@ -347,7 +347,7 @@ class Binding:
 
     def missing(self, keys: Iterable[str]) -> list[tuple[str, str, str]]:
         """(fact key, entity, field) of every fact of ``keys`` this binding cannot read."""
-        from rulec.engine.db.facts.catalog import needs  # the catalog imports this module
+        from rulec.engine.db.facts.needs import needs  # the catalog imports this module
 
         out = []
         for key in sorted(keys):
