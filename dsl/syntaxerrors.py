@@ -20,8 +20,10 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import PatternStr
 
 from rulec.dsl.diagnostics import CODES, Diagnostic
-from rulec.dsl.habits import Found, diagnose, unquoted, unterminated
+from rulec.dsl.habits import diagnose
 from rulec.dsl.nodes import Span
+from rulec.dsl.pasted import Found
+from rulec.dsl.quoting import unquoted, unterminated
 from rulec.dsl.values import suggest
 from rulec.dsl.verbs import ACTIONS
 
