@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from .scripts import run_bench
+from .scripts import own_postgres, run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "database.py"
-PG_ADMIN_URL = os.environ.get(
-    "RULEC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 KINDS = ("SELECT", "INSERT", "UPDATE", "other")
 
 #: A run row: the run, orders/s, then statements per order by kind and round trips.
@@ -52,23 +46,8 @@ def _numbers(text: str) -> tuple[float, ...]:
 @pytest.fixture
 def pg_url():
     """A PostgreSQL database of this test's own, dropped afterwards."""
-    name = f"rulec_bench_smoke_{os.getpid()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as e:  # the server is down
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {type(e).__name__}")
-    url = make_url(PG_ADMIN_URL).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_postgres("rulec_bench_smoke") as url:
+        yield url
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
