@@ -245,6 +245,7 @@ class _DecisionFields(NamedTuple):
     discount_description: str | None
     total_amount: Decimal
     line_discounts: tuple[Decimal, ...]
+    shipping_discount: Decimal
 
 
 class Decision(_DecisionFields):
@@ -288,6 +289,9 @@ class Decision(_DecisionFields):
       discounts' shares added up), by the line's place in ``item.all``: they
       add up to ``discount_amount`` to the cent, and none is more than its
       line costs. Empty without ``line_totals``.
+    - ``shipping_discount``: the shipping discounts that applied, added up, in
+      the currency's minor unit (never more than ``shipping_amount``; 0 without
+      a shipping charge).
 
     It is a named tuple, not an attrs class, for speed on the path every
     caller takes: a frozen attrs record sets each of its 18 fields through
@@ -296,7 +300,7 @@ class Decision(_DecisionFields):
     ``bench/instructions.py``'s count); a tuple is made in one call. Like any
     tuple it compares equal to a tuple of the same fields, and iterates over
     them. ``replace(...)`` makes a copy with other records, its figures worked
-    out again. ``shipping_discount`` (a property) is worked out when it is read.
+    out again.
     """
 
     __slots__ = ()
@@ -321,11 +325,12 @@ class Decision(_DecisionFields):
         applied = tuple(applied)
         line_totals = tuple(line_totals)
         if shipping_amount:  # rare: the figures count the charge and its discounts
-            (percentage, amount, description, total), _ = shipped_figures(
+            (percentage, amount, description, total), off = shipped_figures(
                 applied, currency, subtotal, shipping_amount
             )
         else:
             percentage, amount, description, total = figures(applied, currency, subtotal)
+            off = amount - amount  # nothing, in the currency's minor unit as the amount is
         return tuple.__new__(
             cls,
             (
@@ -348,6 +353,7 @@ class Decision(_DecisionFields):
                 description,
                 total,
                 _line_discounts(applied, currency, line_totals) if line_totals else (),
+                off,
             ),
         )
 
@@ -362,17 +368,6 @@ class Decision(_DecisionFields):
 
     def _replace(self, **changes: Any) -> Decision:  # the named tuple's own, made safe
         return self.replace(**changes)
-
-    @property
-    def shipping_discount(self) -> Decimal:
-        """The shipping discounts that applied, added up, in the currency's minor unit
-        (never more than ``shipping_amount``; 0 without a shipping charge)."""
-        if not self.shipping_amount:
-            try:
-                return zero(self.currency)
-            except ValueError:  # an unknown currency: nothing applied
-                return ZERO
-        return shipped_figures(self.applied, self.currency, self.subtotal, self.shipping_amount)[1]
 
     def __copy__(self) -> Decision:
         return self  # immutable
