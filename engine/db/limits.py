@@ -116,6 +116,19 @@ def _minor(amount: Decimal, currency: str) -> int:
 # ------------------------------------------------------------- enforcing --
 
 
+def _holding(
+    session: Session, order: Any, binding: Binding
+) -> tuple[Connection, Table, dict[str, Claim]]:
+    """A connection in ``session``'s transaction, the counters' table, and the claims
+    ``order`` holds (none when it is not stored yet)."""
+    counters, claims, key_column = _tables(binding)
+    key = binding.o.get(order, "id")
+    state = inspect(order)
+    new = key is None or bool(state.pending or state.transient)
+    conn = session.connection({"mapper": binding.order})
+    return conn, counters, {} if new else _held(conn, claims, key_column, key)
+
+
 def enforce(
     session: Session,
     order: Any,
@@ -133,11 +146,7 @@ def enforce(
     """
     if not limited:
         return decision
-    counters, claims, key_column = _tables(binding)
-    key = binding.o.get(order, "id")
-    new = key is None or bool(inspect(order).pending or inspect(order).transient)
-    conn = session.connection({"mapper": binding.order})
-    held = {} if new else _held(conn, claims, key_column, key)
+    conn, counters, held = _holding(session, order, binding)
     if (binding.o.get(order, "status") or "") in CANCELLED:
         return decision  # a cancelled order keeps what it holds and claims nothing new
     customer, pending = _customer(order, binding)
@@ -187,12 +196,7 @@ def preview(
     refused when its counters are spent."""
     if not limited:
         return decision, {}
-    counters, claims, key_column = _tables(binding)
-    key = binding.o.get(order, "id")
-    state = inspect(order)
-    new = key is None or bool(state.pending or state.transient)
-    conn = session.connection({"mapper": binding.order})
-    held = {} if new else _held(conn, claims, key_column, key)
+    conn, counters, held = _holding(session, order, binding)
     refused: dict[str, Refusal] = {}
     if (binding.o.get(order, "status") or "") in CANCELLED:
         return decision, refused
