@@ -68,6 +68,7 @@ __all__ = [
     "Limits",
     "LoweredRule",
     "coupon_families",
+    "limits_of",
     "literal",
     "lower_rules",
     "set_value",
@@ -129,12 +130,22 @@ class Limits:
                 return amount
         return None
 
+    def refuses(self, reason: str) -> bool:
+        """Whether these limits can refuse a use for ``reason`` (one of :data:`REFUSALS`;
+        ``budget_spent``: in some currency)."""
+        return {
+            "limit_reached": self.uses,
+            "customer_limit_reached": self.per_customer,
+            "code_limit_reached": self.per_code,
+            "budget_spent": self.budgets or None,
+        }.get(reason) is not None
+
     def data(self) -> tuple[Any, ...]:
         """As plain data: ``(uses, per_customer, budgets, give_back, per_code)``."""
         return (self.uses, self.per_customer, self.budgets, self.give_back, self.per_code)
 
 
-def _limits(rule: nodes.Rule) -> Limits | None:
+def limits_of(rule: nodes.Rule) -> Limits | None:
     """The limits a checked rule sets, or None."""
     settings = rule.usage_limits
     if not settings:
@@ -333,7 +344,7 @@ class _Lowering:
             self.interned(tuple(sorted(self.keys))),
             tuple(a.span.line if a.span else 0 for a in rule.actions),
             lowered,
-            _limits(rule) if rule.meta else None,
+            limits_of(rule) if rule.meta else None,
             *self.group(rule),
         )
 

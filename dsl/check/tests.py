@@ -26,10 +26,9 @@ from __future__ import annotations
 
 from rulec.dsl.check import actions, names, types
 from rulec.dsl.check.context import Context, did_you_mean
-from rulec.dsl.lower import REFUSALS
+from rulec.dsl.lower import REFUSALS, limits_of
 from rulec.dsl.nodes import (
     And,
-    Budget,
     BuyGet,
     Compare,
     Condition,
@@ -50,7 +49,6 @@ from rulec.dsl.nodes import (
     Some,
     String,
     TieredDiscount,
-    UsageLimit,
 )
 from rulec.dsl.values import parse_date
 
@@ -217,10 +215,10 @@ COUPON_OUTCOMES = (
 
 #: The limit a rule needs to be refused for each reason, in words.
 _NEEDS = {
-    "limit_reached": "a limit of uses in all (limit 100 uses)",
-    "customer_limit_reached": "a limit per customer (limit 1 use per customer)",
-    "code_limit_reached": "a limit per code (limit 1 use per code)",
-    "budget_spent": "a budget (budget 1000.00 EUR)",
+    "limit_reached": ("limit of uses in all", "limit 100 uses"),
+    "customer_limit_reached": ("limit per customer", "limit 1 use per customer"),
+    "code_limit_reached": ("limit per code", "limit 1 use per code"),
+    "budget_spent": ("budget", "budget 1000.00 EUR"),
 }
 
 
@@ -249,27 +247,19 @@ def _refusals(ctx: Context, tests: list[RuleTest]) -> None:
                 )
                 continue
             if not any(_can_be(rules.get(n), reason) for n in named):
+                what, example = _NEEDS[reason]
                 ctx.report(
                     "R344",
-                    f"rule '{named[0]}' is never refused for {reason}: it has no "
-                    + _NEEDS[reason].split(" (")[0].removeprefix("a "),
+                    f"rule '{named[0]}' is never refused for {reason}: it has no {what}",
                     g.reason.span,
-                    f"give the rule {_NEEDS[reason]}, or state another reason",
+                    f"give the rule a {what} ({example}), or state another reason",
                 )
 
 
 def _can_be(rule: Rule | None, reason: str) -> bool:
     """Whether ``rule``'s limits can refuse it a use for ``reason``."""
-    for m in rule.usage_limits if rule is not None else ():
-        if isinstance(m, UsageLimit) and (
-            (reason == "limit_reached" and m.per is None)
-            or (reason == "customer_limit_reached" and m.per is not None and m.per.text != "code")
-            or (reason == "code_limit_reached" and m.per is not None and m.per.text == "code")
-        ):
-            return True
-        if isinstance(m, Budget) and reason == "budget_spent":
-            return True
-    return False
+    limits = limits_of(rule) if rule is not None else None
+    return limits is not None and limits.refuses(reason)
 
 
 def _coupon_outcomes(ctx: Context, tests: list[RuleTest]) -> None:
