@@ -236,17 +236,21 @@ class OrderBatches:
             "order_item",
             own_column.in_(select(lines.c.id).where(lines_in_range).scalar_subquery()),
         )
-        item_column = b.labels.holder_column("item")
-        sold = label_pairs(
-            b,
-            "item",
-            item_column.in_(select(lines.c.item_id).where(lines_in_range).scalar_subquery()),
-        ).subquery("sold")
-        self.sold_labels = (
-            select(lines.c.id, sold.c[1])
-            .join_from(lines, sold, sold.c[0] == lines.c.item_id)
-            .where(lines_in_range)
-        )
+        # the catalog items' labels, joined on the lines' item ids: only where the
+        # binding's items carry labels (else no holder id to compare them with)
+        self.sold_labels: Any = None
+        if "item" in b.holders:
+            item_column = b.labels.holder_column("item")
+            sold = label_pairs(
+                b,
+                "item",
+                item_column.in_(select(lines.c.item_id).where(lines_in_range).scalar_subquery()),
+            ).subquery("sold")
+            self.sold_labels = (
+                select(lines.c.id, sold.c[1])
+                .join_from(lines, sold, sold.c[0] == lines.c.item_id)
+                .where(lines_in_range)
+            )
 
     def read(self, conn: Connection, last: Any, limit: int) -> Page:
         """The page of at most ``limit`` orders after id ``last`` (None: the first)."""
@@ -295,8 +299,9 @@ class OrderBatches:
         A line's labels are its own and those of the catalog item it was sold from.
         """
         line_labels = _label_map(conn, self.line_labels, bounds)
-        for line_id, name in conn.execute(self.sold_labels, bounds):
-            line_labels.setdefault(line_id, set()).add(name)
+        if self.sold_labels is not None:
+            for line_id, name in conn.execute(self.sold_labels, bounds):
+                line_labels.setdefault(line_id, set()).add(name)
         decoders = [(k, ITEM_FACTS[k].decode) for k in self.member_keys]
         items: dict[Any, list[Facts]] = {}
         for row in conn.execute(self.lines, bounds):

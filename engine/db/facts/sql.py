@@ -173,8 +173,10 @@ def has_label(b: Binding, holder: str, row_id: _Col, name: str) -> ColumnElement
 def label_pairs(b: Binding, holder: str, which: ColumnElement[bool]) -> Select[Any]:
     """(holder id, label name) of the ``holder`` rows whose id meets ``which``
     (a condition on :meth:`~.labels.LabelStore.holder_column`); none when the
-    binding's ``holder`` rows carry no labels. Never a comparison of the label
-    store's holder ids with ids of another type (a UUID with an integer)."""
+    binding's ``holder`` rows carry no labels (then its holder ids are untyped
+    NULLs: to be read, never compared with another table's ids). Never a
+    comparison of the label store's holder ids with ids of another type (a UUID
+    with an integer)."""
     if holder not in b.holders:
         none: Any = select(null().label("holder_id"), null().label("name"))
         return none.where(false())
