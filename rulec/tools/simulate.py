@@ -173,7 +173,7 @@ def _count(sim: Simulation, figures: dict[str, RuleFigures], order_id: Any, d: D
 
 def given_away(d: Decision) -> Decimal:
     """What a decision takes off the order: its discount and its shipping discount."""
-    return d.discount_amount + d.shipping_discount if d.shipping_amount else d.discount_amount
+    return d.discount_amount + d.shipping_discount
 
 
 def as_json(sim: Simulation) -> dict[str, Any]:
